@@ -1,0 +1,67 @@
+// AVX2 and AVX-512 xoshiro256++ row kernels. Compiled with per-function target attributes so that the
+// addon still loads on CPUs without these extensions; kernels.cc only calls them where the CPU has them.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "kernels.h"
+
+namespace dgen {
+
+__attribute__((target("avx2"))) static inline __m256i rotl256(__m256i x, int k) {
+  return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
+}
+
+// Two registers of four lanes: lanes 0-3 and 4-7, stepped in an interleaved way to hide latency.
+__attribute__((target("avx2"))) void rows_avx2(LaneState& st, uint8_t* dst, size_t rows) {
+  __m256i a0 = _mm256_load_si256((const __m256i*)&st.s[0][0]), b0 = _mm256_load_si256((const __m256i*)&st.s[0][4]);
+  __m256i a1 = _mm256_load_si256((const __m256i*)&st.s[1][0]), b1 = _mm256_load_si256((const __m256i*)&st.s[1][4]);
+  __m256i a2 = _mm256_load_si256((const __m256i*)&st.s[2][0]), b2 = _mm256_load_si256((const __m256i*)&st.s[2][4]);
+  __m256i a3 = _mm256_load_si256((const __m256i*)&st.s[3][0]), b3 = _mm256_load_si256((const __m256i*)&st.s[3][4]);
+  for (size_t r = 0; r < rows; ++r) {
+    const __m256i ra = _mm256_add_epi64(rotl256(_mm256_add_epi64(a0, a3), 23), a0);
+    const __m256i rb = _mm256_add_epi64(rotl256(_mm256_add_epi64(b0, b3), 23), b0);
+    _mm256_storeu_si256((__m256i*)dst, ra);
+    _mm256_storeu_si256((__m256i*)(dst + 32), rb);
+    const __m256i ta = _mm256_slli_epi64(a1, 17), tb = _mm256_slli_epi64(b1, 17);
+    a2 = _mm256_xor_si256(a2, a0), b2 = _mm256_xor_si256(b2, b0);
+    a3 = _mm256_xor_si256(a3, a1), b3 = _mm256_xor_si256(b3, b1);
+    a1 = _mm256_xor_si256(a1, a2), b1 = _mm256_xor_si256(b1, b2);
+    a0 = _mm256_xor_si256(a0, a3), b0 = _mm256_xor_si256(b0, b3);
+    a2 = _mm256_xor_si256(a2, ta), b2 = _mm256_xor_si256(b2, tb);
+    a3 = rotl256(a3, 45), b3 = rotl256(b3, 45);
+    dst += kRowBytes;
+  }
+  _mm256_store_si256((__m256i*)&st.s[0][0], a0), _mm256_store_si256((__m256i*)&st.s[0][4], b0);
+  _mm256_store_si256((__m256i*)&st.s[1][0], a1), _mm256_store_si256((__m256i*)&st.s[1][4], b1);
+  _mm256_store_si256((__m256i*)&st.s[2][0], a2), _mm256_store_si256((__m256i*)&st.s[2][4], b2);
+  _mm256_store_si256((__m256i*)&st.s[3][0], a3), _mm256_store_si256((__m256i*)&st.s[3][4], b3);
+}
+
+// The all-lanes masked forms name their pass-through operand; GCC 12 warns (-Wmaybe-uninitialized) about
+// the undefined one that the plain _mm512_rol_epi64 / _mm512_slli_epi64 pass.
+template <int K>
+__attribute__((target("avx512f"))) static inline __m512i rotl512(__m512i x) {
+  return _mm512_mask_rol_epi64(x, 0xff, x, K);
+}
+
+// One register holds all eight lanes; AVX-512 has a native 64-bit rotate.
+__attribute__((target("avx512f"))) void rows_avx512(LaneState& st, uint8_t* dst, size_t rows) {
+  __m512i s0 = _mm512_load_si512(&st.s[0][0]), s1 = _mm512_load_si512(&st.s[1][0]);
+  __m512i s2 = _mm512_load_si512(&st.s[2][0]), s3 = _mm512_load_si512(&st.s[3][0]);
+  for (size_t r = 0; r < rows; ++r) {
+    _mm512_storeu_si512(dst, _mm512_add_epi64(rotl512<23>(_mm512_add_epi64(s0, s3)), s0));
+    const __m512i t = _mm512_mask_slli_epi64(s1, 0xff, s1, 17);
+    s2 = _mm512_xor_si512(s2, s0);
+    s3 = _mm512_xor_si512(s3, s1);
+    s1 = _mm512_xor_si512(s1, s2);
+    s0 = _mm512_xor_si512(s0, s3);
+    s2 = _mm512_xor_si512(s2, t);
+    s3 = rotl512<45>(s3);
+    dst += kRowBytes;
+  }
+  _mm512_store_si512(&st.s[0][0], s0), _mm512_store_si512(&st.s[1][0], s1);
+  _mm512_store_si512(&st.s[2][0], s2), _mm512_store_si512(&st.s[3][0], s3);
+}
+
+}  // namespace dgen
+#endif

@@ -1,0 +1,64 @@
+#include "layout.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mix.h"
+
+namespace dgen {
+
+// Calibration. A sector of r random bytes and 512 - r zeros costs a compressor r bytes of literals plus
+// the encoding of one long match (sequence header, lengths, offset; several for gzip, whose matches stop
+// at 258 bytes). Measured on this layout, that overhead is about 2 bytes per sector for zstd and 5-6 for
+// gzip and lz4 (measured with the command-line tools and node:zlib; see also shared/BACKGROUND.md, "A first measurement of the sector-spread layout"), so the keystream
+// share is lowered by kMatchOverhead bytes per sector to land between them. Measured at c = 10 on 32 MiB:
+// zstd -1 10.33, gzip -6 9.73, lz4 -1 9.65 (without the correction: 9.60 / 9.05 / 9.01).
+constexpr double kMatchOverhead = 4.0;
+
+uint64_t random_bytes_per_sector_fp(double c) {
+  if (!(c > 1.0)) return kFullSectorFp;
+  double r = double(kSector) / c;
+  // Subtract the overhead, but never turn a barely compressible request into a more compressible one
+  // than asked: phase the correction in over the first 8 bytes of filler.
+  const double filler = double(kSector) - r;
+  r -= std::min(kMatchOverhead, filler / 2);
+  r = std::max(r, 1.0);
+  return std::min<uint64_t>(kFullSectorFp, uint64_t(std::llround(r * 4294967296.0)));
+}
+
+Layout::Layout(const LayoutParams& p)
+    : size_(p.size),
+      unit_(p.unit_bytes),
+      units_((p.size + p.unit_bytes - 1) / p.unit_bytes),
+      random_fp_(random_bytes_per_sector_fp(p.compress_ratio)),
+      object_key_(hash2(p.seed, p.object_id, kDomainObject)) {
+  const double k = std::round(double(units_) / p.dedup_ratio);
+  unique_ = std::max<uint64_t>(1, std::min<uint64_t>(units_, uint64_t(k)));
+  unsigned bits = 2;
+  while (bits < 64 && (uint64_t(1) << bits) < units_) bits += 2;
+  half_bits_ = bits / 2;
+  half_mask_ = (uint64_t(1) << half_bits_) - 1;
+  for (int r = 0; r < 4; ++r) round_keys_[r] = hash2(object_key_, uint64_t(r), kDomainPermute);
+}
+
+uint64_t Layout::permute(uint64_t x) const {
+  do {  // cycle walking: re-encrypt until the value falls back inside [0, n)
+    uint64_t left = x >> half_bits_, right = x & half_mask_;
+    for (int r = 0; r < 4; ++r) {
+      const uint64_t t = left ^ (mix64(right ^ round_keys_[r]) & half_mask_);
+      left = right;
+      right = t;
+    }
+    x = (left << half_bits_) | right;
+  } while (x >= units_);
+  return x;
+}
+
+uint64_t Layout::unique_of(uint64_t unit) const {
+  if (unique_ == units_) return unit;
+  return permute(unit) % unique_;
+}
+
+uint64_t Layout::unit_key(uint64_t unique) const { return hash2(object_key_, unique, kDomainUnit); }
+
+}  // namespace dgen

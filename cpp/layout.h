@@ -1,0 +1,65 @@
+// Where every byte of an object comes from: units, unique units, and the sector layout inside a unit.
+//
+// An object of `size` bytes is cut into n = ceil(size / U) dedup units of U bytes (the last may be
+// partial). K = max(1, round(n / d)) of them are unique. Unit i holds the bytes of unique unit
+//   j(i) = i                  when K == n (dedup ratio 1),
+//   j(i) = P(i) mod K         otherwise,
+// where P is a keyed pseudo-random permutation of [0, n) (a 4-round balanced Feistel network over the
+// smallest even number of bits that covers n, with cycle walking; Black and Rogaway, "Ciphers with
+// arbitrary finite domains", CT-RSA 2002). Every j in [0, K) is used, each floor(n/K) or ceil(n/K)
+// times, and the copies of a unit are scattered over the whole object (so a compressor's window rarely
+// sees both). A partial last unit is the prefix of its unique unit.
+//
+// Inside a unit, every 512-byte sector s starts with r(s) keystream bytes and is zero after them:
+//   r(s) = floor((s+1) R) - floor(s R), R = random bytes per sector (fixed point 32.32),
+// so the keystream offset of sector s is floor(s R) and any aligned run of sectors holds R bytes of
+// keystream per sector to within one byte (error accumulation, no zero tails).
+#pragma once
+#include <cstdint>
+
+namespace dgen {
+
+constexpr uint64_t kSector = 512;
+constexpr uint64_t kFullSectorFp = kSector << 32;  // R = 512: no filler, incompressible
+
+struct LayoutParams {
+  uint64_t seed;
+  uint64_t object_id;
+  uint64_t size;        // bytes
+  uint64_t unit_bytes;  // U, a multiple of 512
+  double dedup_ratio;   // d >= 1
+  double compress_ratio;  // c >= 1
+};
+
+// Keystream bytes per sector that make real compressors measure ratio c (see layout.cc for the
+// calibration), as 32.32 fixed point; always at least 1 byte so that no sector is all zeros.
+uint64_t random_bytes_per_sector_fp(double compress_ratio);
+
+class Layout {
+ public:
+  explicit Layout(const LayoutParams& p);
+
+  uint64_t size() const { return size_; }
+  uint64_t unit_bytes() const { return unit_; }
+  uint64_t units() const { return units_; }
+  uint64_t unique_units() const { return unique_; }
+  uint64_t random_fp() const { return random_fp_; }
+  uint64_t object_key() const { return object_key_; }
+
+  // j(i): which unique unit unit i copies.
+  uint64_t unique_of(uint64_t unit) const;
+  // Key of unique unit j, from which its keystream is seeded.
+  uint64_t unit_key(uint64_t unique) const;
+  // Keystream offset of sector s of a unit: floor(s R).
+  uint64_t keystream_offset(uint64_t sector) const { return (sector * random_fp_) >> 32; }
+
+ private:
+  uint64_t permute(uint64_t x) const;
+
+  uint64_t size_, unit_, units_, unique_, random_fp_, object_key_;
+  unsigned half_bits_;
+  uint64_t half_mask_;
+  uint64_t round_keys_[4];
+};
+
+}  // namespace dgen

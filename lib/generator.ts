@@ -1,0 +1,175 @@
+/**
+ * The data generator: an object's bytes as a pure function of (parameters, byte offset).
+ * @module
+ */
+import { binding, type NativeGenerator } from './native.js';
+import { invalidRange, invalidType } from './errors.js';
+import { parseGeneratorOptions, type GeneratorConfig, type GeneratorOptions } from './params.js';
+
+/** Fills at or below this many bytes run on the calling thread even through the async API: handing them
+ * to a worker thread costs more than generating them. */
+export const SYNC_FILL_LIMIT = 256 * 1024;
+
+/** The keystream kernels this CPU can run, slowest first (`"scalar"` always, then `"avx2"`, `"avx512"`). */
+export function availableKernels(): string[] {
+  return binding.kernels();
+}
+
+/** Everything that determines one object's bytes, in JSON-safe form (seed and objectId as decimal strings). */
+export interface ObjectSpec {
+  seed: string;
+  objectId: string;
+  size: number;
+  dedupRatio: number;
+  compressRatio: number;
+  dedupUnit: number;
+}
+
+/**
+ * Generates the bytes of one object.
+ *
+ * Layout (see cpp/layout.h): the object is cut into n = ceil(size / dedupUnit) units; K = max(1, round(n /
+ * dedupRatio)) are unique and the others are byte-exact copies of them, scattered by a keyed permutation.
+ * Inside a unit every 512-byte sector begins with keystream bytes (xoshiro256++, seeded per unique unit
+ * from a hash of seed, object identity and unit index) and ends with zeros, in the proportion that makes
+ * real compressors measure `compressRatio`.
+ *
+ * Any byte range can be generated on its own, in any order, on any thread: the result is the same as
+ * generating the whole object at once.
+ */
+export class DataGenerator {
+  /** The validated parameters (seed as bigint). */
+  readonly config: Readonly<GeneratorConfig>;
+  readonly #native: NativeGenerator;
+
+  /**
+   * @param options - see {@link GeneratorOptions}; `size` is required.
+   * @throws RangeError/TypeError with the codes listed in {@link parseGeneratorOptions}, and
+   *   `ERR_DGEN_INVALID_OPTION` for a kernel this CPU cannot run.
+   */
+  constructor(options: GeneratorOptions) {
+    const config = parseGeneratorOptions(options);
+    const kernels = binding.kernels();
+    if (config.kernel !== 'auto' && !kernels.includes(config.kernel)) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'kernel', config.kernel, `"auto" or one of ${kernels.join(', ')} on this CPU`);
+    }
+    this.config = Object.freeze(config);
+    this.#native = new binding.Generator({
+      seed: config.seed,
+      objectId: config.objectId,
+      size: config.size,
+      unitBytes: config.dedupUnit,
+      dedupRatio: config.dedupRatio,
+      compressRatio: config.compressRatio,
+      kernel: config.kernel,
+    });
+  }
+
+  /** Object size in bytes. */
+  get size(): number {
+    return this.config.size;
+  }
+  /** The seed (64 bits), given or drawn at random. */
+  get seed(): bigint {
+    return this.config.seed;
+  }
+  /** n: dedup units in the object (the last may be partial). */
+  get units(): number {
+    return this.#native.units;
+  }
+  /** K: unique dedup units in the object. */
+  get uniqueUnits(): number {
+    return this.#native.uniqueUnits;
+  }
+  /** The dedup ratio the object really has, n / K (1 for an empty object). It differs from the requested
+   * one by rounding, noticeably on objects of few units. */
+  get realizedDedupRatio(): number {
+    return this.units === 0 ? 1 : this.units / this.uniqueUnits;
+  }
+  /** Keystream bytes per 512-byte sector (the rest is compressible filler), after calibration. */
+  get randomBytesPerSector(): number {
+    return this.#native.randomBytesPerSector;
+  }
+  /** The keystream kernel in use (`"scalar"`, `"avx2"` or `"avx512"`). */
+  get kernel(): string {
+    return this.#native.kernel;
+  }
+  /** Which unique unit dedup unit `unit` (0 <= unit < units) is a copy of. */
+  uniqueUnitOf(unit: number): number {
+    return this.#native.uniqueOf(unit);
+  }
+
+  /** The JSON-safe description from which the object can be generated again. */
+  spec(): ObjectSpec {
+    const c = this.config;
+    return {
+      seed: c.seed.toString(),
+      objectId: c.objectId.toString(),
+      size: c.size,
+      dedupRatio: c.dedupRatio,
+      compressRatio: c.compressRatio,
+      dedupUnit: c.dedupUnit,
+    };
+  }
+
+  #check(target: ArrayBufferView, offset: number): void {
+    if (!ArrayBuffer.isView(target)) {
+      throw invalidType('ERR_DGEN_INVALID_TARGET', 'target', target, 'a Buffer, TypedArray or DataView');
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
+      throw invalidRange('ERR_DGEN_INVALID_OFFSET', 'offset', offset, `an integer from 0 to the object size (${this.size})`);
+    }
+    if (target.byteLength > this.size - offset) {
+      throw invalidRange(
+        'ERR_DGEN_INVALID_TARGET',
+        'target.byteLength',
+        target.byteLength,
+        `at most size - offset = ${this.size - offset} bytes (the object ends there)`,
+      );
+    }
+  }
+
+  /**
+   * Writes the object's bytes [offset, offset + target.byteLength) into target, on the calling thread.
+   * @param target - the caller's memory (zero-copy): Buffer, any TypedArray or DataView.
+   * @param offset - byte offset in the object; default 0.
+   * @returns the number of bytes written (target.byteLength).
+   * @throws TypeError `ERR_DGEN_INVALID_TARGET`; RangeError `ERR_DGEN_INVALID_OFFSET` or
+   *   `ERR_DGEN_INVALID_TARGET` when the range does not lie inside the object.
+   */
+  fillSync(target: ArrayBufferView, offset = 0): number {
+    this.#check(target, offset);
+    return this.#native.fillSync(target, offset);
+  }
+
+  /**
+   * Like {@link fillSync}, but fills larger than {@link SYNC_FILL_LIMIT} run on a worker thread (the libuv
+   * pool), leaving the event loop free. Do not touch target until the promise settles.
+   * @returns a promise of the number of bytes written. Throws (synchronously) as {@link fillSync}.
+   */
+  fill(target: ArrayBufferView, offset = 0): Promise<number> {
+    this.#check(target, offset);
+    if (target.byteLength <= SYNC_FILL_LIMIT) return Promise.resolve(this.#native.fillSync(target, offset));
+    return this.#native.fill(target, offset);
+  }
+
+  /** The whole object in a new Buffer (off the main thread when large). Mind memory for large objects:
+   * stream them instead (see `DataSource`). */
+  async generate(): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(this.size);
+    await this.fill(buf, 0);
+    return buf;
+  }
+
+  /** The whole object in a new Buffer, on the calling thread. */
+  generateSync(): Buffer {
+    const buf = Buffer.allocUnsafe(this.size);
+    this.fillSync(buf, 0);
+    return buf;
+  }
+}
+
+/** Shorthand for `new DataGenerator(options)`. */
+export function createGenerator(options: GeneratorOptions): DataGenerator {
+  return new DataGenerator(options);
+}

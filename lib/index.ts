@@ -1,0 +1,38 @@
+/**
+ * dgen-stream: synthetic data whose dedup ratio and compression ratio are what was asked for, as Node
+ * and Web streams, with sinks that share one object-writer contract.
+ * @packageDocumentation
+ */
+export { DataGenerator, createGenerator, availableKernels, SYNC_FILL_LIMIT, type ObjectSpec } from './generator.js';
+export { DataSource, createDataSource, parseChunking, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, type SourceOptions } from './source.js';
+export { createWebStream } from './web.js';
+export { ObjectWriter, formatCrc32c, type ObjectWriteResult, type ObjectWriterOptions } from './sinks/object-writer.js';
+export { FileSink, createFileSink, type FileSinkOptions } from './sinks/file-sink.js';
+export {
+  readManifest,
+  writeManifest,
+  generatorFor,
+  objectSpec,
+  MANIFEST_NAME,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestObject,
+} from './manifest.js';
+export { putObjects, objectName, DEFAULT_PUT_SIZE, type PutOptions, type PutProgress } from './put.js';
+export {
+  parseSize,
+  parseRatio,
+  randomSeed,
+  SECTOR,
+  DEFAULT_DEDUP_UNIT,
+  MAX_DEDUP_UNIT,
+  MAX_COMPRESS_RATIO,
+  MAX_SIZE,
+  type SizeInput,
+  type DataOptions,
+  type GeneratorOptions,
+  type GeneratorConfig,
+} from './params.js';
+export type { DgenErrorCode, DgenErrorFields, DgenRangeError, DgenTypeError } from './errors.js';
+export { TOOL, VERSION } from './version.js';

@@ -1,0 +1,92 @@
+/**
+ * File sink: writes an object to a local file through a temporary name in the same directory and
+ * renames it into place on success, so the destination only ever holds complete objects.
+ * @module
+ */
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { invalidType } from '../errors.js';
+import { ObjectWriter, type ObjectWriterOptions } from './object-writer.js';
+
+/** Options of {@link FileSink}. */
+export interface FileSinkOptions extends ObjectWriterOptions {
+  /** fsync the file before the rename, so a committed object survives a crash. Default false. */
+  fsync?: boolean;
+}
+
+/**
+ * A sink (see {@link ObjectWriter}) for one local file. Bytes go to `.<name>.<random>.dgen-partial` beside
+ * the destination; `end()` closes and renames it to the destination (replacing an existing file); an
+ * error, `destroy()` or abort removes it. Errors are Node's own file-system errors (`ENOENT`, `EACCES`,
+ * ...) with the path in the message.
+ */
+export class FileSink extends ObjectWriter {
+  /** Absolute path of the destination. */
+  readonly path: string;
+  /** Absolute path of the temporary file while the object is being written. */
+  readonly partialPath: string;
+  readonly #fsync: boolean;
+  #handle: FileHandle | undefined;
+  #stored = 0;
+
+  /**
+   * @param path - destination file path.
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string.
+   */
+  constructor(path: string, options: FileSinkOptions = {}) {
+    if (typeof path !== 'string' || path === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'path', path, 'a non-empty file path');
+    super(options);
+    this.path = resolve(path);
+    this.partialPath = join(dirname(this.path), `.${basename(this.path)}.${randomBytes(6).toString('hex')}.dgen-partial`);
+    this.#fsync = options.fsync ?? false;
+  }
+
+  get compressedBytes(): number {
+    return this.#stored;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.partialPath, 'wx').then(
+      (handle) => {
+        this.#handle = handle;
+        callback();
+      },
+      callback,
+    );
+  }
+
+  protected async _writeBytes(chunk: Buffer): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.#handle!.write(chunk, done, chunk.length - done);
+      done += bytesWritten;
+    }
+    this.#stored += chunk.length;
+  }
+
+  protected async _commit(): Promise<{ uri: string; compressedSize: number }> {
+    const handle = this.#handle!;
+    if (this.#fsync) await handle.sync();
+    this.#handle = undefined;
+    await handle.close();
+    await rename(this.partialPath, this.path);
+    return { uri: pathToFileURL(this.path).href, compressedSize: this.#stored };
+  }
+
+  protected async _abort(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    try {
+      await handle?.close(); // waits for writes in flight
+    } finally {
+      await rm(this.partialPath, { force: true });
+    }
+  }
+}
+
+/** Shorthand for `new FileSink(path, options)`. */
+export function createFileSink(path: string, options?: FileSinkOptions): FileSink {
+  return new FileSink(path, options);
+}
