@@ -1,0 +1,109 @@
+/**
+ * The `dgen` command line: `dgen put`, `dgen cat`. Argument parsing by commander; every value is then
+ * validated by the library's own parameter checks, so the CLI and the API reject the same inputs with
+ * the same messages.
+ * @module
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { TOOL, VERSION } from '../version.js';
+import { runPut } from './put.js';
+import { runCat } from './cat.js';
+
+/** Exit status for bad usage or invalid values (as sysexits' EX_USAGE is too rare to expect). */
+export const EXIT_USAGE = 2;
+/** Exit status for a failure while running. */
+export const EXIT_FAILURE = 1;
+
+/** Options that shape the data, shared by put and cat. */
+function addDataOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--size <size>', 'bytes per object: 4096, 64MiB, 1GB (KiB/MiB/GiB = 1024^n, kB/MB/GB = 1000^n)').default('1MiB'))
+    .addOption(new Option('--dedup <ratio>', 'dedup ratio d >= 1 (n units hold round(n/d) unique ones)').default('1'))
+    .addOption(new Option('--compress <ratio>', 'compression ratio c, 1 to 64, as zstd/gzip/lz4 measure it').default('1'))
+    .addOption(new Option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes').default('4KiB'))
+    .addOption(new Option('--seed <seed>', '64-bit seed (decimal); default: random, reported back'))
+    .addOption(new Option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes').default('4MiB'));
+}
+
+/** The command-line flag of each library parameter, for error messages. */
+const FLAGS: Record<string, string> = {
+  size: '--size',
+  dedupRatio: '--dedup',
+  compressRatio: '--compress',
+  dedupUnit: '--dedup-unit',
+  seed: '--seed',
+  objectId: '--object',
+  chunkSize: '--chunk-size',
+  count: '--count',
+  concurrency: '--concurrency',
+};
+
+/** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
+export function isUsageError(err: unknown): err is Error & { code: string } {
+  return (err instanceof RangeError || err instanceof TypeError) && String((err as { code?: unknown }).code).startsWith('ERR_DGEN_');
+}
+
+function buildProgram(): Command {
+  const program = new Command('dgen')
+    .description('Synthetic data with exact dedup and compression ratios, for storage and pipeline tests')
+    .version(`${TOOL}`, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addDataOptions(
+    program
+      .command('put')
+      .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) into a directory')
+      .argument('<dir>', 'target directory (created if missing)')
+      .addOption(new Option('--count <n>', 'number of objects').default('1'))
+      .addOption(new Option('--concurrency <j>', 'objects written at once').default('4')),
+  )
+    .addOption(new Option('--fsync', 'fsync each object before renaming it into place'))
+    .addOption(new Option('--json', 'print one JSON summary on stdout (and nothing else there)'))
+    .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
+    .exitOverride()
+    .action(async (dir: string, opts: Record<string, string | boolean | undefined>) => {
+      await runPut(dir, opts);
+    });
+
+  addDataOptions(
+    program
+      .command('cat')
+      .description('stream one object to stdout; equal to object N of a `dgen put` with the same seed and parameters')
+      .addOption(new Option('--object <n>', 'object identity (index in a put)').default('0')),
+  )
+    .exitOverride()
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      await runCat(opts);
+    });
+  return program;
+}
+
+/**
+ * Runs the CLI.
+ * @param argv - full argv (node, script, args...).
+ * @returns the exit status: 0 on success, 2 on bad usage or values, 1 on a failure while running.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (or the help/version text).
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (isUsageError(err)) {
+      const flag = FLAGS[(err as { parameter?: string }).parameter ?? ''];
+      process.stderr.write(`dgen: ${flag ? `${flag}: ` : ''}${err.message} [${err.code}]\n(run with --help for usage)\n`);
+      return EXIT_USAGE;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`dgen: ${e.message}${e.code ? ` [${e.code}]` : ''}\n`);
+    if (process.env.NODE_DEBUG?.includes('dgen') && e.stack) process.stderr.write(e.stack + '\n');
+    return EXIT_FAILURE;
+  }
+}
+
+export { VERSION };
