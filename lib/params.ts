@@ -25,6 +25,18 @@ const MAX_U64 = (1n << 64n) - 1n;
  * Binary prefixes (KiB, MiB, GiB, TiB) are powers of 1024, SI prefixes (kB/KB, MB, GB, TB) powers of 1000. */
 export type SizeInput = number | string;
 
+/** Number and unit of a size string; bytes-iec gives each unit's multiplier. It floors fractions itself
+ * ("1.5" would be 1 byte), so the fraction is checked here: a size must come to a whole number of bytes. */
+function parseSizeString(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return null;
+  const multiplier = bytes.parse(`1${m[2]}`);
+  if (multiplier === null) return null;
+  const exact = Number(m[1]) * multiplier;
+  const whole = Math.round(exact);
+  return Math.abs(exact - whole) <= 1e-9 * Math.max(1, exact) ? whole : null;
+}
+
 /**
  * Parses a size in bytes (parsing by the `bytes-iec` package).
  * @param parameter - name used in the error message, e.g. `"size"`.
@@ -39,7 +51,7 @@ export function parseSize(parameter: string, value: unknown, code: Parameters<ty
   let n: number | null;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'bigint') n = value <= BigInt(MAX_SIZE) && value >= 0n ? Number(value) : -1;
-  else if (typeof value === 'string') n = value.trim() === '' ? null : bytes.parse(value.trim());
+  else if (typeof value === 'string') n = parseSizeString(value);
   else throw invalidType(code, parameter, value, allowed);
   if (n === null || !Number.isSafeInteger(n) || n < 0) throw invalidRange(code, parameter, value, allowed);
   return n;

@@ -95,8 +95,14 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
         progress.bytesDone += chunk.length;
         options.onProgress?.(progress);
       });
-      await pipeline(source, sink, { signal: stop.signal });
-      const result = await sink.result();
+      // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up.
+      const result = await pipeline(source, sink, { signal: stop.signal }).then(
+        () => sink.result(),
+        async (err: unknown) => {
+          await sink.result().catch(() => {});
+          throw err;
+        },
+      );
       objects[index] = { name, uri: result.uri, objectId: String(index), size: result.size, crc32c: result.crc32c };
       progress.objectsDone++;
       options.onProgress?.(progress);

@@ -40,16 +40,19 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
         else signal.addEventListener('abort', abort, { once: true });
       },
       async pull(controller) {
-        // With autoAllocateChunkSize a BYOB request exists for default readers too.
-        const request = controller.byobRequest!;
-        const view = request.view!;
-        const n = Math.min(view.byteLength, generator.size - offset);
-        const target = new Uint8Array(view.buffer, view.byteOffset, n);
+        // A pending read has a BYOB request (for default readers too, thanks to autoAllocateChunkSize);
+        // a pull that only tops the queue up to highWaterMark has none and enqueues a chunk of its own.
+        const request = controller.byobRequest;
+        const view = request?.view;
+        const room = view ? view.byteLength : chunkSize;
+        const n = Math.min(room, generator.size - offset);
+        const target = view ? new Uint8Array(view.buffer, view.byteOffset, n) : new Uint8Array(n);
         const at = offset;
         offset += n;
         await generator.fill(target, at);
-        if (closed) return; // aborted meanwhile
-        request.respond(n);
+        if (closed) return; // aborted or cancelled meanwhile
+        if (view) request!.respond(n);
+        else controller.enqueue(target);
         if (offset === generator.size) {
           closed = true;
           controller.close();

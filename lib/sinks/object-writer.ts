@@ -120,24 +120,35 @@ export abstract class ObjectWriter extends Writable {
   }
 
   /**
-   * Settles once the object is committed (after `end()`), or fails with the error that stopped it; an
-   * abort without an error (plain `destroy()`) rejects with an `AbortError`-like `ERR_STREAM_PREMATURE_CLOSE`.
+   * Resolves once the object is committed (after `end()`). Rejects once an aborted object has been
+   * cleaned up, with the error that stopped it, or `ERR_STREAM_PREMATURE_CLOSE` after a plain
+   * `destroy()`. Await it rather than `pipeline()` to know the destination is in its final state:
+   * `pipeline()` rejects as soon as a stream fails, before the sink has finished removing its traces.
    */
   result(): Promise<ObjectWriteResult> {
-    if (this.#result && this.writableFinished) return Promise.resolve(this.#result);
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        cleanup();
-        if (this.#result) resolve(this.#result);
-        else reject(this.#failure ?? Object.assign(new Error('the object was not committed: the sink was destroyed'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-      };
-      const cleanup = () => {
-        this.off('finish', done);
-        this.off('close', done);
-      };
-      this.on('finish', done);
-      this.on('close', done);
-    });
+    const settle = (): Promise<ObjectWriteResult> | undefined => {
+      if (this.#result && this.writableFinished) return Promise.resolve(this.#result);
+      // A failed or destroyed sink settles once its cleanup is over ('close').
+      if (this.closed) return Promise.reject(this.#failure ?? prematureClose());
+      return undefined;
+    };
+    return (
+      settle() ??
+      new Promise((resolve, reject) => {
+        const done = () => {
+          this.off('finish', done);
+          this.off('close', done);
+          settle()?.then(resolve, reject);
+        };
+        this.on('finish', done);
+        this.on('close', done);
+      })
+    );
   }
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('the object was not committed: the sink was destroyed before end()'), {
+    code: 'ERR_STREAM_PREMATURE_CLOSE',
+  });
 }

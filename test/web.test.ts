@@ -1,0 +1,69 @@
+// The Web ReadableStream byte source: BYOB reads into the caller's buffer, default reads, abort, and a
+// streamed fetch PUT to a node:http server.
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGenerator, createWebStream } from '../lib/index.js';
+
+const shape = { compressRatio: 2, dedupRatio: 1.5, seed: 99n };
+
+t.test('BYOB reads fill the reader\'s own buffer', async (t) => {
+  const size = 1_000_000;
+  const expected = createGenerator({ size, ...shape }).generateSync();
+  const reader = createWebStream({ size, ...shape }).getReader({ mode: 'byob' });
+  let buffer = new ArrayBuffer(65536);
+  let offset = 0;
+  for (;;) {
+    const { done, value } = await reader.read(new Uint8Array(buffer, 0, 65536));
+    if (done) break;
+    t.equal(value.buffer.byteLength, 65536, 'the view is on the (transferred) buffer the reader gave');
+    if (!Buffer.from(value.buffer, value.byteOffset, value.byteLength).equals(expected.subarray(offset, offset + value.byteLength))) {
+      t.fail(`bytes differ at ${offset}`);
+    }
+    offset += value.byteLength;
+    buffer = value.buffer as ArrayBuffer; // the BYOB contract: reuse the transferred buffer
+  }
+  t.equal(offset, size);
+});
+
+t.test('default reader gets chunkSize chunks; 0-byte stream closes at once', async (t) => {
+  const size = 300_000;
+  const parts: Uint8Array[] = [];
+  for await (const p of createWebStream({ size, chunkSize: 65536, ...shape }) as unknown as AsyncIterable<Uint8Array>) parts.push(p);
+  t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()));
+  t.ok(parts.slice(0, -1).every((p) => p.byteLength === 65536));
+  const r = await createWebStream({ size: 0 }).getReader().read();
+  t.equal(r.done, true);
+});
+
+t.test('signal errors the stream', async (t) => {
+  const ac = new AbortController();
+  const reader = createWebStream({ size: 1024 ** 3, signal: ac.signal }).getReader();
+  await reader.read();
+  ac.abort(new Error('stop now'));
+  await t.rejects(async () => {
+    for (;;) if ((await reader.read()).done) break;
+  }, { message: 'stop now' });
+});
+
+t.test('fetch PUT with the stream as body (duplex: half)', async (t) => {
+  const size = 20 * 1024 * 1024 + 5;
+  const received: Buffer[] = [];
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => received.push(c));
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const res = await fetch(`http://127.0.0.1:${port}/obj`, {
+    method: 'PUT',
+    body: createWebStream({ size, ...shape }),
+    duplex: 'half',
+  } as RequestInit);
+  t.equal(res.status, 200);
+  await res.text();
+  const body = Buffer.concat(received);
+  t.equal(body.length, size);
+  t.ok(body.equals(createGenerator({ size, ...shape }).generateSync()), 'received bytes equal regeneration');
+});
