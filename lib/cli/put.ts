@@ -26,7 +26,7 @@ export async function runPut(dir: string, opts: Opts): Promise<void> {
   const bar = showProgress
     ? new SingleBar(
         {
-          format: 'dgen put |{bar}| {percentage}% {objects} objects | {done} / {total} | {rate}/s | ETA {eta_formatted}',
+          format: 'dgen put |{bar}| {percentage}% {objects} objects | {done} / {size} | {rate}/s | ETA {eta_formatted}',
           stream: process.stderr,
           hideCursor: true,
           etaBuffer: 50,
@@ -40,7 +40,7 @@ export async function runPut(dir: string, opts: Opts): Promise<void> {
   const payload = (p: PutProgress) => ({
     objects: `${p.objectsDone}/${p.objectsTotal}`,
     done: formatBytes(p.bytesDone),
-    total: formatBytes(p.bytesTotal),
+    size: formatBytes(p.bytesTotal),
     rate: rate(p.bytesDone),
   });
   let lastDraw = 0;
