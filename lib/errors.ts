@@ -15,7 +15,9 @@ export type DgenErrorCode =
   | 'ERR_DGEN_INVALID_OFFSET'
   | 'ERR_DGEN_INVALID_TARGET'
   | 'ERR_DGEN_INVALID_OPTION'
-  | 'ERR_DGEN_INVALID_MANIFEST';
+  | 'ERR_DGEN_INVALID_MANIFEST'
+  | 'ERR_DGEN_INVALID_COMPRESSION'
+  | 'ERR_DGEN_INVALID_URI';
 
 /** Extra fields on errors thrown by dgen-stream. */
 export interface DgenErrorFields {

@@ -6,11 +6,39 @@
 export { DataGenerator, createGenerator, availableKernels, SYNC_FILL_LIMIT, type ObjectSpec } from './generator.js';
 export { DataSource, createDataSource, parseChunking, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, type SourceOptions } from './source.js';
 export { createWebStream } from './web.js';
-export { ObjectWriter, formatCrc32c, type ObjectWriteResult, type ObjectWriterOptions } from './sinks/object-writer.js';
+export {
+  ObjectWriter,
+  formatCrc32c,
+  backendError,
+  type ObjectWriteResult,
+  type ObjectWriterOptions,
+  type BackendChecksum,
+  type CommitInfo,
+} from './sinks/object-writer.js';
 export { FileSink, createFileSink, type FileSinkOptions } from './sinks/file-sink.js';
+export { DirectFileSink, DIRECT_IO_ALIGNMENT, type DirectFileSinkOptions } from './sinks/direct-file-sink.js';
+export { S3Sink, createS3Client, MIN_PART_SIZE, DEFAULT_PART_SIZE, type S3SinkOptions, type S3ConnectionOptions } from './sinks/s3-sink.js';
+export {
+  AzureBlobSink,
+  createBlobServiceClient,
+  DEFAULT_BLOCK_SIZE,
+  MAX_BLOCK_SIZE,
+  type AzureBlobSinkOptions,
+  type AzureConnectionOptions,
+} from './sinks/azure-sink.js';
+export { createSink, parseTarget, formatTarget, childTarget, type Target, type SinkOptions } from './sinks/uri.js';
+export {
+  createCompressor,
+  createDecompressor,
+  parseCompression,
+  CodecTransform,
+  COMPRESSION_EXTENSIONS,
+  zstdImplementation,
+  type CompressionAlgorithm,
+  type CompressionSpec,
+} from './compression.js';
 export {
   readManifest,
-  writeManifest,
   generatorFor,
   objectSpec,
   MANIFEST_NAME,

@@ -4,18 +4,21 @@
  * Format `dgen-manifest` version 1 (JSON):
  * ```json
  * { "format": "dgen-manifest", "version": 1, "tool": "dgen-stream 0.1.0", "createdAt": "2026-11-22T04:00:00.000Z",
- *   "seed": "1234", "dedupRatio": 2, "compressRatio": 3, "dedupUnit": 4096,
+ *   "target": "file:///out", "seed": "1234", "dedupRatio": 2, "compressRatio": 3, "dedupUnit": 4096,
+ *   "compression": { "algorithm": "none", "level": 0 },
  *   "objects": [ { "name": "obj-000000.bin", "uri": "file:///out/obj-000000.bin", "objectId": "0",
  *                  "size": 268435456, "crc32c": "1a2b3c4d" } ] }
  * ```
  * Seeds and object identities are decimal strings (they are 64-bit); sizes are bytes; crc32c is the
- * CRC-32C of the object's bytes as 8 hex digits.
+ * CRC-32C of the object's (uncompressed) bytes as 8 hex digits. Objects of a compressed run also carry
+ * `compressedSize`; objects on S3 and Azure carry `etag` and `backendChecksum` where the backend gave them.
  * @module
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { DataGenerator, type ObjectSpec } from './generator.js';
 import { invalidRange } from './errors.js';
+import type { CompressionSpec } from './compression.js';
+import type { BackendChecksum } from './sinks/object-writer.js';
 
 export const MANIFEST_FORMAT = 'dgen-manifest';
 export const MANIFEST_VERSION = 1;
@@ -34,8 +37,12 @@ export interface ManifestObject {
   size: number;
   /** CRC-32C of the object's bytes, 8 hex digits. */
   crc32c: string;
+  /** Bytes stored, when the run compressed its objects. */
+  compressedSize?: number;
   /** Backend version tag, where the backend gave one. */
   etag?: string;
+  /** The backend's checksum of the stored bytes, where it has one. */
+  backendChecksum?: BackendChecksum;
 }
 
 /** A run's manifest. */
@@ -44,12 +51,16 @@ export interface Manifest {
   version: typeof MANIFEST_VERSION;
   tool: string;
   createdAt: string;
+  /** URI of the run's target (directory or prefix). */
+  target: string;
   /** 64-bit seed, decimal string. */
   seed: string;
   dedupRatio: number;
   compressRatio: number;
   /** Bytes. */
   dedupUnit: number;
+  /** Compression applied to the stored objects (their names carry its extension). */
+  compression: CompressionSpec;
   objects: ManifestObject[];
 }
 
@@ -68,13 +79,6 @@ export function objectSpec(manifest: Manifest, object: ManifestObject): ObjectSp
     compressRatio: manifest.compressRatio,
     dedupUnit: manifest.dedupUnit,
   };
-}
-
-/** Writes a manifest atomically (temporary file, then rename). */
-export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
-  const partial = `${path}.${randomBytes(6).toString('hex')}.dgen-partial`;
-  await writeFile(partial, JSON.stringify(manifest, null, 2) + '\n');
-  await rename(partial, path);
 }
 
 /**

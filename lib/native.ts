@@ -29,6 +29,8 @@ export interface NativeGenerator {
 interface Binding {
   Generator: new (options: NativeGeneratorOptions) => NativeGenerator;
   kernels(): string[];
+  /** A Buffer of `size` bytes whose memory is aligned to `alignment` (power of two), for O_DIRECT. */
+  allocAligned(size: number, alignment: number): Buffer;
 }
 
 const require = createRequire(import.meta.url);

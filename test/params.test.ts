@@ -58,10 +58,10 @@ t.test('generator options', async (t) => {
 t.test('bad options create nothing', async (t) => {
   t.throws(() => new DataSource({ size: 10, dedupUnit: 100 }), { code: 'ERR_DGEN_INVALID_DEDUP_UNIT' });
   const dir = `/tmp/dgen-should-not-exist-${process.pid}`;
-  await t.rejects(putObjects({ directory: dir, count: 0 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'count' });
-  await t.rejects(putObjects({ directory: dir, concurrency: 1.5 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'concurrency' });
-  await t.rejects(putObjects({ directory: dir, chunkSize: 100 }), { code: 'ERR_DGEN_INVALID_CHUNK_SIZE' });
-  await t.rejects(putObjects({ directory: dir, size: 'huge' }), { code: 'ERR_DGEN_INVALID_SIZE' });
+  await t.rejects(putObjects({ target: dir, count: 0 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'count' });
+  await t.rejects(putObjects({ target: dir, concurrency: 1.5 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'concurrency' });
+  await t.rejects(putObjects({ target: dir, chunkSize: 100 }), { code: 'ERR_DGEN_INVALID_CHUNK_SIZE' });
+  await t.rejects(putObjects({ target: dir, size: 'huge' }), { code: 'ERR_DGEN_INVALID_SIZE' });
   const { existsSync } = await import('node:fs');
   t.notOk(existsSync(dir), 'the target directory was not created');
 });

@@ -35,6 +35,11 @@ const FLAGS: Record<string, string> = {
   objectId: '--object',
   chunkSize: '--chunk-size',
   count: '--count',
+  compression: '--compression',
+  compressionLevel: '--compression-level',
+  partSize: '--part-size',
+  blockSize: '--block-size',
+  uri: '<target>',
   concurrency: '--concurrency',
 };
 
@@ -53,12 +58,18 @@ function buildProgram(): Command {
   addDataOptions(
     program
       .command('put')
-      .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) into a directory')
-      .argument('<dir>', 'target directory (created if missing)')
+      .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
+      .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
       .addOption(new Option('--count <n>', 'number of objects').default('1'))
       .addOption(new Option('--concurrency <j>', 'objects written at once').default('4')),
   )
-    .addOption(new Option('--fsync', 'fsync each object before renaming it into place'))
+    .addOption(new Option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
+    .addOption(new Option('--compression-level <n>', 'zstd 1-19 (default 3), gzip 1-9 (default 6)'))
+    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'))
+    .addOption(new Option('--region <region>', 'S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)'))
+    .addOption(new Option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)'))
+    .addOption(new Option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING'))
+    .addOption(new Option('--fsync', 'fsync each file before renaming it into place'))
     .addOption(new Option('--json', 'print one JSON summary on stdout (and nothing else there)'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
     .exitOverride()

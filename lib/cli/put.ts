@@ -1,7 +1,6 @@
 /** `dgen put <dir>`. @module */
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
-import { join } from 'node:path';
 import { putObjects, type PutProgress } from '../put.js';
 import { MANIFEST_NAME } from '../manifest.js';
 import { DataGenerator } from '../generator.js';
@@ -14,7 +13,7 @@ function formatBytes(n: number): string {
 }
 
 /** Runs `dgen put`; throws on any failure (the caller maps errors to exit codes). */
-export async function runPut(dir: string, opts: Opts): Promise<void> {
+export async function runPut(target: string, opts: Opts): Promise<void> {
   const data = parseDataOptions({
     dedupRatio: opts.dedup as string,
     compressRatio: opts.compress as string,
@@ -45,7 +44,12 @@ export async function runPut(dir: string, opts: Opts): Promise<void> {
   });
   let lastDraw = 0;
   const manifest = await putObjects({
-    directory: dir,
+    target,
+    compression: opts.compression === undefined ? undefined : { algorithm: opts.compression as never, level: opts.compressionLevel as never },
+    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
+    ...(opts.region !== undefined && { region: opts.region as string }),
+    ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
+    ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
     count: opts.count as string as unknown as number,
     concurrency: opts.concurrency as string as unknown as number,
     size,
@@ -77,20 +81,28 @@ export async function runPut(dir: string, opts: Opts): Promise<void> {
         dedupUnit: data.dedupUnit,
       },
       realizedDedupRatio: realized,
-      manifest: join(dir, MANIFEST_NAME),
+      compression: manifest.compression,
+      target: manifest.target,
       bytes: bytesTotal,
       seconds,
       bytesPerSecond: bytesTotal / Math.max(seconds, 1e-9),
-      objects: manifest.objects.map((o) => ({ uri: o.uri, size: o.size, crc32c: o.crc32c })),
+      objects: manifest.objects.map((o) => ({
+        uri: o.uri,
+        size: o.size,
+        crc32c: o.crc32c,
+        ...(o.compressedSize !== undefined && { compressedSize: o.compressedSize }),
+        ...(o.etag !== undefined && { etag: o.etag }),
+      })),
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else {
     process.stderr.write(
       `dgen put: ${manifest.objects.length} objects, ${formatBytes(bytesTotal)} in ${seconds.toFixed(2)} s ` +
-        `(${rate(bytesTotal)}/s) into ${dir}\n` +
+        `(${rate(bytesTotal)}/s) into ${manifest.target}\n` +
         `  seed ${manifest.seed}, dedup ${data.dedupRatio} (realized ${realized.toFixed(4)} per object), ` +
         `compress ${data.compressRatio}, dedup unit ${data.dedupUnit} B\n` +
-        `  manifest ${join(dir, MANIFEST_NAME)}\n`,
+        (manifest.compression.algorithm === 'none' ? '' : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}\n`) +
+        `  manifest ${MANIFEST_NAME} under the target\n`,
     );
   }
 }

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { invalidType } from '../errors.js';
-import { ObjectWriter, type ObjectWriterOptions } from './object-writer.js';
+import { ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 
 /** Options of {@link FileSink}. */
 export interface FileSinkOptions extends ObjectWriterOptions {
@@ -28,12 +28,15 @@ export class FileSink extends ObjectWriter {
   /** Absolute path of the temporary file while the object is being written. */
   readonly partialPath: string;
   readonly #fsync: boolean;
-  #handle: FileHandle | undefined;
-  #stored = 0;
+  /** The open temporary file. */
+  protected handle: FileHandle | undefined;
+  /** Bytes written to the file so far (its next write offset). */
+  protected fileOffset = 0;
 
   /**
    * @param path - destination file path.
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string.
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string; the errors of
+   *   {@link ObjectWriter}.
    */
   constructor(path: string, options: FileSinkOptions = {}) {
     if (typeof path !== 'string' || path === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'path', path, 'a non-empty file path');
@@ -43,41 +46,45 @@ export class FileSink extends ObjectWriter {
     this.#fsync = options.fsync ?? false;
   }
 
-  get compressedBytes(): number {
-    return this.#stored;
+  /** `file://` URI of the destination. */
+  get uri(): string {
+    return pathToFileURL(this.path).href;
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    open(this.partialPath, 'wx').then(
-      (handle) => {
-        this.#handle = handle;
-        callback();
-      },
-      callback,
-    );
+  protected override async _open(): Promise<void> {
+    this.handle = await open(this.partialPath, 'wx');
+  }
+
+  /** Writes all of buf at the current file offset through handle. */
+  protected async writeAll(handle: FileHandle, buf: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await handle.write(buf, done, buf.length - done, this.fileOffset);
+      done += bytesWritten;
+      this.fileOffset += bytesWritten;
+    }
   }
 
   protected async _writeBytes(chunk: Buffer): Promise<void> {
-    let done = 0;
-    while (done < chunk.length) {
-      const { bytesWritten } = await this.#handle!.write(chunk, done, chunk.length - done);
-      done += bytesWritten;
-    }
-    this.#stored += chunk.length;
+    await this.writeAll(this.handle!, chunk);
   }
 
-  protected async _commit(): Promise<{ uri: string; compressedSize: number }> {
-    const handle = this.#handle!;
+  /** Called before the temporary file is closed and renamed; subclasses flush what they hold. */
+  protected async _beforeClose(): Promise<void> {}
+
+  protected async _commit(): Promise<CommitInfo> {
+    await this._beforeClose();
+    const handle = this.handle!;
     if (this.#fsync) await handle.sync();
-    this.#handle = undefined;
+    this.handle = undefined;
     await handle.close();
     await rename(this.partialPath, this.path);
-    return { uri: pathToFileURL(this.path).href, compressedSize: this.#stored };
+    return { uri: this.uri };
   }
 
   protected async _abort(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = undefined;
+    const handle = this.handle;
+    this.handle = undefined;
     try {
       await handle?.close(); // waits for writes in flight
     } finally {

@@ -1,35 +1,63 @@
 /**
- * The object-writer contract shared by every sink (file now; S3 and Azure Blob build on it).
+ * The object-writer contract shared by every sink (file, direct I/O, S3, Azure Blob).
  *
  * A sink is a `Writable`:
  * - `write()` honours backpressure; `end()` finalizes (commits) the object; `destroy(err)`, an error
  *   from upstream under `pipeline`, or the `signal` aborts it: nothing half-written is ever visible at
- *   the destination, and a failure of the cleanup never hides the original error.
- * - Counters: `bytesWritten` (bytes accepted, before compression), `compressedBytes`, `compressionRatio`.
- * - Integrity: `crc32c` of all bytes accepted (CRC-32C/Castagnoli, by `@node-rs/crc32`).
- * - `result()`: a promise of {@link ObjectWriteResult} once the object is committed, rejected if it is not.
+ *   the destination, and a failure of the cleanup never hides the original error (it is attached as
+ *   `abortError`). The input ending is not enough to commit: only `end()` commits.
+ * - Counters: `bytesWritten` (bytes accepted, before compression), `compressedBytes` (bytes stored),
+ *   `compressionRatio`.
+ * - Integrity: `crc32c` of all bytes accepted (CRC-32C/Castagnoli, by `@node-rs/crc32`); backends add
+ *   their own checksum of what they store where the protocol has one.
+ * - Compression: with `compression: 'zstd' | 'gzip'` the sink compresses inside itself, so the CRC-32C
+ *   covers the uncompressed bytes and the backend's checksum the stored ones.
+ * - `result()`: a promise of {@link ObjectWriteResult} once the object is committed, rejected (after
+ *   cleanup) if it is not.
  *
- * Subclasses implement three steps: `_writeBytes` (store accepted bytes), `_commit` (make the object
- * visible, return its URI and stored size), `_abort` (remove every trace). The base keeps the counters,
- * the checksum and the state machine, so every backend behaves the same.
+ * Subclasses implement `_open` (optional), `_writeBytes` (store bytes), `_commit` (make the object
+ * visible) and `_abort` (remove every trace). The base keeps the counters, the checksum, the compression
+ * and the state machine, so every backend behaves the same.
  * @module
  */
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
 import { invalidType } from '../errors.js';
+import { createCompressor, parseCompression, type CodecTransform, type CompressionSpec } from '../compression.js';
+
+/** A checksum computed by the backend (or for it) over the stored bytes. */
+export interface BackendChecksum {
+  /** e.g. `CRC32C` (S3), `MD5` (Azure). */
+  algorithm: string;
+  /** As the backend spells it (base64 for S3 and Azure). */
+  value: string;
+}
 
 /** What a sink reports once the object is committed. */
 export interface ObjectWriteResult {
-  /** Where the object is, e.g. `file:///data/obj-000000.bin`. */
+  /** Where the object is, e.g. `file:///data/obj-000000.bin`, `s3://bucket/key`. */
   uri: string;
   /** Bytes accepted (the object's logical size, before compression). */
   size: number;
   /** Bytes stored at the destination (equal to size without compression). */
   compressedSize: number;
-  /** CRC-32C of the bytes accepted, as 8 lowercase hex digits. */
+  /** CRC-32C of the bytes accepted (uncompressed), as 8 lowercase hex digits. */
   crc32c: string;
-  /** Backend version tag (S3 ETag, Azure ETag) where the backend returns one. */
+  /** The backend's checksum of the stored bytes, where it has one. */
+  backendChecksum?: BackendChecksum;
+  /** Backend version tag (S3 or Azure ETag) where the backend returns one. */
   etag?: string;
+  /** Backend version id (S3 versioned buckets, Azure blob versioning) where it returns one. */
+  versionId?: string;
+}
+
+/** What a backend's `_commit` reports. */
+export interface CommitInfo {
+  uri: string;
+  backendChecksum?: BackendChecksum;
+  etag?: string;
+  versionId?: string;
 }
 
 /** Options every sink takes. */
@@ -38,6 +66,8 @@ export interface ObjectWriterOptions {
   signal?: AbortSignal;
   /** Bytes the sink buffers before `write()` returns false (backpressure). Default 16 MiB. */
   highWaterMark?: number;
+  /** Compress inside the sink: `"zstd"`, `"gzip"`, `"zstd:19"`, `{ algorithm, level }`. Default none. */
+  compression?: string | Partial<CompressionSpec>;
 }
 
 /** Formats a CRC-32C value as 8 lowercase hex digits. */
@@ -45,18 +75,34 @@ export function formatCrc32c(value: number): string {
   return (value >>> 0).toString(16).padStart(8, '0');
 }
 
+/** Wraps a backend failure so that its message names the backend and the object. `code`:
+ * `ERR_DGEN_BACKEND`; the original error is `cause`. */
+export function backendError(backend: string, uri: string, action: string, cause: unknown): Error & { code: string } {
+  const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
+  return Object.assign(new Error(`${backend}: ${action} ${uri} failed: ${reason}`, { cause }), { code: 'ERR_DGEN_BACKEND' });
+}
+
 /** Base class of every sink; see the module documentation for the contract. */
 export abstract class ObjectWriter extends Writable {
+  /** The compression applied inside the sink (`algorithm: 'none'` when off). */
+  readonly compression: CompressionSpec;
   #bytesWritten = 0;
+  #stored = 0;
   #crc = 0;
+  #compressor: CodecTransform | undefined;
+  #compressed: Promise<void> | undefined;
   #result: ObjectWriteResult | undefined;
   #failure: Error | undefined;
 
+  /** @throws TypeError `ERR_DGEN_INVALID_OPTION` for a signal that is not an AbortSignal;
+   *   `ERR_DGEN_INVALID_COMPRESSION` for a bad compression option. */
   constructor(options: ObjectWriterOptions = {}) {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
     }
+    const compression = parseCompression(options.compression);
     super({ highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024, signal: options.signal, decodeStrings: true });
+    this.compression = compression;
   }
 
   /** Bytes accepted so far (before compression). */
@@ -64,42 +110,82 @@ export abstract class ObjectWriter extends Writable {
     return this.#bytesWritten;
   }
   /** Bytes stored so far (after compression, if any). */
-  abstract get compressedBytes(): number;
-  /** bytesWritten / compressedBytes (1 when nothing was written). */
+  get compressedBytes(): number {
+    return this.#stored;
+  }
+  /** bytesWritten / compressedBytes (1 when nothing was stored). */
   get compressionRatio(): number {
-    return this.compressedBytes === 0 ? 1 : this.bytesWritten / this.compressedBytes;
+    return this.#stored === 0 ? 1 : this.#bytesWritten / this.#stored;
   }
   /** CRC-32C of the bytes accepted so far (unsigned 32-bit integer). */
   get crc32c(): number {
     return this.#crc >>> 0;
   }
 
-  /** Stores accepted bytes; called in order, one at a time. */
+  /** Prepares the destination (open a file, create a client). Default: nothing. */
+  protected async _open(): Promise<void> {}
+  /** Stores bytes (compressed, if compression is on); called in order, one call at a time. */
   protected abstract _writeBytes(chunk: Buffer): Promise<void>;
   /** Makes the object visible at its destination. */
-  protected abstract _commit(): Promise<{ uri: string; compressedSize: number; etag?: string }>;
+  protected abstract _commit(): Promise<CommitInfo>;
   /** Removes every trace of an uncommitted object. Must not throw for "nothing to remove". */
   protected abstract _abort(reason: Error | null): Promise<void>;
+
+  #store(chunk: Buffer): Promise<void> {
+    this.#stored += chunk.length;
+    return this._writeBytes(chunk);
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this._open().then(() => {
+      if (this.compression.algorithm !== 'none') {
+        const compressor = createCompressor(this.compression);
+        const store = new Writable({ write: (chunk: Buffer, _e, cb) => void this.#store(chunk).then(() => cb(), cb) });
+        this.#compressor = compressor;
+        this.#compressed = pipeline(compressor, store);
+        this.#compressed.catch((err: Error) => this.destroy(err));
+      }
+      callback();
+    }, callback);
+  }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#crc = crc32c(chunk, this.#crc);
     this.#bytesWritten += chunk.length;
-    this._writeBytes(chunk).then(() => callback(), callback);
+    const compressor = this.#compressor;
+    if (!compressor) {
+      this.#store(chunk).then(() => callback(), callback);
+    } else if (compressor.write(chunk)) {
+      callback();
+    } else {
+      compressor.once('drain', () => callback());
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this._commit().then(
-      (done) => {
-        this.#result = { uri: done.uri, size: this.#bytesWritten, compressedSize: done.compressedSize, crc32c: formatCrc32c(this.#crc) };
-        if (done.etag !== undefined) this.#result.etag = done.etag;
-        callback();
-      },
-      (err: Error) => callback(err),
-    );
+    const compressed = this.#compressor ? (this.#compressor.end(), this.#compressed!) : Promise.resolve();
+    compressed
+      .then(() => this._commit())
+      .then(
+        (done) => {
+          this.#result = {
+            uri: done.uri,
+            size: this.#bytesWritten,
+            compressedSize: this.#stored,
+            crc32c: formatCrc32c(this.#crc),
+            ...(done.backendChecksum && { backendChecksum: done.backendChecksum }),
+            ...(done.etag !== undefined && { etag: done.etag }),
+            ...(done.versionId !== undefined && { versionId: done.versionId }),
+          };
+          callback();
+        },
+        (err: Error) => callback(err),
+      );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (error) this.#failure ??= error;
+    this.#compressor?.destroy();
     if (this.#result) {
       callback(error);
       return;

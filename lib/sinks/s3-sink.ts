@@ -1,0 +1,173 @@
+/**
+ * S3 sink: streams an object to S3 or an S3-compatible server with `@aws-sdk/lib-storage`'s `Upload`
+ * (multipart upload in parts of `partSize`, `partConcurrency` parts in flight; one PutObject when the
+ * object is smaller than a part).
+ *
+ * Abort: the upload's body is failed, so `Upload` stops, waits for parts in flight and sends
+ * AbortMultipartUpload; nothing is completed. Only `end()` completes the upload.
+ * @module
+ */
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { invalidRange, invalidType } from '../errors.js';
+import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+
+/** Smallest part S3 accepts (except the last): 5 MiB. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Default part size: 16 MiB. */
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+
+/** How to reach S3; every field falls back to the standard AWS environment variables. */
+export interface S3ConnectionOptions {
+  /** Endpoint URL of an S3-compatible server. Default: `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, else AWS. */
+  endpoint?: string;
+  /** Region. Default: `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Path-style addressing (`endpoint/bucket/key`). Default: true when a custom endpoint is set. */
+  forcePathStyle?: boolean;
+  /** Credentials. Default: the SDK's chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profiles, ...). */
+  credentials?: S3ClientConfig['credentials'];
+  /** Attempts per request (SDK retries of network errors, 5xx and throttling). Default 3. */
+  maxAttempts?: number;
+}
+
+/** Options of {@link S3Sink}. */
+export interface S3SinkOptions extends ObjectWriterOptions, S3ConnectionOptions {
+  /** Use this client instead of creating one from the connection options. */
+  client?: S3Client;
+  /** Part size in bytes, >= 5 MiB. Default 16 MiB. */
+  partSize?: number;
+  /** Parts uploaded at once. Default 4. */
+  partConcurrency?: number;
+  /** Checksum S3 computes and checks per part: `CRC32C` (default) or `none`. */
+  checksumAlgorithm?: 'CRC32C' | 'none';
+  /** Content-Type of the object. Default `application/octet-stream`. */
+  contentType?: string;
+}
+
+/**
+ * An S3 client for the options and the environment. Requests carry checksums only where the
+ * operation requires them (`requestChecksumCalculation: 'WHEN_REQUIRED'`), except the CRC-32C the
+ * sink asks for: S3-compatible servers such as s3rver store aws-chunked framing otherwise.
+ */
+export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  return new S3Client({
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint && { endpoint }),
+    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    ...(options.credentials && { credentials: options.credentials }),
+    maxAttempts: options.maxAttempts ?? 3,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** A sink (see {@link ObjectWriter}) for one S3 object. */
+export class S3Sink extends ObjectWriter {
+  readonly bucket: string;
+  readonly key: string;
+  readonly #client: S3Client;
+  readonly #ownsClient: boolean;
+  readonly #options: S3SinkOptions;
+  #body: PassThrough | undefined;
+  #upload: Upload | undefined;
+  #done: Promise<Awaited<ReturnType<Upload['done']>>> | undefined;
+
+  /**
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing bucket or key; RangeError
+   *   `ERR_DGEN_INVALID_OPTION` for a part size under 5 MiB or a part concurrency under 1.
+   */
+  constructor(bucket: string, key: string, options: S3SinkOptions = {}) {
+    if (typeof bucket !== 'string' || bucket === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'bucket', bucket, 'a bucket name');
+    if (typeof key !== 'string' || key === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'key', key, 'an object key');
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, `a whole number of bytes >= ${MIN_PART_SIZE} (5 MiB)`);
+    }
+    const concurrency = options.partConcurrency ?? 4;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partConcurrency', options.partConcurrency, 'a whole number >= 1');
+    }
+    super(options);
+    this.bucket = bucket;
+    this.key = key;
+    this.#options = { ...options, partSize, partConcurrency: concurrency };
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? createS3Client(options);
+  }
+
+  /** `s3://bucket/key`. */
+  get uri(): string {
+    return `s3://${this.bucket}/${this.key}`;
+  }
+
+  protected override async _open(): Promise<void> {
+    // The body buffers up to one part, so the part being cut and the parts in flight overlap the writes.
+    const body = new PassThrough({ highWaterMark: this.#options.partSize });
+    const checksum = this.#options.checksumAlgorithm ?? 'CRC32C';
+    const upload = new Upload({
+      client: this.#client,
+      partSize: this.#options.partSize,
+      queueSize: this.#options.partConcurrency,
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.bucket,
+        Key: this.key,
+        Body: body,
+        ContentType: this.#options.contentType ?? 'application/octet-stream',
+        ...(checksum === 'CRC32C' && { ChecksumAlgorithm: 'CRC32C' as const }),
+      },
+    });
+    this.#body = body;
+    this.#upload = upload;
+    this.#done = upload.done();
+    // A failure before end() surfaces on the next write, or as the sink's error.
+    this.#done.catch((err: unknown) => {
+      if (!this.destroyed && !this.writableFinished) this.destroy(backendError('S3', this.uri, 'upload of', err));
+    });
+  }
+
+  protected async _writeBytes(chunk: Buffer): Promise<void> {
+    const body = this.#body!;
+    if (!body.write(chunk)) await once(body, 'drain');
+  }
+
+  protected async _commit(): Promise<CommitInfo> {
+    this.#body!.end();
+    try {
+      const out = await this.#done!;
+      const checksum = out.ChecksumCRC32C;
+      return {
+        uri: this.uri,
+        ...(checksum && { backendChecksum: { algorithm: 'CRC32C', value: checksum } }),
+        ...(out.ETag && { etag: out.ETag }),
+        ...(out.VersionId && { versionId: out.VersionId }),
+      };
+    } catch (err) {
+      throw backendError('S3', this.uri, 'upload of', err);
+    } finally {
+      if (this.#ownsClient) this.#client.destroy();
+    }
+  }
+
+  protected async _abort(reason: Error | null): Promise<void> {
+    const body = this.#body;
+    if (!body) return;
+    // Failing the body (never ending it) makes Upload stop reading, wait for parts in flight, and send
+    // AbortMultipartUpload; done() settles after that. Ending it instead would complete a short object.
+    body.destroy(reason ?? Object.assign(new Error('upload aborted'), { name: 'AbortError' }));
+    try {
+      await this.#done;
+    } catch (err) {
+      // Expected: the upload failed because its body did, or had already failed (the reason wraps that
+      // failure). Anything else is a failure of the abort itself.
+      const expected = err === reason || err === reason?.cause || (err instanceof Error && err.name === 'AbortError');
+      if (!expected) throw backendError('S3', this.uri, 'abort of the upload of', err);
+    } finally {
+      if (this.#ownsClient) this.#client.destroy();
+    }
+  }
+}
