@@ -23,7 +23,8 @@ export interface DirectFileSinkOptions extends FileSinkOptions {
  * written in aligned blocks; at commit the last partial block goes through a second descriptor opened
  * without `O_DIRECT`, then the file is renamed into place.
  *
- * Fails with code `ERR_DGEN_DIRECT_IO_UNSUPPORTED` where the file system refuses `O_DIRECT` (tmpfs does),
+ * Fails with code `ERR_DGEN_DIRECT_IO_UNSUPPORTED` where the file system refuses `O_DIRECT` (ramfs, and
+ * tmpfs before Linux 6.6, do),
  * or where the platform has no `O_DIRECT`.
  */
 export class DirectFileSink extends FileSink {
@@ -54,7 +55,7 @@ export class DirectFileSink extends FileSink {
       this.handle = await open(this.partialPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | direct, 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw unsupported(this.path, 'the file system refuses O_DIRECT (tmpfs does; use a disk-backed file system or file://)', err);
+        throw unsupported(this.path, 'the file system refuses O_DIRECT (ramfs, and tmpfs before Linux 6.6, do; use a disk-backed file system or file://)', err);
       }
       throw err;
     }
