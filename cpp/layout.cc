@@ -35,28 +35,29 @@ Layout::Layout(const LayoutParams& p)
   const double k = std::round(double(units_) / p.dedup_ratio);
   unique_ = std::max<uint64_t>(1, std::min<uint64_t>(units_, uint64_t(k)));
   unsigned bits = 2;
-  while (bits < 64 && (uint64_t(1) << bits) < units_) bits += 2;
+  while (bits < 64 && (uint64_t(1) << bits) < unique_) bits += 2;
   half_bits_ = bits / 2;
   half_mask_ = (uint64_t(1) << half_bits_) - 1;
-  for (int r = 0; r < 4; ++r) round_keys_[r] = hash2(object_key_, uint64_t(r), kDomainPermute);
 }
 
-uint64_t Layout::permute(uint64_t x) const {
-  do {  // cycle walking: re-encrypt until the value falls back inside [0, n)
+uint64_t Layout::permute(uint64_t period, uint64_t x) const {
+  // Round keys of period q: one hash, then SplitMix64 steps (each round's function mixes again).
+  const uint64_t key = hash2(object_key_, period, kDomainPermute);
+  do {  // cycle walking: re-encrypt until the value falls back inside [0, K)
     uint64_t left = x >> half_bits_, right = x & half_mask_;
-    for (int r = 0; r < 4; ++r) {
-      const uint64_t t = left ^ (mix64(right ^ round_keys_[r]) & half_mask_);
+    for (uint64_t r = 0; r < 4; ++r) {
+      const uint64_t t = left ^ (mix64(right ^ (key + r * kGolden)) & half_mask_);
       left = right;
       right = t;
     }
     x = (left << half_bits_) | right;
-  } while (x >= units_);
+  } while (x >= unique_);
   return x;
 }
 
 uint64_t Layout::unique_of(uint64_t unit) const {
   if (unique_ == units_) return unit;
-  return permute(unit) % unique_;
+  return permute(unit / unique_, unit % unique_);
 }
 
 uint64_t Layout::unit_key(uint64_t unique) const { return hash2(object_key_, unique, kDomainUnit); }

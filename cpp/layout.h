@@ -1,14 +1,16 @@
 // Where every byte of an object comes from: units, unique units, and the sector layout inside a unit.
 //
 // An object of `size` bytes is cut into n = ceil(size / U) dedup units of U bytes (the last may be
-// partial). K = max(1, round(n / d)) of them are unique. Unit i holds the bytes of unique unit
-//   j(i) = i                  when K == n (dedup ratio 1),
-//   j(i) = P(i) mod K         otherwise,
-// where P is a keyed pseudo-random permutation of [0, n) (a 4-round balanced Feistel network over the
-// smallest even number of bits that covers n, with cycle walking; Black and Rogaway, "Ciphers with
-// arbitrary finite domains", CT-RSA 2002). Every j in [0, K) is used, each floor(n/K) or ceil(n/K)
-// times, and the copies of a unit are scattered over the whole object (so a compressor's window rarely
-// sees both). A partial last unit is the prefix of its unique unit.
+// partial). K = max(1, round(n / d)) of them are unique. The units form periods of K units; unit
+// i = q K + r (period q, offset r) holds the bytes of unique unit
+//   j(i) = P_q(r)
+// where P_q is a pseudo-random permutation of [0, K) keyed by (object, q): a 4-round balanced Feistel
+// network over the smallest even number of bits that covers K, with cycle walking (Black and Rogaway,
+// "Ciphers with arbitrary finite domains", CT-RSA 2002). With K == n (dedup ratio 1) j(i) = i.
+// So every j in [0, K) is used, each floor(n/K) or ceil(n/K) times, once per period; neighbours in one
+// period are unrelated in the next, so chunks larger than U do not repeat; and two copies of a unit are
+// one period (S/d bytes) apart on average, closer than a compressor's window W only with probability
+// about (W d / S)^2 / 2. A partial last unit is the prefix of its unique unit.
 //
 // Inside a unit, every 512-byte sector s starts with r(s) keystream bytes and is zero after them:
 //   r(s) = floor((s+1) R) - floor(s R), R = random bytes per sector (fixed point 32.32),
@@ -54,12 +56,12 @@ class Layout {
   uint64_t keystream_offset(uint64_t sector) const { return (sector * random_fp_) >> 32; }
 
  private:
-  uint64_t permute(uint64_t x) const;
+  // P_q(x) for x in [0, K).
+  uint64_t permute(uint64_t period, uint64_t x) const;
 
   uint64_t size_, unit_, units_, unique_, random_fp_, object_key_;
   unsigned half_bits_;
   uint64_t half_mask_;
-  uint64_t round_keys_[4];
 };
 
 }  // namespace dgen

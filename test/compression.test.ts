@@ -44,6 +44,14 @@ t.test('compression holds with dedup: unique units compress by c, duplicates sta
   t.ok(near(r, 3, 0.05), `zstd-1 on a dedup-2 compress-3 object: ${r.toFixed(3)}`);
 });
 
+t.test('whole-stream compression stays at c with dedup 10 once a period (size / d) exceeds the window', async (t) => {
+  const data = createGenerator({ size: 160 * 1024 * 1024, dedupRatio: 10, compressRatio: 3, seed: 7 }).generateSync();
+  for (const codec of [zstd1, zstd3]) {
+    const r = wholeRatio(codec, data);
+    t.ok(near(r, 3, 0.05), `${codec.name} on a dedup-10 compress-3 160 MiB object: ${r.toFixed(3)}`);
+  }
+});
+
 t.test('no all-zero sector and no zero tail', async (t) => {
   const data = createGenerator({ size: 4 * 1024 * 1024, compressRatio: 64, seed: 2 }).generateSync();
   let zeroSectors = 0;

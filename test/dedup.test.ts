@@ -49,3 +49,31 @@ t.test('duplicates are scattered: the copies of a unit are not next to each othe
   // Uniformly scattered copies land within 64 KiB of each other with probability about 32/16384.
   t.ok(near64k / pairs < 0.01, `${near64k} of ${pairs} copies within 64 KiB of the first`);
 });
+
+t.test('copies sit about one period (size / d) apart: a compressor window rarely holds two', async (t) => {
+  const size = 256 * 1024 * 1024;
+  for (const d of [2, 10]) {
+    const g = createGenerator({ size, dedupRatio: d, seed: 10 });
+    const last = new Map<number, number>();
+    let within = 0, dups = 0;
+    const window = (2 * 1024 * 1024) / 4096; // zstd -3's 2 MiB, in units
+    for (let i = 0; i < g.units; i++) {
+      const j = g.uniqueUnitOf(i);
+      const prev = last.get(j);
+      if (prev !== undefined) {
+        dups++;
+        if (i - prev <= window) within++;
+      }
+      last.set(j, i);
+    }
+    const period = g.uniqueUnits;
+    const expected = (window / period) ** 2 / 2;
+    t.ok(within / dups < Math.max(0.005, 3 * expected), `d=${d}: ${((100 * within) / dups).toFixed(3)}% of copies within 2 MiB of the previous one (model ${(100 * expected).toFixed(3)}%)`);
+  }
+});
+
+t.test('chunks larger than the dedup unit do not repeat', async (t) => {
+  const data = createGenerator({ size: 32 * 1024 * 1024, dedupRatio: 4, seed: 12 }).generateSync();
+  t.ok(near(dedupRatio(data, 4096), 4, 0.01));
+  t.ok(dedupRatio(data, 8192) < 1.01, `8 KiB chunks: ${dedupRatio(data, 8192).toFixed(4)}`);
+});
