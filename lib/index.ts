@@ -64,3 +64,8 @@ export {
 } from './params.js';
 export type { DgenErrorCode, DgenErrorFields, DgenRangeError, DgenTypeError } from './errors.js';
 export { TOOL, VERSION } from './version.js';
+export { analyze, totalSize, type AnalyzeInputsOptions } from './analyze/analyze.js';
+export { Analyzer, DEFAULT_CHUNK_SIZES, type AnalyzeOptions, type AnalyzeReport } from './analyze/analyzer.js';
+export { FastCdc, DEFAULT_CDC, type CdcParameters } from './analyze/fastcdc.js';
+export { defaultCodecs, type Codec, type StreamCounter } from './analyze/codecs.js';
+export { listInputs, type Input, type InputOptions } from './analyze/inputs.js';

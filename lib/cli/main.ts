@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { TOOL, VERSION } from '../version.js';
 import { runPut } from './put.js';
 import { runCat } from './cat.js';
+import { runAnalyze } from './analyze.js';
 
 /** Exit status for bad usage or invalid values (as sysexits' EX_USAGE is too rare to expect). */
 export const EXIT_USAGE = 2;
@@ -40,6 +41,8 @@ const FLAGS: Record<string, string> = {
   partSize: '--part-size',
   blockSize: '--block-size',
   uri: '<target>',
+  chunkSizes: '--chunk-sizes',
+  cdc: '--cdc',
   concurrency: '--concurrency',
 };
 
@@ -86,6 +89,22 @@ function buildProgram(): Command {
     .exitOverride()
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       await runCat(opts);
+    });
+  program
+    .command('analyze')
+    .description('measure dedup and compression of files, directories and objects the way storage systems see them')
+    .argument('<inputs...>', 'files, directories (recursively), file://, s3://bucket/prefix, az://container/prefix')
+    .addOption(new Option('--chunk-sizes <list>', 'fixed chunk sizes, comma-separated').default('4KiB,8KiB,16KiB,32KiB,64KiB,128KiB'))
+    .addOption(new Option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)').default('2KiB,8KiB,64KiB'))
+    .addOption(new Option('--no-cdc', 'no content-defined chunking'))
+    .addOption(new Option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
+    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL for s3:// inputs'))
+    .addOption(new Option('--region <region>', 'S3 region for s3:// inputs'))
+    .addOption(new Option('--json', 'print the report as JSON on stdout'))
+    .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
+    .exitOverride()
+    .action(async (inputs: string[], opts: Record<string, string | boolean | undefined>) => {
+      await runAnalyze(inputs, opts);
     });
   return program;
 }

@@ -1,0 +1,77 @@
+/**
+ * What `dgen analyze` reads: files, directories (recursively, in name order), and objects under URIs
+ * (`file://`, `s3://bucket/prefix`, `az://container/prefix`, parsed by the sinks' URI factory).
+ * @module
+ */
+import { createReadStream } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { parseTarget } from '../sinks/uri.js';
+import { createS3Client, type S3ConnectionOptions } from '../sinks/s3-sink.js';
+import { createBlobServiceClient, type AzureConnectionOptions } from '../sinks/azure-sink.js';
+
+/** One input: where it is, its size when known, and how to read it. */
+export interface Input {
+  uri: string;
+  size?: number;
+  open(): Promise<Readable>;
+}
+
+/** Connection options for object-store inputs. */
+export type InputOptions = S3ConnectionOptions & AzureConnectionOptions;
+
+async function* walk(path: string): AsyncGenerator<Input> {
+  const info = await stat(path);
+  if (info.isFile()) {
+    yield { uri: pathToFileURL(path).href, size: info.size, open: async () => createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }) };
+    return;
+  }
+  if (!info.isDirectory()) return;
+  const names: string[] = [];
+  for await (const entry of await opendir(path)) if (entry.isFile() || entry.isDirectory()) names.push(entry.name);
+  for (const name of names.sort()) yield* walk(join(path, name));
+}
+
+/**
+ * The inputs named by `specs`, in order.
+ * @throws `ERR_DGEN_INVALID_URI` for a malformed URI; file-system and SDK errors as they come.
+ */
+export async function* listInputs(specs: string[], options: InputOptions = {}): AsyncGenerator<Input> {
+  for (const spec of specs) {
+    const target = parseTarget(spec, true);
+    if (target.scheme === 'file' || target.scheme === 'direct') {
+      yield* walk(target.path);
+    } else if (target.scheme === 's3') {
+      const client = createS3Client(options);
+      try {
+        let token: string | undefined;
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: target.key, ContinuationToken: token }));
+          for (const o of page.Contents ?? []) {
+            const key = o.Key!;
+            yield {
+              uri: `s3://${target.bucket}/${key}`,
+              ...(o.Size !== undefined && { size: o.Size }),
+              open: async () => (await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }))).Body as Readable,
+            };
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } finally {
+        client.destroy();
+      }
+    } else {
+      const container = createBlobServiceClient(options).getContainerClient(target.container);
+      for await (const blob of container.listBlobsFlat({ prefix: target.blob })) {
+        yield {
+          uri: `az://${target.container}/${blob.name}`,
+          ...(blob.properties.contentLength !== undefined && { size: blob.properties.contentLength }),
+          open: async () => (await container.getBlobClient(blob.name).download()).readableStreamBody as Readable,
+        };
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/** `dgen analyze <inputs...>`. @module */
+import { SingleBar, Presets } from 'cli-progress';
+import bytes from 'bytes-iec';
+import { analyze, totalSize } from '../analyze/analyze.js';
+import type { AnalyzeReport } from '../analyze/analyzer.js';
+import { DEFAULT_CDC, type CdcParameters } from '../analyze/fastcdc.js';
+import { parseSize } from '../params.js';
+import { invalidRange } from '../errors.js';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+function human(n: number): string {
+  return bytes.format(n, { mode: 'binary', decimalPlaces: 1 }) ?? `${n} B`;
+}
+
+function label(key: string): string {
+  return key === 'cdc' ? 'cdc' : human(Number(key)).replace(/\.0 /, ' ');
+}
+
+function parseCdc(value: string | boolean | undefined): CdcParameters | false {
+  if (value === false) return false;
+  if (value === undefined || value === true) return DEFAULT_CDC;
+  const parts = value.split(',').map((p) => parseSize('cdc', p.trim(), 'ERR_DGEN_INVALID_OPTION'));
+  if (parts.length !== 3) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'cdc', value, 'MIN,AVG,MAX sizes, e.g. 2KiB,8KiB,64KiB');
+  return { min: parts[0]!, avg: parts[1]!, max: parts[2]! };
+}
+
+/** The report as a table for a terminal. */
+export function formatReport(r: AnalyzeReport): string {
+  const keys = Object.keys(r.dedup);
+  const w = 10;
+  const cell = (s: string) => s.padStart(w);
+  const lines = [`${human(r.bytes)} (${r.bytes} bytes) in ${r.inputs} input${r.inputs === 1 ? '' : 's'}`, ''];
+  lines.push(`${'chunk size'.padEnd(12)}${keys.map((k) => cell(label(k))).join('')}`);
+  lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
+  lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
+  if (r.cdc) lines.push(`(cdc: FastCDC min ${human(r.cdc.min)}, avg ${human(r.cdc.avg)}, max ${human(r.cdc.max)}; ${r.cdc.chunks} chunks)`);
+  lines.push('', `compression: whole stream, and each unique chunk alone after dedup`);
+  lines.push(`${'codec'.padEnd(12)}${cell('whole')}${Object.keys(Object.values(r.compression)[0]?.perChunk ?? {}).map((k) => cell(label(k))).join('')}`);
+  for (const [name, c] of Object.entries(r.compression)) {
+    lines.push(`${name.padEnd(12)}${cell(c.whole.toFixed(3))}${Object.values(c.perChunk).map((v) => cell(v.toFixed(3))).join('')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Runs `dgen analyze`. */
+export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
+  const chunkSizes = opts.chunkSizes === undefined ? undefined : String(opts.chunkSizes).split(',').map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
+  if (chunkSizes?.some((s) => s < 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
+  const cdc = parseCdc(opts.cdc as string | boolean | undefined);
+  const connection = {
+    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
+    ...(opts.region !== undefined && { region: opts.region as string }),
+  };
+  const showProgress = opts.progress !== false && process.stderr.isTTY === true;
+  let bar: SingleBar | undefined;
+  if (showProgress) {
+    const total = await totalSize(inputs, connection);
+    if (total !== undefined && total > 64 * 1024 * 1024) {
+      bar = new SingleBar({ format: 'dgen analyze |{bar}| {percentage}% {done} | ETA {eta_formatted} | {uri}', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      bar.start(total, 0, { done: '0 B', uri: '' });
+    }
+  }
+  let last = 0;
+  const report = await analyze(inputs, {
+    ...connection,
+    ...(chunkSizes && { chunkSizes }),
+    cdc,
+    perChunk: opts.perChunk !== false,
+    onProgress: (done, uri) => {
+      if (!bar || performance.now() - last < 100) return;
+      last = performance.now();
+      bar.update(done, { done: human(done), uri });
+    },
+  }).finally(() => bar?.stop());
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(formatReport(report));
+}
