@@ -134,3 +134,16 @@ t.test('URI factory and dgen put az://container/prefix', async (t) => {
   t.equal(missing.status, 2);
   t.match(missing.stderr, /AZURE_STORAGE_CONNECTION_STRING/);
 });
+
+t.test('dgen analyze reads blobs under an az:// prefix', async (t) => {
+  const { analyze } = await import('../lib/index.js');
+  for (const objectId of [0, 1]) {
+    const sink = new AzureBlobSink(container, `analyze/${objectId}.bin`, { connectionString: server.connectionString });
+    await pipeline(new DataSource({ size: 4 * MiB + 5, ...shape, objectId }), sink);
+    await sink.result();
+  }
+  const r = await analyze([`az://${container}/analyze/`], { connectionString: server.connectionString, perChunk: false, chunkSizes: [4096] });
+  t.equal(r.inputs, 2);
+  t.equal(r.bytes, 2 * (4 * MiB + 5));
+  t.ok(r.dedup['4096']! > 1.95, `dedup at 4 KiB: ${r.dedup['4096']!.toFixed(3)} for d = 2`);
+});

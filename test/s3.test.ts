@@ -9,6 +9,7 @@ import { crc32c } from '@node-rs/crc32';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createDecompressor, createGenerator, createS3Client, createSink, DataSource, formatCrc32c, MIN_PART_SIZE, S3Sink } from '../lib/index.js';
 import { startRecordingProxy, startS3rver } from './fixtures/servers.js';
+import { near } from './fixtures/helpers.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const bucket = 'dgen-test';
@@ -194,4 +195,12 @@ t.test('dgen put s3://bucket/prefix with --endpoint and --compression', async (t
   t.equal(manifest.target, `s3://${bucket}/run1`);
   t.same(manifest.compression, { algorithm: 'zstd', level: 3 });
   t.equal(manifest.objects.length, 3);
+});
+
+t.test('dgen analyze reads objects under an s3:// prefix', async (t) => {
+  const { analyze } = await import('../lib/index.js');
+  const r = await analyze([`s3://${bucket}/rt/none/`], { endpoint: server.endpoint, credentials, perChunk: false, chunkSizes: [4096] } as never);
+  t.equal(r.inputs, 4, 'four objects under the prefix');
+  t.equal(r.bytes, 0 + 1 + (MIN_PART_SIZE - 1) + (2 * MIN_PART_SIZE + 12345));
+  t.ok(near(r.compression['zstd-1']!.whole, 3, 0.06), `zstd-1 whole ${r.compression['zstd-1']!.whole.toFixed(3)} for c = 3`);
 });
