@@ -97,10 +97,16 @@ class Generator : public Napi::ObjectWrap<Generator> {
     p.object_id = ToU64(o.Get("objectId"), "objectId");
     p.size = ToU64(o.Get("size"), "size");
     p.unit_bytes = ToU64(o.Get("unitBytes"), "unitBytes");
+    auto optional = [&](const char* name) { return o.Get(name).IsUndefined() ? 0 : ToU64(o.Get(name), name); };
+    p.dataset_units = optional("datasetUnits");
+    p.unit_offset = optional("unitOffset");
     p.dedup_ratio = o.Get("dedupRatio").ToNumber().DoubleValue();
     p.compress_ratio = o.Get("compressRatio").ToNumber().DoubleValue();
     if (p.unit_bytes == 0 || p.unit_bytes % dgen::kSector != 0)
       throw Napi::RangeError::New(env, "unitBytes must be a positive multiple of 512");
+    const uint64_t units = (p.size + p.unit_bytes - 1) / p.unit_bytes;
+    if (p.dataset_units != 0 && (p.unit_offset > p.dataset_units || units > p.dataset_units - p.unit_offset))
+      throw Napi::RangeError::New(env, "unitOffset + units must not exceed datasetUnits");
     if (!(p.dedup_ratio >= 1) || !(p.compress_ratio >= 1))
       throw Napi::RangeError::New(env, "dedupRatio and compressRatio must be >= 1");
     std::string kernel = o.Has("kernel") && o.Get("kernel").IsString() ? o.Get("kernel").As<Napi::String>().Utf8Value()

@@ -31,9 +31,12 @@ Layout::Layout(const LayoutParams& p)
       unit_(p.unit_bytes),
       units_((p.size + p.unit_bytes - 1) / p.unit_bytes),
       random_fp_(random_bytes_per_sector_fp(p.compress_ratio)),
-      object_key_(hash2(p.seed, p.object_id, kDomainObject)) {
-  const double k = std::round(double(units_) / p.dedup_ratio);
-  unique_ = std::max<uint64_t>(1, std::min<uint64_t>(units_, uint64_t(k)));
+      object_key_(p.dataset_units ? hash2(p.seed, 0, kDomainPool) : hash2(p.seed, p.object_id, kDomainObject)),
+      unit_offset_(p.dataset_units ? p.unit_offset : 0) {
+  const uint64_t span = p.dataset_units ? p.dataset_units : units_;  // units the mapping runs over
+  const double k = std::round(double(span) / p.dedup_ratio);
+  unique_ = std::max<uint64_t>(1, std::min<uint64_t>(span, uint64_t(k)));
+  identity_ = unique_ == span;
   unsigned bits = 2;
   while (bits < 64 && (uint64_t(1) << bits) < unique_) bits += 2;
   half_bits_ = bits / 2;
@@ -56,8 +59,9 @@ uint64_t Layout::permute(uint64_t period, uint64_t x) const {
 }
 
 uint64_t Layout::unique_of(uint64_t unit) const {
-  if (unique_ == units_) return unit;
-  return permute(unit / unique_, unit % unique_);
+  const uint64_t g = unit_offset_ + unit;
+  if (identity_) return g;
+  return permute(g / unique_, g % unique_);
 }
 
 uint64_t Layout::unit_key(uint64_t unique) const { return hash2(object_key_, unique, kDomainUnit); }

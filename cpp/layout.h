@@ -12,6 +12,10 @@
 // one period (S/d bytes) apart on average, closer than a compressor's window W only with probability
 // about (W d / S)^2 / 2. A partial last unit is the prefix of its unique unit.
 //
+// In dataset scope the same holds over the whole data set: its N units (each object's units in object
+// order) form periods of K = max(1, round(N / d)), unit g = qK + r of the data set holds pool unit
+// P_q(r), and every key comes from the seed and the pool instead of the object.
+//
 // Inside a unit, every 512-byte sector s starts with r(s) keystream bytes and is zero after them:
 //   r(s) = floor((s+1) R) - floor(s R), R = random bytes per sector (fixed point 32.32),
 // so the keystream offset of sector s is floor(s R) and any aligned run of sectors holds R bytes of
@@ -31,6 +35,11 @@ struct LayoutParams {
   uint64_t unit_bytes;  // U, a multiple of 512
   double dedup_ratio;   // d >= 1
   double compress_ratio;  // c >= 1
+  // Dataset scope: the object's units are units [unit_offset, unit_offset + n) of a data set of
+  // dataset_units units that dedups as a whole, drawing from one pool of unique units shared by every
+  // object (keyed by the seed alone). 0 means object scope: the object dedups on its own.
+  uint64_t dataset_units;
+  uint64_t unit_offset;
 };
 
 // Keystream bytes per sector that make real compressors measure ratio c (see layout.cc for the
@@ -59,7 +68,8 @@ class Layout {
   // P_q(x) for x in [0, K).
   uint64_t permute(uint64_t period, uint64_t x) const;
 
-  uint64_t size_, unit_, units_, unique_, random_fp_, object_key_;
+  uint64_t size_, unit_, units_, unique_, random_fp_, object_key_, unit_offset_;
+  bool identity_;  // K equals the units the mapping runs over: j(i) = i
   unsigned half_bits_;
   uint64_t half_mask_;
 };

@@ -23,11 +23,13 @@ inline uint64_t hash2(uint64_t a, uint64_t b, uint64_t domain) {
   return mix64(mix64(a ^ domain) ^ mix64(b + kGolden));
 }
 
-// Domain separators (first digits of sqrt(2), sqrt(3), sqrt(5), sqrt(7) in hex, as in SHA-2's IVs), so
-// that an object key, a unit key and a block key can never be the same hash of the same numbers.
+// Domain separators (first digits of sqrt(2), sqrt(3), sqrt(5), sqrt(7), sqrt(11) in hex, as in SHA-2's
+// IVs), so that an object key, a pool key, a unit key and a block key are never the same hash of the
+// same numbers.
 constexpr uint64_t kDomainObject = 0x6a09e667f3bcc908ULL;
 constexpr uint64_t kDomainUnit = 0xbb67ae8584caa73bULL;
 constexpr uint64_t kDomainBlock = 0x3c6ef372fe94f82bULL;
 constexpr uint64_t kDomainPermute = 0xa54ff53a5f1d36f1ULL;
+constexpr uint64_t kDomainPool = 0x510e527fade682d1ULL;  // sqrt(11)
 
 }  // namespace dgen

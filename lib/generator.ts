@@ -15,7 +15,8 @@ export function availableKernels(): string[] {
   return binding.kernels();
 }
 
-/** Everything that determines one object's bytes, in JSON-safe form (seed and objectId as decimal strings). */
+/** Everything that determines one object's bytes, in JSON-safe form (seed and objectId as decimal strings;
+ * datasetUnits and unitOffset only in dataset scope). */
 export interface ObjectSpec {
   seed: string;
   objectId: string;
@@ -23,6 +24,8 @@ export interface ObjectSpec {
   dedupRatio: number;
   compressRatio: number;
   dedupUnit: number;
+  datasetUnits?: number;
+  unitOffset?: number;
 }
 
 /**
@@ -62,6 +65,7 @@ export class DataGenerator {
       dedupRatio: config.dedupRatio,
       compressRatio: config.compressRatio,
       kernel: config.kernel,
+      ...(config.datasetUnits !== 0 && { datasetUnits: config.datasetUnits, unitOffset: config.unitOffset }),
     });
   }
 
@@ -81,10 +85,11 @@ export class DataGenerator {
   get uniqueUnits(): number {
     return this.#native.uniqueUnits;
   }
-  /** The dedup ratio the object really has, n / K (1 for an empty object). It differs from the requested
-   * one by rounding, noticeably on objects of few units. */
+  /** The dedup ratio the object really has, n / K (1 for an empty object); in dataset scope, the data
+   * set's N / K. It differs from the requested one by rounding, noticeably on few units. */
   get realizedDedupRatio(): number {
-    return this.units === 0 ? 1 : this.units / this.uniqueUnits;
+    const span = this.config.datasetUnits || this.units;
+    return span === 0 ? 1 : span / this.uniqueUnits;
   }
   /** Keystream bytes per 512-byte sector (the rest is compressible filler), after calibration. */
   get randomBytesPerSector(): number {
@@ -109,6 +114,7 @@ export class DataGenerator {
       dedupRatio: c.dedupRatio,
       compressRatio: c.compressRatio,
       dedupUnit: c.dedupUnit,
+      ...(c.datasetUnits !== 0 && { datasetUnits: c.datasetUnits, unitOffset: c.unitOffset }),
     };
   }
 

@@ -39,6 +39,10 @@ export {
 } from './compression.js';
 export {
   readManifest,
+  parseManifest,
+  mergeManifests,
+  manifestName,
+  type ManifestFailure,
   generatorFor,
   objectSpec,
   MANIFEST_NAME,
@@ -47,7 +51,11 @@ export {
   type Manifest,
   type ManifestObject,
 } from './manifest.js';
-export { putObjects, objectName, DEFAULT_PUT_SIZE, type PutOptions, type PutProgress } from './put.js';
+export { putObjects, objectName, parseShard, storeManifest, storeManifestAt, DEFAULT_PUT_SIZE, type PutOptions, type PutProgress, type Shard } from './put.js';
+export { verifyObjects, type VerifyOptions, type VerifyReport, type VerifyObjectResult } from './verify.js';
+export { parseSizeDistribution, type SizeDistribution } from './sizes.js';
+export { isTransient, backoffMs } from './retry.js';
+export { channels } from './observe.js';
 export {
   parseSize,
   parseRatio,
@@ -68,4 +76,4 @@ export { analyze, totalSize, type AnalyzeInputsOptions } from './analyze/analyze
 export { Analyzer, DEFAULT_CHUNK_SIZES, type AnalyzeOptions, type AnalyzeReport } from './analyze/analyzer.js';
 export { FastCdc, DEFAULT_CDC, type CdcParameters } from './analyze/fastcdc.js';
 export { defaultCodecs, type Codec, type StreamCounter } from './analyze/codecs.js';
-export { listInputs, type Input, type InputOptions } from './analyze/inputs.js';
+export { listInputs, openTarget, readText, type Input, type InputOptions } from './analyze/inputs.js';

@@ -13,6 +13,8 @@ export interface NativeGeneratorOptions {
   dedupRatio: number;
   compressRatio: number;
   kernel: string;
+  datasetUnits?: number;
+  unitOffset?: number;
 }
 
 /** The native generator: a pure function from (options, byte offset) to bytes. */

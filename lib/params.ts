@@ -123,6 +123,12 @@ export interface GeneratorOptions extends DataOptions {
   /** Object identity (e.g. its index in a bulk put), 0 to 2^64-1. Objects with different identities share
    * no data. Default 0. */
   objectId?: bigint | number | string;
+  /** Dataset dedup scope: the number of dedup units in the whole data set, which dedups as one (objects
+   * draw their units from one pool shared by all). Set by bulk puts with `dedupScope: 'dataset'`; with it
+   * `unitOffset` is this object's first unit in the data set. Default: object scope. */
+  datasetUnits?: number;
+  /** Index of this object's first dedup unit in the data set (dataset scope only). Default 0. */
+  unitOffset?: number;
   /** Keystream kernel: `"auto"` (fastest this CPU runs), `"scalar"`, `"avx2"` or `"avx512"`. All give the
    * same bytes. Default `"auto"`. */
   kernel?: string;
@@ -141,6 +147,9 @@ export interface GeneratorConfig extends DataConfig {
   size: number;
   objectId: bigint;
   kernel: string;
+  /** 0 in object scope. */
+  datasetUnits: number;
+  unitOffset: number;
 }
 
 /**
@@ -173,10 +182,29 @@ export function parseGeneratorOptions(options: GeneratorOptions): GeneratorConfi
   if (options.size === undefined) throw invalidType('ERR_DGEN_INVALID_SIZE', 'size', undefined, 'given (bytes or a size string)');
   const kernel = options.kernel ?? 'auto';
   if (typeof kernel !== 'string') throw invalidType('ERR_DGEN_INVALID_OPTION', 'kernel', kernel, 'a string');
+  const data = parseDataOptions(options);
+  const size = parseSize('size', options.size);
+  const units = Math.ceil(size / data.dedupUnit);
+  const datasetUnits = options.datasetUnits === undefined ? 0 : parseCount('datasetUnits', options.datasetUnits);
+  const unitOffset = options.unitOffset === undefined ? 0 : parseCount('unitOffset', options.unitOffset);
+  if (datasetUnits === 0 && unitOffset !== 0) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'unitOffset', unitOffset, '0 unless datasetUnits is given');
+  }
+  if (datasetUnits !== 0 && unitOffset + units > datasetUnits) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'unitOffset', unitOffset, `at most datasetUnits - units = ${datasetUnits - units}`);
+  }
   return {
-    ...parseDataOptions(options),
-    size: parseSize('size', options.size),
+    ...data,
+    size,
     objectId: options.objectId === undefined ? 0n : parseU64('objectId', options.objectId, 'ERR_DGEN_INVALID_OBJECT_ID'),
     kernel,
+    datasetUnits,
+    unitOffset,
   };
+}
+
+function parseCount(parameter: string, value: unknown): number {
+  if (typeof value !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 0');
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 0');
+  return value;
 }

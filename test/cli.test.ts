@@ -29,7 +29,7 @@ t.test('dgen put writes distinct objects and a manifest; files equal regeneratio
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout.toString());
   t.equal(summary.seed, '42');
-  t.same(summary.parameters, { count: 5, size: 1048576, dedupRatio: 2, compressRatio: 3, dedupUnit: 4096 });
+  t.same(summary.parameters, { count: 5, size: 1048576, dedupRatio: 2, compressRatio: 3, dedupUnit: 4096, dedupScope: 'object' });
   t.equal(summary.objects.length, 5);
   const files = (await readdir(dir)).sort();
   t.same(files, [MANIFEST_NAME, 'obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin', 'obj-000003.bin', 'obj-000004.bin']);

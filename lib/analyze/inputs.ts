@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parseTarget } from '../sinks/uri.js';
+import { once } from 'node:events';
+import { formatTarget, parseTarget, type Target } from '../sinks/uri.js';
 import { createS3Client, type S3ConnectionOptions } from '../sinks/s3-sink.js';
 import { createBlobServiceClient, type AzureConnectionOptions } from '../sinks/azure-sink.js';
 
@@ -74,4 +75,49 @@ export async function* listInputs(specs: string[], options: InputOptions = {}): 
       }
     }
   }
+}
+
+/** Error for an object or file that does not exist: `code` `ERR_DGEN_NOT_FOUND`, `cause` the backend's. */
+export function notFound(uri: string, cause: unknown): Error & { code: string } {
+  return Object.assign(new Error(`${uri} does not exist`, { cause }), { code: 'ERR_DGEN_NOT_FOUND' });
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; statusCode?: number; $metadata?: { httpStatusCode?: number } };
+  return e?.code === 'ENOENT' || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.statusCode === 404 || e?.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * Opens one object or file for reading.
+ * @throws `ERR_DGEN_NOT_FOUND` when it does not exist; other file-system and SDK errors as they come.
+ */
+export async function openTarget(target: string | Target, options: InputOptions = {}): Promise<Readable> {
+  const t = typeof target === 'string' ? parseTarget(target) : target;
+  const uri = formatTarget(t);
+  try {
+    if (t.scheme === 'file' || t.scheme === 'direct') {
+      const stream = createReadStream(t.path, { highWaterMark: 4 * 1024 * 1024 });
+      await once(stream, 'open');
+      return stream;
+    }
+    if (t.scheme === 's3') {
+      const client = createS3Client(options);
+      const out = await client.send(new GetObjectCommand({ Bucket: t.bucket, Key: t.key }));
+      const body = out.Body as Readable;
+      body.once('close', () => client.destroy());
+      return body;
+    }
+    const blob = createBlobServiceClient(options).getContainerClient(t.container).getBlobClient(t.blob);
+    return (await blob.download()).readableStreamBody as Readable;
+  } catch (err) {
+    if (isNotFound(err)) throw notFound(uri, err);
+    throw err;
+  }
+}
+
+/** Reads a whole (small) object or file as UTF-8 text. */
+export async function readText(target: string | Target, options: InputOptions = {}): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of await openTarget(target, options)) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString('utf8');
 }

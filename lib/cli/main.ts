@@ -9,6 +9,7 @@ import { TOOL, VERSION } from '../version.js';
 import { runPut } from './put.js';
 import { runCat } from './cat.js';
 import { runAnalyze } from './analyze.js';
+import { runMerge, runVerify } from './verify.js';
 
 /** Exit status for bad usage or invalid values (as sysexits' EX_USAGE is too rare to expect). */
 export const EXIT_USAGE = 2;
@@ -18,7 +19,7 @@ export const EXIT_FAILURE = 1;
 /** Options that shape the data, shared by put and cat. */
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--size <size>', 'bytes per object: 4096, 64MiB, 1GB (KiB/MiB/GiB = 1024^n, kB/MB/GB = 1000^n)').default('1MiB'))
+    .addOption(new Option('--size <size>', 'bytes per object: 4096, 64MiB, 1GB (KiB/MiB/GiB = 1024^n, kB/MB/GB = 1000^n); put also takes uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%').default('1MiB'))
     .addOption(new Option('--dedup <ratio>', 'dedup ratio d >= 1 (n units hold round(n/d) unique ones)').default('1'))
     .addOption(new Option('--compress <ratio>', 'compression ratio c, 1 to 64, as zstd/gzip/lz4 measure it').default('1'))
     .addOption(new Option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes').default('4KiB'))
@@ -41,6 +42,10 @@ const FLAGS: Record<string, string> = {
   partSize: '--part-size',
   blockSize: '--block-size',
   uri: '<target>',
+  shard: '--shard',
+  shards: '--shards',
+  attempts: '--attempts',
+  dedupScope: '--dedup-scope',
   chunkSizes: '--chunk-sizes',
   cdc: '--cdc',
   concurrency: '--concurrency',
@@ -63,9 +68,15 @@ function buildProgram(): Command {
       .command('put')
       .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
       .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
-      .addOption(new Option('--count <n>', 'number of objects').default('1'))
+      .addOption(new Option('--count <n>', 'number of objects in the data set').default('1'))
       .addOption(new Option('--concurrency <j>', 'objects written at once').default('4')),
   )
+    .addOption(new Option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does').choices(['object', 'dataset']).default('object'))
+    .addOption(new Option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)').default('3'))
+    .addOption(new Option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
+    .addOption(new Option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
+    .addOption(new Option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)'))
+    .addOption(new Option('--manifest <file>', 'store the manifest here instead of under the target'))
     .addOption(new Option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
     .addOption(new Option('--compression-level <n>', 'zstd 1-19 (default 3), gzip 1-9 (default 6)'))
     .addOption(new Option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'))
@@ -76,8 +87,8 @@ function buildProgram(): Command {
     .addOption(new Option('--json', 'print one JSON summary on stdout (and nothing else there)'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
     .exitOverride()
-    .action(async (dir: string, opts: Record<string, string | boolean | undefined>) => {
-      await runPut(dir, opts);
+    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+      if (!(await runPut(target, opts))) throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
     });
 
   addDataOptions(
@@ -90,6 +101,31 @@ function buildProgram(): Command {
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       await runCat(opts);
     });
+  program
+    .command('verify')
+    .description('read every object of a run back and compare it with regeneration from the manifest')
+    .argument('<target>', 'the run\'s target: directory, file:///dir, s3://bucket/prefix, az://container/prefix')
+    .addOption(new Option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
+    .addOption(new Option('--concurrency <j>', 'objects read at once').default('4'))
+    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL'))
+    .addOption(new Option('--region <region>', 'S3 region'))
+    .addOption(new Option('--json', 'print the report as JSON on stdout'))
+    .exitOverride()
+    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+      if (!(await runVerify(target, opts))) throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
+    });
+
+  program
+    .command('merge')
+    .description('join the shard manifests (dgen-manifest.shard-I-of-N.json) under a target into dgen-manifest.json')
+    .argument('<target>', 'the run\'s target')
+    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL'))
+    .addOption(new Option('--region <region>', 'S3 region'))
+    .exitOverride()
+    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+      await runMerge(target, opts);
+    });
+
   program
     .command('analyze')
     .description('measure dedup and compression of files, directories and objects the way storage systems see them')

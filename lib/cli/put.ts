@@ -1,31 +1,38 @@
-/** `dgen put <dir>`. @module */
+/** `dgen put <target>`. @module */
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
 import { putObjects, type PutProgress } from '../put.js';
-import { MANIFEST_NAME } from '../manifest.js';
-import { DataGenerator } from '../generator.js';
-import { parseDataOptions, parseSize } from '../params.js';
+import { manifestName } from '../manifest.js';
+import { parseSize } from '../params.js';
+import { invalidRange } from '../errors.js';
 
 type Opts = Record<string, string | boolean | undefined>;
 
-function formatBytes(n: number): string {
+/** Binary-prefixed size for people, e.g. `1.5GiB`. */
+export function formatBytes(n: number): string {
   return bytes.format(n, { mode: 'binary', decimalPlaces: 1 }) ?? `${n} B`;
 }
 
-/** Runs `dgen put`; throws on any failure (the caller maps errors to exit codes). */
-export async function runPut(target: string, opts: Opts): Promise<void> {
-  const data = parseDataOptions({
-    dedupRatio: opts.dedup as string,
-    compressRatio: opts.compress as string,
-    dedupUnit: opts.dedupUnit as string,
-    seed: opts.seed as string | undefined,
-  });
-  const size = parseSize('size', opts.size);
+/** The shard from `--shard I/N`, or `--shards N` with the index from `JOB_COMPLETION_INDEX` (as a
+ * Kubernetes Indexed Job sets it). */
+export function shardFromOptions(opts: Opts, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (opts.shard !== undefined && opts.shards !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', opts.shard, 'either --shard I/N or --shards N, not both');
+  if (opts.shard !== undefined) return String(opts.shard);
+  if (opts.shards === undefined) return undefined;
+  const index = env.JOB_COMPLETION_INDEX;
+  if (index === undefined || index === '') {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shards', opts.shards, 'used with JOB_COMPLETION_INDEX set (a Kubernetes Indexed Job sets it), or use --shard I/N');
+  }
+  return `${index}/${opts.shards}`;
+}
+
+/** Runs `dgen put`; throws on bad options and on a failed manifest; returns false if objects failed. */
+export async function runPut(target: string, opts: Opts): Promise<boolean> {
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showProgress
     ? new SingleBar(
         {
-          format: 'dgen put |{bar}| {percentage}% {objects} objects | {done} / {size} | {rate}/s | ETA {eta_formatted}',
+          format: 'dgen put |{bar}| {percentage}% {objects} objects{failed} | {done} / {size} | {rate}/s | ETA {eta_formatted}',
           stream: process.stderr,
           hideCursor: true,
           etaBuffer: 50,
@@ -35,9 +42,9 @@ export async function runPut(target: string, opts: Opts): Promise<void> {
     : undefined;
   const started = performance.now();
   const rate = (done: number) => formatBytes(done / Math.max(1e-3, (performance.now() - started) / 1000));
-  let bytesTotal = 0;
   const payload = (p: PutProgress) => ({
     objects: `${p.objectsDone}/${p.objectsTotal}`,
+    failed: p.objectsFailed ? `, ${p.objectsFailed} failed` : '',
     done: formatBytes(p.bytesDone),
     size: formatBytes(p.bytesTotal),
     rate: rate(p.bytesDone),
@@ -45,47 +52,56 @@ export async function runPut(target: string, opts: Opts): Promise<void> {
   let lastDraw = 0;
   const manifest = await putObjects({
     target,
-    compression: opts.compression === undefined ? undefined : { algorithm: opts.compression as never, level: opts.compressionLevel as never },
+    count: opts.count as string,
+    concurrency: opts.concurrency as string,
+    size: opts.size as string,
+    dedupRatio: opts.dedup as string,
+    compressRatio: opts.compress as string,
+    dedupUnit: opts.dedupUnit as string,
+    dedupScope: opts.dedupScope as 'object',
+    seed: opts.seed as string | undefined,
+    chunkSize: opts.chunkSize as string,
+    compression: { algorithm: opts.compression as never, level: opts.compressionLevel as never },
+    attempts: opts.attempts === undefined ? undefined : (Number(opts.attempts) as number),
+    failFast: opts.failFast === true,
+    shard: shardFromOptions(opts),
+    ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
+    fsync: opts.fsync === true,
     ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
     ...(opts.region !== undefined && { region: opts.region as string }),
     ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
     ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
-    count: opts.count as string as unknown as number,
-    concurrency: opts.concurrency as string as unknown as number,
-    size,
-    ...data,
-    chunkSize: opts.chunkSize as string,
-    fsync: opts.fsync === true,
     onProgress: (p) => {
-      bytesTotal = p.bytesTotal;
       if (!bar) return;
       if (lastDraw === 0) bar.start(p.bytesTotal, 0, payload(p));
       const now = performance.now();
-      if (now - lastDraw > 100 || p.objectsDone === p.objectsTotal) {
+      if (now - lastDraw > 100 || p.objectsDone + p.objectsFailed === p.objectsTotal) {
         lastDraw = now;
         bar.update(p.bytesDone, payload(p));
       }
     },
   }).finally(() => bar?.stop());
-  const seconds = (performance.now() - started) / 1000;
-  const realized = new DataGenerator({ size, ...data }).realizedDedupRatio;
+  const seconds = manifest.seconds;
+  const written = manifest.objects.reduce((a, o) => a + o.size, 0);
   if (opts.json) {
     const summary = {
       tool: manifest.tool,
       seed: manifest.seed,
       parameters: {
-        count: manifest.objects.length,
-        size,
-        dedupRatio: data.dedupRatio,
-        compressRatio: data.compressRatio,
-        dedupUnit: data.dedupUnit,
+        count: manifest.count,
+        size: /^\d+$/.test(manifest.size) ? Number(manifest.size) : manifest.size,
+        dedupRatio: manifest.dedupRatio,
+        compressRatio: manifest.compressRatio,
+        dedupUnit: manifest.dedupUnit,
+        dedupScope: manifest.dedupScope,
       },
-      realizedDedupRatio: realized,
+      ...(manifest.shard && { shard: manifest.shard }),
       compression: manifest.compression,
       target: manifest.target,
-      bytes: bytesTotal,
+      manifest: opts.manifest ?? manifestName(manifest.shard),
+      bytes: written,
       seconds,
-      bytesPerSecond: bytesTotal / Math.max(seconds, 1e-9),
+      bytesPerSecond: written / Math.max(seconds, 1e-9),
       objects: manifest.objects.map((o) => ({
         uri: o.uri,
         size: o.size,
@@ -93,16 +109,21 @@ export async function runPut(target: string, opts: Opts): Promise<void> {
         ...(o.compressedSize !== undefined && { compressedSize: o.compressedSize }),
         ...(o.etag !== undefined && { etag: o.etag }),
       })),
+      failures: manifest.failures,
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else {
     process.stderr.write(
-      `dgen put: ${manifest.objects.length} objects, ${formatBytes(bytesTotal)} in ${seconds.toFixed(2)} s ` +
-        `(${rate(bytesTotal)}/s) into ${manifest.target}\n` +
-        `  seed ${manifest.seed}, dedup ${data.dedupRatio} (realized ${realized.toFixed(4)} per object), ` +
-        `compress ${data.compressRatio}, dedup unit ${data.dedupUnit} B\n` +
+      `dgen put: ${manifest.objects.length} objects, ${formatBytes(written)} in ${seconds.toFixed(2)} s ` +
+        `(${formatBytes(written / Math.max(seconds, 1e-9))}/s) into ${manifest.target}` +
+        (manifest.shard ? ` (shard ${manifest.shard.index}/${manifest.shard.count})` : '') +
+        '\n' +
+        `  seed ${manifest.seed}, size ${manifest.size}, dedup ${manifest.dedupRatio} (${manifest.dedupScope} scope), ` +
+        `compress ${manifest.compressRatio}, dedup unit ${manifest.dedupUnit} B\n` +
         (manifest.compression.algorithm === 'none' ? '' : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}\n`) +
-        `  manifest ${MANIFEST_NAME} under the target\n`,
+        `  manifest ${opts.manifest ?? `${manifestName(manifest.shard)} under the target`}\n` +
+        manifest.failures.map((f) => `  FAILED ${f.uri} after ${f.attempts} attempt(s): ${f.error}\n`).join(''),
     );
   }
+  return manifest.failures.length === 0;
 }

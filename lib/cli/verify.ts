@@ -1,0 +1,54 @@
+/** `dgen verify <target>` and `dgen merge <target>`. @module */
+import { verifyObjects } from '../verify.js';
+import { listInputs, readText } from '../analyze/inputs.js';
+import { mergeManifests, parseManifest, MANIFEST_NAME } from '../manifest.js';
+import { storeManifest } from '../put.js';
+import { parseTarget } from '../sinks/uri.js';
+import { invalidRange } from '../errors.js';
+import { formatBytes } from './put.js';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+function connection(opts: Opts) {
+  return {
+    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
+    ...(opts.region !== undefined && { region: opts.region as string }),
+  };
+}
+
+/** Runs `dgen verify`; returns whether every object matched. */
+export async function runVerify(target: string, opts: Opts): Promise<boolean> {
+  const concurrency = opts.concurrency === undefined ? 4 : Number(opts.concurrency);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', opts.concurrency, 'a whole number >= 1');
+  const report = await verifyObjects({
+    target,
+    ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
+    concurrency,
+    ...connection(opts),
+  });
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    const lines = [
+      `dgen verify: ${report.ok} of ${report.objects} objects match (${formatBytes(report.bytes)}), manifest ${report.manifest}`,
+      ...report.mismatches.map((m) => `  MISMATCH ${m.uri}: first differing byte at offset ${m.offset}`),
+      ...report.sizeMismatches.map((m) => `  SIZE     ${m.uri}: ${m.actualSize} bytes, expected ${m.expectedSize}`),
+      ...report.missing.map((m) => `  MISSING  ${m.uri}`),
+      ...report.errors.map((m) => `  ERROR    ${m.uri}: ${m.error}`),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  return report.ok === report.objects;
+}
+
+/** Runs `dgen merge`: joins the shard manifests under a target into its `dgen-manifest.json`. */
+export async function runMerge(target: string, opts: Opts): Promise<void> {
+  const prefix = parseTarget(target, true);
+  const shards = [];
+  for await (const input of listInputs([target], connection(opts))) {
+    const name = input.uri.slice(input.uri.lastIndexOf('/') + 1);
+    if (/^dgen-manifest\.shard-\d+-of-\d+\.json$/.test(name)) shards.push(parseManifest(await readText(input.uri, connection(opts)), input.uri));
+  }
+  const merged = mergeManifests(shards);
+  const uri = await storeManifest(prefix, MANIFEST_NAME, merged, connection(opts));
+  process.stderr.write(`dgen merge: ${shards.length} shard manifests, ${merged.objects.length} objects, ${merged.failures.length} failures -> ${uri}\n`);
+}

@@ -1,0 +1,119 @@
+/**
+ * Object sizes of a bulk put: fixed, or drawn from a distribution, deterministically from the seed and
+ * the object's index (so a run, or one shard of it, can be repeated exactly).
+ *
+ * Forms (sizes as in {@link parseSize}):
+ * - `SIZE`: every object is SIZE bytes.
+ * - `uniform:MIN,MAX`: uniform on [MIN, MAX].
+ * - `lognormal:MEAN,STDDEV[,MIN,MAX]`: log-normal with that mean and standard deviation of the size
+ *   itself (sigma^2 = ln(1 + STDDEV^2/MEAN^2), mu = ln(MEAN) - sigma^2/2), clamped to [MIN, MAX]
+ *   (default [0, 2^53-1]).
+ * - `SIZE:WEIGHT%,SIZE:WEIGHT%,...`: a weighted list, e.g. `4KiB:50%,1MiB:40%,64MiB:10%` (weights need not
+ *   add up to 100; they are normalized).
+ *
+ * Object i's uniforms come from SplitMix64 outputs keyed by hash(seed, i), never from a running stream.
+ * @module
+ */
+import { invalidRange } from './errors.js';
+import { parseSize, MAX_SIZE } from './params.js';
+
+/** A parsed size specification. */
+export interface SizeDistribution {
+  /** The specification as given (normalized), e.g. `uniform:4096,1048576`. */
+  readonly spec: string;
+  /** Size in bytes of object `index` in a run with `seed`. */
+  sizeOf(seed: bigint, index: number): number;
+  /** Mean size in bytes (the clamped lognormal's is approximate). */
+  readonly mean: number;
+}
+
+const M64 = (1n << 64n) - 1n;
+function mix64(z: bigint): bigint {
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
+  return z ^ (z >> 31n);
+}
+const DOMAIN_SIZES = 0x9b05688c2b3e6c1fn; // sqrt(13), beside the native code's domain separators
+
+/** The k-th uniform in [0, 1) of object `index` (53 bits). */
+function uniform(seed: bigint, index: number, k: number): number {
+  const key = mix64(mix64(seed ^ DOMAIN_SIZES) ^ mix64((BigInt(index) + 0x9e3779b97f4a7c15n) & M64));
+  const z = mix64((key + BigInt(k + 1) * 0x9e3779b97f4a7c15n) & M64);
+  return Number(z >> 11n) / 2 ** 53;
+}
+
+function bad(value: unknown): RangeError {
+  return invalidRange(
+    'ERR_DGEN_INVALID_SIZE',
+    'size',
+    value,
+    'a size (e.g. 1MiB), uniform:MIN,MAX, lognormal:MEAN,STDDEV[,MIN,MAX], or a weighted list like 4KiB:50%,1MiB:50%',
+  );
+}
+
+/**
+ * Parses a size specification (see the module documentation).
+ * @throws RangeError/TypeError `ERR_DGEN_INVALID_SIZE` when it does not parse or its bounds are inverted.
+ */
+export function parseSizeDistribution(value: unknown): SizeDistribution {
+  if (typeof value === 'number' || (typeof value === 'string' && !/[:%]/.test(value))) {
+    const size = parseSize('size', value);
+    return { spec: String(size), mean: size, sizeOf: () => size };
+  }
+  if (typeof value !== 'string') throw bad(value);
+  const text = value.trim();
+  const size = (s: string | undefined) => {
+    if (s === undefined) throw bad(value);
+    try {
+      return parseSize('size', s.trim());
+    } catch {
+      throw bad(value);
+    }
+  };
+  if (text.startsWith('uniform:')) {
+    const parts = text.slice(8).split(',');
+    if (parts.length !== 2) throw bad(value);
+    const [min, max] = [size(parts[0]), size(parts[1])];
+    if (min > max) throw bad(value);
+    return { spec: `uniform:${min},${max}`, mean: (min + max) / 2, sizeOf: (seed, i) => min + Math.floor(uniform(seed, i, 0) * (max - min + 1)) };
+  }
+  if (text.startsWith('lognormal:')) {
+    const parts = text.slice(10).split(',');
+    if (parts.length !== 2 && parts.length !== 4) throw bad(value);
+    const [mean, sd] = [size(parts[0]), size(parts[1])];
+    const [min, max] = parts.length === 4 ? [size(parts[2]), size(parts[3])] : [0, MAX_SIZE];
+    if (mean <= 0 || min > max) throw bad(value);
+    const sigma2 = Math.log(1 + (sd * sd) / (mean * mean));
+    const mu = Math.log(mean) - sigma2 / 2;
+    const sigma = Math.sqrt(sigma2);
+    return {
+      spec: `lognormal:${mean},${sd},${min},${max}`,
+      mean,
+      sizeOf: (seed, i) => {
+        // Box-Muller on two of the object's uniforms.
+        const u1 = 1 - uniform(seed, i, 0);
+        const u2 = uniform(seed, i, 1);
+        const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+        return Math.min(max, Math.max(min, Math.round(Math.exp(mu + sigma * z))));
+      },
+    };
+  }
+  const entries = text.split(',').map((part) => {
+    const m = /^(.+):\s*(\d+(?:\.\d+)?)\s*%?$/.exec(part.trim());
+    if (!m) throw bad(value);
+    return { size: size(m[1]), weight: Number(m[2]) };
+  });
+  const total = entries.reduce((a, e) => a + e.weight, 0);
+  if (!(total > 0)) throw bad(value);
+  let acc = 0;
+  const cumulative = entries.map((e) => (acc += e.weight / total));
+  return {
+    spec: entries.map((e) => `${e.size}:${e.weight}%`).join(','),
+    mean: entries.reduce((a, e) => a + (e.size * e.weight) / total, 0),
+    sizeOf: (seed, i) => {
+      const u = uniform(seed, i, 0);
+      const k = cumulative.findIndex((c) => u < c);
+      return entries[k === -1 ? entries.length - 1 : k]!.size;
+    },
+  };
+}
