@@ -1,8 +1,9 @@
-// npm run bench [-- --json] [-- --only generation,compression,object-stores]
+// npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put]
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
 import { benchGeneration } from './generation.js';
 import { benchCompression } from './compression.js';
 import { benchObjectStores } from './object-stores.js';
+import { benchBulkPut } from './bulk-put.js';
 import { print } from './table.js';
 
 const args = process.argv.slice(2);
@@ -13,6 +14,7 @@ const suites: [string, () => Promise<void>][] = [
   ['generation', benchGeneration],
   ['compression', benchCompression],
   ['object-stores', benchObjectStores],
+  ['bulk-put', benchBulkPut],
 ];
 for (const [name, run] of suites) {
   if (only && !only.has(name)) continue;
