@@ -6,9 +6,16 @@
 #include <memory>
 #include <string>
 
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#include "buffers.h"
 #include "fill.h"
 #include "kernels.h"
 #include "layout.h"
+#include "pool.h"
+#include "topology.h"
 
 namespace {
 
@@ -48,30 +55,48 @@ Target ToTarget(const Napi::Value& v) {
   return {base + ta.ByteOffset(), ta.ByteLength()};
 }
 
-class FillWorker : public Napi::AsyncWorker {
- public:
-  FillWorker(Napi::Env env, std::shared_ptr<const Layout> layout, dgen::RowKernel kernel, Napi::Object target,
-             Target t, uint64_t offset)
-      : Napi::AsyncWorker(env, "dgen.fill"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        layout_(std::move(layout)),
-        kernel_(kernel),
-        target_ref_(Napi::Persistent(target)),
-        t_(t),
-        offset_(offset) {}
+// Fills of at least this many bytes are split across the worker pool.
+constexpr size_t kParallelMin = 1 << 20;
+// Smallest piece a worker gets.
+constexpr size_t kMinPiece = 256 << 10;
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { dgen::fill(*layout_, t_.data, offset_, t_.length, kernel_); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), double(t_.length))); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+// The process-wide worker pool: created on first use from the topology (DGEN_THREADS overrides the
+// thread count), replaced by configurePool().
+struct PoolConfig {
+  int threads = 0;
+  dgen::NumaMode mode = dgen::NumaMode::Auto;
+  std::vector<int> nodes;
+};
+std::mutex g_pool_mutex;
+std::shared_ptr<dgen::WorkerPool> g_pool;
+PoolConfig g_pool_config;
+std::string g_topology_source;
 
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<const Layout> layout_;  // shared: the Generator may be collected while work runs
-  dgen::RowKernel kernel_;
-  Napi::ObjectReference target_ref_;  // keeps the caller's memory alive until the work is done
-  Target t_;
-  uint64_t offset_;
+std::shared_ptr<dgen::WorkerPool> Pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (!g_pool) {
+    if (g_pool_config.threads == 0) {
+      const char* env = std::getenv("DGEN_THREADS");
+      if (env && std::atoi(env) > 0) g_pool_config.threads = std::atoi(env);
+    }
+    const dgen::Topology topo = dgen::load_topology("");
+    g_topology_source = topo.source;
+    g_pool = std::make_shared<dgen::WorkerPool>(dgen::plan_workers(topo, g_pool_config.threads, g_pool_config.mode, g_pool_config.nodes));
+  }
+  return g_pool;
+}
+
+// Chunk memory for streams, recycled through Buffer finalizers; the streams set how much it keeps.
+dgen::BufferPool g_buffers(0);
+
+// A fill in progress on the pool; completed on the main thread through a thread-safe function.
+struct AsyncFill {
+  Napi::Promise::Deferred deferred;
+  Napi::ObjectReference target;  // keeps the caller's memory alive until the work is done
+  size_t length;
+  std::shared_ptr<const Layout> layout;  // the Generator may be collected while work runs
+  std::shared_ptr<dgen::WorkerPool> pool;
+  Napi::ThreadSafeFunction done;
 };
 
 // new Generator({ seed, objectId, size, unitBytes, dedupRatio, compressRatio, kernel })
@@ -85,7 +110,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
                         InstanceAccessor<&Generator::Units>("units"),
                         InstanceAccessor<&Generator::UniqueUnits>("uniqueUnits"),
                         InstanceAccessor<&Generator::RandomBytesPerSector>("randomBytesPerSector"),
-                        InstanceAccessor<&Generator::Kernel>("kernel")});
+                        InstanceAccessor<&Generator::Kernel>("kernel"),
+                        InstanceAccessor<&Generator::Threads>("threads")});
   }
 
   explicit Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generator>(info) {
@@ -111,6 +137,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
       throw Napi::RangeError::New(env, "dedupRatio and compressRatio must be >= 1");
     std::string kernel = o.Has("kernel") && o.Get("kernel").IsString() ? o.Get("kernel").As<Napi::String>().Utf8Value()
                                                                         : std::string("auto");
+    threads_ = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
     kernel_ = dgen::find_kernel(kernel.c_str());
     if (kernel_ == nullptr) throw Napi::RangeError::New(env, "kernel '" + kernel + "' is not available on this CPU");
     layout_ = std::make_shared<const Layout>(p);
@@ -126,17 +153,48 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return {t, offset};
   }
 
+  // How many pieces a large fill is cut into: the generator's thread count, else one per pool worker.
+  size_t Parts(const dgen::WorkerPool& pool) const { return threads_ > 0 ? size_t(threads_) : pool.size(); }
+
   Napi::Value FillSync(const Napi::CallbackInfo& info) {
     auto [t, offset] = Range(info);
-    dgen::fill(*layout_, t.data, offset, t.length, kernel_->fn);
+    if (t.length < kParallelMin || threads_ == 1) {
+      dgen::fill(*layout_, t.data, offset, t.length, kernel_->fn);
+    } else {
+      auto pool = Pool();
+      const auto pieces = dgen::split_range(t.length, Parts(*pool), kMinPiece, dgen::kSector);
+      const Layout& layout = *layout_;
+      const dgen::RowKernel kernel = kernel_->fn;
+      pool->run(pieces.size(), [&](size_t i) { dgen::fill(layout, t.data + pieces[i].offset, offset + pieces[i].offset, pieces[i].length, kernel); });
+    }
     return Napi::Number::New(info.Env(), double(t.length));
   }
 
+  // Fills on the worker pool (never on libuv's); the promise resolves on the main thread.
   Napi::Value FillAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     auto [t, offset] = Range(info);
-    auto* w = new FillWorker(info.Env(), layout_, kernel_->fn, info[0].As<Napi::Object>(), t, offset);
-    auto promise = w->Promise();
-    w->Queue();
+    auto pool = Pool();
+    auto* job = new AsyncFill{Napi::Promise::Deferred::New(env), Napi::Persistent(info[0].As<Napi::Object>()), t.length, layout_, pool,
+                              Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.fill", 0, 1)};
+    Napi::Promise promise = job->deferred.Promise();
+    const size_t parts = threads_ == 1 ? 1 : Parts(*pool);
+    auto pieces = std::make_shared<std::vector<dgen::Piece>>(dgen::split_range(t.length, parts, kMinPiece, dgen::kSector));
+    const dgen::RowKernel kernel = kernel_->fn;
+    uint8_t* data = t.data;
+    pool->submit(
+        pieces->size(),
+        [job, pieces, data, offset, kernel](size_t i) {
+          const dgen::Piece& p = (*pieces)[i];
+          dgen::fill(*job->layout, data + p.offset, offset + p.offset, p.length, kernel);
+        },
+        [job] {
+          job->done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFill* j) {
+            j->deferred.Resolve(Napi::Number::New(env, double(j->length)));
+            j->done.Release();
+            delete j;
+          });
+        });
     return promise;
   }
 
@@ -154,9 +212,13 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return Napi::Number::New(info.Env(), double(layout_->random_fp()) / 4294967296.0);
   }
   Napi::Value Kernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernel_->name); }
+  Napi::Value Threads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), threads_ > 0 ? threads_ : double(Pool()->size()));
+  }
 
   std::shared_ptr<const Layout> layout_;
   const dgen::KernelInfo* kernel_ = nullptr;
+  int threads_ = 0;  // pieces per large fill; 0: as many as the pool has workers
 };
 
 Napi::Value Kernels(const Napi::CallbackInfo& info) {
@@ -181,7 +243,152 @@ Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
                                     [](Napi::Env, uint8_t* p) { std::free(p); });
 }
 
+dgen::NumaMode ParseNuma(const Napi::Value& v, std::vector<int>& nodes) {
+  if (v.IsUndefined() || (v.IsString() && v.As<Napi::String>().Utf8Value() == "auto")) return dgen::NumaMode::Auto;
+  if (v.IsString() && v.As<Napi::String>().Utf8Value() == "off") return dgen::NumaMode::Off;
+  if (v.IsObject() && v.As<Napi::Object>().Get("nodes").IsArray()) {
+    auto arr = v.As<Napi::Object>().Get("nodes").As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) nodes.push_back(int(ToU64(arr.Get(i), "nodes[i]")));
+    return dgen::NumaMode::Nodes;
+  }
+  throw Napi::TypeError::New(v.Env(), "numa must be 'auto', 'off' or { nodes: [...] }");
+}
+
+Napi::Object TopologyToJs(Napi::Env env, const dgen::Topology& t) {
+  auto o = Napi::Object::New(env);
+  o.Set("source", t.source);
+  o.Set("packages", t.packages);
+  o.Set("numaNodes", t.nodes);
+  auto cores = Napi::Array::New(env, t.cores.size());
+  for (size_t i = 0; i < t.cores.size(); ++i) {
+    auto c = Napi::Object::New(env);
+    c.Set("package", t.cores[i].package);
+    c.Set("node", t.cores[i].node);
+    auto pus = Napi::Array::New(env, t.cores[i].pus.size());
+    for (size_t k = 0; k < t.cores[i].pus.size(); ++k) pus.Set(uint32_t(k), t.cores[i].pus[k]);
+    c.Set("pus", pus);
+    cores.Set(uint32_t(i), c);
+  }
+  o.Set("cores", cores);
+  return o;
+}
+
+Napi::Array PlanToJs(Napi::Env env, const std::vector<dgen::WorkerPlan>& plan) {
+  auto arr = Napi::Array::New(env, plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    auto w = Napi::Object::New(env);
+    w.Set("pu", plan[i].pu);
+    w.Set("node", plan[i].node);
+    arr.Set(uint32_t(i), w);
+  }
+  return arr;
+}
+
+std::string SyntheticOption(const Napi::Value& v) {
+  if (!v.IsObject()) return "";
+  auto s = v.As<Napi::Object>().Get("synthetic");
+  return s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
+}
+
+// topology({ synthetic? })
+Napi::Value Topology(const Napi::CallbackInfo& info) {
+  try {
+    return TopologyToJs(info.Env(), dgen::load_topology(SyntheticOption(info[0])));
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
+  }
+}
+
+// planWorkers({ synthetic?, threads?, numa? }): where workers would go.
+Napi::Value PlanWorkers(const Napi::CallbackInfo& info) {
+  auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  std::vector<int> nodes;
+  const dgen::NumaMode mode = ParseNuma(o.Get("numa"), nodes);
+  const int threads = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
+  try {
+    return PlanToJs(info.Env(), dgen::plan_workers(dgen::load_topology(SyntheticOption(o)), threads, mode, nodes));
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
+  }
+}
+
+// configurePool({ threads?, numa? }): replaces the worker pool (fills in flight keep the old one).
+Napi::Value ConfigurePool(const Napi::CallbackInfo& info) {
+  auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  PoolConfig config;
+  config.mode = ParseNuma(o.Get("numa"), config.nodes);
+  config.threads = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
+  const dgen::Topology topo = dgen::load_topology("");
+  std::vector<dgen::WorkerPlan> plan;
+  try {
+    plan = dgen::plan_workers(topo, config.threads, config.mode, config.nodes);
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
+  }
+  std::shared_ptr<dgen::WorkerPool> old;
+  {
+    std::lock_guard<std::mutex> lock(g_pool_mutex);
+    g_pool_config = config;
+    old = std::move(g_pool);
+    g_pool = std::make_shared<dgen::WorkerPool>(std::move(plan));
+    g_topology_source = topo.source;
+  }
+  return info.Env().Undefined();  // `old` joins its threads once the last fill using it lets go
+}
+
+// poolInfo(): the current pool's plan and whether each worker is bound.
+Napi::Value PoolInfo(const Napi::CallbackInfo& info) {
+  auto pool = Pool();
+  auto o = Napi::Object::New(info.Env());
+  o.Set("threads", double(pool->size()));
+  o.Set("workers", PlanToJs(info.Env(), pool->plan()));
+  auto bound = pool->bound();
+  auto b = Napi::Array::New(info.Env(), bound.size());
+  for (size_t i = 0; i < bound.size(); ++i) b.Set(uint32_t(i), bool(bound[i]));
+  o.Set("bound", b);
+  o.Set("hwloc", dgen::have_hwloc());
+  o.Set("topologySource", g_topology_source);
+  return o;
+}
+
+// allocChunk(size): a Buffer on recycled memory; its memory goes back to the pool when it is collected.
+Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t size = size_t(ToU64(info[0], "size"));
+  uint8_t* block = g_buffers.take(size);
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(size));
+  return Napi::Buffer<uint8_t>::New(env, block, size, [size](Napi::Env e, uint8_t* p) {
+    g_buffers.give(p, size);
+    Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(size));
+  });
+}
+
+// setBufferPoolLimit(bytes): free chunk memory kept for reuse (0 frees it all and keeps none).
+Napi::Value SetBufferPoolLimit(const Napi::CallbackInfo& info) {
+  g_buffers.set_max_free(size_t(ToU64(info[0], "bytes")));
+  return info.Env().Undefined();
+}
+
+Napi::Value BufferPoolStats(const Napi::CallbackInfo& info) {
+  const auto s = g_buffers.stats();
+  auto o = Napi::Object::New(info.Env());
+  o.Set("outstandingBlocks", double(s.outstanding_blocks));
+  o.Set("outstandingBytes", double(s.outstanding_bytes));
+  o.Set("freeBlocks", double(s.free_blocks));
+  o.Set("freeBytes", double(s.free_bytes));
+  o.Set("allocations", double(s.allocations));
+  o.Set("reuses", double(s.reuses));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("topology", Napi::Function::New(env, Topology, "topology"));
+  exports.Set("planWorkers", Napi::Function::New(env, PlanWorkers, "planWorkers"));
+  exports.Set("configurePool", Napi::Function::New(env, ConfigurePool, "configurePool"));
+  exports.Set("poolInfo", Napi::Function::New(env, PoolInfo, "poolInfo"));
+  exports.Set("allocChunk", Napi::Function::New(env, AllocChunk, "allocChunk"));
+  exports.Set("setBufferPoolLimit", Napi::Function::New(env, SetBufferPoolLimit, "setBufferPoolLimit"));
+  exports.Set("bufferPoolStats", Napi::Function::New(env, BufferPoolStats, "bufferPoolStats"));
   exports.Set("allocAligned", Napi::Function::New(env, AllocAligned, "allocAligned"));
   exports.Set("Generator", Generator::Init(env));
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));

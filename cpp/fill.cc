@@ -48,4 +48,18 @@ void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, RowKern
   }
 }
 
+std::vector<Piece> split_range(size_t length, size_t parts, size_t min_piece, size_t align) {
+  std::vector<Piece> out;
+  if (length == 0) return out;
+  parts = std::max<size_t>(1, std::min(parts, length / std::max<size_t>(1, min_piece)));
+  uint64_t at = 0;
+  for (size_t i = 1; i <= parts; ++i) {
+    uint64_t end = i == parts ? length : (length * i / parts) / align * align;
+    if (end <= at) continue;
+    out.push_back(Piece{at, size_t(end - at)});
+    at = end;
+  }
+  return out;
+}
+
 }  // namespace dgen

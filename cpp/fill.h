@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels.h"
 #include "layout.h"
@@ -12,5 +13,13 @@ namespace dgen {
 
 // Requires offset + length <= layout.size().
 void fill(const Layout& layout, uint8_t* dst, uint64_t offset, size_t length, RowKernel kernel);
+
+// A range cut into at most `parts` pieces of at least `min_piece` bytes, cut points on multiples of
+// `align` (so pieces start on sector or unit boundaries), for workers to fill independently.
+struct Piece {
+  uint64_t offset;  // from the start of the range
+  size_t length;
+};
+std::vector<Piece> split_range(size_t length, size_t parts, size_t min_piece, size_t align);
 
 }  // namespace dgen

@@ -65,6 +65,7 @@ export class DataGenerator {
       dedupRatio: config.dedupRatio,
       compressRatio: config.compressRatio,
       kernel: config.kernel,
+      ...(config.threads !== 0 && { threads: config.threads }),
       ...(config.datasetUnits !== 0 && { datasetUnits: config.datasetUnits, unitOffset: config.unitOffset }),
     });
   }
@@ -98,6 +99,10 @@ export class DataGenerator {
   /** The keystream kernel in use (`"scalar"`, `"avx2"` or `"avx512"`). */
   get kernel(): string {
     return this.#native.kernel;
+  }
+  /** Threads a large fill is split over. */
+  get threads(): number {
+    return this.#native.threads;
   }
   /** Which unique unit dedup unit `unit` (0 <= unit < units) is a copy of. */
   uniqueUnitOf(unit: number): number {
@@ -136,7 +141,8 @@ export class DataGenerator {
   }
 
   /**
-   * Writes the object's bytes [offset, offset + target.byteLength) into target, on the calling thread.
+   * Writes the object's bytes [offset, offset + target.byteLength) into target. Fills of 1 MiB and more are
+   * split over the worker pool (the calling thread waits and helps); smaller ones run on the calling thread.
    * @param target - the caller's memory (zero-copy): Buffer, any TypedArray or DataView.
    * @param offset - byte offset in the object; default 0.
    * @returns the number of bytes written (target.byteLength).
@@ -149,8 +155,9 @@ export class DataGenerator {
   }
 
   /**
-   * Like {@link fillSync}, but fills larger than {@link SYNC_FILL_LIMIT} run on a worker thread (the libuv
-   * pool), leaving the event loop free. Do not touch target until the promise settles.
+   * Like {@link fillSync}, but fills larger than {@link SYNC_FILL_LIMIT} run on the addon's worker threads
+   * (split over `threads` of them), leaving the event loop free. Do not touch target until the promise
+   * settles.
    * @returns a promise of the number of bytes written. Throws (synchronously) as {@link fillSync}.
    */
   fill(target: ArrayBufferView, offset = 0): Promise<number> {

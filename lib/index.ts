@@ -77,3 +77,4 @@ export { Analyzer, DEFAULT_CHUNK_SIZES, type AnalyzeOptions, type AnalyzeReport 
 export { FastCdc, DEFAULT_CDC, type CdcParameters } from './analyze/fastcdc.js';
 export { defaultCodecs, type Codec, type StreamCounter } from './analyze/codecs.js';
 export { listInputs, openTarget, readText, type Input, type InputOptions } from './analyze/inputs.js';
+export { topology, planWorkers, configureWorkers, workerInfo, bufferPoolStats, type NumaOption, type TopologyInfo, type WorkerPlacement } from './workers.js';

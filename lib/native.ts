@@ -15,6 +15,7 @@ export interface NativeGeneratorOptions {
   kernel: string;
   datasetUnits?: number;
   unitOffset?: number;
+  threads?: number;
 }
 
 /** The native generator: a pure function from (options, byte offset) to bytes. */
@@ -26,6 +27,25 @@ export interface NativeGenerator {
   readonly uniqueUnits: number;
   readonly randomBytesPerSector: number;
   readonly kernel: string;
+  readonly threads: number;
+}
+
+/** NUMA placement: `auto` (workers spread over all nodes), `off` (unbound), or only the listed nodes. */
+export type NumaOption = 'auto' | 'off' | { nodes: number[] };
+
+/** The machine's topology as the addon sees it. */
+export interface TopologyInfo {
+  /** `hwloc`, `hwloc-synthetic`, `sysfs`, `synthetic` or `fallback`. */
+  source: string;
+  packages: number;
+  numaNodes: number;
+  cores: { package: number; node: number; pus: number[] }[];
+}
+
+/** Where a worker thread runs: the PU (OS index) it is bound to and the NUMA node it serves (-1: none). */
+export interface WorkerPlacement {
+  pu: number;
+  node: number;
 }
 
 interface Binding {
@@ -33,6 +53,13 @@ interface Binding {
   kernels(): string[];
   /** A Buffer of `size` bytes whose memory is aligned to `alignment` (power of two), for O_DIRECT. */
   allocAligned(size: number, alignment: number): Buffer;
+  topology(options?: { synthetic?: string }): TopologyInfo;
+  planWorkers(options?: { synthetic?: string; threads?: number; numa?: NumaOption }): WorkerPlacement[];
+  configurePool(options?: { threads?: number; numa?: NumaOption }): void;
+  poolInfo(): { threads: number; workers: WorkerPlacement[]; bound: boolean[]; hwloc: boolean; topologySource: string };
+  allocChunk(size: number): Buffer;
+  setBufferPoolLimit(bytes: number): void;
+  bufferPoolStats(): { outstandingBlocks: number; outstandingBytes: number; freeBlocks: number; freeBytes: number; allocations: number; reuses: number };
 }
 
 const require = createRequire(import.meta.url);

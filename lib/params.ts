@@ -129,6 +129,8 @@ export interface GeneratorOptions extends DataOptions {
   datasetUnits?: number;
   /** Index of this object's first dedup unit in the data set (dataset scope only). Default 0. */
   unitOffset?: number;
+  /** Threads a large fill is split over (1: the calling thread only). Default: every pool worker. */
+  threads?: number;
   /** Keystream kernel: `"auto"` (fastest this CPU runs), `"scalar"`, `"avx2"` or `"avx512"`. All give the
    * same bytes. Default `"auto"`. */
   kernel?: string;
@@ -147,6 +149,8 @@ export interface GeneratorConfig extends DataConfig {
   size: number;
   objectId: bigint;
   kernel: string;
+  /** 0: every pool worker. */
+  threads: number;
   /** 0 in object scope. */
   datasetUnits: number;
   unitOffset: number;
@@ -198,9 +202,17 @@ export function parseGeneratorOptions(options: GeneratorOptions): GeneratorConfi
     size,
     objectId: options.objectId === undefined ? 0n : parseU64('objectId', options.objectId, 'ERR_DGEN_INVALID_OBJECT_ID'),
     kernel,
+    threads: options.threads === undefined ? 0 : parseThreads(options.threads),
     datasetUnits,
     unitOffset,
   };
+}
+
+function parseThreads(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 1024) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'threads', value, 'a whole number from 1 to 1024');
+  }
+  return value;
 }
 
 function parseCount(parameter: string, value: unknown): number {

@@ -10,7 +10,8 @@
  */
 import { Readable } from 'node:stream';
 import { DataGenerator } from './generator.js';
-import { invalidType } from './errors.js';
+import { invalidRange, invalidType } from './errors.js';
+import { binding } from './native.js';
 import { parseSectorMultiple, type GeneratorOptions } from './params.js';
 
 /** Default chunk size: 4 MiB, large enough to amortize per-chunk costs, small enough for the CPU cache. */
@@ -25,9 +26,15 @@ export interface SourceOptions extends GeneratorOptions {
   /** Bytes the stream buffers ahead of the consumer (generation runs ahead up to this): a multiple of
    * 512, default 2 x chunkSize, so one chunk is generated while the consumer handles the previous. */
   highWaterMark?: number | string;
+  /** Chunks generated ahead at once on the worker pool, while the consumer handles earlier ones. Default 2. */
+  queueDepth?: number;
   /** Aborts the stream: it is destroyed with an `AbortError`. */
   signal?: AbortSignal;
 }
+
+/** Free chunk memory kept for reuse while any DataSource is open: 256 MiB. */
+const BUFFER_POOL_LIMIT = 256 * 1024 * 1024;
+let openSources = 0;
 
 /** Validated chunk size and high-water mark.
  * @throws RangeError `ERR_DGEN_INVALID_CHUNK_SIZE` for either when not a multiple of 512 up to 256 MiB. */
@@ -45,9 +52,13 @@ export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWa
 
 /**
  * A `Readable` of exactly `size` bytes of generated data, in chunks of `chunkSize` bytes (the last one
- * may be shorter). Generation of large chunks runs on worker threads while the consumer works; memory
- * stays under highWaterMark + chunkSize whatever the size. Honours backpressure, `destroy()` and
- * `signal`.
+ * may be shorter). Up to `queueDepth` chunks are generated ahead on the worker pool while the consumer
+ * works; memory stays under highWaterMark + queueDepth x chunkSize whatever the size. Honours
+ * backpressure, `destroy()` and `signal`.
+ *
+ * Chunks live in recycled native memory: a chunk's memory goes back to a pool when the chunk is garbage
+ * collected, and only then is handed out again, so steady-state streaming maps no new pages; the pool
+ * keeps up to 256 MiB of free blocks while any source is open and frees them when the last one closes.
  *
  * @example
  * ```ts
@@ -59,8 +70,12 @@ export class DataSource extends Readable {
   readonly generator: DataGenerator;
   /** Bytes per chunk. */
   readonly chunkSize: number;
+  /** Chunks generated ahead at once. */
+  readonly queueDepth: number;
   #offset = 0;
-  #generating = false;
+  #queue: { chunk: Buffer; ready: boolean }[] = [];
+  #wanted = false; // the consumer asked for data and push() has not said stop since
+  #ended = false;
 
   /**
    * @throws the errors of {@link DataGenerator} and of {@link parseChunking}; TypeError
@@ -72,36 +87,57 @@ export class DataSource extends Readable {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
     }
+    const queueDepth = options.queueDepth ?? 2;
+    if (!Number.isSafeInteger(queueDepth) || queueDepth < 1 || queueDepth > 64) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'queueDepth', options.queueDepth, 'a whole number from 1 to 64');
+    }
     super({ highWaterMark, signal: options.signal });
     this.generator = generator;
     this.chunkSize = chunkSize;
+    this.queueDepth = queueDepth;
+    if (openSources++ === 0) binding.setBufferPoolLimit(BUFFER_POOL_LIMIT);
+    this.once('close', () => {
+      if (--openSources === 0) binding.setBufferPoolLimit(0);
+    });
   }
 
-  /** Bytes generated and pushed so far. */
+  /** Bytes generated or being generated so far. */
   get bytesGenerated(): number {
     return this.#offset;
   }
 
   override _read(): void {
-    if (this.#generating) return;
-    const remaining = this.generator.size - this.#offset;
-    if (remaining === 0) {
+    this.#wanted = true;
+    this.#pump();
+  }
+
+  /** Hands ready chunks over in order while the consumer wants them, and keeps queueDepth fills going. */
+  #pump(): void {
+    if (this.#ended || this.destroyed) return;
+    const queue = this.#queue;
+    while (this.#wanted && queue.length > 0 && queue[0]!.ready) {
+      if (!this.push(queue.shift()!.chunk)) this.#wanted = false;
+    }
+    const size = this.generator.size;
+    if (queue.length === 0 && this.#offset === size) {
+      this.#ended = true;
       this.push(null);
       return;
     }
-    const chunk = Buffer.allocUnsafe(Math.min(this.chunkSize, remaining));
-    const offset = this.#offset;
-    this.#offset += chunk.length;
-    this.#generating = true;
-    this.generator.fill(chunk, offset).then(
-      () => {
-        this.#generating = false;
-        if (this.destroyed) return;
-        // push() returns whether to go on; Readable calls _read again when the consumer wants more.
-        if (this.push(chunk) && this.#offset === this.generator.size) this.push(null);
-      },
-      (err: Error) => this.destroy(err),
-    );
+    while (queue.length < this.queueDepth && this.#offset < size) {
+      const n = Math.min(this.chunkSize, size - this.#offset);
+      const entry = { chunk: binding.allocChunk(n), ready: false };
+      queue.push(entry);
+      const at = this.#offset;
+      this.#offset += n;
+      this.generator.fill(entry.chunk, at).then(
+        () => {
+          entry.ready = true;
+          this.#pump();
+        },
+        (err: Error) => this.destroy(err),
+      );
+    }
   }
 }
 

@@ -1,0 +1,39 @@
+// Recycled chunk memory for streaming: blocks of one size handed out as external Buffers and returned by
+// their finalizer, so steady-state streaming reuses memory that is already mapped (no page faults) and a
+// block is never handed out again while a Buffer still refers to it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace dgen {
+
+class BufferPool {
+ public:
+  // Free blocks kept for reuse at most (bytes); blocks returned beyond it are freed.
+  explicit BufferPool(size_t max_free_bytes) : max_free_(max_free_bytes) {}
+  ~BufferPool();
+
+  // A block of `size` bytes, 64-byte aligned (recycled when one is free).
+  uint8_t* take(size_t size);
+  // Returns a block taken with `size`.
+  void give(uint8_t* block, size_t size);
+  // Frees every free block.
+  void trim();
+  // Sets how many bytes of free blocks are kept; frees all free blocks when it lowers the limit.
+  void set_max_free(size_t bytes);
+
+  struct Stats {
+    size_t outstanding_blocks, outstanding_bytes, free_blocks, free_bytes, allocations, reuses;
+  };
+  Stats stats();
+
+ private:
+  std::mutex mutex_;
+  std::map<size_t, std::vector<uint8_t*>> free_;
+  size_t max_free_, free_bytes_ = 0, outstanding_blocks_ = 0, outstanding_bytes_ = 0, allocations_ = 0, reuses_ = 0;
+};
+
+}  // namespace dgen
