@@ -64,12 +64,16 @@ interface Binding {
 
 const require = createRequire(import.meta.url);
 
+/** Where the addon is: `DGEN_ADDON` (a path to another build, e.g. one without hwloc or with sanitizers),
+ * else build/Release/dgen.node in the package. */
+const ADDON_PATH = process.env.DGEN_ADDON || '../build/Release/dgen.node';
+
 function load(): Binding {
   try {
-    return require('../build/Release/dgen.node') as Binding;
+    return require(ADDON_PATH) as Binding;
   } catch (cause) {
     throw new Error(
-      'dgen-stream: the native addon build/Release/dgen.node could not be loaded; run `npm install` ' +
+      `dgen-stream: the native addon ${ADDON_PATH} could not be loaded; run \`npm install\` ` +
         '(or `npm run build:native`) in the package directory to build it',
       { cause },
     );
