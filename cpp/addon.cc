@@ -167,12 +167,12 @@ class Generator : public Napi::ObjectWrap<Generator> {
   Napi::Value FillSync(const Napi::CallbackInfo& info) {
     auto [t, offset] = Range(info);
     if (t.length < kParallelMin || threads_ == 1) {
-      dgen::fill(*layout_, t.data, offset, t.length, kernel_->fn);
+      dgen::fill(*layout_, t.data, offset, t.length, *kernel_);
     } else {
       auto pool = Pool();
       const auto pieces = dgen::split_range(t.length, Parts(*pool), kMinPiece, dgen::kSector);
       const Layout& layout = *layout_;
-      const dgen::RowKernel kernel = kernel_->fn;
+      const dgen::KernelInfo& kernel = *kernel_;
       pool->run(pieces.size(), [&](size_t i) { dgen::fill(layout, t.data + pieces[i].offset, offset + pieces[i].offset, pieces[i].length, kernel); });
     }
     return Napi::Number::New(info.Env(), double(t.length));
@@ -189,14 +189,14 @@ class Generator : public Napi::ObjectWrap<Generator> {
     if (data->pending++ == 0) data->done.Ref(env);
     const size_t parts = threads_ == 1 ? 1 : Parts(*pool);
     auto pieces = std::make_shared<std::vector<dgen::Piece>>(dgen::split_range(t.length, parts, kMinPiece, dgen::kSector));
-    const dgen::RowKernel kernel = kernel_->fn;
+    const dgen::KernelInfo* kernel = kernel_;  // points into a static table
     uint8_t* bytes = t.data;
     Napi::ThreadSafeFunction done = data->done;
     pool->submit(
         pieces->size(),
         [job, pieces, bytes, offset, kernel](size_t i) {
           const dgen::Piece& p = (*pieces)[i];
-          dgen::fill(*job->layout, bytes + p.offset, offset + p.offset, p.length, kernel);
+          dgen::fill(*job->layout, bytes + p.offset, offset + p.offset, p.length, *kernel);
         },
         [job, done]() mutable {
           done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFill* j) {
@@ -367,13 +367,16 @@ Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t size = size_t(ToU64(info[0], "size"));
   uint8_t* block = g_buffers.take(size);
-  // No AdjustExternalMemory: reporting every chunk makes V8 run full collections every few chunks
-  // (measured: event-loop delay p99 10 ms); the scavenges that collect the small Buffer objects return
-  // the blocks often enough, and the pool bounds what is kept.
-  return Napi::Buffer<uint8_t>::New(env, block, size, [size](Napi::Env, uint8_t* p) { g_buffers.give(p, size); });
+  // Reported to V8 as external memory, so that uncollected chunks make it collect: without this they
+  // piled up past 256 MiB on a 16 GiB stream; with it the collections cost the main thread a few ms
+  // every 64 MiB (event-loop delay p99 about 12 ms at 4 GB/s; see README, Benchmarks).
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(size));
+  return Napi::Buffer<uint8_t>::New(env, block, size, [size](Napi::Env e, uint8_t* p) {
+    g_buffers.give(p, size);
+    Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(size));
+  });
 }
 
-// setBufferPoolLimit(bytes): free chunk memory kept for reuse (0 frees it all and keeps none).
 Napi::Value SetBufferPoolLimit(const Napi::CallbackInfo& info) {
   g_buffers.set_max_free(size_t(ToU64(info[0], "bytes")));
   return info.Env().Undefined();

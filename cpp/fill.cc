@@ -7,12 +7,45 @@
 
 namespace dgen {
 
+// Whole keystream blocks gathered from several units, generated together by the block kernel.
+class BlockBatch {
+ public:
+  explicit BlockBatch(BlockKernel kernel) : kernel_(kernel) {}
+  ~BlockBatch() { flush(); }
+  void add(uint64_t key, uint64_t block, uint8_t* dst) {
+    keys_[n_] = key, blocks_[n_] = block, dst_[n_] = dst;
+    if (++n_ == kBatch) flush();
+  }
+  void flush() {
+    if (n_ > 0) kernel_(keys_, blocks_, dst_, n_);
+    n_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBatch = 16;
+  BlockKernel kernel_;
+  uint64_t keys_[kBatch], blocks_[kBatch];
+  uint8_t* dst_[kBatch];
+  size_t n_ = 0;
+};
+
 // Bytes [a, b) of one unit whose unique unit has key `key`.
-static void fill_unit(const Layout& L, uint64_t key, uint8_t* dst, uint64_t a, uint64_t b, RowKernel kernel) {
-  Keystream ks(key, kernel);
+static void fill_unit(const Layout& L, uint64_t key, uint8_t* dst, uint64_t a, uint64_t b, const KernelInfo& kernel,
+                      BlockBatch& batch) {
+  Keystream ks(key, kernel.fn);
   if (L.random_fp() == kFullSectorFp) {  // incompressible: the unit is its keystream
-    ks.seek(a);
-    ks.read(dst, b - a);
+    // Whole keystream blocks go to the block kernel; the unaligned head and tail through the cursor.
+    const uint64_t first = (a + kKeystreamBlock - 1) / kKeystreamBlock, last = b / kKeystreamBlock;
+    if (first >= last) {
+      ks.seek(a);
+      ks.read(dst, b - a);
+      return;
+    }
+    const uint64_t head = first * kKeystreamBlock - a;
+    if (head > 0) ks.seek(a), ks.read(dst, head);
+    for (uint64_t blk = first; blk < last; ++blk) batch.add(key, blk, dst + (blk * kKeystreamBlock - a));
+    const uint64_t tail_at = last * kKeystreamBlock;
+    if (tail_at < b) ks.seek(tail_at), ks.read(dst + (tail_at - a), b - tail_at);
     return;
   }
   bool positioned = false;
@@ -37,13 +70,14 @@ static void fill_unit(const Layout& L, uint64_t key, uint8_t* dst, uint64_t a, u
   }
 }
 
-void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, RowKernel kernel) {
+void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, const KernelInfo& kernel) {
   const uint64_t end = offset + length;
   const uint64_t U = L.unit_bytes();
+  BlockBatch batch(kernel.blocks);
   while (offset < end) {
     const uint64_t unit = offset / U, base = unit * U;
     const uint64_t a = offset - base, b = std::min(U, end - base);
-    fill_unit(L, L.unit_key(L.unique_of(unit)), dst, a, b, kernel);
+    fill_unit(L, L.unit_key(L.unique_of(unit)), dst, a, b, kernel, batch);
     dst += b - a, offset += b - a;
   }
 }

@@ -12,7 +12,7 @@
 namespace dgen {
 
 // Requires offset + length <= layout.size().
-void fill(const Layout& layout, uint8_t* dst, uint64_t offset, size_t length, RowKernel kernel);
+void fill(const Layout& layout, uint8_t* dst, uint64_t offset, size_t length, const KernelInfo& kernel);
 
 // A range cut into at most `parts` pieces of at least `min_piece` bytes, cut points on multiples of
 // `align` (so pieces start on sector or unit boundaries), for workers to fill independently.

@@ -4,8 +4,11 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "mix.h"
 
 namespace dgen {
+
+constexpr size_t kRowsPerBlockX86 = 4096 / kRowBytes;
 
 __attribute__((target("avx2"))) static inline __m256i rotl256(__m256i x, int k) {
   return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
@@ -61,6 +64,55 @@ __attribute__((target("avx512f"))) void rows_avx512(LaneState& st, uint8_t* dst,
   }
   _mm512_store_si512(&st.s[0][0], s0), _mm512_store_si512(&st.s[1][0], s1);
   _mm512_store_si512(&st.s[2][0], s2), _mm512_store_si512(&st.s[3][0], s3);
+}
+
+template <int K>
+__attribute__((target("avx512f"))) static inline __m512i srli512(__m512i x) {
+  return _mm512_mask_srli_epi64(x, 0xff, x, K);  // masked form: see rotl512
+}
+
+// mix64 (SplitMix64's output function) on eight lanes; AVX512DQ has the 64-bit multiply.
+__attribute__((target("avx512f,avx512dq"))) static inline __m512i mix512(__m512i z) {
+  z = _mm512_mullo_epi64(_mm512_xor_si512(z, srli512<30>(z)), _mm512_set1_epi64(int64_t(0xbf58476d1ce4e5b9ULL)));
+  z = _mm512_mullo_epi64(_mm512_xor_si512(z, srli512<27>(z)), _mm512_set1_epi64(int64_t(0x94d049bb133111ebULL)));
+  return _mm512_xor_si512(z, srli512<31>(z));
+}
+
+// Up to four blocks at a time: seeding vectorized (word w of lane l is SplitMix64 output 4l + w + 1 from
+// the block key, as seed_block computes it), then the four blocks' rows interleaved so that four
+// independent dependency chains keep the vector units busy.
+__attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n) {
+  const __m512i golden = _mm512_set1_epi64(int64_t(0x9e3779b97f4a7c15ULL));
+  const __m512i lane4 = _mm512_set_epi64(29, 25, 21, 17, 13, 9, 5, 1);  // 4l + 1 for l = 7..0
+  while (n > 0) {
+    const size_t m = n < 4 ? n : 4;
+    __m512i s0[4], s1[4], s2[4], s3[4];
+    for (size_t j = 0; j < 4; ++j) {
+      const uint64_t x = j < m ? hash2(keys[j], blocks[j], kDomainBlock) : 0;
+      const __m512i base = _mm512_set1_epi64(int64_t(x));
+      // x + golden * (4l + w + 1): 64-bit multiply of golden by small constants, then add.
+      const __m512i k = _mm512_mullo_epi64(golden, lane4);
+      s0[j] = mix512(_mm512_add_epi64(base, k));
+      s1[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, golden)));
+      s2[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, _mm512_add_epi64(golden, golden))));
+      s3[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, _mm512_mullo_epi64(golden, _mm512_set1_epi64(3)))));
+    }
+    uint8_t* out[4] = {dst[0], m > 1 ? dst[1] : nullptr, m > 2 ? dst[2] : nullptr, m > 3 ? dst[3] : nullptr};
+    for (size_t r = 0; r < kRowsPerBlockX86; ++r) {
+#pragma GCC unroll 4
+      for (size_t j = 0; j < 4; ++j) {
+        if (j < m) _mm512_storeu_si512(out[j] + r * kRowBytes, _mm512_add_epi64(rotl512<23>(_mm512_add_epi64(s0[j], s3[j])), s0[j]));
+        const __m512i t = _mm512_mask_slli_epi64(s1[j], 0xff, s1[j], 17);
+        s2[j] = _mm512_xor_si512(s2[j], s0[j]);
+        s3[j] = _mm512_xor_si512(s3[j], s1[j]);
+        s1[j] = _mm512_xor_si512(s1[j], s2[j]);
+        s0[j] = _mm512_xor_si512(s0[j], s3[j]);
+        s2[j] = _mm512_xor_si512(s2[j], t);
+        s3[j] = rotl512<45>(s3[j]);
+      }
+    }
+    keys += m, blocks += m, dst += m, n -= m;
+  }
 }
 
 }  // namespace dgen

@@ -21,15 +21,27 @@ struct alignas(64) LaneState {
 // Writes `rows` rows (64 bytes each) to dst and advances every lane by `rows` steps.
 using RowKernel = void (*)(LaneState& st, uint8_t* dst, size_t rows);
 
+// Seeds the eight lanes of keystream block `block` of the unit with key `key`: a SplitMix64 sequence
+// started at hash(key, block) gives lane l's words w = 0..3 as outputs 4l + w + 1.
+void seed_block(LaneState& st, uint64_t key, uint64_t block);
+
+// Whole keystream blocks at once: for j < n, block blocks[j] of unit key keys[j], all 64 rows (4096
+// bytes) written to dst[j]. Lets a kernel interleave independent blocks to hide latency.
+using BlockKernel = void (*)(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
+
 void rows_scalar(LaneState& st, uint8_t* dst, size_t rows);
+void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
 #if defined(__x86_64__) || defined(_M_X64)
 void rows_avx2(LaneState& st, uint8_t* dst, size_t rows);
+void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
 void rows_avx512(LaneState& st, uint8_t* dst, size_t rows);
+void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
 #endif
 
 struct KernelInfo {
   const char* name;
   RowKernel fn;
+  BlockKernel blocks;
 };
 
 // The kernels this CPU can run, fastest last. Never empty: the scalar kernel always runs.

@@ -3,17 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mix.h"
 
 namespace dgen {
 
 void Keystream::start_block(uint64_t block) {
   block_ = block;
   row_ = 0;
-  // SplitMix64 sequence from the block key: 32 outputs fill the 4 words of 8 lanes.
-  uint64_t x = hash2(key_, block, kDomainBlock);
-  for (int l = 0; l < kLanes; ++l)
-    for (int w = 0; w < 4; ++w) lanes_.s[w][l] = mix64(x += kGolden);
+  seed_block(lanes_, key_, block);
 }
 
 void Keystream::next_row_into_buffer() {

@@ -86,6 +86,8 @@ export interface Manifest {
   count: number;
   /** The size specification: bytes, or a distribution. */
   size: string;
+  /** The object name template. */
+  nameTemplate?: string;
   dedupRatio: number;
   compressRatio: number;
   /** Bytes. */

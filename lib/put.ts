@@ -10,7 +10,7 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidRange, invalidType } from './errors.js';
@@ -57,6 +57,8 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   failFast?: boolean;
   /** Write only this shard's objects (`{ index, count }` or `"I/N"`), and a shard manifest. */
   shard?: Shard | string;
+  /** Object names: `{index}` (zero-padded), `{n}`, `{ext}`. Default `obj-{index}.bin{ext}`. */
+  nameTemplate?: string;
   /** Store the manifest here (a path or URI) instead of under the target. */
   manifest?: string;
   /** Stops the run: objects in flight are aborted (nothing partial remains) and the promise rejects. */
@@ -75,10 +77,33 @@ export interface PutProgress {
   bytesTotal: number;
 }
 
-/** Name of object `index` in a run of `count` objects: `obj-` and the index zero-padded to at least 6
- * digits, `.bin`, and the compression's extension (`.zst`, `.gz`). */
-export function objectName(index: number, count: number, extension = ''): string {
-  return `obj-${String(index).padStart(Math.max(6, String(count - 1).length), '0')}.bin${extension}`;
+/** Default name template: `obj-000000.bin`, `obj-000001.bin`, ... (plus `.zst`/`.gz` when compressed). */
+export const DEFAULT_NAME_TEMPLATE = 'obj-{index}.bin{ext}';
+
+/**
+ * Name of object `index` in a run of `count` objects, from a template: `{index}` is the index zero-padded
+ * to at least 6 digits (wider for runs of a million objects or more), `{n}` the bare index, `{ext}` the
+ * compression's extension (`.zst`, `.gz`, or nothing). Slashes make prefixes (directories on files).
+ * @throws RangeError `ERR_DGEN_INVALID_OPTION` for a template without `{index}` or `{n}` (names would
+ *   collide) or with an unknown `{field}`.
+ */
+export function objectName(index: number, count: number, extension = '', template = DEFAULT_NAME_TEMPLATE): string {
+  const padded = String(index).padStart(Math.max(6, String(count - 1).length), '0');
+  return template.replace(/\{(\w*)\}/g, (field, name: string) => {
+    if (name === 'index') return padded;
+    if (name === 'n') return String(index);
+    if (name === 'ext') return extension;
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, `a template using {index}, {n} and {ext}; ${field} is unknown`);
+  });
+}
+
+function checkTemplate(template: unknown): string {
+  if (template === undefined) return DEFAULT_NAME_TEMPLATE;
+  if (typeof template !== 'string' || !/\{(index|n)\}/.test(template) || template.startsWith('/') || template.includes('..')) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, 'a relative name containing {index} or {n}, e.g. "data/part-{index}.bin{ext}"');
+  }
+  objectName(0, 1, '', template); // unknown fields
+  return template;
 }
 
 /** Default object size of a bulk put: 1 MiB. */
@@ -135,6 +160,7 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
   const sizes = parseSizeDistribution(options.size ?? DEFAULT_PUT_SIZE);
   const compression = parseCompression(options.compression);
   const shard = parseShard(options.shard);
+  const template = checkTemplate(options.nameTemplate);
   const scope = options.dedupScope ?? 'object';
   if (scope !== 'object' && scope !== 'dataset') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', scope, '"object" or "dataset"');
   parseChunking(options);
@@ -152,6 +178,7 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     shard: _sh,
     dedupScope: _d,
     manifest: manifestTo,
+    nameTemplate: _nt,
     dedupRatio: _dr,
     compressRatio: _cr,
     dedupUnit: _du,
@@ -165,11 +192,14 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
   let datasetUnits = 0;
   for (let index = 0; index < count; index++) {
     const size = sizes.sizeOf(data.seed, index);
-    if (!shard || index % shard.count === shard.index) plan.push({ index, name: objectName(index, count, extension), size, unitOffset: datasetUnits });
+    if (!shard || index % shard.count === shard.index) plan.push({ index, name: objectName(index, count, extension, template), size, unitOffset: datasetUnits });
     datasetUnits += Math.ceil(size / data.dedupUnit);
   }
   const dataset = scope === 'dataset' ? { datasetUnits } : {};
-  if (prefix.scheme === 'file' || prefix.scheme === 'direct') await mkdir(prefix.path, { recursive: true });
+  if (prefix.scheme === 'file' || prefix.scheme === 'direct') {
+    const dirs = new Set(plan.map((p) => dirname(join(prefix.path, p.name))));
+    for (const dir of dirs) await mkdir(dir, { recursive: true });
+  }
 
   const objects: ManifestObject[] = [];
   const failures: ManifestFailure[] = [];
@@ -279,6 +309,7 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     seed: data.seed.toString(),
     count,
     size: sizes.spec,
+    nameTemplate: template,
     dedupRatio: data.dedupRatio,
     compressRatio: data.compressRatio,
     dedupUnit: data.dedupUnit,

@@ -12,6 +12,7 @@ import {
   createS3Client,
   generatorFor,
   mergeManifests,
+  objectName,
   parseSizeDistribution,
   putObjects,
   readManifest,
@@ -246,4 +247,20 @@ t.test('shards: the union of all shards is byte-identical to the unsharded run, 
   t.equal(dgen(['verify', sharded]).status, 0, 'the merged run verifies');
   t.equal(dgen(['put', sharded, '--shard', '3/3']).status, 2);
   t.equal(dgen(['put', sharded, '--shards', '3']).status, 2, '--shards without JOB_COMPLETION_INDEX');
+});
+
+t.test('name templates: stable, documented names; bad templates are refused before anything is written', async (t) => {
+  const target = fresh();
+  const m = await putObjects({ target, count: 3, size: '4KiB', seed: 1, compression: 'gzip', nameTemplate: 'day1/part-{n}-{index}{ext}' });
+  t.same(m.objects.map((o) => o.name), ['day1/part-0-000000.gz', 'day1/part-1-000001.gz', 'day1/part-2-000002.gz']);
+  t.same((await readdir(join(target, 'day1'))).sort(), ['part-0-000000.gz', 'part-1-000001.gz', 'part-2-000002.gz']);
+  t.equal(m.nameTemplate, 'day1/part-{n}-{index}{ext}');
+  t.equal(dgen(['verify', target]).status, 0, 'verify finds templated names');
+  t.equal(objectName(7, 1_000_001), 'obj-0000007.bin', 'the index widens to the last index past a million objects');
+  t.equal(objectName(1_000_000, 1_000_001, '.zst'), 'obj-1000000.bin.zst');
+  for (const bad of ['same-name.bin', '/abs/{index}', '../up/{index}', 'obj-{index}-{color}']) {
+    const dir = fresh();
+    await t.rejects(putObjects({ target: dir, count: 2, nameTemplate: bad }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'nameTemplate' }, `refuses ${bad}`);
+    t.notOk(await readdir(dir).catch(() => false), 'nothing created');
+  }
 });

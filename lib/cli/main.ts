@@ -46,6 +46,7 @@ const FLAGS: Record<string, string> = {
   shards: '--shards',
   attempts: '--attempts',
   dedupScope: '--dedup-scope',
+  nameTemplate: '--name-template',
   chunkSizes: '--chunk-sizes',
   cdc: '--cdc',
   concurrency: '--concurrency',
@@ -77,6 +78,7 @@ function buildProgram(): Command {
     .addOption(new Option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
     .addOption(new Option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)'))
     .addOption(new Option('--manifest <file>', 'store the manifest here instead of under the target'))
+    .addOption(new Option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'))
     .addOption(new Option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
     .addOption(new Option('--compression-level <n>', 'zstd 1-19 (default 3), gzip 1-9 (default 6)'))
     .addOption(new Option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'))

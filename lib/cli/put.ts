@@ -66,6 +66,7 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     failFast: opts.failFast === true,
     shard: shardFromOptions(opts),
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
+    ...(opts.nameTemplate !== undefined && { nameTemplate: opts.nameTemplate as string }),
     fsync: opts.fsync === true,
     ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
     ...(opts.region !== undefined && { region: opts.region as string }),
