@@ -1,45 +1,89 @@
-// Generation speed: fills into reused buffers against memset (Buffer.fill) and crypto.randomFillSync,
-// and the Readable source into a null Writable against the raw fill rate.
+// Generation speed against baselines measured in the same run: memset (Buffer.fill) and
+// crypto.randomFillSync on one thread, the all-core rate against one thread, `dgen cat` into /dev/null
+// against a one-thread Buffer.fill writer, fio's refill_buffers (null engine) where fio is installed, and
+// the Readable source into a null Writable (throughput, event-loop delay, peak RSS).
 import { randomFillSync } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { availableKernels, createGenerator, DataSource } from '../lib/index.js';
+import { availableKernels, createGenerator, DataSource, workerInfo } from '../lib/index.js';
 import { GB, rate, row, timed } from './table.js';
 
-const MiB4 = 4 * 1024 * 1024;
+const MiB = 1024 * 1024;
 const SIZE = 1024 ** 4; // offsets wander over 1 TiB so fills touch fresh units
 
+/** fillSync at wandering offsets into a reused buffer of `chunk` bytes. */
+function fillRate(g: ReturnType<typeof createGenerator>, chunk: number, buf: Buffer): number {
+  const slots = Math.floor(SIZE / chunk);
+  const stride = Math.floor(slots / 7919);
+  const view = buf.subarray(0, chunk);
+  return rate(chunk, (i) => g.fillSync(view, ((i * stride) % slots) * chunk));
+}
+
 export async function benchGeneration(): Promise<void> {
-  const section = 'generation (one thread, reused buffer)';
-  const big = Buffer.alloc(MiB4);
-  const memset = rate(MiB4, (i) => big.fill(i & 0xff));
-  const random = rate(MiB4, () => randomFillSync(big));
+  const one = 'generation, one thread, reused buffer';
+  const big = Buffer.alloc(16 * MiB);
+  const memset = rate(4 * MiB, (i) => big.subarray(0, 4 * MiB).fill(i & 0xff));
+  const random = rate(4 * MiB, () => randomFillSync(big.subarray(0, 4 * MiB)));
+  let best1 = 0;
   for (const kernel of availableKernels()) {
     for (const c of [1, 3]) {
-      const g = createGenerator({ size: SIZE, compressRatio: c, seed: 1, kernel });
-      for (const [chunk, label] of [[4096, '4 KiB'], [65536, '64 KiB'], [MiB4, '4 MiB']] as const) {
-        const buf = big.subarray(0, chunk);
-        const slots = Math.floor(SIZE / chunk);
-        const stride = Math.floor(slots / 7919);
-        const gbps = rate(chunk, (i) => g.fillSync(buf, ((i * stride) % slots) * chunk));
-        row(section, `fillSync ${kernel} c=${c} ${label}`, gbps, 'Buffer.fill 4 MiB', memset);
-        if (chunk === MiB4) row(section, `fillSync ${kernel} c=${c} ${label}`, gbps, 'crypto.randomFillSync 4 MiB', random);
+      const g = createGenerator({ size: SIZE, compressRatio: c, seed: 1, kernel, threads: 1 });
+      const r4m = fillRate(g, 4 * MiB, big);
+      if (c === 1) best1 = Math.max(best1, r4m);
+      row(one, `fillSync ${kernel} c=${c} 4 MiB`, r4m, 'Buffer.fill 4 MiB', memset);
+      row(one, `fillSync ${kernel} c=${c} 4 MiB`, r4m, 'crypto.randomFillSync 4 MiB', random);
+      for (const [chunk, label] of [[4096, '4 KiB'], [65536, '64 KiB']] as const) {
+        row(one, `fillSync ${kernel} c=${c} ${label}`, fillRate(g, chunk, big), `the same at 4 MiB`, r4m);
       }
     }
   }
 
-  const streamSection = 'Readable source';
-  const g = createGenerator({ size: SIZE, seed: 1 });
-  const raw = rate(MiB4, (i) => g.fillSync(big, (i % 1000) * MiB4));
+  const all = `generation, all cores (${workerInfo().threads} workers)`;
+  const auto = createGenerator({ size: SIZE, seed: 1 }).kernel;
+  const single = fillRate(createGenerator({ size: SIZE, seed: 1, threads: 1 }), 16 * MiB, big);
   for (const c of [1, 3]) {
-    const bytes = 8 * 1024 ** 3;
+    const g = createGenerator({ size: SIZE, compressRatio: c, seed: 1 });
+    row(all, `fillSync ${auto} c=${c} 16 MiB, all workers`, fillRate(g, 16 * MiB, big), `one thread, c=1, 16 MiB`, single);
+  }
+
+  // dgen cat into /dev/null against a one-thread writer refilling one reused 4 MiB buffer with Buffer.fill.
+  const bytes = 8 * 1024 ** 3;
+  const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
+  const writer = `const fs=require('fs');const b=Buffer.alloc(4<<20);const fd=fs.openSync('/dev/null','w');for(let i=0;i<${bytes / (4 * MiB)};i++){b.fill(i&255);fs.writeSync(fd,b)}`;
+  const fillWriter = await timed(async () => execFileSync(process.execPath, ['-e', writer]));
+  const cat = await timed(async () => execFileSync('sh', ['-c', `'${process.execPath}' '${bin}' cat --size ${bytes} --seed 1 > /dev/null`]));
+  row(all, 'dgen cat --size 8GiB > /dev/null', bytes / cat / GB, 'one-thread Buffer.fill writer to /dev/null', bytes / fillWriter / GB);
+
+  // fio's refill_buffers on the null engine, one job (random data like c = 1).
+  if (spawnSync('sh', ['-c', 'command -v fio']).status === 0) {
+    const out = execFileSync('fio', ['--name=dgen-bench', '--ioengine=null', '--rw=write', '--bs=4M', '--size=8G', '--refill_buffers', '--output-format=json']).toString();
+    const job = JSON.parse(out.slice(out.indexOf('{'))).jobs[0];
+    const fio = (job.write.io_bytes ?? job.write.io_kbytes * 1024) / (job.write.runtime / 1000) / GB;
+    row(one, `fillSync best kernel c=1 4 MiB (per core)`, best1, 'fio refill_buffers, one job, null engine', fio);
+  }
+
+  const streamSection = 'Readable source into a null Writable (4 MiB chunks, queue depth 2)';
+  const raw = fillRate(createGenerator({ size: SIZE, seed: 1 }), 4 * MiB, big);
+  for (const c of [1, 3]) {
+    const size = 16 * 1024 ** 3;
     const h = monitorEventLoopDelay({ resolution: 1 });
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
     h.enable();
-    const s = await timed(() =>
-      pipeline(new DataSource({ size: bytes, compressRatio: c, seed: 2 }), new Writable({ write: (_c, _e, cb) => cb() })),
-    );
+    const s = await timed(() => pipeline(new DataSource({ size, compressRatio: c, seed: 2 }), new Writable({ write: (_c, _e, cb) => cb() })));
     h.disable();
-    row(streamSection, `DataSource -> null Writable, c=${c}, 8 GiB`, bytes / s / GB, `fillSync ${g.kernel} 4 MiB`, raw, `event-loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms`);
+    clearInterval(sampler);
+    row(
+      streamSection,
+      `DataSource -> null Writable, c=${c}, 16 GiB`,
+      size / s / GB,
+      `fillSync ${auto} 4 MiB, all workers`,
+      raw,
+      `event-loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, peak RSS +${((peak - base) / MiB).toFixed(0)} MiB`,
+    );
   }
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "keystream.h"
 
@@ -17,7 +19,7 @@ class BlockBatch {
     if (++n_ == kBatch) flush();
   }
   void flush() {
-    if (n_ > 0) kernel_(keys_, blocks_, dst_, n_);
+    if (n_ > 0) kernel_(keys_, blocks_, dst_, n_, kRowsPerBlock);
     n_ = 0;
   }
 
@@ -26,6 +28,58 @@ class BlockBatch {
   BlockKernel kernel_;
   uint64_t keys_[kBatch], blocks_[kBatch];
   uint8_t* dst_[kBatch];
+  size_t n_ = 0;
+};
+
+// Whole compressible units (c > 1, U <= 64 KiB) gathered four at a time: their keystreams (equal in
+// length, since every whole unit has the same sector layout) are generated together by the block kernel
+// into scratch memory, then laid out sector by sector: r(s) keystream bytes, then zeros.
+class UnitBatch {
+ public:
+  static constexpr uint64_t kMaxUnit = 64 * 1024;
+  UnitBatch(const Layout& layout, BlockKernel kernel) : L_(layout), kernel_(kernel) {
+    const uint64_t sectors = L_.unit_bytes() / kSector;
+    ks_len_ = L_.keystream_offset(sectors);
+    // Rounded up to whole rows; thread-local so that workers never share it.
+    thread_local std::vector<uint8_t> scratch;
+    stride_ = (ks_len_ + kRowBytes - 1) / kRowBytes * kRowBytes;
+    if (scratch.size() < 4 * stride_) scratch.resize(4 * stride_);
+    scratch_ = scratch.data();
+  }
+  ~UnitBatch() { flush(); }
+  void add(uint64_t key, uint8_t* dst) {
+    keys_[n_] = key, dst_[n_] = dst;
+    if (++n_ == 4) flush();
+  }
+  void flush() {
+    if (n_ == 0) return;
+    for (uint64_t blk = 0; blk * kKeystreamBlock < ks_len_; ++blk) {
+      const uint64_t rows = std::min<uint64_t>(kRowsPerBlock, (ks_len_ - blk * kKeystreamBlock + kRowBytes - 1) / kRowBytes);
+      uint64_t blocks[4] = {blk, blk, blk, blk};
+      uint8_t* out[4];
+      for (size_t j = 0; j < n_; ++j) out[j] = scratch_ + j * stride_ + blk * kKeystreamBlock;
+      kernel_(keys_, blocks, out, n_, rows);
+    }
+    const uint64_t sectors = L_.unit_bytes() / kSector;
+    for (size_t j = 0; j < n_; ++j) {
+      const uint8_t* ks = scratch_ + j * stride_;
+      uint8_t* d = dst_[j];
+      for (uint64_t s = 0; s < sectors; ++s, d += kSector) {
+        const uint64_t at = L_.keystream_offset(s), r = L_.keystream_offset(s + 1) - at;
+        std::memcpy(d, ks + at, r);
+        std::memset(d + r, 0, kSector - r);
+      }
+    }
+    n_ = 0;
+  }
+
+ private:
+  const Layout& L_;
+  BlockKernel kernel_;
+  uint64_t ks_len_, stride_;
+  uint8_t* scratch_;
+  uint64_t keys_[4];
+  uint8_t* dst_[4];
   size_t n_ = 0;
 };
 
@@ -74,10 +128,15 @@ void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, const K
   const uint64_t end = offset + length;
   const uint64_t U = L.unit_bytes();
   BlockBatch batch(kernel.blocks);
+  const bool batch_units = L.random_fp() != kFullSectorFp && U <= UnitBatch::kMaxUnit;
+  std::optional<UnitBatch> units;
+  if (batch_units) units.emplace(L, kernel.blocks);
   while (offset < end) {
     const uint64_t unit = offset / U, base = unit * U;
     const uint64_t a = offset - base, b = std::min(U, end - base);
-    fill_unit(L, L.unit_key(L.unique_of(unit)), dst, a, b, kernel, batch);
+    const uint64_t key = L.unit_key(L.unique_of(unit));
+    if (batch_units && a == 0 && b == U) units->add(key, dst);
+    else fill_unit(L, key, dst, a, b, kernel, batch);
     dst += b - a, offset += b - a;
   }
 }

@@ -8,7 +8,6 @@
 
 namespace dgen {
 
-constexpr size_t kRowsPerBlockX86 = 4096 / kRowBytes;
 
 __attribute__((target("avx2"))) static inline __m256i rotl256(__m256i x, int k) {
   return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
@@ -78,41 +77,41 @@ __attribute__((target("avx512f,avx512dq"))) static inline __m512i mix512(__m512i
   return _mm512_xor_si512(z, srli512<31>(z));
 }
 
-// Up to four blocks at a time: seeding vectorized (word w of lane l is SplitMix64 output 4l + w + 1 from
-// the block key, as seed_block computes it), then the four blocks' rows interleaved so that four
-// independent dependency chains keep the vector units busy.
-__attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n) {
+// M blocks at a time (M <= 4): seeding vectorized (word w of lane l is SplitMix64 output 4l + w + 1 from
+// the block key, as seed_block computes it), then the blocks' rows interleaved so that M independent
+// dependency chains keep the vector units busy.
+template <size_t M>
+__attribute__((target("avx512f,avx512dq"))) static void blocks_avx512_m(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t rows) {
   const __m512i golden = _mm512_set1_epi64(int64_t(0x9e3779b97f4a7c15ULL));
-  const __m512i lane4 = _mm512_set_epi64(29, 25, 21, 17, 13, 9, 5, 1);  // 4l + 1 for l = 7..0
-  while (n > 0) {
-    const size_t m = n < 4 ? n : 4;
-    __m512i s0[4], s1[4], s2[4], s3[4];
-    for (size_t j = 0; j < 4; ++j) {
-      const uint64_t x = j < m ? hash2(keys[j], blocks[j], kDomainBlock) : 0;
-      const __m512i base = _mm512_set1_epi64(int64_t(x));
-      // x + golden * (4l + w + 1): 64-bit multiply of golden by small constants, then add.
-      const __m512i k = _mm512_mullo_epi64(golden, lane4);
-      s0[j] = mix512(_mm512_add_epi64(base, k));
-      s1[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, golden)));
-      s2[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, _mm512_add_epi64(golden, golden))));
-      s3[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(k, _mm512_mullo_epi64(golden, _mm512_set1_epi64(3)))));
-    }
-    uint8_t* out[4] = {dst[0], m > 1 ? dst[1] : nullptr, m > 2 ? dst[2] : nullptr, m > 3 ? dst[3] : nullptr};
-    for (size_t r = 0; r < kRowsPerBlockX86; ++r) {
-#pragma GCC unroll 4
-      for (size_t j = 0; j < 4; ++j) {
-        if (j < m) _mm512_storeu_si512(out[j] + r * kRowBytes, _mm512_add_epi64(rotl512<23>(_mm512_add_epi64(s0[j], s3[j])), s0[j]));
-        const __m512i t = _mm512_mask_slli_epi64(s1[j], 0xff, s1[j], 17);
-        s2[j] = _mm512_xor_si512(s2[j], s0[j]);
-        s3[j] = _mm512_xor_si512(s3[j], s1[j]);
-        s1[j] = _mm512_xor_si512(s1[j], s2[j]);
-        s0[j] = _mm512_xor_si512(s0[j], s3[j]);
-        s2[j] = _mm512_xor_si512(s2[j], t);
-        s3[j] = rotl512<45>(s3[j]);
-      }
-    }
-    keys += m, blocks += m, dst += m, n -= m;
+  const __m512i k = _mm512_mullo_epi64(golden, _mm512_set_epi64(29, 25, 21, 17, 13, 9, 5, 1));  // golden * (4l + 1)
+  __m512i s0[M], s1[M], s2[M], s3[M];
+  for (size_t j = 0; j < M; ++j) {
+    const __m512i base = _mm512_add_epi64(_mm512_set1_epi64(int64_t(hash2(keys[j], blocks[j], kDomainBlock))), k);
+    s0[j] = mix512(base);
+    s1[j] = mix512(_mm512_add_epi64(base, golden));
+    s2[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(golden, golden)));
+    s3[j] = mix512(_mm512_add_epi64(base, _mm512_add_epi64(golden, _mm512_add_epi64(golden, golden))));
   }
+  for (size_t r = 0; r < rows; ++r) {
+#pragma GCC unroll 4
+    for (size_t j = 0; j < M; ++j) {
+      _mm512_storeu_si512(dst[j] + r * kRowBytes, _mm512_add_epi64(rotl512<23>(_mm512_add_epi64(s0[j], s3[j])), s0[j]));
+      const __m512i t = _mm512_mask_slli_epi64(s1[j], 0xff, s1[j], 17);
+      s2[j] = _mm512_xor_si512(s2[j], s0[j]);
+      s3[j] = _mm512_xor_si512(s3[j], s1[j]);
+      s1[j] = _mm512_xor_si512(s1[j], s2[j]);
+      s0[j] = _mm512_xor_si512(s0[j], s3[j]);
+      s2[j] = _mm512_xor_si512(s2[j], t);
+      s3[j] = rotl512<45>(s3[j]);
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows) {
+  for (; n >= 4; keys += 4, blocks += 4, dst += 4, n -= 4) blocks_avx512_m<4>(keys, blocks, dst, rows);
+  if (n == 3) blocks_avx512_m<3>(keys, blocks, dst, rows);
+  if (n == 2) blocks_avx512_m<2>(keys, blocks, dst, rows);
+  if (n == 1) blocks_avx512_m<1>(keys, blocks, dst, rows);
 }
 
 }  // namespace dgen

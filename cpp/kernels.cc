@@ -14,21 +14,21 @@ void seed_block(LaneState& st, uint64_t key, uint64_t block) {
 }
 
 // One block after another through a row kernel (for kernels with nothing to gain from interleaving).
-template <RowKernel rows>
-static void blocks_one_by_one(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n) {
+template <RowKernel kernel>
+static void blocks_one_by_one(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows) {
   LaneState st;
   for (size_t j = 0; j < n; ++j) {
     seed_block(st, keys[j], blocks[j]);
-    rows(st, dst[j], 64);
+    kernel(st, dst[j], rows);
   }
 }
 
-void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n) {
-  blocks_one_by_one<rows_scalar>(keys, blocks, dst, n);
+void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows) {
+  blocks_one_by_one<rows_scalar>(keys, blocks, dst, n, rows);
 }
 #if defined(__x86_64__) || defined(_M_X64)
-void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n) {
-  blocks_one_by_one<rows_avx2>(keys, blocks, dst, n);
+void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows) {
+  blocks_one_by_one<rows_avx2>(keys, blocks, dst, n, rows);
 }
 #endif
 

@@ -25,17 +25,18 @@ using RowKernel = void (*)(LaneState& st, uint8_t* dst, size_t rows);
 // started at hash(key, block) gives lane l's words w = 0..3 as outputs 4l + w + 1.
 void seed_block(LaneState& st, uint64_t key, uint64_t block);
 
-// Whole keystream blocks at once: for j < n, block blocks[j] of unit key keys[j], all 64 rows (4096
-// bytes) written to dst[j]. Lets a kernel interleave independent blocks to hide latency.
-using BlockKernel = void (*)(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
+// Several keystream blocks at once: for j < n, the first `rows` rows (rows x 64 bytes, rows <= 64) of
+// block blocks[j] of unit key keys[j], written to dst[j]. Lets a kernel interleave independent blocks
+// to hide latency.
+using BlockKernel = void (*)(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 
 void rows_scalar(LaneState& st, uint8_t* dst, size_t rows);
-void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
+void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 #if defined(__x86_64__) || defined(_M_X64)
 void rows_avx2(LaneState& st, uint8_t* dst, size_t rows);
-void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
+void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 void rows_avx512(LaneState& st, uint8_t* dst, size_t rows);
-void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n);
+void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 #endif
 
 struct KernelInfo {
