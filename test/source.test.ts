@@ -12,12 +12,21 @@ t.test('yields exactly size bytes equal to one-shot generation, chunks of chunkS
   for (const [size, chunkSize] of [[0, 512], [1, 512], [10 * 1024 * 1024 + 3, 1024 * 1024], [5000, 4096], [3 * 1024 * 1024, 512 * 1024]] as const) {
     const source = new DataSource({ size, chunkSize, ...shape });
     const chunks: Buffer[] = [];
-    for await (const chunk of source) chunks.push(chunk as Buffer);
+    // 'data' events see the chunks as pushed (for await ... read() may join buffered ones).
+    source.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve, reject) => source.once('end', resolve).once('error', reject));
     const all = Buffer.concat(chunks);
     t.equal(all.length, size, `size ${size}`);
     t.ok(all.equals(createGenerator({ size, ...shape }).generateSync()), `bytes equal one-shot, size ${size}`);
     t.ok(chunks.slice(0, -1).every((c) => c.length === chunkSize), 'every chunk but the last is chunkSize bytes');
   }
+});
+
+t.test('for await yields the same bytes', async (t) => {
+  const size = 5 * 1024 * 1024 + 9;
+  const parts: Buffer[] = [];
+  for await (const chunk of new DataSource({ size, chunkSize: 1 << 20, ...shape })) parts.push(chunk as Buffer);
+  t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()));
 });
 
 t.test('stream.pipeline and Readable.toWeb interop', async (t) => {
