@@ -6,10 +6,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL, VERSION } from '../version.js';
-import { runPut } from './put.js';
-import { runCat } from './cat.js';
-import { runAnalyze } from './analyze.js';
-import { runMerge, runVerify } from './verify.js';
+// Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
+const runPut = async (...a: Parameters<typeof import('./put.js').runPut>) => (await import('./put.js')).runPut(...a);
+const runCat = async (...a: Parameters<typeof import('./cat.js').runCat>) => (await import('./cat.js')).runCat(...a);
+const runAnalyze = async (...a: Parameters<typeof import('./analyze.js').runAnalyze>) => (await import('./analyze.js')).runAnalyze(...a);
+const runVerify = async (...a: Parameters<typeof import('./verify.js').runVerify>) => (await import('./verify.js')).runVerify(...a);
+const runMerge = async (...a: Parameters<typeof import('./verify.js').runMerge>) => (await import('./verify.js')).runMerge(...a);
 
 /** Exit status for bad usage or invalid values (as sysexits' EX_USAGE is too rare to expect). */
 export const EXIT_USAGE = 2;
