@@ -8,8 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { AzureBlobSink, createDecompressor, createGenerator, createSink, DataSource, formatCrc32c } from '../lib/index.js';
+import { AzureBlobSink, createGenerator, createSink, DataSource, formatCrc32c } from '../lib/index.js';
 import { startAzurite } from './fixtures/servers.js';
+import { decompress } from './fixtures/helpers.js';
 
 const container = 'dgen-test';
 const shape = { seed: 88n, compressRatio: 2, dedupRatio: 2 };
@@ -26,15 +27,6 @@ async function getBytes(name: string): Promise<Buffer> {
 }
 async function exists(name: string): Promise<boolean> {
   return service.getContainerClient(container).getBlobClient(name).exists();
-}
-async function decompress(data: Buffer, algorithm: string): Promise<Buffer> {
-  if (algorithm === 'none') return data;
-  const parts: Buffer[] = [];
-  const d = createDecompressor(algorithm);
-  d.on('data', (c: Buffer) => parts.push(c));
-  d.end(data);
-  await new Promise((r, j) => d.once('end', r).once('error', j));
-  return Buffer.concat(parts);
 }
 
 t.test('round trips: sizes 0, 1, a block minus one byte, several blocks with a tail; with and without compression', async (t) => {

@@ -7,9 +7,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createDecompressor, createGenerator, createS3Client, createSink, DataSource, formatCrc32c, MIN_PART_SIZE, S3Sink } from '../lib/index.js';
+import { createGenerator, createS3Client, createSink, DataSource, formatCrc32c, MIN_PART_SIZE, S3Sink } from '../lib/index.js';
 import { startRecordingProxy, startS3rver } from './fixtures/servers.js';
-import { near } from './fixtures/helpers.js';
+import { decompress, near } from './fixtures/helpers.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const bucket = 'dgen-test';
@@ -32,15 +32,6 @@ async function exists(c: S3Client, key: string): Promise<boolean> {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
     throw err;
   }
-}
-async function decompress(data: Buffer, algorithm: string): Promise<Buffer> {
-  if (algorithm === 'none') return data;
-  const parts: Buffer[] = [];
-  const d = createDecompressor(algorithm);
-  d.on('data', (c: Buffer) => parts.push(c));
-  d.end(data);
-  await new Promise((r, j) => d.once('end', r).once('error', j));
-  return Buffer.concat(parts);
 }
 
 t.test('round trips: sizes 0, 1, a part minus one byte, several parts with a tail; with and without compression', async (t) => {
