@@ -132,7 +132,17 @@ export class S3Sink extends ObjectWriter {
 
   protected async _writeBytes(chunk: Buffer): Promise<void> {
     const body = this.#body!;
-    if (!body.write(chunk)) await once(body, 'drain');
+    try {
+      if (!body.write(chunk)) await once(body, 'drain');
+    } catch (err) {
+      // The upload stopped reading its body (Upload ends its iteration on a failure, which destroys the
+      // body with a bare AbortError): report the upload's own failure instead.
+      const failure = await this.#done!.then(
+        () => err,
+        (e: unknown) => e,
+      );
+      throw backendError('S3', this.uri, 'upload of', failure);
+    }
   }
 
   protected async _commit(): Promise<CommitInfo> {
