@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from 'commander';
-import { TOOL, VERSION } from '../version.js';
+import { TOOL } from '../version.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
 const runPut = async (...a: Parameters<typeof import('./put.js').runPut>) => (await import('./put.js')).runPut(...a);
 const runCat = async (...a: Parameters<typeof import('./cat.js').runCat>) => (await import('./cat.js')).runCat(...a);
@@ -176,4 +176,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { VERSION };
