@@ -66,7 +66,7 @@ t.test('recycled chunks are never handed out while still referenced', async (t) 
   for (let round = 0; round < 4; round++) {
     let i = 0;
     await pipeline(
-      new DataSource({ size: 256 * 1024 * 1024, chunkSize: 1024 * 1024, seed: BigInt(round) }),
+      new DataSource({ size: 256 * 1024 * 1024, chunkSize: 1024 * 1024, seed: BigInt(round), recycle: true, queueDepth: 2 }),
       new Writable({
         write(chunk: Buffer, _e, cb) {
           if (i++ % 16 === 0) held.push({ chunk, digest: sha(chunk) }); // keep some, drop the rest
@@ -86,7 +86,7 @@ t.test('no leaks: chunk memory returns to baseline after many streams', async (t
   await new Promise((r) => setImmediate(r));
   const base = bufferPoolStats();
   for (let i = 0; i < 50; i++) {
-    await pipeline(new DataSource({ size: 8 * 1024 * 1024 + i, chunkSize: 512 * 1024, seed: i }), new Writable({ write: (_c, _e, cb) => cb() }));
+    await pipeline(new DataSource({ size: 8 * 1024 * 1024 + i, chunkSize: 512 * 1024, seed: i, recycle: true }), new Writable({ write: (_c, _e, cb) => cb() }));
   }
   for (let i = 0; i < 3; i++) {
     gc();
