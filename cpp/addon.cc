@@ -96,7 +96,7 @@ struct AsyncFill {
   Napi::ObjectReference target;  // keeps the caller's memory alive until the work is done
   size_t length;
   std::shared_ptr<const Layout> layout;  // the Generator may be collected while work runs
-  std::shared_ptr<dgen::WorkerPool> pool;
+  std::shared_ptr<dgen::WorkerPool> pool;  // keeps the pool alive if configurePool() replaces it meanwhile
 };
 
 // Per-environment state: one long-lived thread-safe function carries every completion back to the main

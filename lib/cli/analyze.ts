@@ -1,4 +1,5 @@
 /** `dgen analyze <inputs...>`. @module */
+import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
 import { analyze, totalSize } from '../analyze/analyze.js';
@@ -7,7 +8,6 @@ import { DEFAULT_CDC, type CdcParameters } from '../analyze/fastcdc.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
-type Opts = Record<string, string | boolean | undefined>;
 
 function human(n: number): string {
   return bytes.format(n, { mode: 'binary', decimalPlaces: 1 }) ?? `${n} B`;
@@ -48,10 +48,7 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
   const chunkSizes = opts.chunkSizes === undefined ? undefined : String(opts.chunkSizes).split(',').map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
   if (chunkSizes?.some((s) => s < 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
   const cdc = parseCdc(opts.cdc as string | boolean | undefined);
-  const connection = {
-    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
-    ...(opts.region !== undefined && { region: opts.region as string }),
-  };
+  const connection = connectionOptions(opts);
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
   let bar: SingleBar | undefined;
   if (showProgress) {

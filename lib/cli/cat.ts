@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { DataSource } from '../source.js';
 import type { DataGenerator } from '../generator.js';
+import type { Opts } from './options.js';
 
-type Opts = Record<string, string | boolean | undefined>;
 
 const writeAsync = promisify(write);
 

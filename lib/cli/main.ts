@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL } from '../version.js';
+import { addConnectionOptions, type Opts } from './options.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
 const runPut = async (...a: Parameters<typeof import('./put.js').runPut>) => (await import('./put.js')).runPut(...a);
 const runCat = async (...a: Parameters<typeof import('./cat.js').runCat>) => (await import('./cat.js')).runCat(...a);
@@ -67,8 +68,7 @@ function buildProgram(): Command {
     .exitOverride();
 
   addDataOptions(
-    program
-      .command('put')
+    addConnectionOptions(program.command('put'))
       .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
       .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
       .addOption(new Option('--count <n>', 'number of objects in the data set').default('1'))
@@ -83,15 +83,13 @@ function buildProgram(): Command {
     .addOption(new Option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'))
     .addOption(new Option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
     .addOption(new Option('--compression-level <n>', 'zstd 1-19 (default 3), gzip 1-9 (default 6)'))
-    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'))
-    .addOption(new Option('--region <region>', 'S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)'))
     .addOption(new Option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)'))
     .addOption(new Option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING'))
     .addOption(new Option('--fsync', 'fsync each file before renaming it into place'))
     .addOption(new Option('--json', 'print one JSON summary on stdout (and nothing else there)'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
     .exitOverride()
-    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (target: string, opts: Opts) => {
       if (!(await runPut(target, opts))) throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
     });
 
@@ -102,48 +100,39 @@ function buildProgram(): Command {
       .addOption(new Option('--object <n>', 'object identity (index in a put)').default('0')),
   )
     .exitOverride()
-    .action(async (opts: Record<string, string | boolean | undefined>) => {
+    .action(async (opts: Opts) => {
       await runCat(opts);
     });
-  program
-    .command('verify')
+  addConnectionOptions(program.command('verify'))
     .description('read every object of a run back and compare it with regeneration from the manifest')
     .argument('<target>', 'the run\'s target: directory, file:///dir, s3://bucket/prefix, az://container/prefix')
     .addOption(new Option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
     .addOption(new Option('--concurrency <j>', 'objects read at once').default('4'))
-    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL'))
-    .addOption(new Option('--region <region>', 'S3 region'))
     .addOption(new Option('--json', 'print the report as JSON on stdout'))
     .exitOverride()
-    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (target: string, opts: Opts) => {
       if (!(await runVerify(target, opts))) throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
     });
 
-  program
-    .command('merge')
+  addConnectionOptions(program.command('merge'))
     .description('join the shard manifests (dgen-manifest.shard-I-of-N.json) under a target into dgen-manifest.json')
     .argument('<target>', 'the run\'s target')
-    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL'))
-    .addOption(new Option('--region <region>', 'S3 region'))
     .exitOverride()
-    .action(async (target: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (target: string, opts: Opts) => {
       await runMerge(target, opts);
     });
 
-  program
-    .command('analyze')
+  addConnectionOptions(program.command('analyze'))
     .description('measure dedup and compression of files, directories and objects the way storage systems see them')
     .argument('<inputs...>', 'files, directories (recursively), file://, s3://bucket/prefix, az://container/prefix')
     .addOption(new Option('--chunk-sizes <list>', 'fixed chunk sizes, comma-separated').default('4KiB,8KiB,16KiB,32KiB,64KiB,128KiB'))
     .addOption(new Option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)').default('2KiB,8KiB,64KiB'))
     .addOption(new Option('--no-cdc', 'no content-defined chunking'))
     .addOption(new Option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
-    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL for s3:// inputs'))
-    .addOption(new Option('--region <region>', 'S3 region for s3:// inputs'))
     .addOption(new Option('--json', 'print the report as JSON on stdout'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
     .exitOverride()
-    .action(async (inputs: string[], opts: Record<string, string | boolean | undefined>) => {
+    .action(async (inputs: string[], opts: Opts) => {
       await runAnalyze(inputs, opts);
     });
   return program;

@@ -1,4 +1,5 @@
 /** `dgen put <target>`. @module */
+import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
 import { putObjects, type PutProgress } from '../put.js';
@@ -6,7 +7,6 @@ import { manifestName } from '../manifest.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
-type Opts = Record<string, string | boolean | undefined>;
 
 /** Binary-prefixed size for people, e.g. `1.5GiB`. */
 export function formatBytes(n: number): string {
@@ -68,8 +68,7 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
     ...(opts.nameTemplate !== undefined && { nameTemplate: opts.nameTemplate as string }),
     fsync: opts.fsync === true,
-    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
-    ...(opts.region !== undefined && { region: opts.region as string }),
+    ...connectionOptions(opts),
     ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
     ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
     onProgress: (p) => {

@@ -6,15 +6,8 @@ import { storeManifest } from '../put.js';
 import { parseTarget } from '../sinks/uri.js';
 import { invalidRange } from '../errors.js';
 import { formatBytes } from './put.js';
+import { connectionOptions, type Opts } from './options.js';
 
-type Opts = Record<string, string | boolean | undefined>;
-
-function connection(opts: Opts) {
-  return {
-    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
-    ...(opts.region !== undefined && { region: opts.region as string }),
-  };
-}
 
 /** Runs `dgen verify`; returns whether every object matched. */
 export async function runVerify(target: string, opts: Opts): Promise<boolean> {
@@ -24,7 +17,7 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
     target,
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
     concurrency,
-    ...connection(opts),
+    ...connectionOptions(opts),
   });
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
@@ -44,11 +37,11 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
 export async function runMerge(target: string, opts: Opts): Promise<void> {
   const prefix = parseTarget(target, true);
   const shards = [];
-  for await (const input of listInputs([target], connection(opts))) {
+  for await (const input of listInputs([target], connectionOptions(opts))) {
     const name = input.uri.slice(input.uri.lastIndexOf('/') + 1);
-    if (/^dgen-manifest\.shard-\d+-of-\d+\.json$/.test(name)) shards.push(parseManifest(await readText(input.uri, connection(opts)), input.uri));
+    if (/^dgen-manifest\.shard-\d+-of-\d+\.json$/.test(name)) shards.push(parseManifest(await readText(input.uri, connectionOptions(opts)), input.uri));
   }
   const merged = mergeManifests(shards);
-  const uri = await storeManifest(prefix, MANIFEST_NAME, merged, connection(opts));
+  const uri = await storeManifest(prefix, MANIFEST_NAME, merged, connectionOptions(opts));
   process.stderr.write(`dgen merge: ${shards.length} shard manifests, ${merged.objects.length} objects, ${merged.failures.length} failures -> ${uri}\n`);
 }
