@@ -4,13 +4,12 @@
 
 #include <cstdlib>
 #include <memory>
-#include <string>
-
-#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 
 #include "buffers.h"
+#include "fd_writer.h"
 #include "fill.h"
 #include "kernels.h"
 #include "layout.h"
@@ -107,6 +106,24 @@ struct AddonData {
   size_t pending = 0;
 };
 
+// Work handed to the pool holds the event loop open until its completion has run on the main thread.
+Napi::ThreadSafeFunction BeginPending(Napi::Env env) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data->pending++ == 0) data->done.Ref(env);
+  return data->done;
+}
+void EndPending(Napi::Env env) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (--data->pending == 0) data->done.Unref(env);
+}
+
+// A writeToFd() run in progress.
+struct AsyncFdWrite {
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<dgen::WorkerPool> pool;
+  dgen::FdWriteResult result;
+};
+
 // new Generator({ seed, objectId, size, unitBytes, dedupRatio, compressRatio, kernel })
 class Generator : public Napi::ObjectWrap<Generator> {
  public:
@@ -114,6 +131,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return DefineClass(env, "Generator",
                        {InstanceMethod<&Generator::FillSync>("fillSync"),
                         InstanceMethod<&Generator::FillAsync>("fill"),
+                        InstanceMethod<&Generator::WriteToFd>("writeToFd"),
                         InstanceMethod<&Generator::UniqueOf>("uniqueOf"),
                         InstanceAccessor<&Generator::Units>("units"),
                         InstanceAccessor<&Generator::UniqueUnits>("uniqueUnits"),
@@ -183,15 +201,13 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Env env = info.Env();
     auto [t, offset] = Range(info);
     auto pool = Pool();
-    AddonData* data = env.GetInstanceData<AddonData>();
     auto* job = new AsyncFill{Napi::Promise::Deferred::New(env), Napi::Persistent(info[0].As<Napi::Object>()), t.length, layout_, pool};
     Napi::Promise promise = job->deferred.Promise();
-    if (data->pending++ == 0) data->done.Ref(env);
+    Napi::ThreadSafeFunction done = BeginPending(env);
     const size_t parts = threads_ == 1 ? 1 : Parts(*pool);
     auto pieces = std::make_shared<std::vector<dgen::Piece>>(dgen::split_range(t.length, parts, kMinPiece, dgen::kSector));
     const dgen::KernelInfo* kernel = kernel_;  // points into a static table
     uint8_t* bytes = t.data;
-    Napi::ThreadSafeFunction done = data->done;
     pool->submit(
         pieces->size(),
         [job, pieces, bytes, offset, kernel](size_t i) {
@@ -202,10 +218,40 @@ class Generator : public Napi::ObjectWrap<Generator> {
           done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFill* j) {
             j->deferred.Resolve(Napi::Number::New(env, double(j->length)));
             delete j;
-            AddonData* d = env.GetInstanceData<AddonData>();
-            if (--d->pending == 0) d->done.Unref(env);
+            EndPending(env);
           });
         });
+    return promise;
+  }
+
+  // writeToFd(fd, offset, length, chunkBytes): writes the object's bytes [offset, offset + length) to the
+  // descriptor in order, generated and written by the pool's workers (see fd_writer.h). Resolves with
+  // { bytesWritten, errno } (errno 0 when all was written); the caller keeps fd open until then.
+  Napi::Value WriteToFd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t fd = ToU64(info[0], "fd");
+    const uint64_t offset = ToU64(info[1], "offset"), length = ToU64(info[2], "length");
+    const uint64_t chunk = ToU64(info[3], "chunkBytes");
+    if (fd > uint64_t(INT32_MAX)) throw Napi::RangeError::New(env, "fd out of range");
+    if (offset > layout_->size() || length > layout_->size() - offset)
+      throw Napi::RangeError::New(env, "range ends past the end of the object");
+    if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > (uint64_t(1) << 30))
+      throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
+    auto pool = Pool();
+    auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, {}};
+    Napi::Promise promise = job->deferred.Promise();
+    Napi::ThreadSafeFunction done = BeginPending(env);
+    dgen::write_to_fd(layout_, *kernel_, *pool, int(fd), offset, length, size_t(chunk), [job, done](dgen::FdWriteResult r) mutable {
+      job->result = r;
+      done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFdWrite* j) {
+        auto o = Napi::Object::New(env);
+        o.Set("bytesWritten", double(j->result.written));
+        o.Set("errno", j->result.error);
+        j->deferred.Resolve(o);
+        delete j;
+        EndPending(env);
+      });
+    });
     return promise;
   }
 

@@ -3,7 +3,35 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <chrono>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
 namespace dgen {
+
+// How long an idle worker, or a run() caller whose share is done, polls before it blocks. Waking a
+// thread blocked on a futex took tens of microseconds here (KVM), as long as generating a few hundred
+// KiB, so a fill that follows soon after the last one is picked up without a wake-up. Short enough
+// that an idle pool costs nothing measurable.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+static inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_pause();
+#endif
+}
+
+// Polls `ready` for up to kSpin; returns whether it became true.
+template <typename F>
+static bool spin_until(F ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (unsigned i = 0;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
+  }
+}
 
 WorkerPool::WorkerPool(std::vector<WorkerPlan> plan) : plan_(std::move(plan)), bound_(new std::atomic<bool>[plan_.size()]) {
   for (size_t i = 0; i < plan_.size(); ++i) bound_[i] = false;
@@ -37,6 +65,16 @@ bool WorkerPool::work_on(Job& job) {
   return finished;
 }
 
+void WorkerPool::finish(Job& job) {
+  if (job.done) {
+    job.done();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(job.mutex);
+  job.finished = true;
+  job.wake.notify_all();
+}
+
 void WorkerPool::worker_main(size_t index) {
   const int pu = plan_[index].pu;
   if (pu >= 0 && pu < CPU_SETSIZE) {
@@ -52,14 +90,15 @@ void WorkerPool::worker_main(size_t index) {
   wake_.notify_all();
   for (;;) {
     std::shared_ptr<Job> job;
+    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });  // (also woken by the start latch)
       if (stopping_ && jobs_.empty()) return;
       job = jobs_.front();
-      if (job->next.load() + 1 >= job->n) jobs_.pop_front();  // the last task is being taken
+      if (job->next.load() + 1 >= job->n) jobs_.pop_front(), --queued_;  // the last task is being taken
     }
-    if (work_on(*job) && job->done) job->done();
+    if (work_on(*job)) finish(*job);
   }
 }
 
@@ -68,35 +107,28 @@ void WorkerPool::submit(size_t n, std::function<void(size_t)> task, std::functio
     if (done) done();
     return;
   }
-  auto job = std::make_shared<Job>(n, std::move(task), std::move(done));
+  push(std::make_shared<Job>(n, std::move(task), std::move(done)));
+}
+
+void WorkerPool::push(std::shared_ptr<Job> job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(job);
+    jobs_.push_back(std::move(job));
+    ++queued_;
   }
   wake_.notify_all();
 }
 
 void WorkerPool::run(size_t n, const std::function<void(size_t)>& task) {
   if (n == 0) return;
-  std::mutex m;
-  std::condition_variable cv;
-  bool done = false;
-  // `done` runs only on the thread that finishes the last task; if that is this one, it returns at once.
-  auto job = std::make_shared<Job>(n, task, [&] {
-    std::lock_guard<std::mutex> lock(m);
-    done = true;
-    cv.notify_all();
-  });
-  if (n > 1) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      jobs_.push_back(job);
-    }
-    wake_.notify_all();
-  }
+  // The job lives on the heap: the worker that finishes it last may still be signalling when this
+  // call returns.
+  auto job = std::make_shared<Job>(n, task, nullptr);
+  if (n > 1) push(job);
   if (work_on(*job)) return;
-  std::unique_lock<std::mutex> lock(m);
-  cv.wait(lock, [&] { return done; });
+  if (spin_until([&] { return job->finished.load(std::memory_order_acquire); })) return;
+  std::unique_lock<std::mutex> lock(job->mutex);
+  job->wake.wait(lock, [&] { return job->finished.load(); });
 }
 
 }  // namespace dgen

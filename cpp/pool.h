@@ -36,15 +36,20 @@ class WorkerPool {
   struct Job {
     size_t n;
     std::function<void(size_t)> task;
-    std::function<void()> done;
+    std::function<void()> done;  // empty for run(): the caller waits on `finished` instead
     std::atomic<size_t> next{0};
     std::atomic<size_t> remaining;
+    std::atomic<bool> finished{false};
+    std::mutex mutex;  // with `wake`: for a run() caller that stopped spinning
+    std::condition_variable wake;
     Job(size_t count, std::function<void(size_t)> t, std::function<void()> d)
         : n(count), task(std::move(t)), done(std::move(d)), remaining(count) {}
   };
   // Takes and runs tasks of `job` until none is left; returns whether this call finished the job.
   static bool work_on(Job& job);
+  static void finish(Job& job);
   void worker_main(size_t index);
+  void push(std::shared_ptr<Job> job);
 
   std::vector<WorkerPlan> plan_;
   std::vector<std::thread> threads_;
@@ -52,6 +57,7 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> jobs_;
+  std::atomic<size_t> queued_{0};  // jobs_.size(), readable without the mutex by spinning workers
   bool stopping_ = false;
   size_t started_ = 0;  // workers past their binding step; the constructor waits for all
 };

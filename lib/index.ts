@@ -3,7 +3,16 @@
  * and Web streams, with sinks that share one object-writer contract.
  * @packageDocumentation
  */
-export { DataGenerator, createGenerator, availableKernels, SYNC_FILL_LIMIT, type ObjectSpec } from './generator.js';
+export {
+  DataGenerator,
+  createGenerator,
+  availableKernels,
+  SYNC_FILL_LIMIT,
+  DEFAULT_WRITE_CHUNK,
+  type ObjectSpec,
+  type WriteToFdOptions,
+  type FdWriteError,
+} from './generator.js';
 export { DataSource, createDataSource, parseChunking, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, type SourceOptions } from './source.js';
 export { createWebStream } from './web.js';
 export {

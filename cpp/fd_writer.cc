@@ -1,0 +1,103 @@
+#include "fd_writer.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+
+#include "fill.h"
+
+namespace dgen {
+
+namespace {
+
+// State shared by the workers of one run.
+struct Run {
+  std::shared_ptr<const Layout> layout;
+  const KernelInfo* kernel;
+  int fd;
+  uint64_t offset, length;
+  size_t chunk;
+  uint64_t chunks;
+  std::function<void(FdWriteResult)> done;
+  std::atomic<uint64_t> next{0};    // next chunk to claim
+  std::atomic<uint64_t> turn{0};    // chunk whose write is due
+  std::atomic<uint64_t> written{0};
+  std::atomic<int> error{0};
+  std::mutex mutex;  // with `advanced`: for workers waiting for their turn
+  std::condition_variable advanced;
+};
+
+// Writes all of [p, p + n) to fd, adding to `written` as the bytes go; returns 0 or the errno of the
+// failure.
+int write_all(int fd, const uint8_t* p, size_t n, std::atomic<uint64_t>& written) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w > 0) {
+      p += w, n -= size_t(w), written += uint64_t(w);
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd pfd{fd, POLLOUT, 0};
+      if (::poll(&pfd, 1, -1) < 0 && errno != EINTR) return errno;
+    } else {
+      return w < 0 ? errno : EIO;
+    }
+  }
+  return 0;
+}
+
+// One worker's share: claim chunks until none are left. Chunks are claimed in order, and only by a
+// worker that is running, so whoever waits for chunk k's turn waits on a worker that holds k - 1 and
+// will pass the turn on: no deadlock, even when the pool runs these tasks one after another. After a
+// failure the remaining chunks are still claimed and passed on, without filling or writing them.
+void work(Run& run) {
+  uint8_t* buffer = nullptr;
+  for (uint64_t k; (k = run.next.fetch_add(1)) < run.chunks;) {
+    const uint64_t at = k * run.chunk;
+    const size_t n = size_t(std::min<uint64_t>(run.chunk, run.length - at));
+    if (run.error.load() == 0) {
+      if (buffer == nullptr) buffer = static_cast<uint8_t*>(std::aligned_alloc(64, (run.chunk + 63) / 64 * 64));
+      if (buffer == nullptr) run.error = ENOMEM;
+      else fill(*run.layout, buffer, run.offset + at, n, *run.kernel);
+    }
+    {
+      std::unique_lock<std::mutex> lock(run.mutex);
+      run.advanced.wait(lock, [&] { return run.turn.load() == k; });
+    }
+    if (run.error.load() == 0) {
+      const int e = write_all(run.fd, buffer, n, run.written);
+      if (e != 0) run.error = e;
+    }
+    {
+      std::lock_guard<std::mutex> lock(run.mutex);
+      run.turn = k + 1;
+    }
+    run.advanced.notify_all();
+  }
+  std::free(buffer);
+}
+
+}  // namespace
+
+void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, int fd,
+                 uint64_t offset, uint64_t length, size_t chunk, std::function<void(FdWriteResult)> done) {
+  auto run = std::make_shared<Run>();
+  run->layout = std::move(layout);
+  run->kernel = &kernel;
+  run->fd = fd;
+  run->offset = offset, run->length = length, run->chunk = chunk;
+  run->chunks = (length + chunk - 1) / chunk;
+  run->done = std::move(done);
+  const size_t workers = std::max<size_t>(1, std::min<uint64_t>(pool.size(), run->chunks));
+  pool.submit(
+      workers, [run](size_t) { work(*run); },
+      [run] { run->done(FdWriteResult{run->written.load(), run->error.load()}); });
+}
+
+}  // namespace dgen
