@@ -33,11 +33,12 @@ class BlockBatch {
 
 // Whole compressible units (c > 1, U <= 64 KiB) gathered four at a time: their keystreams (equal in
 // length, since every whole unit has the same sector layout) are generated together by the block kernel
-// into scratch memory, then laid out sector by sector: r(s) keystream bytes, then zeros.
+// into scratch memory, then laid out sector by sector (r(s) keystream bytes, then zeros) by the kernel's
+// spread function.
 class UnitBatch {
  public:
   static constexpr uint64_t kMaxUnit = 64 * 1024;
-  UnitBatch(const Layout& layout, BlockKernel kernel) : L_(layout), kernel_(kernel) {
+  UnitBatch(const Layout& layout, const KernelInfo& kernel) : L_(layout), kernel_(kernel) {
     const uint64_t sectors = L_.unit_bytes() / kSector;
     ks_len_ = L_.keystream_offset(sectors);
     // Rounded up to whole rows; thread-local so that workers never share it.
@@ -58,24 +59,16 @@ class UnitBatch {
       uint64_t blocks[4] = {blk, blk, blk, blk};
       uint8_t* out[4];
       for (size_t j = 0; j < n_; ++j) out[j] = scratch_ + j * stride_ + blk * kKeystreamBlock;
-      kernel_(keys_, blocks, out, n_, rows);
+      kernel_.blocks(keys_, blocks, out, n_, rows);
     }
     const uint64_t sectors = L_.unit_bytes() / kSector;
-    for (size_t j = 0; j < n_; ++j) {
-      const uint8_t* ks = scratch_ + j * stride_;
-      uint8_t* d = dst_[j];
-      for (uint64_t s = 0; s < sectors; ++s, d += kSector) {
-        const uint64_t at = L_.keystream_offset(s), r = L_.keystream_offset(s + 1) - at;
-        std::memcpy(d, ks + at, r);
-        std::memset(d + r, 0, kSector - r);
-      }
-    }
+    for (size_t j = 0; j < n_; ++j) kernel_.spread(scratch_ + j * stride_, dst_[j], sectors, L_.random_fp());
     n_ = 0;
   }
 
  private:
   const Layout& L_;
-  BlockKernel kernel_;
+  const KernelInfo& kernel_;
   uint64_t ks_len_, stride_;
   uint8_t* scratch_;
   uint64_t keys_[4];
@@ -130,7 +123,7 @@ void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, const K
   BlockBatch batch(kernel.blocks);
   const bool batch_units = L.random_fp() != kFullSectorFp && U <= UnitBatch::kMaxUnit;
   std::optional<UnitBatch> units;
-  if (batch_units) units.emplace(L, kernel.blocks);
+  if (batch_units) units.emplace(L, kernel);
   while (offset < end) {
     const uint64_t unit = offset / U, base = unit * U;
     const uint64_t a = offset - base, b = std::min(U, end - base);

@@ -32,4 +32,12 @@ void rows_scalar(LaneState& st, uint8_t* dst, size_t rows) {
   }
 }
 
+void spread_scalar(const uint8_t* ks, uint8_t* dst, size_t sectors, uint64_t random_fp) {
+  for (uint64_t s = 0; s < sectors; ++s, dst += 512) {
+    const uint64_t at = (s * random_fp) >> 32, r = (((s + 1) * random_fp) >> 32) - at;
+    std::memcpy(dst, ks + at, r);
+    std::memset(dst + r, 0, 512 - r);
+  }
+}
+
 }  // namespace dgen

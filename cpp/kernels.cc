@@ -34,12 +34,13 @@ void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* d
 
 int available_kernels(KernelInfo* out, int max) {
   int n = 0;
-  if (n < max) out[n++] = {"scalar", rows_scalar, blocks_scalar};
+  if (n < max) out[n++] = {"scalar", rows_scalar, blocks_scalar, spread_scalar};
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && n < max) out[n++] = {"avx2", rows_avx2, blocks_avx2};
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && n < max)
-    out[n++] = {"avx512", rows_avx512, blocks_avx512};
+  if (__builtin_cpu_supports("avx2") && n < max) out[n++] = {"avx2", rows_avx2, blocks_avx2, spread_scalar};
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("bmi2") && n < max)
+    out[n++] = {"avx512", rows_avx512, blocks_avx512, spread_avx512};
 #endif
   return n;
 }

@@ -30,19 +30,27 @@ void seed_block(LaneState& st, uint64_t key, uint64_t block);
 // to hide latency.
 using BlockKernel = void (*)(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 
+// The sector layout of compressible units (see layout.h): for s < sectors, sector s of dst (512 bytes)
+// gets keystream bytes ks[floor(s R), floor((s+1) R)) followed by zeros, R = random_fp / 2^32 <= 512.
+// Reads ks only inside [0, floor(sectors R)).
+using SpreadKernel = void (*)(const uint8_t* ks, uint8_t* dst, size_t sectors, uint64_t random_fp);
+
 void rows_scalar(LaneState& st, uint8_t* dst, size_t rows);
+void spread_scalar(const uint8_t* ks, uint8_t* dst, size_t sectors, uint64_t random_fp);
 void blocks_scalar(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 #if defined(__x86_64__) || defined(_M_X64)
 void rows_avx2(LaneState& st, uint8_t* dst, size_t rows);
 void blocks_avx2(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
 void rows_avx512(LaneState& st, uint8_t* dst, size_t rows);
 void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows);
+void spread_avx512(const uint8_t* ks, uint8_t* dst, size_t sectors, uint64_t random_fp);
 #endif
 
 struct KernelInfo {
   const char* name;
   RowKernel fn;
   BlockKernel blocks;
+  SpreadKernel spread;
 };
 
 // The kernels this CPU can run, fastest last. Never empty: the scalar kernel always runs.

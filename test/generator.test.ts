@@ -68,6 +68,16 @@ t.test('every kernel gives the same bytes', async (t) => {
     });
     t.same(new Set(digests).size, 1, `${kernels.join(' = ')} for ${JSON.stringify(shape)}`);
   }
+  // Every keystream share per sector, from almost all of it to the 1-byte floor, and units the batched
+  // path takes (4 KiB, 64 KiB), units it does not (128 KiB), and a partial last unit.
+  for (const compressRatio of [1.01, 1.02, 1.3, 1.7, 2, 2.5, 3, 4, 7.3, 10, 33, 64]) {
+    for (const dedupUnit of [4096, 65536, 131072]) {
+      const digests = kernels.map((kernel) =>
+        createHash('sha256').update(createGenerator({ size: 1024 * 1024 + 1536, seed: 5, kernel, compressRatio, dedupUnit }).generateSync()).digest('hex'),
+      );
+      if (new Set(digests).size !== 1) t.fail(`kernels differ at c=${compressRatio}, unit ${dedupUnit}`);
+    }
+  }
   t.throws(() => createGenerator({ size: 1, kernel: 'neon9000' }), { code: 'ERR_DGEN_INVALID_OPTION', name: 'RangeError' });
 });
 
