@@ -9,6 +9,7 @@
  * concurrency x (3 x chunkSize + sink buffer) bytes, whatever the data set's size.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -211,6 +212,9 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     bytesTotal: plan.reduce((a, p) => a + p.size, 0),
   };
   const stop = new AbortController();
+  // Every object in flight listens on it (its pipeline, and its retry backoff): not a leak at high
+  // concurrency, so no MaxListenersExceededWarning.
+  setMaxListeners(2 * concurrency + 1, stop.signal);
   const onOuterAbort = () => stop.abort(signal!.reason);
   signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (signal?.aborted) onOuterAbort();

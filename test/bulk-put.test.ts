@@ -153,6 +153,17 @@ t.test('observability: diagnostics_channel start/finish events and NODE_DEBUG=dg
   t.match(r.stderr, /DGEN \d+: finish file:\/\/.*obj-000001\.bin/);
 });
 
+t.test('high concurrency warns about nothing', async (t) => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const manifest = await putObjects({ target: fresh(), count: 40, size: '64KiB', concurrency: 32, seed: 4 });
+  t.equal(manifest.objects.length, 40);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  t.same(warnings.map((w) => w.message), [], 'no MaxListenersExceededWarning from the shared abort signal');
+});
+
 t.test('memory stays bounded on a data set far larger than the bound', async (t) => {
   const chunk = MiB;
   const concurrency = 4;
