@@ -121,6 +121,7 @@ void EndPending(Napi::Env env) {
 struct AsyncFdWrite {
   Napi::Promise::Deferred deferred;
   std::shared_ptr<dgen::WorkerPool> pool;
+  Napi::ObjectReference cancel;  // keeps the cancel flag's memory alive while the workers read it
   dgen::FdWriteResult result;
 };
 
@@ -224,9 +225,11 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return promise;
   }
 
-  // writeToFd(fd, offset, length, chunkBytes): writes the object's bytes [offset, offset + length) to the
-  // descriptor in order, generated and written by the pool's workers (see fd_writer.h). Resolves with
-  // { bytesWritten, errno } (errno 0 when all was written); the caller keeps fd open until then.
+  // writeToFd(fd, offset, length, chunkBytes, cancel?): writes the object's bytes [offset, offset + length)
+  // to the descriptor in order, generated and written by the pool's workers (see fd_writer.h). `cancel` is
+  // an optional Uint8Array whose first byte the caller sets to 1 to stop the run (errno ECANCELED).
+  // Resolves with { bytesWritten, errno } (errno 0 when all was written); the caller keeps fd open until
+  // then.
   Napi::Value WriteToFd(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint64_t fd = ToU64(info[0], "fd");
@@ -237,11 +240,19 @@ class Generator : public Napi::ObjectWrap<Generator> {
       throw Napi::RangeError::New(env, "range ends past the end of the object");
     if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > (uint64_t(1) << 30))
       throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
+    const uint8_t* cancel = nullptr;
+    Napi::ObjectReference cancel_ref;
+    if (!info[4].IsUndefined()) {
+      const Target flag = ToTarget(info[4]);
+      if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
+      cancel = flag.data;
+      cancel_ref = Napi::Persistent(info[4].As<Napi::Object>());
+    }
     auto pool = Pool();
-    auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, {}};
+    auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
     Napi::Promise promise = job->deferred.Promise();
     Napi::ThreadSafeFunction done = BeginPending(env);
-    dgen::write_to_fd(layout_, *kernel_, *pool, int(fd), offset, length, size_t(chunk), [job, done](dgen::FdWriteResult r) mutable {
+    dgen::write_to_fd(layout_, *kernel_, *pool, int(fd), offset, length, size_t(chunk), cancel, [job, done](dgen::FdWriteResult r) mutable {
       job->result = r;
       done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFdWrite* j) {
         auto o = Napi::Object::New(env);

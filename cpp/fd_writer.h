@@ -25,8 +25,12 @@ struct FdWriteResult {
 // touched by that worker, so on its NUMA node), waits for the previous chunk to be written, and writes.
 // So W workers generate W chunks ahead of the writes, in chunk-sized memory each. A descriptor in
 // non-blocking mode is waited on with poll(); EINTR is retried. The first failed write stops the run.
+// `cancel`, when not null, is a byte that another thread may set to nonzero: the run then stops before its
+// next chunk or its next wait for a non-blocking descriptor, with error ECANCELED (a write(2) already
+// blocked in the kernel on a blocking descriptor finishes first). It must stay valid until done() runs.
 // Requires offset + length <= layout.size() and that fd stays open until done() runs.
 void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, int fd,
-                 uint64_t offset, uint64_t length, size_t chunk, std::function<void(FdWriteResult)> done);
+                 uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
+                 std::function<void(FdWriteResult)> done);
 
 }  // namespace dgen

@@ -24,6 +24,10 @@ export interface WriteToFdOptions {
   /** Bytes per write(2) call and per worker buffer: a multiple of 512 up to 256 MiB, or a size string;
    * default {@link DEFAULT_WRITE_CHUNK}. */
   chunkSize?: number | string;
+  /** Stops the run: the workers stop before their next chunk (or their next wait on a non-blocking
+   * descriptor) and the promise rejects with `signal.reason`. A write(2) already blocked in the kernel on
+   * a blocking descriptor finishes first. */
+  signal?: AbortSignal;
 }
 
 /** A failed write in {@link DataGenerator.writeToFd}: a Node system error (`code` such as `EPIPE`, negative
@@ -203,8 +207,9 @@ export class DataGenerator {
    * @returns a promise of the bytes written (length).
    * @throws RangeError `ERR_DGEN_INVALID_OPTION` for a bad fd, `ERR_DGEN_INVALID_OFFSET` /
    *   `ERR_DGEN_INVALID_TARGET` for a range outside the object, `ERR_DGEN_INVALID_CHUNK_SIZE` for a bad
-   *   chunkSize (synchronously); the promise rejects with an {@link FdWriteError} when a write fails
-   *   (for example `EPIPE` when the reader of a pipe went away, `ENOSPC`).
+   *   chunkSize, TypeError `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal (synchronously);
+   *   the promise rejects with an {@link FdWriteError} when a write fails (for example `EPIPE` when the
+   *   reader of a pipe went away, `ENOSPC`), and with `signal.reason` when the signal aborts it.
    */
   writeToFd(fd: number, options: WriteToFdOptions = {}): Promise<number> {
     if (!Number.isSafeInteger(fd) || fd < 0 || fd > 0x7fffffff) {
@@ -222,9 +227,20 @@ export class DataGenerator {
       options.chunkSize === undefined
         ? DEFAULT_WRITE_CHUNK
         : parseSectorMultiple('chunkSize', options.chunkSize, 'ERR_DGEN_INVALID_CHUNK_SIZE', 256 * 1024 * 1024);
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (length === 0) return Promise.resolve(0);
-    return this.#native.writeToFd(fd, offset, length, chunkSize).then(({ bytesWritten, errno }) => {
-      if (errno === 0) return bytesWritten;
+    // The workers look at this byte between chunks; the abort listener sets it.
+    const cancel = signal ? new Uint8Array(1) : undefined;
+    const onAbort = () => (cancel![0] = 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return this.#native.writeToFd(fd, offset, length, chunkSize, cancel).then(({ bytesWritten, errno }) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (errno === 0) return bytesWritten; // done before the abort took effect
+      if (signal?.aborted) throw signal.reason;
       const code = getSystemErrorName(-errno);
       const err = new Error(`write to fd ${fd} failed after ${bytesWritten} bytes: ${code}`) as FdWriteError;
       throw Object.assign(err, { code, errno: -errno, syscall: 'write' as const, fd, bytesWritten });

@@ -23,7 +23,7 @@ export interface NativeGenerator {
   fillSync(target: ArrayBufferView, offset: number): number;
   fill(target: ArrayBufferView, offset: number): Promise<number>;
   /** Resolves with the bytes written in order and the errno of the failed write (0: none failed). */
-  writeToFd(fd: number, offset: number, length: number, chunkBytes: number): Promise<{ bytesWritten: number; errno: number }>;
+  writeToFd(fd: number, offset: number, length: number, chunkBytes: number, cancel?: Uint8Array): Promise<{ bytesWritten: number; errno: number }>;
   uniqueOf(unit: number): number;
   readonly units: number;
   readonly uniqueUnits: number;
