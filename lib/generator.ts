@@ -2,7 +2,7 @@
  * The data generator: an object's bytes as a pure function of (parameters, byte offset).
  * @module
  */
-import { getSystemErrorName } from 'node:util';
+import { getSystemErrorMap } from 'node:util';
 import { binding, type NativeGenerator } from './native.js';
 import { invalidRange, invalidType } from './errors.js';
 import { parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
@@ -241,8 +241,8 @@ export class DataGenerator {
       signal?.removeEventListener('abort', onAbort);
       if (errno === 0) return bytesWritten; // done before the abort took effect
       if (signal?.aborted) throw signal.reason;
-      const code = getSystemErrorName(-errno);
-      const err = new Error(`write to fd ${fd} failed after ${bytesWritten} bytes: ${code}`) as FdWriteError;
+      const [code, description] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
+      const err = new Error(`write to fd ${fd} failed after ${bytesWritten} bytes: ${code} (${description})`) as FdWriteError;
       throw Object.assign(err, { code, errno: -errno, syscall: 'write' as const, fd, bytesWritten });
     });
   }
