@@ -252,7 +252,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
     Napi::Promise promise = job->deferred.Promise();
     Napi::ThreadSafeFunction done = BeginPending(env);
-    dgen::write_to_fd(layout_, *kernel_, *pool, int(fd), offset, length, size_t(chunk), cancel, [job, done](dgen::FdWriteResult r) mutable {
+    dgen::write_to_fd(layout_, *kernel_, *pool, size_t(threads_), int(fd), offset, length, size_t(chunk), cancel, [job, done](dgen::FdWriteResult r) mutable {
       job->result = r;
       done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFdWrite* j) {
         auto o = Napi::Object::New(env);

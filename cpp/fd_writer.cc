@@ -104,8 +104,8 @@ void work(Run& run) {
 
 }  // namespace
 
-void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, int fd,
-                 uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
+void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers,
+                 int fd, uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
                  std::function<void(FdWriteResult)> done) {
   auto run = std::make_shared<Run>();
   run->layout = std::move(layout);
@@ -115,9 +115,9 @@ void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel,
   run->chunks = (length + chunk - 1) / chunk;
   run->cancel = cancel;
   run->done = std::move(done);
-  const size_t workers = std::max<size_t>(1, std::min<uint64_t>(pool.size(), run->chunks));
+  if (workers == 0 || workers > pool.size()) workers = pool.size();
   pool.submit(
-      workers, [run](size_t) { work(*run); },
+      std::max<size_t>(1, std::min<uint64_t>(workers, run->chunks)), [run](size_t) { work(*run); },
       [run] { run->done(FdWriteResult{run->written.load(), run->error.load()}); });
 }
 

@@ -19,8 +19,8 @@ struct FdWriteResult {
   int error = 0;
 };
 
-// Writes bytes [offset, offset + length) of `layout` to `fd` on `pool`, then calls done(result) on the
-// worker that finished last. The range is cut into chunks of `chunk` bytes (a multiple of 512); each
+// Writes bytes [offset, offset + length) of `layout` to `fd` on up to `workers` workers of `pool` (0: all),
+// then calls done(result) on the worker that finished last. The range is cut into chunks of `chunk` bytes (a multiple of 512); each
 // worker takes the next chunk, fills it into its own reused 64-byte aligned buffer (allocated and first
 // touched by that worker, so on its NUMA node), waits for the previous chunk to be written, and writes.
 // So W workers generate W chunks ahead of the writes, in chunk-sized memory each. A descriptor in
@@ -29,8 +29,8 @@ struct FdWriteResult {
 // next chunk or its next wait for a non-blocking descriptor, with error ECANCELED (a write(2) already
 // blocked in the kernel on a blocking descriptor finishes first). It must stay valid until done() runs.
 // Requires offset + length <= layout.size() and that fd stays open until done() runs.
-void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, int fd,
-                 uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
+void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers,
+                 int fd, uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
                  std::function<void(FdWriteResult)> done);
 
 }  // namespace dgen

@@ -198,8 +198,8 @@ export class DataGenerator {
 
   /**
    * Writes the object's bytes [offset, offset + length) to an open file descriptor (a file, a pipe, a
-   * socket or a device), in order, without passing through JavaScript: each worker of the pool fills its
-   * own reused chunk buffer and writes it when the chunk before it has been written, so generation on all
+   * socket or a device), in order, without passing through JavaScript: each worker of the pool (at most
+   * the generator's `threads`, when set) fills its own reused chunk buffer and writes it when the chunk before it has been written, so generation on all
    * cores overlaps the writes and memory stays at one chunk per worker. The event loop stays free.
    * Descriptors in non-blocking mode are waited on with poll(). The descriptor's file position moves as
    * with write(2); keep fd open until the promise settles.
