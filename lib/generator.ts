@@ -153,13 +153,17 @@ export class DataGenerator {
     };
   }
 
+  #checkOffset(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
+      throw invalidRange('ERR_DGEN_INVALID_OFFSET', 'offset', offset, `an integer from 0 to the object size (${this.size})`);
+    }
+  }
+
   #check(target: ArrayBufferView, offset: number): void {
     if (!ArrayBuffer.isView(target)) {
       throw invalidType('ERR_DGEN_INVALID_TARGET', 'target', target, 'a Buffer, TypedArray or DataView');
     }
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
-      throw invalidRange('ERR_DGEN_INVALID_OFFSET', 'offset', offset, `an integer from 0 to the object size (${this.size})`);
-    }
+    this.#checkOffset(offset);
     if (target.byteLength > this.size - offset) {
       throw invalidRange(
         'ERR_DGEN_INVALID_TARGET',
@@ -216,9 +220,7 @@ export class DataGenerator {
       throw invalidRange('ERR_DGEN_INVALID_OPTION', 'fd', fd, 'an open file descriptor (an integer from 0 to 2^31 - 1)');
     }
     const offset = options.offset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
-      throw invalidRange('ERR_DGEN_INVALID_OFFSET', 'offset', offset, `an integer from 0 to the object size (${this.size})`);
-    }
+    this.#checkOffset(offset);
     const length = options.length ?? this.size - offset;
     if (!Number.isSafeInteger(length) || length < 0 || length > this.size - offset) {
       throw invalidRange('ERR_DGEN_INVALID_TARGET', 'length', length, `an integer from 0 to size - offset = ${this.size - offset}`);
