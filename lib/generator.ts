@@ -5,7 +5,7 @@
 import { getSystemErrorMap } from 'node:util';
 import { binding, type NativeGenerator } from './native.js';
 import { invalidRange, invalidType } from './errors.js';
-import { parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
+import { MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
 
 /** Fills at or below this many bytes run on the calling thread even through the async API: handing them
  * to a worker thread costs more than generating them. */
@@ -228,7 +228,7 @@ export class DataGenerator {
     const chunkSize =
       options.chunkSize === undefined
         ? DEFAULT_WRITE_CHUNK
-        : parseSectorMultiple('chunkSize', options.chunkSize, 'ERR_DGEN_INVALID_CHUNK_SIZE', 256 * 1024 * 1024);
+        : parseSectorMultiple('chunkSize', options.chunkSize, 'ERR_DGEN_INVALID_CHUNK_SIZE', MAX_CHUNK_SIZE);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');

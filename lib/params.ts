@@ -74,6 +74,9 @@ export function parseRatio(parameter: string, value: unknown, max = Infinity): n
  * Validates a size that must be a positive multiple of the 512-byte sector (dedup unit, chunk size).
  * @throws RangeError with `code` when not a multiple of 512 in [512, max].
  */
+/** Largest chunk size accepted (stream chunks, writeToFd chunks): 256 MiB. */
+export const MAX_CHUNK_SIZE = 256 * 1024 * 1024;
+
 export function parseSectorMultiple(parameter: string, value: unknown, code: Parameters<typeof invalidRange>[0], max: number): number {
   const allowed = `a multiple of 512 bytes from 512 to ${max}`;
   const n = parseSize(parameter, value, code);

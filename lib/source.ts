@@ -12,12 +12,11 @@ import { Readable } from 'node:stream';
 import { DataGenerator } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
-import { parseSectorMultiple, type GeneratorOptions } from './params.js';
+import { MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
 
 /** Default chunk size: 4 MiB, large enough to amortize per-chunk costs, small enough for the CPU cache. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
-/** Largest chunk size accepted: 256 MiB. */
-export const MAX_CHUNK_SIZE = 256 * 1024 * 1024;
+export { MAX_CHUNK_SIZE };
 
 /** Options of {@link DataSource} and of the Web stream source. */
 export interface SourceOptions extends GeneratorOptions {
