@@ -36,14 +36,14 @@ struct Run {
 
 bool cancelled(const Run& run) { return run.cancel != nullptr && __atomic_load_n(run.cancel, __ATOMIC_RELAXED) != 0; }
 
-// Writes all of [p, p + n) to fd, adding to `written` as the bytes go; returns 0 or the errno of the
-// failure (ECANCELED when the run was cancelled while waiting for the descriptor).
-int write_all(const Run& run, const uint8_t* p, size_t n, std::atomic<uint64_t>& written) {
+// Writes all of [p, p + n) to the run's fd, adding to run.written as the bytes go; returns 0 or the errno
+// of the failure (ECANCELED when the run was cancelled while waiting for the descriptor).
+int write_all(Run& run, const uint8_t* p, size_t n) {
   const int fd = run.fd;
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
     if (w > 0) {
-      p += w, n -= size_t(w), written += uint64_t(w);
+      p += w, n -= size_t(w), run.written += uint64_t(w);
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -88,7 +88,7 @@ void work(Run& run) {
       run.advanced.wait(lock, [&] { return run.turn.load() == k || run.error.load() != 0; });
     }
     if (run.error.load() != 0) break;
-    const int e = write_all(run, buffer, n, run.written);
+    const int e = write_all(run, buffer, n);
     if (e != 0) {
       fail(run, e);
       break;
