@@ -175,9 +175,13 @@ class Generator : public Napi::ObjectWrap<Generator> {
   std::pair<Target, uint64_t> Range(const Napi::CallbackInfo& info) {
     Target t = ToTarget(info[0]);
     const uint64_t offset = ToU64(info[1], "offset");
-    if (offset > layout_->size() || t.length > layout_->size() - offset)
-      throw Napi::RangeError::New(info.Env(), "range ends past the end of the object");
+    CheckRange(info.Env(), offset, t.length);
     return {t, offset};
+  }
+
+  void CheckRange(Napi::Env env, uint64_t offset, uint64_t length) const {
+    if (offset > layout_->size() || length > layout_->size() - offset)
+      throw Napi::RangeError::New(env, "range ends past the end of the object");
   }
 
   // How many pieces a large fill is cut into: the generator's thread count, else one per pool worker.
@@ -236,8 +240,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     const uint64_t offset = ToU64(info[1], "offset"), length = ToU64(info[2], "length");
     const uint64_t chunk = ToU64(info[3], "chunkBytes");
     if (fd > uint64_t(INT32_MAX)) throw Napi::RangeError::New(env, "fd out of range");
-    if (offset > layout_->size() || length > layout_->size() - offset)
-      throw Napi::RangeError::New(env, "range ends past the end of the object");
+    CheckRange(env, offset, length);
     if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > (uint64_t(1) << 30))
       throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
     const uint8_t* cancel = nullptr;

@@ -27,7 +27,7 @@ struct Run {
   const uint8_t* cancel;  // may be null
   std::function<void(FdWriteResult)> done;
   std::atomic<uint64_t> next{0};    // next chunk to claim
-  std::atomic<uint64_t> turn{0};    // chunk whose write is due
+  uint64_t turn = 0;                // chunk whose write is due (guarded by `mutex`)
   std::atomic<uint64_t> written{0};
   std::atomic<int> error{0};
   std::mutex mutex;  // with `advanced`: for workers waiting for their turn
@@ -85,7 +85,7 @@ void work(Run& run) {
     fill(*run.layout, buffer, run.offset + at, n, *run.kernel);
     {
       std::unique_lock<std::mutex> lock(run.mutex);
-      run.advanced.wait(lock, [&] { return run.turn.load() == k || run.error.load() != 0; });
+      run.advanced.wait(lock, [&] { return run.turn == k || run.error.load() != 0; });
     }
     if (run.error.load() != 0) break;
     const int e = write_all(run, buffer, n);

@@ -20,11 +20,12 @@ struct FdWriteResult {
 };
 
 // Writes bytes [offset, offset + length) of `layout` to `fd` on up to `workers` workers of `pool` (0: all),
-// then calls done(result) on the worker that finished last. The range is cut into chunks of `chunk` bytes (a multiple of 512); each
-// worker takes the next chunk, fills it into its own reused 64-byte aligned buffer (allocated and first
-// touched by that worker, so on its NUMA node), waits for the previous chunk to be written, and writes.
-// So W workers generate W chunks ahead of the writes, in chunk-sized memory each. A descriptor in
-// non-blocking mode is waited on with poll(); EINTR is retried. The first failed write stops the run.
+// then calls done(result) on the worker that finished last. The range is cut into chunks of `chunk` bytes
+// (a multiple of 512); each worker takes the next chunk, fills it into its own reused 64-byte aligned
+// buffer (allocated and first touched by that worker, so on its NUMA node), waits for the previous chunk
+// to be written, and writes. So W workers generate W chunks ahead of the writes, in chunk-sized memory
+// each. A descriptor in non-blocking mode is waited on with poll(); EINTR is retried. The first failed
+// write stops the run.
 // `cancel`, when not null, is a byte that another thread may set to nonzero: the run then stops before its
 // next chunk or its next wait for a non-blocking descriptor, with error ECANCELED (a write(2) already
 // blocked in the kernel on a blocking descriptor finishes first). It must stay valid until done() runs.
