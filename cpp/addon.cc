@@ -9,7 +9,9 @@
 #include <string>
 
 #include "buffers.h"
+#include "crc32c.h"
 #include "fd_writer.h"
+#include "file_writer.h"
 #include "fill.h"
 #include "kernels.h"
 #include "layout.h"
@@ -37,6 +39,38 @@ uint64_t ToU64(const Napi::Value& v, const char* name) {
   throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a number or bigint");
 }
 
+// The layout parameters of one object: the run's common ones from `common` (seed, unitBytes, dedupRatio,
+// compressRatio, datasetUnits) and the object's own from `object` (objectId, size, unitOffset); one object
+// may serve as both.
+LayoutParams ToLayoutParams(const Napi::Object& common, const Napi::Object& object) {
+  Napi::Env env = common.Env();
+  LayoutParams p{};
+  p.seed = ToU64(common.Get("seed"), "seed");
+  p.object_id = ToU64(object.Get("objectId"), "objectId");
+  p.size = ToU64(object.Get("size"), "size");
+  p.unit_bytes = ToU64(common.Get("unitBytes"), "unitBytes");
+  auto optional = [](const Napi::Object& o, const char* name) { return o.Get(name).IsUndefined() ? 0 : ToU64(o.Get(name), name); };
+  p.dataset_units = optional(common, "datasetUnits");
+  p.unit_offset = optional(object, "unitOffset");
+  p.dedup_ratio = common.Get("dedupRatio").ToNumber().DoubleValue();
+  p.compress_ratio = common.Get("compressRatio").ToNumber().DoubleValue();
+  if (p.unit_bytes == 0 || p.unit_bytes % dgen::kSector != 0)
+    throw Napi::RangeError::New(env, "unitBytes must be a positive multiple of 512");
+  const uint64_t units = (p.size + p.unit_bytes - 1) / p.unit_bytes;
+  if (p.dataset_units != 0 && (p.unit_offset > p.dataset_units || units > p.dataset_units - p.unit_offset))
+    throw Napi::RangeError::New(env, "unitOffset + units must not exceed datasetUnits");
+  if (!(p.dedup_ratio >= 1) || !(p.compress_ratio >= 1))
+    throw Napi::RangeError::New(env, "dedupRatio and compressRatio must be >= 1");
+  return p;
+}
+
+const dgen::KernelInfo* ToKernel(const Napi::Object& o) {
+  const std::string name = o.Get("kernel").IsString() ? o.Get("kernel").As<Napi::String>().Utf8Value() : std::string("auto");
+  const dgen::KernelInfo* kernel = dgen::find_kernel(name.c_str());
+  if (kernel == nullptr) throw Napi::RangeError::New(o.Env(), "kernel '" + name + "' is not available on this CPU");
+  return kernel;
+}
+
 struct Target {
   uint8_t* data;
   size_t length;
@@ -56,6 +90,8 @@ Target ToTarget(const Napi::Value& v) {
 
 // Fills of at least this many bytes are split across the worker pool.
 constexpr size_t kParallelMin = 1 << 20;
+// Largest chunk a worker writes at once (MAX_CHUNK_SIZE in lib/params.ts is lower).
+constexpr uint64_t kMaxChunk = uint64_t(1) << 30;
 // Smallest piece a worker gets.
 constexpr size_t kMinPiece = 256 << 10;
 
@@ -145,28 +181,9 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Generator expects an options object");
     auto o = info[0].As<Napi::Object>();
-    LayoutParams p{};
-    p.seed = ToU64(o.Get("seed"), "seed");
-    p.object_id = ToU64(o.Get("objectId"), "objectId");
-    p.size = ToU64(o.Get("size"), "size");
-    p.unit_bytes = ToU64(o.Get("unitBytes"), "unitBytes");
-    auto optional = [&](const char* name) { return o.Get(name).IsUndefined() ? 0 : ToU64(o.Get(name), name); };
-    p.dataset_units = optional("datasetUnits");
-    p.unit_offset = optional("unitOffset");
-    p.dedup_ratio = o.Get("dedupRatio").ToNumber().DoubleValue();
-    p.compress_ratio = o.Get("compressRatio").ToNumber().DoubleValue();
-    if (p.unit_bytes == 0 || p.unit_bytes % dgen::kSector != 0)
-      throw Napi::RangeError::New(env, "unitBytes must be a positive multiple of 512");
-    const uint64_t units = (p.size + p.unit_bytes - 1) / p.unit_bytes;
-    if (p.dataset_units != 0 && (p.unit_offset > p.dataset_units || units > p.dataset_units - p.unit_offset))
-      throw Napi::RangeError::New(env, "unitOffset + units must not exceed datasetUnits");
-    if (!(p.dedup_ratio >= 1) || !(p.compress_ratio >= 1))
-      throw Napi::RangeError::New(env, "dedupRatio and compressRatio must be >= 1");
-    std::string kernel = o.Has("kernel") && o.Get("kernel").IsString() ? o.Get("kernel").As<Napi::String>().Utf8Value()
-                                                                        : std::string("auto");
+    const LayoutParams p = ToLayoutParams(o, o);
     threads_ = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
-    kernel_ = dgen::find_kernel(kernel.c_str());
-    if (kernel_ == nullptr) throw Napi::RangeError::New(env, "kernel '" + kernel + "' is not available on this CPU");
+    kernel_ = ToKernel(o);
     layout_ = std::make_shared<const Layout>(p);
   }
 
@@ -241,7 +258,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     const uint64_t chunk = ToU64(info[3], "chunkBytes");
     if (fd > uint64_t(INT32_MAX)) throw Napi::RangeError::New(env, "fd out of range");
     CheckRange(env, offset, length);
-    if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > (uint64_t(1) << 30))
+    if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > kMaxChunk)
       throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
     const uint8_t* cancel = nullptr;
     Napi::ObjectReference cancel_ref;
@@ -454,6 +471,94 @@ Napi::Value BufferPoolStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// A writeFiles() batch in progress.
+struct AsyncFileWrite {
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<dgen::WorkerPool> pool;
+  Napi::ObjectReference cancel;
+  std::vector<dgen::FileResult> results;
+};
+
+// writeFiles(common, objects, options): writes whole objects to local files on the pool (see
+// file_writer.h). common: { seed, unitBytes, dedupRatio, compressRatio, datasetUnits?, kernel? };
+// objects: [{ objectId, size, unitOffset?, path, partialPath }]; options: { chunkBytes, direct, fsync,
+// cancel? } where cancel is a Uint8Array whose first byte the caller sets to stop the batch. Resolves
+// with one { bytesWritten, crc32c, errno, syscall, cleanupErrno } per object, in order.
+Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
+    throw Napi::TypeError::New(env, "writeFiles(common, objects, options)");
+  const auto common = info[0].As<Napi::Object>();
+  const auto list = info[1].As<Napi::Array>();
+  const auto o = info[2].As<Napi::Object>();
+  const dgen::KernelInfo* kernel = ToKernel(common);
+  dgen::FileWriteOptions options;
+  options.chunk = size_t(ToU64(o.Get("chunkBytes"), "chunkBytes"));
+  options.direct = o.Get("direct").ToBoolean();
+  options.fsync = o.Get("fsync").ToBoolean();
+  const size_t align = options.direct ? 4096 : dgen::kSector;
+  if (options.chunk == 0 || options.chunk % align != 0 || options.chunk > kMaxChunk)
+    throw Napi::RangeError::New(env, options.direct ? "chunkBytes must be a multiple of 4096 up to 1 GiB with direct I/O"
+                                                    : "chunkBytes must be a multiple of 512 up to 1 GiB");
+  std::vector<dgen::FileObject> objects;
+  objects.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "objects must hold objects");
+    const auto item = list.Get(i).As<Napi::Object>();
+    if (!item.Get("path").IsString() || !item.Get("partialPath").IsString())
+      throw Napi::TypeError::New(env, "every object needs a path and a partialPath");
+    objects.push_back(dgen::FileObject{std::make_shared<const Layout>(ToLayoutParams(common, item)),
+                                       item.Get("partialPath").As<Napi::String>().Utf8Value(),
+                                       item.Get("path").As<Napi::String>().Utf8Value()});
+  }
+  Napi::ObjectReference cancel_ref;
+  if (!o.Get("cancel").IsUndefined()) {
+    const Target flag = ToTarget(o.Get("cancel"));
+    if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
+    options.cancel = flag.data;
+    cancel_ref = Napi::Persistent(o.Get("cancel").As<Napi::Object>());
+  }
+  auto pool = Pool();
+  auto* job = new AsyncFileWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
+  Napi::Promise promise = job->deferred.Promise();
+  Napi::ThreadSafeFunction done = BeginPending(env);
+  dgen::write_files(std::move(objects), *kernel, *pool, options, [job, done](std::vector<dgen::FileResult> results) mutable {
+    job->results = std::move(results);
+    done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFileWrite* j) {
+      auto arr = Napi::Array::New(env, j->results.size());
+      for (size_t i = 0; i < j->results.size(); ++i) {
+        const dgen::FileResult& r = j->results[i];
+        auto item = Napi::Object::New(env);
+        item.Set("bytesWritten", double(r.written));
+        item.Set("crc32c", double(r.crc32c));
+        item.Set("errno", r.error);
+        item.Set("syscall", r.syscall);
+        item.Set("cleanupErrno", r.cleanup_error);
+        arr.Set(uint32_t(i), item);
+      }
+      j->deferred.Resolve(arr);
+      delete j;
+      EndPending(env);
+    });
+  });
+  return promise;
+}
+
+// crc32c(data, crc = 0): the CRC-32C of `crc`'s message followed by data (see crc32c.h).
+Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  const Target t = ToTarget(info[0]);
+  const uint64_t init = info[1].IsUndefined() ? 0 : ToU64(info[1], "crc");
+  if (init > 0xffffffffu) throw Napi::RangeError::New(info.Env(), "crc must be a 32-bit unsigned integer");
+  return Napi::Number::New(info.Env(), double(dgen::crc32c_update(uint32_t(init), t.data, t.length)));
+}
+
+// crc32cCombine(crcA, crcB, lengthB): the CRC-32C of A followed by B.
+Napi::Value Crc32cCombine(const Napi::CallbackInfo& info) {
+  const uint64_t a = ToU64(info[0], "crcA"), b = ToU64(info[1], "crcB"), len = ToU64(info[2], "lengthB");
+  if (a > 0xffffffffu || b > 0xffffffffu) throw Napi::RangeError::New(info.Env(), "CRCs must be 32-bit unsigned integers");
+  return Napi::Number::New(info.Env(), double(dgen::crc32c_combine(uint32_t(a), uint32_t(b), len)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData{Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.fill", 0, 1)};
   data->done.Unref(env);
@@ -468,6 +573,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocAligned", Napi::Function::New(env, AllocAligned, "allocAligned"));
   exports.Set("Generator", Generator::Init(env));
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
+  exports.Set("writeFiles", Napi::Function::New(env, WriteFiles, "writeFiles"));
+  exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
+  exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombine, "crc32cCombine"));
+  exports.Set("crc32cImplementation", Napi::String::New(env, dgen::crc32c_implementation()));
   return exports;
 }
 

@@ -61,6 +61,18 @@ interface Binding {
   poolInfo(): { threads: number; workers: WorkerPlacement[]; bound: boolean[]; hwloc: boolean; topologySource: string };
   allocChunk(size: number): Buffer;
   setBufferPoolLimit(bytes: number): void;
+  /** Writes whole objects to local files on the pool (cpp/file_writer.h); one result per object. */
+  writeFiles(
+    common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
+    objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string; partialPath: string }[],
+    options: { chunkBytes: number; direct: boolean; fsync: boolean; cancel?: Uint8Array },
+  ): Promise<{ bytesWritten: number; crc32c: number; errno: number; syscall: string; cleanupErrno: number }[]>;
+  /** CRC-32C of `crc`'s message followed by data (cpp/crc32c.h). */
+  crc32c(data: ArrayBufferView, crc?: number): number;
+  /** CRC-32C of A followed by B, from CRC(A), CRC(B) and B's length in bytes. */
+  crc32cCombine(crcA: number, crcB: number, lengthB: number): number;
+  /** `isa-l` or `table`. */
+  readonly crc32cImplementation: string;
   bufferPoolStats(): { outstandingBlocks: number; outstandingBytes: number; freeBlocks: number; freeBytes: number; allocations: number; reuses: number };
 }
 

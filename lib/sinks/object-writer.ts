@@ -8,7 +8,8 @@
  *   `abortError`). The input ending is not enough to commit: only `end()` commits.
  * - Counters: `bytesWritten` (bytes accepted, before compression), `compressedBytes` (bytes stored),
  *   `compressionRatio`.
- * - Integrity: `crc32c` of all bytes accepted (CRC-32C/Castagnoli, by `@node-rs/crc32`); backends add
+ * - Integrity: `crc32c` of all bytes accepted (CRC-32C/Castagnoli, by the addon: Intel ISA-L's
+ *   `crc32_iscsi` where it was built with libisal, a table-driven fallback otherwise); backends add
  *   their own checksum of what they store where the protocol has one.
  * - Compression: with `compression: 'zstd' | 'gzip'` the sink compresses inside itself, so the CRC-32C
  *   covers the uncompressed bytes and the backend's checksum the stored ones.
@@ -22,7 +23,7 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32c } from '@node-rs/crc32';
+import { binding } from '../native.js';
 import { invalidType } from '../errors.js';
 import { createCompressor, parseCompression, type CodecTransform, type CompressionSpec } from '../compression.js';
 
@@ -150,7 +151,7 @@ export abstract class ObjectWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#crc = crc32c(chunk, this.#crc);
+    this.#crc = binding.crc32c(chunk, this.#crc);
     this.#bytesWritten += chunk.length;
     const compressor = this.#compressor;
     if (!compressor) {

@@ -1,0 +1,57 @@
+// Whole objects written to local files by the worker pool: the fast path of bulk puts to file:// and
+// direct:// targets. JavaScript hands over a batch of objects; the workers generate, checksum and write
+// them with no round trip through JavaScript per chunk, and report one result per object.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "layout.h"
+#include "pool.h"
+
+namespace dgen {
+
+// One object to write: its layout, the temporary path its bytes go to and the path it is renamed to.
+struct FileObject {
+  std::shared_ptr<const Layout> layout;
+  std::string partial_path;
+  std::string path;
+};
+
+struct FileWriteOptions {
+  size_t chunk = 4 << 20;  // bytes per piece: a multiple of 512 (of 4096 with direct)
+  bool direct = false;     // O_DIRECT for the aligned part of each object
+  bool fsync = false;      // fsync(2) before the rename
+  const uint8_t* cancel = nullptr;  // a byte another thread may set to nonzero to stop the batch
+};
+
+// What happened to one object. error == 0: committed under `path`, with `crc32c` over its `size` bytes.
+// Otherwise `error` is the errno (ECANCELED after a cancel) of the call named by `syscall`, and nothing
+// of the object is left on disk (its temporary file is removed; a removal that itself fails is reported
+// as `cleanup_error`).
+struct FileResult {
+  uint64_t written = 0;
+  uint32_t crc32c = 0;
+  int error = 0;
+  const char* syscall = "";
+  int cleanup_error = 0;
+};
+
+// Writes every object of `objects` on the pool, then calls done(results) on the worker that finished last
+// (results[i] for objects[i]). Each object is cut into pieces of `chunk` bytes; the pool's workers take
+// pieces in order, so a large object is written by every worker at once (pwrite at the piece's offset,
+// no ordering between pieces) and small objects are written one per worker. A piece is generated into the
+// worker's own reused buffer (allocated and first touched by that worker: no page faults after the first
+// use, memory on the worker's NUMA node), checksummed while it is in cache, and written. The first piece to
+// run opens the temporary file (O_CREAT | O_EXCL); the last one finishes the object: the pieces' CRCs are
+// combined in order (crc32c_combine), the file is fsynced if asked, closed and renamed to its path, or
+// removed on any failure. With `direct`, the unaligned tail of an object goes through a second, buffered
+// descriptor. `cancel` is checked before every piece and must stay valid until done() runs.
+void write_files(std::vector<FileObject> objects, const KernelInfo& kernel, WorkerPool& pool, FileWriteOptions options,
+                 std::function<void(std::vector<FileResult>)> done);
+
+}  // namespace dgen
