@@ -1,0 +1,147 @@
+/**
+ * The native data plane of bulk puts to local targets (`file://`, `direct://`) when nothing transforms
+ * the bytes: objects go to the worker pool in batches ({@link writeLocalObjects}), with no Readable,
+ * Writable or chunk per object in JavaScript.
+ *
+ * Batches hold up to {@link BATCH_OBJECTS} objects or {@link BATCH_BYTES} bytes (one larger object makes
+ * a batch of its own, written by every worker at once). Two batches are in flight, so the pool starts on
+ * the next one while JavaScript records the results of the last. Memory: one chunk buffer per worker
+ * (reused), plus the batch descriptions; flat whatever the number or size of objects.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeLocalObjects, type LocalWriteResult } from './local-writer.js';
+import type { DataConfig } from './params.js';
+import { backoffMs, isTransient } from './retry.js';
+
+/** Most objects in one batch: 1,024. */
+export const BATCH_OBJECTS = 1024;
+/** Most bytes in one batch (unless one object alone is larger): 64 MiB. */
+export const BATCH_BYTES = 64 * 1024 * 1024;
+
+/** One object of the run's plan. */
+export interface LocalPlanned {
+  /** Index in the data set (the object's identity). */
+  index: number;
+  /** Name under the target directory (may contain `/`). */
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** Dataset scope: the object's first dedup unit in the data set. */
+  unitOffset: number;
+}
+
+/** Options of {@link putLocalObjects}. */
+export interface LocalPutOptions {
+  data: DataConfig;
+  /** Dedup units in the whole data set in dataset scope; 0 in object scope. */
+  datasetUnits: number;
+  /** The target directory (absolute). */
+  root: string;
+  direct: boolean;
+  fsync: boolean;
+  /** Bytes per worker write; default that of {@link writeLocalObjects}. */
+  chunkSize?: number;
+  /** Attempts per object for transient failures (>= 1). */
+  attempts: number;
+  /** First backoff in ms before a retry. */
+  retryBaseMs?: number;
+  /** Stops the run: no new batch starts, objects in flight are removed unless already committed. */
+  signal: AbortSignal;
+  /** An object committed: its path, size and CRC-32C (8 hex digits). */
+  onCommitted(object: LocalPlanned, result: { path: string; size: number; crc32c: string }, attempts: number): void;
+  /** An object failed for good (after `attempts` attempts); nothing of it is on disk. */
+  onFailed(object: LocalPlanned, error: Error, attempts: number): void;
+  /** An object is about to be retried after a transient failure. */
+  onRetry?(object: LocalPlanned, error: Error, attempt: number, delayMs: number): void;
+}
+
+/** Cuts the plan into batches by {@link BATCH_OBJECTS} and {@link BATCH_BYTES}. */
+function* batches(plan: Iterable<LocalPlanned>): Generator<LocalPlanned[]> {
+  let batch: LocalPlanned[] = [];
+  let bytes = 0;
+  for (const p of plan) {
+    if (batch.length > 0 && (batch.length >= BATCH_OBJECTS || bytes + p.size > BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(p);
+    bytes += p.size;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Writes every object of `plan` (an iterable, consumed lazily) under `options.root` through the native
+ * pool, reporting each object through `onCommitted` or `onFailed` as its batch completes. Transient
+ * failures (see retry.ts) are retried with backoff, regenerated from the first byte.
+ * @returns once every object is reported, or (after an abort) once the batches in flight have settled;
+ *   objects removed by the abort are reported neither way.
+ * @throws what a callback throws, after the batches in flight have been stopped and have settled.
+ */
+export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: LocalPutOptions): Promise<void> {
+  // Stops our own batches when a callback throws, as well as on the caller's abort.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal.reason);
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  if (options.signal.aborted) onAbort();
+  let made = new Set<string>();
+  const ensureDirs = async (objects: LocalPlanned[]) => {
+    for (const o of objects) {
+      const dir = dirname(join(options.root, o.name));
+      if (made.has(dir)) continue;
+      await mkdir(dir, { recursive: true });
+      if (made.size >= 1000) made = new Set();
+      made.add(dir);
+    }
+  };
+
+  const run = async (objects: LocalPlanned[], attempt: number): Promise<void> => {
+    if (stop.signal.aborted) return;
+    await ensureDirs(objects);
+    const results: LocalWriteResult[] = await writeLocalObjects(
+      options.data,
+      objects.map((o) => ({ objectId: o.index, size: o.size, unitOffset: o.unitOffset, path: join(options.root, o.name) })),
+      { datasetUnits: options.datasetUnits, chunkSize: options.chunkSize, direct: options.direct, fsync: options.fsync, signal: stop.signal },
+    );
+    const retry: LocalPlanned[] = [];
+    const delayMs = backoffMs(attempt + 1, options.retryBaseMs);
+    results.forEach((r, i) => {
+      const o = objects[i]!;
+      if (r.ok) options.onCommitted(o, r, attempt);
+      else if (stop.signal.aborted && r.error === stop.signal.reason) return; // removed by the abort
+      else if (attempt < options.attempts && isTransient(r.error)) {
+        retry.push(o);
+        options.onRetry?.(o, r.error, attempt, delayMs);
+      } else options.onFailed(o, r.error, attempt);
+    });
+    if (retry.length === 0) return;
+    await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {});
+    await run(retry, attempt + 1);
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for (const batch of batches(plan)) {
+      if (stop.signal.aborted || failure) break;
+      const p: Promise<void> = run(batch, 1).then(
+        () => void inFlight.delete(p),
+        (error: unknown) => {
+          inFlight.delete(p);
+          failure ??= { error };
+          stop.abort(error);
+        },
+      );
+      inFlight.add(p);
+      if (inFlight.size >= 2) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.all(inFlight);
+    options.signal.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure.error;
+}
