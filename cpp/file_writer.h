@@ -42,15 +42,17 @@ struct FileResult {
 };
 
 // Writes every object of `objects` on the pool, then calls done(results) on the worker that finished last
-// (results[i] for objects[i]). Each object is cut into pieces of `chunk` bytes; the pool's workers take
-// pieces in order, so a large object is written by every worker at once (pwrite at the piece's offset,
-// no ordering between pieces) and small objects are written one per worker. A piece is generated into the
-// worker's own reused buffer (allocated and first touched by that worker: no page faults after the first
-// use, memory on the worker's NUMA node), checksummed while it is in cache, and written. The first piece to
-// run opens the temporary file (O_CREAT | O_EXCL); the last one finishes the object: the pieces' CRCs are
-// combined in order (crc32c_combine), the file is fsynced if asked, closed and renamed to its path, or
-// removed on any failure. With `direct`, the unaligned tail of an object goes through a second, buffered
-// descriptor. `cancel` is checked before every piece and must stay valid until done() runs.
+// (results[i] for objects[i]). Each object is cut into pieces of `chunk` bytes. When the batch has at
+// least as many objects as the pool has workers, each object is one task, written by one worker, so no two
+// workers write one file (they would queue on its inode lock); fewer objects are cut into ranges of pieces
+// so that every worker has one, and their writes to a shared file take turns on a mutex. A piece is
+// generated into the worker's own reused buffer (allocated and first touched by that worker: no page
+// faults after the first use, memory on the worker's NUMA node), checksummed while it is in cache, and
+// written with pwrite(2) at its offset. The first piece to run opens the temporary file (O_CREAT | O_EXCL);
+// the task that finishes the object last combines the pieces' CRCs in order (crc32c_combine), fsyncs the
+// file if asked, closes it and renames it to its path, or removes it on any failure. With `direct`, the
+// unaligned tail of an object goes through a second, buffered descriptor.
+// `cancel` is checked before every piece and must stay valid until done() runs.
 void write_files(std::vector<FileObject> objects, const KernelInfo& kernel, WorkerPool& pool, FileWriteOptions options,
                  std::function<void(std::vector<FileResult>)> done);
 

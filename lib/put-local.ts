@@ -3,9 +3,10 @@
  * the bytes: objects go to the worker pool in batches ({@link writeLocalObjects}), with no Readable,
  * Writable or chunk per object in JavaScript.
  *
- * Batches hold up to {@link BATCH_OBJECTS} objects or {@link BATCH_BYTES} bytes (one larger object makes
- * a batch of its own, written by every worker at once). Two batches are in flight, so the pool starts on
- * the next one while JavaScript records the results of the last. Memory: one chunk buffer per worker
+ * A batch closes at {@link BATCH_OBJECTS} objects, or once it holds {@link BATCH_BYTES} bytes and at least
+ * one object per pool worker (so that large objects are written one per worker, never two workers on one
+ * file; a single object is cut over all workers). Two batches are in flight, so the pool starts on the
+ * next one while JavaScript records the results of the last. Memory: one chunk buffer per worker
  * (reused), plus the batch descriptions; flat whatever the number or size of objects.
  * @module
  */
@@ -13,12 +14,13 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLocalObjects, type LocalWriteResult } from './local-writer.js';
+import { binding } from './native.js';
 import type { DataConfig } from './params.js';
 import { backoffMs, isTransient } from './retry.js';
 
 /** Most objects in one batch: 1,024. */
 export const BATCH_OBJECTS = 1024;
-/** Most bytes in one batch (unless one object alone is larger): 64 MiB. */
+/** Bytes after which a batch closes once it has an object per worker: 64 MiB. */
 export const BATCH_BYTES = 64 * 1024 * 1024;
 
 /** One object of the run's plan. */
@@ -58,12 +60,12 @@ export interface LocalPutOptions {
   onRetry?(object: LocalPlanned, error: Error, attempt: number, delayMs: number): void;
 }
 
-/** Cuts the plan into batches by {@link BATCH_OBJECTS} and {@link BATCH_BYTES}. */
-function* batches(plan: Iterable<LocalPlanned>): Generator<LocalPlanned[]> {
+/** Cuts the plan into batches by {@link BATCH_OBJECTS}, {@link BATCH_BYTES} and the pool's workers. */
+function* batches(plan: Iterable<LocalPlanned>, workers: number): Generator<LocalPlanned[]> {
   let batch: LocalPlanned[] = [];
   let bytes = 0;
   for (const p of plan) {
-    if (batch.length > 0 && (batch.length >= BATCH_OBJECTS || bytes + p.size > BATCH_BYTES)) {
+    if (batch.length >= BATCH_OBJECTS || (bytes >= BATCH_BYTES && batch.length >= workers)) {
       yield batch;
       batch = [];
       bytes = 0;
@@ -126,7 +128,7 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   try {
-    for (const batch of batches(plan)) {
+    for (const batch of batches(plan, binding.poolInfo().threads)) {
       if (stop.signal.aborted || failure) break;
       const p: Promise<void> = run(batch, 1).then(
         () => void inFlight.delete(p),
