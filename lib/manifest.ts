@@ -1,37 +1,59 @@
 /**
- * Manifests: everything needed to regenerate and check the objects of a run.
+ * Manifests: everything needed to regenerate and check the objects of a run, in memory that does not
+ * grow with the number of objects.
  *
- * Format `dgen-manifest` version 1 (JSON):
+ * Format `dgen-manifest` version 2: a small JSON document (the run's parameters and a summary) and a side
+ * file of records, one NDJSON line per object, streamed while the run goes.
+ *
+ * `dgen-manifest.json`:
  * ```json
- * { "format": "dgen-manifest", "version": 1, "tool": "dgen-stream 0.1.0", "createdAt": "2026-11-22T04:00:00.000Z",
- *   "target": "file:///out", "seed": "1234", "count": 4, "size": "268435456",
+ * { "format": "dgen-manifest", "version": 2, "tool": "dgen-stream 0.1.0", "createdAt": "2026-11-22T04:00:00.000Z",
+ *   "target": "file:///out", "seed": "1234", "count": 4, "size": "268435456", "nameTemplate": "obj-{index}.bin{ext}",
  *   "dedupRatio": 2, "compressRatio": 3, "dedupUnit": 4096, "dedupScope": "object",
  *   "compression": { "algorithm": "none", "level": 0 }, "seconds": 2.1,
- *   "objects": [ { "name": "obj-000000.bin", "uri": "file:///out/obj-000000.bin", "objectId": "0",
- *                  "size": 268435456, "crc32c": "1a2b3c4d" } ],
- *   "failures": [] }
+ *   "records": "dgen-manifest.records.ndjson", "committed": 3, "failed": 1, "bytes": 805306368 }
+ * ```
+ * `dgen-manifest.records.ndjson` (beside the manifest; in the order objects completed, not by index):
+ * ```
+ * {"objectId":"0","name":"obj-000000.bin","size":268435456,"crc32c":"1a2b3c4d"}
+ * {"objectId":"2","name":"obj-000002.bin","failure":{"attempts":3,"error":"S3: upload of ... failed: ...","code":"ERR_DGEN_BACKEND"}}
  * ```
  * - `seed` and `objectId` are decimal strings (64-bit); sizes are bytes; `size` is the run's size
  *   specification (a byte count or a distribution, see sizes.ts); `crc32c` is the CRC-32C of the
  *   object's uncompressed bytes as 8 hex digits.
- * - Dataset dedup scope adds `datasetUnits` (units in the whole data set) and per object `unitOffset`.
- * - Compressed runs add per object `compressedSize`; S3 and Azure objects add `etag` and
+ * - `records` is the side file's name, in the manifest's own directory (or key prefix); `committed` and
+ *   `failed` count its lines of each kind; `bytes` sums the committed objects' (uncompressed) sizes,
+ *   `compressedBytes` (compressed runs) their stored sizes. `interrupted: true` marks a run that was
+ *   stopped (aborted, or `failFast`) before every object of its plan was attempted.
+ * - Dataset dedup scope adds `datasetUnits` (units in the whole data set) and per record `unitOffset`.
+ * - Compressed runs add per record `compressedSize`; S3 and Azure objects add `etag` and
  *   `backendChecksum` where the backend gave them.
- * - A shard's manifest (`dgen-manifest.shard-I-of-N.json`) adds `shard: { index, count }` and lists only
- *   its objects; {@link mergeManifests} joins the shards into one.
- * - `failures` lists objects that could not be written: `{ name, uri, objectId, attempts, error, code? }`.
+ * - A shard's manifest (`dgen-manifest.shard-I-of-N.json`, records
+ *   `dgen-manifest.shard-I-of-N.records.ndjson`) adds `shard: { index, count }` and records only its
+ *   objects; {@link mergeShardManifests} joins the shards into one.
+ *
+ * Version 1 (written by earlier versions, still read everywhere): the same fixed part without the
+ * summary, and the records inline as `objects: [{ name, uri, objectId, size, crc32c, ... }]` and
+ * `failures: [{ name, uri, objectId, attempts, error, code? }]`. {@link readManifestRecords} reads both.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, opendir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DataGenerator, type ObjectSpec } from './generator.js';
-import { invalidRange } from './errors.js';
+import { invalidRange, invalidType } from './errors.js';
 import type { CompressionSpec } from './compression.js';
-import type { BackendChecksum } from './sinks/object-writer.js';
+import type { BackendChecksum, ObjectWriter } from './sinks/object-writer.js';
+import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
+import { listInputs, openTarget, readText, type InputOptions } from './analyze/inputs.js';
 
 export const MANIFEST_FORMAT = 'dgen-manifest';
-export const MANIFEST_VERSION = 1;
+/** The version this package writes (it reads 1 and 2). */
+export const MANIFEST_VERSION = 2;
 /** File name of the manifest a bulk put writes beside its objects. */
 export const MANIFEST_NAME = 'dgen-manifest.json';
+/** Pattern of a shard manifest's file name. */
+export const SHARD_MANIFEST_PATTERN = /^dgen-manifest\.shard-\d+-of-\d+\.json$/;
 
 /** The manifest's file name: `dgen-manifest.json`, or `dgen-manifest.shard-0003-of-0010.json` for a shard. */
 export function manifestName(shard?: { index: number; count: number }): string {
@@ -40,14 +62,43 @@ export function manifestName(shard?: { index: number; count: number }): string {
   return `dgen-manifest.shard-${String(shard.index).padStart(w, '0')}-of-${String(shard.count).padStart(w, '0')}.json`;
 }
 
-/** One object of a manifest. */
-export interface ManifestObject {
-  /** Name under the target (file name or object key suffix). */
-  name: string;
-  /** Full URI of the object. */
-  uri: string;
-  /** Object identity (decimal string). */
+/** The records file's name for a manifest file name: `x.json` -> `x.records.ndjson` (other names get
+ * `.records.ndjson` appended). */
+export function recordsName(manifestFile: string): string {
+  return `${manifestFile.endsWith('.json') ? manifestFile.slice(0, -5) : manifestFile}.records.ndjson`;
+}
+
+/** The last path segment of a target (file name, or the key's last segment). */
+function baseName(target: Target): string {
+  const path = target.scheme === 's3' ? target.key : target.scheme === 'az' ? target.blob : target.path;
+  return path.slice(Math.max(path.lastIndexOf('/'), target.scheme === 'file' || target.scheme === 'direct' ? path.lastIndexOf('\\') : -1) + 1);
+}
+
+/** `name` in the same directory (or key prefix) as `target`. */
+export function siblingTarget(target: Target, name: string): Target {
+  switch (target.scheme) {
+    case 'file':
+    case 'direct':
+      return { ...target, path: join(dirname(target.path), name) };
+    case 's3':
+      return { ...target, key: target.key.slice(0, target.key.lastIndexOf('/') + 1) + name };
+    case 'az':
+      return { ...target, blob: target.blob.slice(0, target.blob.lastIndexOf('/') + 1) + name };
+  }
+}
+
+/** Where the records of a manifest stored at `manifestLocation` go: beside it, named by {@link recordsName}. */
+export function recordsTargetFor(manifestLocation: string | Target): Target {
+  const where = typeof manifestLocation === 'string' ? parseTarget(manifestLocation) : manifestLocation;
+  return siblingTarget(where, recordsName(baseName(where)));
+}
+
+/** One committed object: a line of the records file. */
+export interface ManifestRecord {
+  /** Object identity (decimal string), in [0, count). */
   objectId: string;
+  /** Name under the target (file name or object key suffix); relative, without `..` segments. */
+  name: string;
   /** Bytes (uncompressed). */
   size: number;
   /** CRC-32C of the object's uncompressed bytes, 8 hex digits. */
@@ -62,7 +113,35 @@ export interface ManifestObject {
   backendChecksum?: BackendChecksum;
 }
 
-/** An object a run could not write. */
+/** One object a run could not write: a line of the records file. */
+export interface ManifestFailureRecord {
+  objectId: string;
+  name: string;
+  failure: {
+    /** Attempts made (>= 1). */
+    attempts: number;
+    /** The last attempt's error message. */
+    error: string;
+    /** The last attempt's error code, if it had one. */
+    code?: string;
+  };
+}
+
+/** A line of a records file: a committed object, or a failure (it has `failure`). */
+export type ManifestLine = ManifestRecord | ManifestFailureRecord;
+
+/** Whether a records line is a failure. */
+export function isFailureRecord(line: ManifestLine): line is ManifestFailureRecord {
+  return 'failure' in line;
+}
+
+/** One object of a version 1 manifest (a record with its full URI). */
+export interface ManifestObject extends ManifestRecord {
+  /** Full URI of the object. */
+  uri: string;
+}
+
+/** An object a run could not write, flat (version 1 manifests, and {@link PutResult}'s `failures`). */
 export interface ManifestFailure {
   name: string;
   uri: string;
@@ -72,10 +151,9 @@ export interface ManifestFailure {
   code?: string;
 }
 
-/** A run's manifest. */
-export interface Manifest {
+/** What every manifest version holds: the run's parameters. */
+export interface ManifestParameters {
   format: typeof MANIFEST_FORMAT;
-  version: typeof MANIFEST_VERSION;
   tool: string;
   createdAt: string;
   /** URI of the run's target (directory or prefix). */
@@ -101,12 +179,44 @@ export interface Manifest {
   shard?: { index: number; count: number };
   /** Wall-clock seconds the run took (the longest shard's, once merged). */
   seconds: number;
+}
+
+/** The summary of a version 2 manifest. */
+export interface ManifestSummary {
+  /** File name of the records (NDJSON), beside the manifest. */
+  records: string;
+  /** Objects committed (records without `failure`). */
+  committed: number;
+  /** Objects that failed (records with `failure`). */
+  failed: number;
+  /** Uncompressed bytes of the committed objects. */
+  bytes: number;
+  /** Stored bytes of the committed objects (compressed runs). */
+  compressedBytes?: number;
+  /** Present (true) when the run stopped before every object of its plan was attempted. */
+  interrupted?: true;
+}
+
+/** A version 2 manifest: parameters and summary; the records are in the side file. */
+export interface ManifestV2 extends ManifestParameters, ManifestSummary {
+  version: 2;
+}
+
+/** A version 1 manifest: parameters and every record inline. */
+export interface ManifestV1 extends ManifestParameters {
+  version: 1;
   objects: ManifestObject[];
   failures: ManifestFailure[];
 }
 
+/** A manifest of either version. */
+export type Manifest = ManifestV1 | ManifestV2;
+
+/** What {@link objectSpec} needs of a record. */
+export type RecordIdentity = Pick<ManifestRecord, 'objectId' | 'size' | 'unitOffset'>;
+
 /** The full {@link ObjectSpec} of one object of a manifest. */
-export function objectSpec(manifest: Manifest, object: ManifestObject): ObjectSpec {
+export function objectSpec(manifest: ManifestParameters, object: RecordIdentity): ObjectSpec {
   return {
     seed: manifest.seed,
     objectId: object.objectId,
@@ -119,34 +229,55 @@ export function objectSpec(manifest: Manifest, object: ManifestObject): ObjectSp
 }
 
 /** The generator that regenerates one object of a manifest. */
-export function generatorFor(manifest: Manifest, object: ManifestObject): DataGenerator {
+export function generatorFor(manifest: ManifestParameters, object: RecordIdentity): DataGenerator {
   return new DataGenerator(objectSpec(manifest, object));
 }
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
 /**
- * Checks that parsed JSON is a manifest this version reads.
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`.
+ * Checks that parsed JSON is a manifest this version reads (version 1 or 2).
+ * @param where - names the manifest in the error.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming what is wrong.
  */
 export function checkManifest(data: unknown, where: string): Manifest {
-  const m = data as Partial<Manifest>;
-  if (m?.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION || !Array.isArray(m.objects)) {
-    throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, `a ${MANIFEST_FORMAT} file of version ${MANIFEST_VERSION}`);
+  const bad = (why: string) => invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, `a ${MANIFEST_FORMAT} file of version 1 or 2 (${why})`);
+  const m = data as (Partial<Omit<ManifestV1, 'version'>> & Partial<Omit<ManifestV2, 'version'>> & { version?: unknown }) | null;
+  if (m === null || typeof m !== 'object' || m.format !== MANIFEST_FORMAT) throw bad(`format is not "${MANIFEST_FORMAT}"`);
+  if (m.version !== 1 && m.version !== 2) throw bad(`version ${String(m.version)}`);
+  if (typeof m.seed !== 'string' || !DECIMAL.test(m.seed)) throw bad('seed: a decimal string');
+  if (!isCount(m.count) || m.count < 1) throw bad('count: a whole number >= 1');
+  if (m.dedupScope !== 'object' && m.dedupScope !== 'dataset') throw bad('dedupScope: "object" or "dataset"');
+  if (typeof m.compression !== 'object' || m.compression === null || typeof m.compression.algorithm !== 'string') throw bad('compression');
+  if (typeof m.target !== 'string') throw bad('target');
+  if (m.shard !== undefined && (!isCount(m.shard?.index) || !isCount(m.shard?.count) || m.shard.index >= m.shard.count)) throw bad('shard: { index, count }');
+  if (m.version === 1) {
+    if (!Array.isArray(m.objects)) throw bad('objects: an array');
+    if (m.failures !== undefined && !Array.isArray(m.failures)) throw bad('failures: an array');
+    return { failures: [], ...m } as unknown as ManifestV1;
   }
-  return { failures: [], ...m } as Manifest;
+  if (typeof m.records !== 'string' || m.records === '' || /[/\\]/.test(m.records) || m.records === '.' || m.records === '..') {
+    throw bad('records: a file name beside the manifest');
+  }
+  if (!isCount(m.committed) || !isCount(m.failed) || !isCount(m.bytes)) throw bad('committed, failed, bytes: whole numbers >= 0');
+  if (m.compressedBytes !== undefined && !isCount(m.compressedBytes)) throw bad('compressedBytes: a whole number >= 0');
+  return m as unknown as ManifestV2;
 }
 
-/** Parses manifest text. @throws RangeError `ERR_DGEN_INVALID_MANIFEST`. */
+/** Parses manifest text (version 1 or 2). @throws RangeError `ERR_DGEN_INVALID_MANIFEST`. */
 export function parseManifest(text: string, where: string): Manifest {
+  let data: unknown;
   try {
-    return checkManifest(JSON.parse(text), where);
-  } catch (err) {
-    if (err instanceof SyntaxError) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, 'a JSON dgen manifest');
-    throw err;
+    data = JSON.parse(text);
+  } catch {
+    throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, 'a JSON dgen manifest');
   }
+  return checkManifest(data, where);
 }
 
 /**
- * Reads and checks a manifest file.
+ * Reads and checks a manifest file (its fixed part; records are read by {@link readManifestRecords}).
  * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`; file-system errors as Node raises them.
  */
 export async function readManifest(path: string): Promise<Manifest> {
@@ -154,26 +285,354 @@ export async function readManifest(path: string): Promise<Manifest> {
 }
 
 /**
- * Joins shard manifests of one run into the manifest of the whole run.
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` when they are not shards of the same run (seed, count,
- *   size, ratios, unit, scope, compression, shard count), when a shard is missing or given twice, or
- *   when an object appears twice.
+ * Reads a manifest (its fixed part) from a path or URI (`file://`, `s3://`, `az://`).
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`; `ERR_DGEN_NOT_FOUND` when it does not exist; backend errors.
  */
-export function mergeManifests(shards: Manifest[]): Manifest {
+export async function loadManifest(location: string, options: InputOptions = {}): Promise<Manifest> {
+  return parseManifest(await readText(location, options), location);
+}
+
+function badName(name: unknown): boolean {
+  return typeof name !== 'string' || name === '' || /^[/\\]/.test(name) || /^[a-z]:/i.test(name) || name.split(/[/\\]/).includes('..') || name.includes('\0');
+}
+
+/**
+ * Checks one record (parsed JSON) and returns it with only its known fields, in the canonical order.
+ * @param where - names the record in the error (e.g. `file:///x/dgen-manifest.records.ndjson line 7`).
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming `where` and the field.
+ */
+export function checkRecord(data: unknown, count: number, where: string, text?: string): ManifestLine {
+  const excerpt = text === undefined ? data : text.length > 120 ? `${text.slice(0, 120)}...` : text;
+  const bad = (why: string) => invalidRange('ERR_DGEN_INVALID_MANIFEST', where, excerpt, `a manifest record (${why})`);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw bad('a JSON object');
+  const r = data as Record<string, unknown>;
+  const objectId = r.objectId;
+  if (typeof objectId !== 'string' || !DECIMAL.test(objectId) || Number(objectId) >= count) throw bad(`objectId: a decimal string below count ${count}`);
+  if (badName(r.name)) throw bad('name: a non-empty relative name without ".." segments');
+  const name = r.name as string;
+  if (r.failure !== undefined) {
+    const f = r.failure as Record<string, unknown> | null;
+    if (f === null || typeof f !== 'object') throw bad('failure: an object');
+    if (!isCount(f.attempts) || f.attempts < 1) throw bad('failure.attempts: a whole number >= 1');
+    if (typeof f.error !== 'string') throw bad('failure.error: a string');
+    if (f.code !== undefined && typeof f.code !== 'string') throw bad('failure.code: a string');
+    return { objectId, name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code as string }) } };
+  }
+  if (!isCount(r.size)) throw bad('size: a whole number of bytes >= 0');
+  if (typeof r.crc32c !== 'string' || !/^[0-9a-f]{8}$/i.test(r.crc32c)) throw bad('crc32c: 8 hex digits');
+  if (r.unitOffset !== undefined && !isCount(r.unitOffset)) throw bad('unitOffset: a whole number >= 0');
+  if (r.compressedSize !== undefined && !isCount(r.compressedSize)) throw bad('compressedSize: a whole number >= 0');
+  if (r.etag !== undefined && typeof r.etag !== 'string') throw bad('etag: a string');
+  const c = r.backendChecksum as Record<string, unknown> | undefined;
+  if (c !== undefined && (c === null || typeof c !== 'object' || typeof c.algorithm !== 'string' || typeof c.value !== 'string')) {
+    throw bad('backendChecksum: { algorithm, value }');
+  }
+  return {
+    objectId,
+    name,
+    size: r.size,
+    crc32c: r.crc32c,
+    ...(r.unitOffset !== undefined && { unitOffset: r.unitOffset as number }),
+    ...(r.compressedSize !== undefined && { compressedSize: r.compressedSize as number }),
+    ...(r.etag !== undefined && { etag: r.etag as string }),
+    ...(c !== undefined && { backendChecksum: { algorithm: c.algorithm as string, value: c.value as string } }),
+  };
+}
+
+/**
+ * The records of a manifest, one at a time, in the order they were written: committed objects
+ * ({@link ManifestRecord}) and failures ({@link ManifestFailureRecord}, with `failure`).
+ *
+ * Version 2: streams the side file named by `records`, beside `manifestLocation` (file, `s3://`, `az://`),
+ * line by line with `readline`: memory does not grow with the number of records. Version 1: yields the
+ * inline `objects`, then `failures` (converted to failure records; `uri` dropped).
+ *
+ * Every record is checked: `objectId` a decimal string below `count`, `name` a non-empty relative name
+ * without `..` segments, `size` a whole number of bytes, `crc32c` 8 hex digits, optional fields of their
+ * types. The side file must hold exactly `committed + failed` lines.
+ * @param manifest - a checked manifest ({@link parseManifest}).
+ * @param manifestLocation - path or URI of the manifest (needed for version 2: the records are beside it).
+ * @param options - connection options for `s3://` and `az://`.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` for a line that is not JSON or not a valid record, for a
+ *   side file with fewer or more lines than the manifest counts (truncated), naming the side file's URI
+ *   and the line number; TypeError `ERR_DGEN_INVALID_OPTION` for a version 2 manifest without a
+ *   location; `ERR_DGEN_NOT_FOUND` when the side file does not exist; read errors of the backend.
+ */
+export async function* readManifestRecords(manifest: Manifest, manifestLocation?: string | Target, options: InputOptions = {}): AsyncGenerator<ManifestLine> {
+  if (manifest.version === 1) {
+    for (const [i, o] of manifest.objects.entries()) yield checkRecord(o, manifest.count, `manifest objects[${i}]`);
+    for (const [i, f] of (manifest.failures ?? []).entries()) {
+      yield checkRecord(
+        { objectId: f.objectId, name: f.name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code }) } },
+        manifest.count,
+        `manifest failures[${i}]`,
+      );
+    }
+    return;
+  }
+  if (manifestLocation === undefined) {
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'manifestLocation', manifestLocation, 'the path or URI of a version 2 manifest (its records are beside it)');
+  }
+  const base = typeof manifestLocation === 'string' ? parseTarget(manifestLocation) : manifestLocation;
+  const where = siblingTarget(base, manifest.records);
+  const uri = formatTarget(where);
+  const expected = manifest.committed + manifest.failed;
+  const input = await openTarget(where, options);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const text of lines) {
+      n++;
+      if (n > expected) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n}`, text.slice(0, 120), `absent: the manifest counts ${expected} records (committed + failed)`);
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n}`, text.length > 120 ? `${text.slice(0, 120)}...` : text, 'a manifest record (one JSON object per line; truncated or corrupted?)');
+      }
+      yield checkRecord(data, manifest.count, `${uri} line ${n}`, text);
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  if (n < expected) {
+    throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n + 1}`, '(end of file)', `present: the manifest counts ${expected} records (committed + failed), the file ends after ${n} (truncated?)`);
+  }
+}
+
+/** Options of {@link ManifestWriter}: the sink options of the side file's backend, and the buffering. */
+export interface ManifestWriterOptions extends SinkOptions {
+  /** Lines are gathered into writes of about this many bytes. Default 256 KiB. */
+  flushBytes?: number;
+}
+
+/**
+ * Writes a records file (NDJSON, see the module documentation) through the sink of its target
+ * (`createSink`: file, `s3://`, `az://`; a `direct://` target gets a plain file; never compressed), and
+ * counts what it wrote.
+ *
+ * `object()` and `failure()` append a line to an in-memory buffer (synchronous, no I/O); once the buffer
+ * holds `flushBytes` it goes to the sink in one write. `flushIfNeeded()` waits while the sink is over its
+ * high-water mark (backpressure) and rejects once the sink has failed: callers await it between records.
+ * `close()` writes the rest and commits the file (nothing is visible before, on every backend); `abort()`
+ * discards it. Memory: the buffer, plus the sink's own (highWaterMark, default 4 MiB here; an S3 part or
+ * Azure block).
+ */
+export class ManifestWriter {
+  /** Where the records go (`direct` targets become `file`). */
+  readonly target: Target;
+  /** The records file's URI. */
+  readonly uri: string;
+  /** The records file's name (its last path segment): the manifest's `records`. */
+  readonly name: string;
+  readonly #sink: ObjectWriter;
+  readonly #flushBytes: number;
+  #pending = '';
+  #error: Error | undefined;
+  #drain: Promise<void> | undefined;
+  #closed = false;
+  #committed = 0;
+  #failed = 0;
+  #bytes = 0;
+  #compressedBytes = 0;
+
+  /**
+   * Opens the records file's sink (for files, its directory must exist: see {@link ManifestWriter.create}).
+   * @throws the errors of `createSink` (`ERR_DGEN_INVALID_URI`, `ERR_DGEN_INVALID_OPTION`).
+   */
+  constructor(target: string | Target, options: ManifestWriterOptions = {}) {
+    const t = typeof target === 'string' ? parseTarget(target) : target;
+    const { compression: _c, flushBytes, signal: _s, ...plain } = options;
+    if (flushBytes !== undefined && (!Number.isSafeInteger(flushBytes) || flushBytes < 1)) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'flushBytes', flushBytes, 'a whole number of bytes >= 1');
+    }
+    this.#flushBytes = flushBytes ?? 256 * 1024;
+    this.target = t.scheme === 'direct' ? { scheme: 'file', path: t.path } : t;
+    this.#sink = createSink(this.target, { highWaterMark: 4 * 1024 * 1024, ...plain, contentType: 'application/x-ndjson' });
+    this.uri = formatTarget(this.target);
+    this.name = baseName(this.target);
+    this.#sink.on('error', (err: Error) => {
+      this.#error ??= err;
+    });
+  }
+
+  /** Creates the directory of a file target, then the writer. @throws file-system errors; those of the constructor. */
+  static async create(target: string | Target, options: ManifestWriterOptions = {}): Promise<ManifestWriter> {
+    const t = typeof target === 'string' ? parseTarget(target) : target;
+    if (t.scheme === 'file' || t.scheme === 'direct') await mkdir(dirname(t.path), { recursive: true });
+    return new ManifestWriter(t, options);
+  }
+
+  /** Committed objects recorded. */
+  get committed(): number {
+    return this.#committed;
+  }
+  /** Failures recorded. */
+  get failed(): number {
+    return this.#failed;
+  }
+  /** Sum of the committed objects' sizes (uncompressed bytes). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+  /** Sum of the committed objects' stored sizes (`compressedSize`, else `size`). */
+  get compressedBytes(): number {
+    return this.#compressedBytes;
+  }
+
+  /** Records a committed object (one line). Synchronous; the line reaches the sink with the next full buffer. */
+  object(record: ManifestRecord): void {
+    const line = {
+      objectId: record.objectId,
+      name: record.name,
+      size: record.size,
+      crc32c: record.crc32c,
+      ...(record.unitOffset !== undefined && { unitOffset: record.unitOffset }),
+      ...(record.compressedSize !== undefined && { compressedSize: record.compressedSize }),
+      ...(record.etag !== undefined && { etag: record.etag }),
+      ...(record.backendChecksum !== undefined && { backendChecksum: record.backendChecksum }),
+    };
+    this.#append(JSON.stringify(line));
+    this.#committed++;
+    this.#bytes += record.size;
+    this.#compressedBytes += record.compressedSize ?? record.size;
+  }
+
+  /** Records a failed object (one line). Synchronous, like {@link ManifestWriter.object}. */
+  failure(record: ManifestFailureRecord): void {
+    const { attempts, error, code } = record.failure;
+    this.#append(JSON.stringify({ objectId: record.objectId, name: record.name, failure: { attempts, error, ...(code !== undefined && { code }) } }));
+    this.#failed++;
+  }
+
+  #append(line: string): void {
+    if (this.#closed) throw new Error(`records ${this.uri} are closed`);
+    this.#pending += line + '\n';
+    if (this.#pending.length >= this.#flushBytes) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#pending === '') return;
+    const chunk = Buffer.from(this.#pending, 'utf8');
+    this.#pending = '';
+    if (this.#error || this.#sink.destroyed) return; // flushIfNeeded() and close() report the failure
+    this.#sink.write(chunk);
+  }
+
+  /**
+   * Waits while the sink holds more than its high-water mark (backpressure); resolves at once otherwise.
+   * @throws the sink's error once it has failed (e.g. `ERR_DGEN_BACKEND`, ENOSPC).
+   */
+  async flushIfNeeded(): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (!this.#sink.writableNeedDrain) return;
+    this.#drain ??= new Promise<void>((resolve, reject) => {
+      const sink = this.#sink;
+      const done = (err?: Error) => {
+        sink.off('drain', onDrain);
+        sink.off('error', onError);
+        sink.off('close', onClose);
+        this.#drain = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onError = (err: Error) => done(err);
+      const onClose = () => done(this.#error ?? new Error(`records ${this.uri} closed before draining`));
+      sink.on('drain', onDrain);
+      sink.on('error', onError);
+      sink.on('close', onClose);
+    });
+    await this.#drain;
+  }
+
+  /**
+   * Writes the buffered lines and commits the records file.
+   * @returns the file's URI.
+   * @throws the sink's error (the file is then not committed, nothing of it remains).
+   */
+  async close(): Promise<string> {
+    if (this.#closed) throw new Error(`records ${this.uri} are closed`);
+    this.#flush();
+    this.#closed = true;
+    if (this.#error) {
+      await this.#sink.result().catch(() => {});
+      throw this.#error;
+    }
+    this.#sink.end();
+    return (await this.#sink.result()).uri;
+  }
+
+  /** Discards the records file (nothing of it remains); resolves once the sink has cleaned up. */
+  async abort(reason?: Error): Promise<void> {
+    this.#closed = true;
+    this.#pending = '';
+    if (!this.#sink.destroyed) this.#sink.destroy(reason ?? Object.assign(new Error('records aborted'), { name: 'AbortError' }));
+    await this.#sink.result().catch(() => {});
+  }
+}
+
+/** Stores a manifest as `name` under the target (direct I/O targets get a plain file). */
+export function storeManifest(prefix: Target, name: string, manifest: Manifest, options: SinkOptions = {}): Promise<string> {
+  return storeManifestAt(childTarget(prefix, name), manifest, options);
+}
+
+/**
+ * Stores a manifest document at a target through that target's own sink (uncompressed; direct I/O as a
+ * plain file; a file's directory is created).
+ * @returns the stored manifest's URI.
+ * @throws file-system and backend errors (nothing partial remains).
+ */
+export async function storeManifestAt(where: Target, manifest: Manifest, options: SinkOptions = {}): Promise<string> {
+  const { compression: _ignored, signal: _s, ...plain } = options;
+  if (where.scheme === 'file' || where.scheme === 'direct') await mkdir(dirname(where.path), { recursive: true });
+  const sink = createSink(where.scheme === 'direct' ? { scheme: 'file', path: where.path } : where, { ...plain, contentType: 'application/json' });
+  sink.on('error', () => {}); // result() reports it
+  sink.end(JSON.stringify(manifest, null, 2) + '\n');
+  return (await sink.result()).uri;
+}
+
+/** The parameters that make shards one run. */
+function runKey(m: Manifest): string {
+  return JSON.stringify([m.target, m.seed, m.count, m.size, m.nameTemplate, m.dedupRatio, m.compressRatio, m.dedupUnit, m.dedupScope, m.datasetUnits, m.compression, m.shard?.count]);
+}
+
+/**
+ * Checks that manifests are the shards of one run, each once, none missing.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` when they are not shards of the same run (target, seed,
+ *   count, size, template, ratios, unit, scope, compression, shard count), when a shard is missing or
+ *   given twice.
+ */
+export function checkShardSet(shards: Manifest[]): void {
   if (shards.length === 0) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', shards, 'at least one shard manifest');
   const first = shards[0]!;
-  const key = (m: Manifest) =>
-    JSON.stringify([m.target, m.seed, m.count, m.size, m.dedupRatio, m.compressRatio, m.dedupUnit, m.dedupScope, m.datasetUnits, m.compression, m.shard?.count]);
   const seen = new Set<number>();
   for (const m of shards) {
     if (!m.shard) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', m.target, 'shard manifests (with a shard field)');
-    if (key(m) !== key(first)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'shards of the same run (same target, seed and parameters)');
+    if (runKey(m) !== runKey(first)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'shards of the same run (same target, seed and parameters)');
     if (seen.has(m.shard.index)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'each shard once');
     seen.add(m.shard.index);
   }
   const missing = Array.from({ length: first.shard!.count }, (_, i) => i).filter((i) => !seen.has(i));
   if (missing.length) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shards ${missing.join(', ')} missing`, `all ${first.shard!.count} shards`);
-  const objects = shards.flatMap((m) => m.objects).sort((a, b) => Number(a.objectId) - Number(b.objectId));
+}
+
+/**
+ * Joins version 1 shard manifests in memory (their records are inline) into a version 1 manifest of the
+ * whole run. For version 2 shards (records in side files) use {@link mergeShardManifests}, which
+ * streams.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` for the reasons of {@link checkShardSet}, for a version 2
+ *   shard, or when an object appears twice.
+ */
+export function mergeManifests(shards: Manifest[]): ManifestV1 {
+  checkShardSet(shards);
+  const v1 = shards.map((m) => {
+    if (m.version !== 1) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard!.index}`, 'version 1 manifests (version 2 shards are merged by mergeShardManifests)');
+    return m;
+  });
+  const first = v1[0]!;
+  const objects = v1.flatMap((m) => m.objects).sort((a, b) => Number(a.objectId) - Number(b.objectId));
   for (let i = 1; i < objects.length; i++) {
     if (objects[i]!.objectId === objects[i - 1]!.objectId) {
       throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${objects[i]!.objectId}`, 'each object in one shard only');
@@ -183,8 +642,167 @@ export function mergeManifests(shards: Manifest[]): Manifest {
   return {
     ...rest,
     createdAt: new Date().toISOString(),
-    seconds: Math.max(...shards.map((m) => m.seconds ?? 0)),
+    seconds: Math.max(...v1.map((m) => m.seconds ?? 0)),
     objects,
-    failures: shards.flatMap((m) => m.failures ?? []).sort((a, b) => Number(a.objectId) - Number(b.objectId)),
+    failures: v1.flatMap((m) => m.failures ?? []).sort((a, b) => Number(a.objectId) - Number(b.objectId)),
   };
+}
+
+/**
+ * The shard manifests (`dgen-manifest.shard-I-of-N.json`) directly under a target, as URIs in name
+ * order. Lists only names with that prefix on S3 and Azure, and reads a directory's entries as a stream,
+ * so a target with millions of objects costs no memory per object.
+ * @throws `ERR_DGEN_INVALID_URI`; file-system and backend errors.
+ */
+export async function findShardManifests(target: string | Target, options: InputOptions = {}): Promise<string[]> {
+  const prefix = typeof target === 'string' ? parseTarget(target, true) : target;
+  const found: string[] = [];
+  if (prefix.scheme === 'file' || prefix.scheme === 'direct') {
+    for await (const entry of await opendir(prefix.path)) {
+      if (entry.isFile() && SHARD_MANIFEST_PATTERN.test(entry.name)) found.push(formatTarget({ scheme: 'file', path: join(prefix.path, entry.name) }));
+    }
+  } else {
+    const under = formatTarget(childTarget(prefix, ''));
+    for await (const input of listInputs([formatTarget(childTarget(prefix, 'dgen-manifest.shard-'))], options)) {
+      const rest = input.uri.slice(under.length);
+      if (input.uri.startsWith(under) && SHARD_MANIFEST_PATTERN.test(rest)) found.push(input.uri);
+    }
+  }
+  return found.sort();
+}
+
+/** Options of {@link mergeShardManifests}: connection options for reading, sink options for writing. */
+export type MergeOptions = SinkOptions & InputOptions;
+
+/** What {@link mergeShardManifests} wrote. */
+export interface MergeResult {
+  /** The merged manifest (version 2), as stored. */
+  manifest: ManifestV2;
+  /** Where it was stored. */
+  manifestUri: string;
+  /** Where its records were stored. */
+  recordsUri: string;
+}
+
+/**
+ * Joins the shard manifests of one run (version 1 or 2, e.g. from {@link findShardManifests}) into one
+ * version 2 manifest at `into`, streaming every shard's records into one records file beside it: memory
+ * is one bit per object of the run (duplicates are found with a bitmap over [0, count)), not one record.
+ *
+ * The merged manifest keeps the shards' parameters (without `shard`), `seconds` of the longest shard,
+ * the summed counts, and `interrupted` if a shard was. Its records are the shards' in shard order.
+ * @param locations - paths or URIs of the shard manifests.
+ * @param into - path or URI of the merged manifest (its records go beside it).
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` for the reasons of {@link checkShardSet}, for an object
+ *   recorded twice, for a record in the wrong shard (objectId mod shard count is not the shard index),
+ *   and for invalid records ({@link readManifestRecords}); read and write errors. Nothing is stored
+ *   then (the merged records file is discarded).
+ */
+export async function mergeShardManifests(locations: string[], into: string | Target, options: MergeOptions = {}): Promise<MergeResult> {
+  const shards: Manifest[] = [];
+  for (const location of locations) shards.push(await loadManifest(location, options));
+  checkShardSet(shards);
+  const first = shards[0]!;
+  const destination = typeof into === 'string' ? parseTarget(into) : into;
+  const writer = await ManifestWriter.create(recordsTargetFor(destination), options);
+  const seen = new Uint8Array(Math.ceil(first.count / 8));
+  let recordsUri: string;
+  try {
+    for (const [i, shard] of shards.entries()) {
+      const { index, count } = shard.shard!;
+      for await (const line of readManifestRecords(shard, locations[i], options)) {
+        const id = Number(line.objectId);
+        if (id % count !== index) {
+          throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId} in shard ${index} of ${count}`, 'records of objects whose index mod the shard count is the shard index');
+        }
+        const bit = 1 << (id & 7);
+        if (seen[id >>> 3]! & bit) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId}`, 'each object recorded once');
+        seen[id >>> 3]! |= bit;
+        if (isFailureRecord(line)) writer.failure(line);
+        else writer.object(line);
+        await writer.flushIfNeeded();
+      }
+    }
+    recordsUri = await writer.close();
+  } catch (err) {
+    await writer.abort(err as Error);
+    throw err;
+  }
+  const { shard: _s, ...base } = manifestParameters(first);
+  const manifest: ManifestV2 = {
+    ...base,
+    format: MANIFEST_FORMAT,
+    version: 2,
+    createdAt: new Date().toISOString(),
+    seconds: Math.max(...shards.map((m) => m.seconds ?? 0)),
+    records: writer.name,
+    committed: writer.committed,
+    failed: writer.failed,
+    bytes: writer.bytes,
+    ...(first.compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
+    ...(shards.some((m) => m.version === 2 && m.interrupted) && { interrupted: true as const }),
+  };
+  const ordered = orderManifest(manifest);
+  const manifestUri = await storeManifestAt(destination, ordered, options);
+  return { manifest: ordered, manifestUri, recordsUri };
+}
+
+const PARAMETER_KEYS = [
+  'format',
+  'tool',
+  'createdAt',
+  'target',
+  'seed',
+  'count',
+  'size',
+  'nameTemplate',
+  'dedupRatio',
+  'compressRatio',
+  'dedupUnit',
+  'dedupScope',
+  'datasetUnits',
+  'compression',
+  'shard',
+  'seconds',
+] as const;
+
+/** The parameters of a manifest of either version (no version, records or summary). */
+export function manifestParameters(manifest: Manifest): ManifestParameters {
+  const out: Record<string, unknown> = {};
+  for (const key of PARAMETER_KEYS) if (manifest[key] !== undefined) out[key] = manifest[key];
+  return out as unknown as ManifestParameters;
+}
+
+const KEY_ORDER = [
+  'format',
+  'version',
+  'tool',
+  'createdAt',
+  'target',
+  'seed',
+  'count',
+  'size',
+  'nameTemplate',
+  'dedupRatio',
+  'compressRatio',
+  'dedupUnit',
+  'dedupScope',
+  'datasetUnits',
+  'compression',
+  'shard',
+  'seconds',
+  'records',
+  'committed',
+  'failed',
+  'bytes',
+  'compressedBytes',
+  'interrupted',
+];
+
+/** The same manifest with its keys in the documented order (absent optional fields left out). */
+export function orderManifest(manifest: ManifestV2): ManifestV2 {
+  const given = manifest as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of KEY_ORDER) if (given[key] !== undefined) out[key] = given[key];
+  return out as unknown as ManifestV2;
 }

@@ -13,14 +13,26 @@ import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { invalidRange, invalidType } from './errors.js';
 import { parseDataOptions, type DataOptions, type SizeInput } from './params.js';
 import { DataSource, parseChunking } from './source.js';
 import { COMPRESSION_EXTENSIONS, parseCompression } from './compression.js';
-import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestName, type Manifest, type ManifestFailure, type ManifestObject } from './manifest.js';
-import { parseSizeDistribution } from './sizes.js';
+import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions } from './sinks/uri.js';
+import type { ObjectWriteResult } from './sinks/object-writer.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  ManifestWriter,
+  manifestName,
+  orderManifest,
+  recordsTargetFor,
+  storeManifest,
+  storeManifestAt,
+  type ManifestFailure,
+  type ManifestV2,
+} from './manifest.js';
+import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { backoffMs, isTransient } from './retry.js';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
@@ -131,27 +143,102 @@ export function parseShard(value: Shard | string | undefined): Shard | undefined
   return { index: index!, count: count! };
 }
 
+/** Failures a run keeps in memory for its result (`failed` counts them all; the records list them all). */
+export const MAX_FAILURES_KEPT = 1000;
+
+/** What {@link putObjects} resolves to: the stored manifest document (version 2: parameters and summary),
+ * plus, not stored, the first failures and where the manifest and its records are. */
+export interface PutResult extends ManifestV2 {
+  /** The first {@link MAX_FAILURES_KEPT} failures to happen, sorted by object index (`failed` is the exact count; the
+   * records list every failure). */
+  failures: ManifestFailure[];
+  /** URI of the stored manifest. */
+  manifestUri: string;
+  /** URI of the stored records (NDJSON, one line per object). */
+  recordsUri: string;
+}
+
 /** One object of the plan. */
 interface Planned {
   index: number;
   name: string;
   size: number;
+  /** First dedup unit of the object in the data set (dataset scope; 0 otherwise). */
   unitOffset: number;
+}
+
+/** How an object ended: committed (the sink's result) or failed (after `attempts` attempts). */
+type Outcome = { ok: true; result: ObjectWriteResult } | { ok: false; attempts: number; error: unknown };
+
+/**
+ * The plan, lazily: this shard's objects in index order, each computed when it is taken (O(1) memory).
+ * Dataset scope keeps the running sum of the units of every object before it (every index, this shard's
+ * or not) as the object's unitOffset.
+ */
+function* planObjects(count: number, shard: Shard | undefined, dataset: boolean, sizeOf: (index: number) => number, unitBytes: number, nameOf: (index: number) => string): Generator<Planned> {
+  if (!dataset) {
+    for (let index = shard?.index ?? 0; index < count; index += shard?.count ?? 1) yield { index, name: nameOf(index), size: sizeOf(index), unitOffset: 0 };
+    return;
+  }
+  let units = 0;
+  for (let index = 0; index < count; index++) {
+    const size = sizeOf(index);
+    if (!shard || index % shard.count === shard.index) yield { index, name: nameOf(index), size, unitOffset: units };
+    units += Math.ceil(size / unitBytes);
+  }
+}
+
+/**
+ * The totals a run needs before it starts, by a pass over the sizes that keeps nothing (O(count) time,
+ * O(1) memory; arithmetic for a fixed size): this shard's objects and bytes, and for dataset scope the
+ * units of the whole data set. Yields to the event loop now and then, and stops when `signal` aborts.
+ */
+async function planTotals(count: number, shard: Shard | undefined, dataset: boolean, sizes: SizeDistribution, seed: bigint, unitBytes: number, signal: AbortSignal | undefined) {
+  const step = shard?.count ?? 1;
+  const first = shard?.index ?? 0;
+  const objects = first < count ? Math.floor((count - 1 - first) / step) + 1 : 0;
+  if (/^\d+$/.test(sizes.spec)) {
+    const size = Number(sizes.spec);
+    return { objects, bytes: objects * size, datasetUnits: count * Math.ceil(size / unitBytes) };
+  }
+  let bytes = 0;
+  let datasetUnits = 0;
+  for (let index = dataset ? 0 : first; index < count; index += dataset ? 1 : step) {
+    if ((index & 0xffff) === 0xffff) {
+      await setImmediate();
+      signal?.throwIfAborted();
+    }
+    const size = sizes.sizeOf(seed, index);
+    if (index % step === first) bytes += size;
+    datasetUnits += Math.ceil(size / unitBytes);
+  }
+  return { objects, bytes, datasetUnits };
 }
 
 /**
  * Writes the data set's objects (or this shard's) under `target`, then the manifest there
- * (`dgen-manifest.json`, or `dgen-manifest.shard-I-of-N.json` for a shard).
+ * (`dgen-manifest.json`, or `dgen-manifest.shard-I-of-N.json` for a shard) and its records beside it
+ * (`dgen-manifest.records.ndjson`, ...; see manifest.ts).
+ *
+ * Memory does not grow with `count`: the plan is computed object by object as the run takes them, every
+ * finished object is streamed to the records file (never held), and only the first
+ * {@link MAX_FAILURES_KEPT} failures are kept for the result. A pass over the sizes before the run
+ * (arithmetic for a fixed size, about 1-2 us per object for a distribution) gives the progress total and,
+ * for dataset scope, the data set's units.
  *
  * Every option is validated before anything is created. An object that fails is removed (no partial
  * objects); transient failures are retried from the object's first byte, regenerated (nothing is held in
- * memory). Permanent failures are listed in the manifest's `failures`; with `failFast` the first one stops
- * the run.
- * @returns the manifest (also stored at the target).
- * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes); an
- *   `AbortError` when `signal` aborts; errors storing the manifest.
+ * memory). Permanent failures are recorded (the records, `failed`, the result's `failures`); with
+ * `failFast` the first one stops the run. A run stopped by `failFast` or by `signal` still commits its
+ * records and stores its manifest (with `interrupted: true` if objects were left), then resolves
+ * (`failFast`) or rejects with the signal's reason.
+ * @returns the stored manifest, with the first failures and the manifest's and records' URIs.
+ * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes); the
+ *   signal's reason (an `AbortError` by default) when `signal` aborts; errors writing the records or
+ *   storing the manifest (file-system errors, `ERR_DGEN_BACKEND`: the run stops at the first failure of
+ *   the records and nothing of them remains).
  */
-export async function putObjects(options: PutOptions): Promise<Manifest> {
+export async function putObjects(options: PutOptions): Promise<PutResult> {
   if (options === null || typeof options !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', options, 'an object');
   const prefix = parseTarget(options.target, true);
   const data = parseDataOptions(options);
@@ -186,31 +273,37 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     seed: _seed,
     ...sinkOptions
   } = options;
+  const manifestAt = manifestTo !== undefined ? parseTarget(manifestTo) : childTarget(prefix, manifestName(shard));
+  signal?.throwIfAborted();
 
-  // The plan: every object's size and (dataset scope) first unit, from the seed alone.
   const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
-  const plan: Planned[] = [];
-  let datasetUnits = 0;
-  for (let index = 0; index < count; index++) {
-    const size = sizes.sizeOf(data.seed, index);
-    if (!shard || index % shard.count === shard.index) plan.push({ index, name: objectName(index, count, extension, template), size, unitOffset: datasetUnits });
-    datasetUnits += Math.ceil(size / data.dedupUnit);
-  }
-  const dataset = scope === 'dataset' ? { datasetUnits } : {};
-  if (prefix.scheme === 'file' || prefix.scheme === 'direct') {
-    const dirs = new Set(plan.map((p) => dirname(join(prefix.path, p.name))));
-    for (const dir of dirs) await mkdir(dir, { recursive: true });
-  }
+  const dataset = scope === 'dataset';
+  const totals = await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
+  const datasetUnits = totals.datasetUnits;
+  const plan = planObjects(
+    count,
+    shard,
+    dataset,
+    (index) => sizes.sizeOf(data.seed, index),
+    data.dedupUnit,
+    (index) => objectName(index, count, extension, template),
+  );
 
-  const objects: ManifestObject[] = [];
-  const failures: ManifestFailure[] = [];
-  const progress: PutProgress = {
-    objectsDone: 0,
-    objectsFailed: 0,
-    objectsTotal: plan.length,
-    bytesDone: 0,
-    bytesTotal: plan.reduce((a, p) => a + p.size, 0),
+  // Directories: the target's up front (a target that cannot be a directory fails the run here, before
+  // anything is written); those of templated names lazily, before each object, remembering the last few.
+  const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
+  const madeDirs = new Set<string>();
+  const ensureDir = async (dir: string) => {
+    if (madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    if (madeDirs.size >= 1000) madeDirs.clear();
+    madeDirs.add(dir);
   };
+  if (local) await ensureDir(prefix.path);
+  const writer = await ManifestWriter.create(recordsTargetFor(manifestAt), sinkOptions);
+
+  const failures: ManifestFailure[] = [];
+  const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
   const stop = new AbortController();
   // Every object in flight listens on it (its pipeline, and its retry backoff): not a leak at high
   // concurrency, so no MaxListenersExceededWarning.
@@ -220,14 +313,46 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
   if (signal?.aborted) onOuterAbort();
   const started = performance.now();
 
-  /** One attempt at one object: resolves to its manifest entry, rejects after the sink cleaned up. */
-  const attempt = async (p: Planned, n: number): Promise<ManifestObject> => {
+  /**
+   * The one place a finished object is recorded: its line in the records (streamed, never kept), the
+   * counters, the kept failures and progress. Every path that completes objects calls it once per
+   * object, in any order (the streaming attempt below; a batch path would too).
+   */
+  const record = (p: Planned, outcome: Outcome): void => {
+    const objectId = String(p.index);
+    if (outcome.ok) {
+      const r = outcome.result;
+      writer.object({
+        objectId,
+        name: p.name,
+        size: r.size,
+        crc32c: r.crc32c,
+        ...(dataset && { unitOffset: p.unitOffset }),
+        ...(compression.algorithm !== 'none' && { compressedSize: r.compressedSize }),
+        ...(r.etag && { etag: r.etag }),
+        ...(r.backendChecksum && { backendChecksum: r.backendChecksum }),
+      });
+      progress.objectsDone++;
+    } else {
+      const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      const code = (outcome.error as { code?: unknown } | null)?.code;
+      const failure = { attempts: outcome.attempts, error, ...(typeof code === 'string' && { code }) };
+      writer.failure({ objectId, name: p.name, failure });
+      if (failures.length < MAX_FAILURES_KEPT) failures.push({ name: p.name, uri: formatTarget(childTarget(prefix, p.name)), objectId, ...failure });
+      progress.objectsFailed++;
+    }
+    onProgress?.(progress);
+  };
+
+  /** One attempt at one object: resolves to the sink's result, rejects after the sink cleaned up. */
+  const attempt = async (p: Planned, n: number): Promise<ObjectWriteResult> => {
     const target = childTarget(prefix, p.name);
     const uri = formatTarget(target);
     channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
     debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
     const t0 = performance.now();
-    const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, ...(scope === 'dataset' && { ...dataset, unitOffset: p.unitOffset }) });
+    if (local) await ensureDir(dirname(join(prefix.path, p.name)));
+    const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
     const sink = createSink(target, { ...sinkOptions, compression });
     let bytes = 0;
     source.on('data', (chunk: Buffer) => {
@@ -241,17 +366,7 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
       const seconds = (performance.now() - t0) / 1000;
       channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
       debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
-      return {
-        name: p.name,
-        uri: result.uri,
-        objectId: String(p.index),
-        size: result.size,
-        crc32c: result.crc32c,
-        ...(scope === 'dataset' && { unitOffset: p.unitOffset }),
-        ...(compression.algorithm !== 'none' && { compressedSize: result.compressedSize }),
-        ...(result.etag && { etag: result.etag }),
-        ...(result.backendChecksum && { backendChecksum: result.backendChecksum }),
-      };
+      return result;
     } catch (err) {
       // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up.
       await sink.result().catch(() => {});
@@ -260,13 +375,12 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     }
   };
 
+  /** One object, with its retries; records how it ended. Rejects only when the run is stopped. */
   const putOne = async (p: Planned): Promise<void> => {
     for (let n = 1; ; n++) {
+      let result: ObjectWriteResult;
       try {
-        objects.push(await attempt(p, n));
-        progress.objectsDone++;
-        onProgress?.(progress);
-        return;
+        result = await attempt(p, n);
       } catch (err) {
         if (stop.signal.aborted) throw err;
         const uri = formatTarget(childTarget(prefix, p.name));
@@ -280,31 +394,45 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
         }
         channels.objectFailure.publish({ name: p.name, uri, objectId: p.index, attempts: n, error: err });
         debug('failure %s after %d attempts: %s', uri, n, message);
-        failures.push({ name: p.name, uri, objectId: String(p.index), attempts: n, error: message, ...(typeof (err as { code?: unknown }).code === 'string' && { code: (err as { code: string }).code }) });
-        progress.objectsFailed++;
-        onProgress?.(progress);
+        record(p, { ok: false, attempts: n, error: err });
         if (failFast) stop.abort(err);
         return;
       }
+      record(p, { ok: true, result });
+      return;
     }
   };
 
-  let next = 0;
+  // Workers take the next object of the plan until it runs out or the run stops; between objects they
+  // wait for the records' backpressure (and learn of their failure, which stops the run).
+  let fatal: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < plan.length && !stop.signal.aborted) await putOne(plan[next++]!);
+    try {
+      while (!stop.signal.aborted) {
+        await writer.flushIfNeeded();
+        if (stop.signal.aborted) return;
+        const next = plan.next();
+        if (next.done) return;
+        await putOne(next.value);
+      }
+    } catch (err) {
+      if (stop.signal.aborted) return; // the objects in flight of a stopped run
+      fatal ??= { error: err };
+      stop.abort(err);
+    }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
-  } catch (err) {
-    if (!stop.signal.aborted) throw err;
+    await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
   } finally {
     signal?.removeEventListener('abort', onOuterAbort);
   }
-  if (signal?.aborted) throw signal.reason;
+  if (fatal) {
+    await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
+    throw fatal.error;
+  }
 
-  objects.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  const manifest: Manifest = {
+  const recordsUri = await writer.close();
+  const manifest = orderManifest({
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     tool: TOOL,
@@ -318,29 +446,21 @@ export async function putObjects(options: PutOptions): Promise<Manifest> {
     compressRatio: data.compressRatio,
     dedupUnit: data.dedupUnit,
     dedupScope: scope,
-    ...(scope === 'dataset' && { datasetUnits }),
+    ...(dataset && { datasetUnits }),
     compression,
     ...(shard && { shard }),
     seconds: (performance.now() - started) / 1000,
-    objects,
-    failures,
-  };
-  if (manifestTo !== undefined) await storeManifestAt(parseTarget(manifestTo), manifest, sinkOptions);
-  else await storeManifest(prefix, manifestName(shard), manifest, sinkOptions);
-  return manifest;
+    records: writer.name,
+    committed: writer.committed,
+    failed: writer.failed,
+    bytes: writer.bytes,
+    ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
+    ...(writer.committed + writer.failed < totals.objects && { interrupted: true as const }),
+  });
+  const manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
+  if (signal?.aborted) throw signal.reason;
+  failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  return { ...manifest, failures, manifestUri, recordsUri };
 }
 
-/** Stores a manifest as `name` under the target (direct I/O targets get a plain file). */
-export function storeManifest(prefix: Target, name: string, manifest: Manifest, options: SinkOptions = {}): Promise<string> {
-  return storeManifestAt(childTarget(prefix, name), manifest, options);
-}
-
-/** Stores a manifest at a target through that target's own sink (uncompressed; direct I/O as a plain file). */
-export async function storeManifestAt(where: Target, manifest: Manifest, options: SinkOptions = {}): Promise<string> {
-  const { compression: _ignored, ...plain } = options;
-  if (where.scheme === 'file' || where.scheme === 'direct') await mkdir(dirname(where.path), { recursive: true });
-  const sink = createSink(where.scheme === 'direct' ? { scheme: 'file', path: where.path } : where, { ...plain, contentType: 'application/json' });
-  sink.on('error', () => {}); // result() reports it
-  sink.end(JSON.stringify(manifest, null, 2) + '\n');
-  return (await sink.result()).uri;
-}
+export { storeManifest, storeManifestAt };

@@ -8,7 +8,17 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { AzureBlobSink, createGenerator, createSink, DataSource, formatCrc32c } from '../lib/index.js';
+import {
+  AzureBlobSink,
+  createGenerator,
+  createSink,
+  DataSource,
+  formatCrc32c,
+  isFailureRecord,
+  loadManifest,
+  readManifestRecords,
+  type ManifestRecord,
+} from '../lib/index.js';
 import { startAzurite } from './fixtures/servers.js';
 import { decompress } from './fixtures/helpers.js';
 
@@ -115,13 +125,20 @@ t.test('URI factory and dgen put az://container/prefix', async (t) => {
   });
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  for (const [i, o] of (summary.objects as { uri: string; crc32c: string }[]).entries()) {
-    t.equal(o.uri, `az://${container}/run1/obj-00000${i}.bin.gz`);
+  t.match(summary, { committed: 2, failed: 0, manifest: `az://${container}/run1/dgen-manifest.json`, records: `az://${container}/run1/dgen-manifest.records.ndjson` });
+  const connection = { connectionString: server.connectionString };
+  const stored = await loadManifest(summary.manifest, connection);
+  const objects: ManifestRecord[] = [];
+  for await (const line of readManifestRecords(stored, summary.manifest, connection)) if (!isFailureRecord(line)) objects.push(line);
+  objects.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  for (const [i, o] of objects.entries()) {
+    t.equal(o.name, `obj-00000${i}.bin.gz`, 'records streamed back from Azure');
     const back = await decompress(await getBytes(`run1/obj-00000${i}.bin.gz`), 'gzip');
     t.ok(back.equals(createGenerator({ size: 3 * MiB, seed: 9, objectId: i }).generateSync()));
     t.equal(o.crc32c, formatCrc32c(crc32c(back)));
   }
-  t.equal(JSON.parse((await getBytes('run1/dgen-manifest.json')).toString()).objects.length, 2);
+  t.equal(objects.length, 2);
+  t.match(JSON.parse((await getBytes('run1/dgen-manifest.json')).toString()), { version: 2, committed: 2, records: 'dgen-manifest.records.ndjson' });
   const missing = spawnSync(process.execPath, [bin, 'put', `az://${container}/x`], { env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: '' }, encoding: 'utf8' });
   t.equal(missing.status, 2);
   t.match(missing.stderr, /AZURE_STORAGE_CONNECTION_STRING/);

@@ -9,15 +9,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
+  checkShardSet,
   createS3Client,
   generatorFor,
-  mergeManifests,
+  isFailureRecord,
+  mergeShardManifests,
   objectName,
   parseSizeDistribution,
   putObjects,
   readManifest,
+  readManifestRecords,
   verifyObjects,
+  type InputOptions,
   type Manifest,
+  type ManifestLine,
+  type ManifestRecord,
+  type PutResult,
 } from '../lib/index.js';
 import { dedupRatio, near } from './fixtures/helpers.js';
 import { startRecordingProxy, startS3rver } from './fixtures/servers.js';
@@ -29,6 +36,17 @@ let n = 0;
 const fresh = () => join(root, `run-${n++}`);
 const KiB = 1024;
 const MiB = 1024 * KiB;
+
+/** Every record of a manifest (a putObjects result finds its records by its manifestUri), by objectId. */
+async function linesOf(manifest: Manifest | PutResult, location?: string, options: InputOptions = {}): Promise<ManifestLine[]> {
+  const lines: ManifestLine[] = [];
+  for await (const line of readManifestRecords(manifest, location ?? (manifest as PutResult).manifestUri, options)) lines.push(line);
+  return lines.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+}
+/** The committed objects' records of a manifest, by objectId. */
+async function objectsOf(manifest: Manifest | PutResult, location?: string, options: InputOptions = {}): Promise<ManifestRecord[]> {
+  return (await linesOf(manifest, location, options)).filter((l): l is ManifestRecord => !isFailureRecord(l));
+}
 
 function dgen(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -62,14 +80,17 @@ t.test('size distributions: deterministic from the seed, with the asked-for shap
 t.test('dedup scope dataset: the whole data set dedups by d; objects regenerate from the manifest', async (t) => {
   const target = fresh();
   const manifest = await putObjects({ target, count: 12, size: 'uniform:1MiB,3MiB', dedupRatio: 4, dedupScope: 'dataset', compressRatio: 2, seed: 5 });
-  const files = await Promise.all(manifest.objects.map((o) => readFile(join(target, o.name))));
+  const objects = await objectsOf(manifest);
+  t.equal(objects.length, 12);
+  const files = await Promise.all(objects.map((o) => readFile(join(target, o.name))));
   const realized = manifest.datasetUnits! / Math.max(1, Math.round(manifest.datasetUnits! / 4));
   const measured = dedupRatio(files, 4096);
   t.ok(near(measured, realized, 0.02), `data set dedups ${measured.toFixed(3)} (realized ${realized.toFixed(3)})`);
   t.ok(files.some((f) => dedupRatio(f, 4096) < 3.5), 'single objects dedup less than the data set');
-  t.equal(new Set(manifest.objects.map((o) => o.size)).size > 1, true, 'sizes vary');
+  t.equal(new Set(objects.map((o) => o.size)).size > 1, true, 'sizes vary');
   t.equal(manifest.dedupScope, 'dataset');
-  for (const [i, o] of manifest.objects.entries()) t.ok(files[i]!.equals(generatorFor(manifest, o).generateSync()), `${o.name} regenerates`);
+  t.equal(manifest.bytes, files.reduce((a, f) => a + f.length, 0), 'bytes sums the objects');
+  for (const [i, o] of objects.entries()) t.ok(files[i]!.equals(generatorFor(manifest, o).generateSync()), `${o.name} regenerates`);
   const objectScope = await putObjects({ target: fresh(), count: 4, size: '2MiB', dedupRatio: 4, seed: 5 });
   t.equal(objectScope.dedupScope, 'object');
 });
@@ -103,7 +124,8 @@ t.test('retries: transient failures are retried (regenerating), permanent ones r
     attempts: 3,
     retryBaseMs: 10,
   });
-  t.equal(manifest.objects.length, 3, 'all objects written');
+  t.equal(manifest.committed, 3, 'all objects written');
+  t.equal(manifest.failed, 0);
   t.same(manifest.failures, []);
   t.same(events, ['retry obj-000000.bin', 'retry obj-000000.bin'], 'two retries of the first object');
   const report = await verifyObjects({ target: 's3://bulk/retry', endpoint: server.endpoint, credentials });
@@ -128,7 +150,10 @@ t.test('retries: transient failures are retried (regenerating), permanent ones r
   t.equal(summary.failures[0].attempts, 1, 'a permanent error is not retried');
   t.match(summary.failures[0].error, /S3: .*no-such-bucket/);
   const stored = await readManifest(join(target, 'm.json'));
-  t.equal(stored.failures.length, 3, 'failures are in the manifest');
+  t.equal(stored.version === 2 && stored.failed, 3, 'failures are counted in the manifest');
+  const failedLines = (await linesOf(stored, join(target, 'm.json'))).filter(isFailureRecord);
+  t.same(failedLines.map((f) => [f.objectId, f.name, f.failure.attempts]), [['0', 'obj-000000.bin', 1], ['1', 'obj-000001.bin', 1], ['2', 'obj-000002.bin', 1]], 'and recorded beside it');
+  t.match(failedLines[0]!.failure.error, /S3: .*no-such-bucket/);
   const fast = dgen(['put', 's3://no-such-bucket/x', '--count', '8', '--size', '4KiB', '--concurrency', '1', '--endpoint', server.endpoint, '--fail-fast', '--manifest', join(target, 'm2.json'), '--json'], {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -159,7 +184,7 @@ t.test('high concurrency warns about nothing', async (t) => {
   process.on('warning', onWarning);
   t.teardown(() => process.off('warning', onWarning));
   const manifest = await putObjects({ target: fresh(), count: 40, size: '64KiB', concurrency: 32, seed: 4 });
-  t.equal(manifest.objects.length, 40);
+  t.equal(manifest.committed, 40);
   await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
   t.same(warnings.map((w) => w.message), [], 'no MaxListenersExceededWarning from the shared abort signal');
 });
@@ -185,7 +210,7 @@ t.test('memory stays bounded on a data set far larger than the bound', async (t)
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
     },
   });
-  t.equal(manifest.objects.length, 32);
+  t.equal(manifest.committed, 32);
   t.ok(peak < 2 * bound, `2 GiB written with at most ${(peak / MiB).toFixed(1)} MiB of buffers above baseline (bound ${bound / MiB} MiB live)`);
   await rm(target, { recursive: true, force: true });
 });
@@ -198,8 +223,8 @@ t.test('verify: a corrupted byte, a truncated object and a deleted one are each 
   t.equal(JSON.parse(ok.stdout).ok, 5);
 
   const plain = fresh();
-  const m = await putObjects({ target: plain, count: 5, size: '200KiB', seed: 8 });
-  const file = (i: number) => join(plain, m.objects[i]!.name);
+  await putObjects({ target: plain, count: 5, size: '200KiB', seed: 8 });
+  const file = (i: number) => join(plain, objectName(i, 5));
   const bytes = await readFile(file(1));
   bytes[12345] ^= 0x40;
   await writeFile(file(1), bytes);
@@ -209,9 +234,9 @@ t.test('verify: a corrupted byte, a truncated object and a deleted one are each 
   t.equal(r.status, 1, 'exit 1');
   const report = JSON.parse(r.stdout);
   t.equal(report.ok, 2);
-  t.same(report.mismatches.map((x: { name: string; offset: number }) => [x.name, x.offset]), [[m.objects[1]!.name, 12345]], 'the corrupted byte, at its offset');
-  t.same(report.sizeMismatches.map((x: { name: string; actualSize: number; expectedSize: number }) => [x.name, x.actualSize, x.expectedSize]), [[m.objects[2]!.name, 1000, 204800]]);
-  t.same(report.missing.map((x: { name: string }) => x.name), [m.objects[3]!.name]);
+  t.same(report.mismatches.map((x: { name: string; offset: number }) => [x.name, x.offset]), [[objectName(1, 5), 12345]], 'the corrupted byte, at its offset');
+  t.same(report.sizeMismatches.map((x: { name: string; actualSize: number; expectedSize: number }) => [x.name, x.actualSize, x.expectedSize]), [[objectName(2, 5), 1000, 204800]]);
+  t.same(report.missing.map((x: { name: string }) => x.name), [objectName(3, 5)]);
   const text = dgen(['verify', plain]);
   t.match(text.stdout, /MISMATCH .*obj-000001\.bin: first differing byte at offset 12345/);
   t.match(text.stdout, /SIZE .*obj-000002\.bin: 1000 bytes, expected 204800/);
@@ -224,14 +249,17 @@ t.test('verify on S3: an object overwritten with other bytes is found', async (t
   t.teardown(() => server.stop());
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
   const m = await putObjects({ target: 's3://vfy/run', count: 3, size: '300KiB', seed: 4, endpoint: server.endpoint, credentials });
+  t.equal(m.recordsUri, 's3://vfy/run/dgen-manifest.records.ndjson');
+  const objects = await objectsOf(m, undefined, { endpoint: server.endpoint, credentials });
+  t.same(objects.map((o) => o.name), ['obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin'], 'records read back from S3');
   const client = createS3Client({ endpoint: server.endpoint, credentials });
-  const wrong = generatorFor(m, m.objects[0]!).generateSync();
-  await client.send(new PutObjectCommand({ Bucket: 'vfy', Key: `run/${m.objects[2]!.name}`, Body: wrong }));
+  const wrong = generatorFor(m, objects[0]!).generateSync();
+  await client.send(new PutObjectCommand({ Bucket: 'vfy', Key: `run/${objects[2]!.name}`, Body: wrong }));
   client.destroy();
   const report = await verifyObjects({ target: 's3://vfy/run', endpoint: server.endpoint, credentials });
   t.equal(report.ok, 2);
   t.equal(report.mismatches.length, 1);
-  t.equal(report.mismatches[0]!.name, m.objects[2]!.name);
+  t.equal(report.mismatches[0]!.name, objects[2]!.name);
 });
 
 t.test('shards: the union of all shards is byte-identical to the unsharded run, no object twice', async (t) => {
@@ -242,19 +270,32 @@ t.test('shards: the union of all shards is byte-identical to the unsharded run, 
   const r0 = dgen(['put', sharded, ...args, '--shard', '0/3']);
   t.equal(r0.status, 0, r0.stderr);
   for (const index of [1, 2]) t.equal(dgen(['put', sharded, ...args, '--shards', '3'], { JOB_COMPLETION_INDEX: String(index) }).status, 0, `shard ${index} from JOB_COMPLETION_INDEX`);
-  const names = (await readdir(sharded)).filter((f) => f.startsWith('dgen-manifest.shard-')).sort();
+  const names = (await readdir(sharded)).filter((f) => f.startsWith('dgen-manifest.shard-') && f.endsWith('.json')).sort();
   t.same(names, ['dgen-manifest.shard-0000-of-0003.json', 'dgen-manifest.shard-0001-of-0003.json', 'dgen-manifest.shard-0002-of-0003.json']);
+  t.same(
+    (await readdir(sharded)).filter((f) => f.endsWith('.records.ndjson')).sort(),
+    names.map((f) => f.replace(/\.json$/, '.records.ndjson')),
+    'each shard streams its records beside its manifest',
+  );
   const shards = await Promise.all(names.map((f) => readManifest(join(sharded, f))));
-  t.same(shards.map((s) => s.objects.map((o) => Number(o.objectId))), [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]], 'index mod 3');
-  t.equal(dgen(['merge', sharded]).status, 0);
+  const shardObjects = await Promise.all(shards.map((s, i) => objectsOf(s, join(sharded, names[i]!))));
+  t.same(shardObjects.map((s) => s.map((o) => Number(o.objectId))), [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]], 'index mod 3');
+  const mergeRun = dgen(['merge', sharded]);
+  t.equal(mergeRun.status, 0, mergeRun.stderr);
   const merged = await readManifest(join(sharded, 'dgen-manifest.json'));
   const reference = await readManifest(join(whole, 'dgen-manifest.json'));
-  const strip = (m: Manifest) => m.objects.map((o) => ({ ...o, uri: o.uri.slice(o.uri.lastIndexOf('/')) }));
-  t.same(strip(merged), strip(reference), 'merged manifest lists the same objects, sizes and checksums');
-  for (const o of reference.objects) t.ok((await readFile(join(sharded, o.name))).equals(await readFile(join(whole, o.name))), `${o.name} identical`);
+  const referenceObjects = await objectsOf(reference, join(whole, 'dgen-manifest.json'));
+  t.same(await objectsOf(merged, join(sharded, 'dgen-manifest.json')), referenceObjects, 'merged manifest lists the same objects, sizes and checksums');
+  t.match(merged, { version: 2, committed: 10, failed: 0, bytes: reference.version === 2 && reference.bytes, records: 'dgen-manifest.records.ndjson' });
+  t.notOk('shard' in merged, 'the merged manifest is not a shard');
+  for (const o of referenceObjects) t.ok((await readFile(join(sharded, o.name))).equals(await readFile(join(whole, o.name))), `${o.name} identical`);
   t.same((await readdir(whole)).filter((f) => f.endsWith('.bin')).sort(), (await readdir(sharded)).filter((f) => f.endsWith('.bin')).sort());
-  t.throws(() => mergeManifests([shards[0]!, shards[0]!, shards[1]!]), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'a shard given twice');
-  t.throws(() => mergeManifests([shards[0]!, shards[1]!]), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'a shard missing');
+  t.throws(() => checkShardSet([shards[0]!, shards[0]!, shards[1]!]), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'a shard given twice');
+  t.throws(() => checkShardSet([shards[0]!, shards[1]!]), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'a shard missing');
+  const at = (i: number) => join(sharded, names[i]!);
+  await t.rejects(mergeShardManifests([at(0), at(0), at(1)], join(sharded, 'twice.json')), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'merge refuses a shard given twice');
+  await t.rejects(mergeShardManifests([at(0), at(1)], join(sharded, 'missing.json')), { code: 'ERR_DGEN_INVALID_MANIFEST' }, 'merge refuses a missing shard');
+  t.same((await readdir(sharded)).filter((f) => /^(twice|missing)/.test(f)), [], 'and stores nothing');
   t.equal(dgen(['verify', sharded]).status, 0, 'the merged run verifies');
   t.equal(dgen(['put', sharded, '--shard', '3/3']).status, 2);
   t.equal(dgen(['put', sharded, '--shards', '3']).status, 2, '--shards without JOB_COMPLETION_INDEX');
@@ -263,7 +304,7 @@ t.test('shards: the union of all shards is byte-identical to the unsharded run, 
 t.test('name templates: stable, documented names; bad templates are refused before anything is written', async (t) => {
   const target = fresh();
   const m = await putObjects({ target, count: 3, size: '4KiB', seed: 1, compression: 'gzip', nameTemplate: 'day1/part-{n}-{index}{ext}' });
-  t.same(m.objects.map((o) => o.name), ['day1/part-0-000000.gz', 'day1/part-1-000001.gz', 'day1/part-2-000002.gz']);
+  t.same((await objectsOf(m)).map((o) => o.name), ['day1/part-0-000000.gz', 'day1/part-1-000001.gz', 'day1/part-2-000002.gz']);
   t.same((await readdir(join(target, 'day1'))).sort(), ['part-0-000000.gz', 'part-1-000001.gz', 'part-2-000002.gz']);
   t.equal(m.nameTemplate, 'day1/part-{n}-{index}{ext}');
   t.equal(dgen(['verify', target]).status, 0, 'verify finds templated names');

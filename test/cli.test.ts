@@ -5,9 +5,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32c } from '@node-rs/crc32';
-import { formatCrc32c, generatorFor, readManifest, MANIFEST_NAME } from '../lib/index.js';
+import { formatCrc32c, generatorFor, isFailureRecord, readManifest, readManifestRecords, MANIFEST_NAME, type ManifestRecord } from '../lib/index.js';
 import { dedupRatio, hasTool, near, toolRatio } from './fixtures/helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
@@ -30,16 +30,24 @@ t.test('dgen put writes distinct objects and a manifest; files equal regeneratio
   const summary = JSON.parse(r.stdout.toString());
   t.equal(summary.seed, '42');
   t.same(summary.parameters, { count: 5, size: 1048576, dedupRatio: 2, compressRatio: 3, dedupUnit: 4096, dedupScope: 'object' });
-  t.equal(summary.objects.length, 5);
+  t.match(summary, { committed: 5, failed: 0, bytes: 5 * 1048576, failures: [] });
+  t.notOk('objects' in summary, 'the summary does not list every object');
+  t.equal(summary.manifest, pathToFileURL(join(dir, MANIFEST_NAME)).href);
+  t.equal(summary.records, pathToFileURL(join(dir, 'dgen-manifest.records.ndjson')).href);
   const files = (await readdir(dir)).sort();
-  t.same(files, [MANIFEST_NAME, 'obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin', 'obj-000003.bin', 'obj-000004.bin']);
+  t.same(files, [MANIFEST_NAME, 'dgen-manifest.records.ndjson', 'obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin', 'obj-000003.bin', 'obj-000004.bin']);
   const manifest = await readManifest(join(dir, MANIFEST_NAME));
+  t.match(manifest, { version: 2, committed: 5, failed: 0, bytes: 5 * 1048576, records: 'dgen-manifest.records.ndjson' });
+  const records: ManifestRecord[] = [];
+  for await (const r of readManifestRecords(manifest, join(dir, MANIFEST_NAME))) if (!isFailureRecord(r)) records.push(r);
+  records.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  t.same(records.map((o) => o.objectId), ['0', '1', '2', '3', '4']);
   const all: Buffer[] = [];
-  for (const [i, o] of manifest.objects.entries()) {
+  for (const o of records) {
     const onDisk = await readFile(join(dir, o.name));
     t.ok(onDisk.equals(generatorFor(manifest, o).generateSync()), `${o.name} equals regeneration from the manifest`);
     t.equal(o.crc32c, formatCrc32c(crc32c(onDisk)));
-    t.same(summary.objects[i], { uri: o.uri, size: 1048576, crc32c: o.crc32c });
+    t.equal(o.size, 1048576);
     all.push(onDisk);
   }
   t.ok(near(dedupRatio(all, 4096), 2, 0.01), 'five objects dedup 2 together: no object repeats another');

@@ -7,7 +7,19 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createGenerator, createS3Client, createSink, DataSource, formatCrc32c, MIN_PART_SIZE, S3Sink } from '../lib/index.js';
+import {
+  createGenerator,
+  createS3Client,
+  createSink,
+  DataSource,
+  formatCrc32c,
+  isFailureRecord,
+  loadManifest,
+  MIN_PART_SIZE,
+  readManifestRecords,
+  S3Sink,
+  type ManifestRecord,
+} from '../lib/index.js';
 import { startRecordingProxy, startS3rver } from './fixtures/servers.js';
 import { decompress, near } from './fixtures/helpers.js';
 
@@ -174,9 +186,16 @@ t.test('dgen put s3://bucket/prefix with --endpoint and --compression', async (t
   );
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  t.same(summary.objects.map((o: { uri: string }) => o.uri), [0, 1, 2].map((i) => `s3://${bucket}/run1/obj-00000${i}.bin.zst`));
-  for (const [i, o] of (summary.objects as { uri: string; crc32c: string; compressedSize: number }[]).entries()) {
-    const stored = await getBytes(client, o.uri.slice(`s3://${bucket}/`.length));
+  t.match(summary, { committed: 3, failed: 0, manifest: `s3://${bucket}/run1/dgen-manifest.json`, records: `s3://${bucket}/run1/dgen-manifest.records.ndjson` });
+  const connection = { endpoint: server.endpoint, credentials };
+  const stored = await loadManifest(summary.manifest, connection);
+  const objects: ManifestRecord[] = [];
+  for await (const line of readManifestRecords(stored, summary.manifest, connection)) if (!isFailureRecord(line)) objects.push(line);
+  objects.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  t.same(objects.map((o) => o.name), [0, 1, 2].map((i) => `obj-00000${i}.bin.zst`), 'records streamed back from S3');
+  t.equal(summary.compressedBytes, objects.reduce((a, o) => a + o.compressedSize!, 0));
+  for (const [i, o] of objects.entries()) {
+    const stored = await getBytes(client, `run1/${o.name}`);
     t.equal(stored.length, o.compressedSize);
     const back = await decompress(stored, 'zstd');
     t.ok(back.equals(createGenerator({ size: 6 * 1024 * 1024, compressRatio: 3, seed: 5, objectId: i }).generateSync()), `object ${i} round-trips`);
@@ -185,7 +204,8 @@ t.test('dgen put s3://bucket/prefix with --endpoint and --compression', async (t
   const manifest = JSON.parse((await getBytes(client, 'run1/dgen-manifest.json')).toString());
   t.equal(manifest.target, `s3://${bucket}/run1`);
   t.same(manifest.compression, { algorithm: 'zstd', level: 3 });
-  t.equal(manifest.objects.length, 3);
+  t.match(manifest, { version: 2, committed: 3, failed: 0, records: 'dgen-manifest.records.ndjson' });
+  t.equal((await getBytes(client, 'run1/dgen-manifest.records.ndjson')).toString().trim().split('\n').length, 3);
 });
 
 t.test('dgen analyze reads objects under an s3:// prefix', async (t) => {

@@ -3,7 +3,6 @@ import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
 import { putObjects, type PutProgress } from '../put.js';
-import { manifestName } from '../manifest.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
@@ -82,7 +81,8 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     },
   }).finally(() => bar?.stop());
   const seconds = manifest.seconds;
-  const written = manifest.objects.reduce((a, o) => a + o.size, 0);
+  const written = manifest.bytes;
+  const omitted = manifest.failed - manifest.failures.length;
   if (opts.json) {
     const summary = {
       tool: manifest.tool,
@@ -98,32 +98,35 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
       ...(manifest.shard && { shard: manifest.shard }),
       compression: manifest.compression,
       target: manifest.target,
-      manifest: opts.manifest ?? manifestName(manifest.shard),
+      manifest: manifest.manifestUri,
+      records: manifest.recordsUri,
+      committed: manifest.committed,
+      failed: manifest.failed,
       bytes: written,
+      ...(manifest.compressedBytes !== undefined && { compressedBytes: manifest.compressedBytes }),
       seconds,
       bytesPerSecond: written / Math.max(seconds, 1e-9),
-      objects: manifest.objects.map((o) => ({
-        uri: o.uri,
-        size: o.size,
-        crc32c: o.crc32c,
-        ...(o.compressedSize !== undefined && { compressedSize: o.compressedSize }),
-        ...(o.etag !== undefined && { etag: o.etag }),
-      })),
+      ...(manifest.interrupted && { interrupted: true }),
       failures: manifest.failures,
+      ...(omitted > 0 && { failuresOmitted: omitted }),
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else {
     process.stderr.write(
-      `dgen put: ${manifest.objects.length} objects, ${formatBytes(written)} in ${seconds.toFixed(2)} s ` +
+      `dgen put: ${manifest.committed} objects${manifest.failed ? ` (${manifest.failed} failed)` : ''}, ${formatBytes(written)} in ${seconds.toFixed(2)} s ` +
         `(${formatBytes(written / Math.max(seconds, 1e-9))}/s) into ${manifest.target}` +
         (manifest.shard ? ` (shard ${manifest.shard.index}/${manifest.shard.count})` : '') +
+        (manifest.interrupted ? ' (interrupted)' : '') +
         '\n' +
         `  seed ${manifest.seed}, size ${manifest.size}, dedup ${manifest.dedupRatio} (${manifest.dedupScope} scope), ` +
         `compress ${manifest.compressRatio}, dedup unit ${manifest.dedupUnit} B\n` +
-        (manifest.compression.algorithm === 'none' ? '' : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}\n`) +
-        `  manifest ${opts.manifest ?? `${manifestName(manifest.shard)} under the target`}\n` +
-        manifest.failures.map((f) => `  FAILED ${f.uri} after ${f.attempts} attempt(s): ${f.error}\n`).join(''),
+        (manifest.compression.algorithm === 'none'
+          ? ''
+          : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}, ${formatBytes(manifest.compressedBytes ?? 0)} stored\n`) +
+        `  manifest ${manifest.manifestUri}\n  records  ${manifest.recordsUri}\n` +
+        manifest.failures.map((f) => `  FAILED ${f.uri} after ${f.attempts} attempt(s): ${f.error}\n`).join('') +
+        (omitted > 0 ? `  ... and ${omitted} more failures (lines with "failure" in the records)\n` : ''),
     );
   }
-  return manifest.failures.length === 0;
+  return manifest.failed === 0;
 }

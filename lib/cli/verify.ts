@@ -1,9 +1,7 @@
 /** `dgen verify <target>` and `dgen merge <target>`. @module */
 import { verifyObjects } from '../verify.js';
-import { listInputs, readText } from '../analyze/inputs.js';
-import { mergeManifests, parseManifest, MANIFEST_NAME } from '../manifest.js';
-import { storeManifest } from '../put.js';
-import { parseTarget } from '../sinks/uri.js';
+import { findShardManifests, mergeShardManifests, MANIFEST_NAME } from '../manifest.js';
+import { childTarget, parseTarget } from '../sinks/uri.js';
 import { invalidRange } from '../errors.js';
 import { formatBytes } from './put.js';
 import { connectionOptions, type Opts } from './options.js';
@@ -22,7 +20,8 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
     const lines = [
-      `dgen verify: ${report.ok} of ${report.objects} objects match (${formatBytes(report.bytes)}), manifest ${report.manifest}`,
+      `dgen verify: ${report.ok} of ${report.objects} objects match (${formatBytes(report.bytes)}), manifest ${report.manifest}` +
+        (report.records ? `, records ${report.records}` : ''),
       ...report.mismatches.map((m) => `  MISMATCH ${m.uri}: first differing byte at offset ${m.offset}`),
       ...report.sizeMismatches.map((m) => `  SIZE     ${m.uri}: ${m.actualSize} bytes, expected ${m.expectedSize}`),
       ...report.missing.map((m) => `  MISSING  ${m.uri}`),
@@ -33,15 +32,13 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
   return report.ok === report.objects;
 }
 
-/** Runs `dgen merge`: joins the shard manifests under a target into its `dgen-manifest.json`. */
+/** Runs `dgen merge`: joins the shard manifests under a target into its `dgen-manifest.json`, streaming
+ * their records into `dgen-manifest.records.ndjson`. */
 export async function runMerge(target: string, opts: Opts): Promise<void> {
   const prefix = parseTarget(target, true);
-  const shards = [];
-  for await (const input of listInputs([target], connectionOptions(opts))) {
-    const name = input.uri.slice(input.uri.lastIndexOf('/') + 1);
-    if (/^dgen-manifest\.shard-\d+-of-\d+\.json$/.test(name)) shards.push(parseManifest(await readText(input.uri, connectionOptions(opts)), input.uri));
-  }
-  const merged = mergeManifests(shards);
-  const uri = await storeManifest(prefix, MANIFEST_NAME, merged, connectionOptions(opts));
-  process.stderr.write(`dgen merge: ${shards.length} shard manifests, ${merged.objects.length} objects, ${merged.failures.length} failures -> ${uri}\n`);
+  const shards = await findShardManifests(prefix, connectionOptions(opts));
+  const { manifest, manifestUri, recordsUri } = await mergeShardManifests(shards, childTarget(prefix, MANIFEST_NAME), connectionOptions(opts));
+  process.stderr.write(
+    `dgen merge: ${shards.length} shard manifests, ${manifest.committed} objects, ${manifest.failed} failures -> ${manifestUri} (records ${recordsUri})\n`,
+  );
 }
