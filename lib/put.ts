@@ -352,7 +352,9 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
     const t0 = performance.now();
     if (local) await ensureDir(dirname(join(prefix.path, p.name)));
-    const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+    // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
+    // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
+    const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
     const sink = createSink(target, { ...sinkOptions, compression });
     let bytes = 0;
     source.on('data', (chunk: Buffer) => {
@@ -361,15 +363,18 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
       onProgress?.(progress);
     });
     try {
-      await pipeline(source, sink, { signal: stop.signal });
+      await pipeline(source, sink);
       const result = await sink.result();
       const seconds = (performance.now() - t0) / 1000;
       channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
       debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
       return result;
     } catch (err) {
-      // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up.
-      await sink.result().catch(() => {});
+      // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
+      // stop that lands after the sink committed (end() came, so every byte is in) leaves a complete
+      // object: it counts as written, so that no object exists without its record.
+      const committed = await sink.result().catch(() => undefined);
+      if (committed) return committed;
       progress.bytesDone -= bytes;
       throw err;
     }
