@@ -10,7 +10,6 @@
  * (reused), plus the batch descriptions; flat whatever the number or size of objects.
  * @module
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLocalObjects, type LocalWriteResult } from './local-writer.js';
@@ -44,6 +43,8 @@ export interface LocalPutOptions {
   root: string;
   direct: boolean;
   fsync: boolean;
+  /** Makes a directory (and its parents) exist; called for each object's directory before its batch. */
+  ensureDir(dir: string): Promise<void>;
   /** Bytes per worker write; default that of {@link writeLocalObjects}. */
   chunkSize?: number;
   /** Attempts per object for transient failures (>= 1). */
@@ -56,6 +57,9 @@ export interface LocalPutOptions {
   onCommitted(object: LocalPlanned, result: { path: string; size: number; crc32c: string }, attempts: number): void;
   /** An object failed for good (after `attempts` attempts); nothing of it is on disk. */
   onFailed(object: LocalPlanned, error: Error, attempts: number): void;
+  /** Awaited before each batch is handed to the pool (backpressure from whoever records the results);
+   * a rejection stops the run as a throwing callback does. */
+  beforeBatch?(): Promise<void>;
   /** An object is about to be retried after a transient failure. */
   onRetry?(object: LocalPlanned, error: Error, attempt: number, delayMs: number): void;
 }
@@ -90,20 +94,10 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
   const onAbort = () => stop.abort(options.signal.reason);
   options.signal.addEventListener('abort', onAbort, { once: true });
   if (options.signal.aborted) onAbort();
-  let made = new Set<string>();
-  const ensureDirs = async (objects: LocalPlanned[]) => {
-    for (const o of objects) {
-      const dir = dirname(join(options.root, o.name));
-      if (made.has(dir)) continue;
-      await mkdir(dir, { recursive: true });
-      if (made.size >= 1000) made = new Set();
-      made.add(dir);
-    }
-  };
 
   const run = async (objects: LocalPlanned[], attempt: number): Promise<void> => {
     if (stop.signal.aborted) return;
-    await ensureDirs(objects);
+    for (const o of objects) await options.ensureDir(dirname(join(options.root, o.name)));
     const results: LocalWriteResult[] = await writeLocalObjects(
       options.data,
       objects.map((o) => ({ objectId: o.index, size: o.size, unitOffset: o.unitOffset, path: join(options.root, o.name) })),
@@ -127,20 +121,26 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
 
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stop.abort(error);
+  };
   try {
     for (const batch of batches(plan, binding.poolInfo().threads)) {
+      if (!stop.signal.aborted && !failure) await options.beforeBatch?.();
       if (stop.signal.aborted || failure) break;
       const p: Promise<void> = run(batch, 1).then(
         () => void inFlight.delete(p),
         (error: unknown) => {
           inFlight.delete(p);
-          failure ??= { error };
-          stop.abort(error);
+          fail(error);
         },
       );
       inFlight.add(p);
       if (inFlight.size >= 2) await Promise.race(inFlight);
     }
+  } catch (error) {
+    fail(error); // the plan or beforeBatch threw
   } finally {
     await Promise.all(inFlight);
     options.signal.removeEventListener('abort', onAbort);
