@@ -173,38 +173,55 @@ type Outcome = { ok: true; result: ObjectWriteResult } | { ok: false; attempts: 
 /**
  * The plan, lazily: this shard's objects in index order, each computed when it is taken (O(1) memory).
  * Dataset scope keeps the running sum of the units of every object before it (every index, this shard's
- * or not) as the object's unitOffset.
+ * or not) as the object's unitOffset; with a fixed size that is index x units per object.
  */
-function* planObjects(count: number, shard: Shard | undefined, dataset: boolean, sizeOf: (index: number) => number, unitBytes: number, nameOf: (index: number) => string): Generator<Planned> {
-  if (!dataset) {
-    for (let index = shard?.index ?? 0; index < count; index += shard?.count ?? 1) yield { index, name: nameOf(index), size: sizeOf(index), unitOffset: 0 };
+function* planObjects(
+  count: number,
+  shard: Shard | undefined,
+  dataset: boolean,
+  sizes: SizeDistribution,
+  seed: bigint,
+  unitBytes: number,
+  nameOf: (index: number) => string,
+): Generator<Planned> {
+  const fixed = fixedSize(sizes);
+  if (!dataset || fixed !== undefined) {
+    const unitsEach = fixed === undefined ? 0 : Math.ceil(fixed / unitBytes);
+    for (let index = shard?.index ?? 0; index < count; index += shard?.count ?? 1) {
+      yield { index, name: nameOf(index), size: fixed ?? sizes.sizeOf(seed, index), unitOffset: dataset ? index * unitsEach : 0 };
+    }
     return;
   }
   let units = 0;
   for (let index = 0; index < count; index++) {
-    const size = sizeOf(index);
+    const size = sizes.sizeOf(seed, index);
     if (!shard || index % shard.count === shard.index) yield { index, name: nameOf(index), size, unitOffset: units };
     units += Math.ceil(size / unitBytes);
   }
 }
 
+/** The size of every object when the specification is a plain size, else undefined. */
+function fixedSize(sizes: SizeDistribution): number | undefined {
+  return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
+}
+
 /**
  * The totals a run needs before it starts, by a pass over the sizes that keeps nothing (O(count) time,
  * O(1) memory; arithmetic for a fixed size): this shard's objects and bytes, and for dataset scope the
- * units of the whole data set. Yields to the event loop now and then, and stops when `signal` aborts.
+ * units of the whole data set. Yields to the event loop every 64Ki objects, and stops when `signal`
+ * aborts.
  */
 async function planTotals(count: number, shard: Shard | undefined, dataset: boolean, sizes: SizeDistribution, seed: bigint, unitBytes: number, signal: AbortSignal | undefined) {
   const step = shard?.count ?? 1;
   const first = shard?.index ?? 0;
   const objects = first < count ? Math.floor((count - 1 - first) / step) + 1 : 0;
-  if (/^\d+$/.test(sizes.spec)) {
-    const size = Number(sizes.spec);
-    return { objects, bytes: objects * size, datasetUnits: count * Math.ceil(size / unitBytes) };
-  }
+  const fixed = fixedSize(sizes);
+  if (fixed !== undefined) return { objects, bytes: objects * fixed, datasetUnits: count * Math.ceil(fixed / unitBytes) };
   let bytes = 0;
   let datasetUnits = 0;
+  let n = 0;
   for (let index = dataset ? 0 : first; index < count; index += dataset ? 1 : step) {
-    if ((index & 0xffff) === 0xffff) {
+    if (++n % 65536 === 0) {
       await setImmediate();
       signal?.throwIfAborted();
     }
@@ -280,14 +297,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
   const dataset = scope === 'dataset';
   const totals = await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
   const datasetUnits = totals.datasetUnits;
-  const plan = planObjects(
-    count,
-    shard,
-    dataset,
-    (index) => sizes.sizeOf(data.seed, index),
-    data.dedupUnit,
-    (index) => objectName(index, count, extension, template),
-  );
+  const plan = planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, count, extension, template));
 
   // Directories: the target's up front (a target that cannot be a directory fails the run here, before
   // anything is written); those of templated names lazily, before each object, remembering the last few.
@@ -305,7 +315,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
   const failures: ManifestFailure[] = [];
   const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
   const stop = new AbortController();
-  // Every object in flight listens on it (its pipeline, and its retry backoff): not a leak at high
+  // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
   // concurrency, so no MaxListenersExceededWarning.
   setMaxListeners(2 * concurrency + 1, stop.signal);
   const onOuterAbort = () => stop.abort(signal!.reason);

@@ -136,6 +136,19 @@ t.test('shards: merge streams their records into one file; foreign and repeated 
   t.same((await readdir(target)).filter((f) => f.startsWith('again')), [], 'a refused merge stores nothing');
 });
 
+t.test('dataset scope with a fixed size: the unit offsets of a shard are those of the whole run', async (t) => {
+  const target = fresh();
+  const options = { target, count: 9, size: '10000', dedupRatio: 2, dedupScope: 'dataset' as const, seed: 21 };
+  const shard = await putObjects({ ...options, shard: '1/3' });
+  const records = ((await linesOf(shard, shard.manifestUri)) as ManifestRecord[]).sort(byId);
+  t.same(records.map((r) => [r.objectId, r.unitOffset]), [['1', 3], ['4', 12], ['7', 21]], '3 units of 4 KiB per object');
+  t.equal(shard.datasetUnits, 27);
+  const whole = await putObjects({ ...options, target: fresh() });
+  const all = ((await linesOf(whole, whole.manifestUri)) as ManifestRecord[]).sort(byId);
+  t.same(records, all.filter((r) => Number(r.objectId) % 3 === 1), 'the same records as the unsharded run');
+  t.equal((await verifyObjects({ manifest: shard })).ok, 3);
+});
+
 t.test('truncated and corrupted records: ERR_DGEN_INVALID_MANIFEST naming the file and the line', async (t) => {
   const target = fresh();
   await putObjects({ target, count: 5, size: '2KiB', seed: 5, concurrency: 1 });
