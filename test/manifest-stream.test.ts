@@ -314,9 +314,9 @@ t.test('memory: 1M records through ManifestWriter and readManifestRecords, and a
   t.comment(`peak RSS ${out.maxRssAfterRecordsMiB} MiB after 1M records written and read, ${out.maxRssMiB} MiB after the 10M-object plan`);
 });
 
-t.test('a put of 50,000 small objects streams its records', async (t) => {
+t.test('a put of 25,000 small objects streams its records', async (t) => {
   const target = fresh();
-  const count = 50_000;
+  const count = 25_000;
   const result = await putObjects({ target, count, size: 512, seed: 17, concurrency: 16 });
   t.match(result, { committed: count, failed: 0, bytes: count * 512 });
   const recordsPath = join(target, 'dgen-manifest.records.ndjson');
