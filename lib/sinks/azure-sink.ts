@@ -14,6 +14,28 @@ import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions }
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 /** Largest block the service accepts: 4000 MiB. */
 export const MAX_BLOCK_SIZE = 4000 * 1024 * 1024;
+/** Most blocks in one committed block list: 50,000. */
+export const MAX_BLOCKS = 50_000;
+/** Default blocks staged at once: 4. */
+export const DEFAULT_BLOCK_CONCURRENCY = 4;
+
+/**
+ * Validated block size and block concurrency (the defaults filled in), shared by {@link AzureBlobSink}
+ * and the object-store put (`lib/object-store-put.ts`).
+ * @throws RangeError `ERR_DGEN_INVALID_OPTION` (`parameter` `blockSize` or `blockConcurrency`) for a
+ *   block size outside 1 byte to 4000 MiB or a block concurrency under 1.
+ */
+export function parseBlockOptions(options: { blockSize?: number; blockConcurrency?: number }): { blockSize: number; blockConcurrency: number } {
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB)`);
+  }
+  const blockConcurrency = options.blockConcurrency ?? DEFAULT_BLOCK_CONCURRENCY;
+  if (!Number.isSafeInteger(blockConcurrency) || blockConcurrency < 1) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', options.blockConcurrency, 'a whole number >= 1');
+  }
+  return { blockSize, blockConcurrency };
+}
 
 /** How to reach Azure Blob storage. */
 export interface AzureConnectionOptions {
@@ -71,14 +93,7 @@ export class AzureBlobSink extends ObjectWriter {
   constructor(container: string, blob: string, options: AzureBlobSinkOptions = {}) {
     if (typeof container !== 'string' || container === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'container', container, 'a container name');
     if (typeof blob !== 'string' || blob === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blob', blob, 'a blob name');
-    const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-    if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB)`);
-    }
-    const concurrency = options.blockConcurrency ?? 4;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', options.blockConcurrency, 'a whole number >= 1');
-    }
+    const { blockSize, blockConcurrency: concurrency } = parseBlockOptions(options);
     const service = createBlobServiceClient(options);
     super(options);
     this.container = container;
