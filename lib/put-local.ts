@@ -97,23 +97,35 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
 
   const run = async (objects: LocalPlanned[], attempt: number): Promise<void> => {
     if (stop.signal.aborted) return;
-    for (const o of objects) await options.ensureDir(dirname(join(options.root, o.name)));
-    const results: LocalWriteResult[] = await writeLocalObjects(
+    // An object whose directory cannot be made fails on its own, as a failed open would.
+    const ready: LocalPlanned[] = [];
+    const outcomes = new Map<LocalPlanned, LocalWriteResult>();
+    for (const o of objects) {
+      const path = join(options.root, o.name);
+      try {
+        await options.ensureDir(dirname(path));
+        ready.push(o);
+      } catch (error) {
+        outcomes.set(o, { ok: false, path, error: error as Error });
+      }
+    }
+    const written = await writeLocalObjects(
       options.data,
-      objects.map((o) => ({ objectId: o.index, size: o.size, unitOffset: o.unitOffset, path: join(options.root, o.name) })),
+      ready.map((o) => ({ objectId: o.index, size: o.size, unitOffset: o.unitOffset, path: join(options.root, o.name) })),
       { datasetUnits: options.datasetUnits, chunkSize: options.chunkSize, direct: options.direct, fsync: options.fsync, signal: stop.signal },
     );
+    ready.forEach((o, i) => outcomes.set(o, written[i]!));
     const retry: LocalPlanned[] = [];
     const delayMs = backoffMs(attempt + 1, options.retryBaseMs);
-    results.forEach((r, i) => {
-      const o = objects[i]!;
+    for (const o of objects) {
+      const r = outcomes.get(o)!;
       if (r.ok) options.onCommitted(o, r, attempt);
-      else if (stop.signal.aborted && r.error === stop.signal.reason) return; // removed by the abort
+      else if (stop.signal.aborted && r.error === stop.signal.reason) continue; // removed by the abort
       else if (attempt < options.attempts && isTransient(r.error)) {
         retry.push(o);
         options.onRetry?.(o, r.error, attempt, delayMs);
       } else options.onFailed(o, r.error, attempt);
-    });
+    }
     if (retry.length === 0) return;
     await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {});
     await run(retry, attempt + 1);

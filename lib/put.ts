@@ -1,12 +1,17 @@
 /**
  * Bulk put: `count` distinct objects (object identity = index) under a target (a directory, `s3://` or
- * `az://` prefix, `direct://` directory), each streamed (never held whole), `concurrency` objects in
- * flight, with retries of transient failures, a manifest, and shards for many machines.
- *
- * Memory: each object in flight holds at most its source's highWaterMark (2 x chunkSize) plus one chunk
- * being generated, plus its sink's buffer (highWaterMark, default 16 MiB, plus for S3 one part being cut
- * and `partConcurrency` parts in flight, for Azure `blockConcurrency` blocks). So a run holds about
- * concurrency x (3 x chunkSize + sink buffer) bytes, whatever the data set's size.
+ * `az://` prefix, `direct://` directory), with retries of transient failures, a manifest, and shards for
+ * many machines. Two data planes:
+ * - **Native** (local targets, `file://` and `direct://`, without compression): objects go to the addon's
+ *   worker pool in batches and are generated, checksummed and written there (put-local.ts,
+ *   local-writer.ts); nothing per chunk passes through JavaScript. Memory: one reused chunk buffer per
+ *   worker plus two batch descriptions.
+ * - **Streams** (object stores, and compressed objects anywhere): each object is a DataSource piped into
+ *   its sink, `concurrency` objects in flight. Each object in flight holds at most its source's
+ *   highWaterMark (2 x chunkSize) plus one chunk being generated, plus its sink's buffer (highWaterMark,
+ *   default 16 MiB, plus for S3 one part being cut and `partConcurrency` parts in flight, for Azure
+ *   `blockConcurrency` blocks). So a run holds about concurrency x (3 x chunkSize + sink buffer) bytes,
+ *   whatever the data set's size.
  * @module
  */
 import { setMaxListeners } from 'node:events';
@@ -34,6 +39,7 @@ import {
 } from './manifest.js';
 import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { backoffMs, isTransient } from './retry.js';
+import { putLocalObjects } from './put-local.js';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
 
@@ -57,10 +63,16 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   /** `object` (default): each object dedups by dedupRatio on its own. `dataset`: the whole data set does,
    * objects drawing their units from one shared pool. */
   dedupScope?: 'object' | 'dataset';
-  /** Objects in flight at once, >= 1. Default 4. */
+  /** Objects in flight at once on the stream data plane, >= 1. Default 4. (The native data plane of local
+   * targets keeps every pool worker busy instead; see `nativeWrites`.) */
   concurrency?: number | string;
-  /** Chunk size of each object's stream (multiple of 512). Default 4 MiB. */
+  /** Chunk size of each object's stream, and of each worker's writes on the native data plane (multiple
+   * of 512; rounded up to a multiple of 4096 for `direct://`). Default 4 MiB. */
   chunkSize?: number | string;
+  /** Local targets (`file://`, `direct://`) without compression: write objects through the addon's worker
+   * pool (generated, checksummed and written natively; the bytes and CRC-32C are the same). Default true;
+   * false writes each object through a DataSource and a FileSink, as the stream data plane does. */
+  nativeWrites?: boolean;
   /** Attempts per object for transient failures (network errors, 5xx, throttling). Default 3. */
   attempts?: number;
   /** First backoff in ms (exponential with jitter, capped at 10 s). Default 200. */
@@ -205,6 +217,15 @@ function fixedSize(sizes: SizeDistribution): number | undefined {
   return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
 }
 
+/** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
+function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
+  for (const p of plan) {
+    if (channels.objectStart.hasSubscribers) channels.objectStart.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: p.size, attempt: 1 });
+    if (debug.enabled) debug('start %s (%d bytes, attempt 1)', uriOf(p), p.size);
+    yield p;
+  }
+}
+
 /**
  * The totals a run needs before it starts, by a pass over the sizes that keeps nothing (O(count) time,
  * O(1) memory; arithmetic for a fixed size): this shard's objects and bytes, and for dataset scope the
@@ -268,7 +289,9 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
   const template = checkTemplate(options.nameTemplate);
   const scope = options.dedupScope ?? 'object';
   if (scope !== 'object' && scope !== 'dataset') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', scope, '"object" or "dataset"');
-  parseChunking(options);
+  const { chunkSize: chunkBytes } = parseChunking(options);
+  const nativeWrites = options.nativeWrites ?? true;
+  if (typeof nativeWrites !== 'boolean') throw invalidType('ERR_DGEN_INVALID_OPTION', 'nativeWrites', nativeWrites, 'a boolean');
   const {
     onProgress,
     signal,
@@ -288,6 +311,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     compressRatio: _cr,
     dedupUnit: _du,
     seed: _seed,
+    nativeWrites: _nw,
     ...sinkOptions
   } = options;
   const manifestAt = manifestTo !== undefined ? parseTarget(manifestTo) : childTarget(prefix, manifestName(shard));
@@ -436,8 +460,55 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
       stop.abort(err);
     }
   };
+
+  /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
+   * batch completes. */
+  const native = async (root: string) => {
+    const uriOf = (p: Planned) => formatTarget(childTarget(prefix, p.name));
+    const t0 = performance.now();
+    try {
+      await putLocalObjects(announced(plan, uriOf), {
+        data,
+        datasetUnits: dataset ? datasetUnits : 0,
+        root,
+        direct: prefix.scheme === 'direct',
+        fsync: sinkOptions.fsync === true,
+        chunkSize: prefix.scheme === 'direct' ? Math.ceil(chunkBytes / 4096) * 4096 : chunkBytes,
+        attempts,
+        retryBaseMs,
+        signal: stop.signal,
+        ensureDir,
+        beforeBatch: () => writer.flushIfNeeded(),
+        onCommitted: (p, r, n) => {
+          const uri = uriOf(p);
+          if (channels.objectFinish.hasSubscribers) {
+            channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
+          }
+          debug('finish %s', uri);
+          progress.bytesDone += r.size;
+          record(p, { ok: true, result: { uri, size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
+        },
+        onFailed: (p, error, n) => {
+          channels.objectFailure.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempts: n, error });
+          debug('failure %s after %d attempts: %s', uriOf(p), n, error.message);
+          record(p, { ok: false, attempts: n, error });
+          if (failFast) stop.abort(error);
+        },
+        onRetry: (p, error, n, delayMs) => {
+          channels.objectRetry.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempt: n, delayMs, error });
+          debug('retry %s in %d ms after attempt %d: %s', uriOf(p), delayMs, n, error.message);
+        },
+      });
+    } catch (err) {
+      // A callback threw (the records failed): the batches in flight have been stopped.
+      fatal ??= { error: err };
+      stop.abort(err);
+    }
+  };
+
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
+    if ((prefix.scheme === 'file' || prefix.scheme === 'direct') && compression.algorithm === 'none' && nativeWrites) await native(prefix.path);
+    else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
   } finally {
     signal?.removeEventListener('abort', onOuterAbort);
   }

@@ -219,28 +219,34 @@ t.test('version 1 manifests (records inline) are still read by verify and merge'
 });
 
 t.test('a stopped run commits its records and marks the manifest interrupted', async (t) => {
-  const target = fresh();
-  const controller = new AbortController();
-  const run = putObjects({
-    target,
-    count: 1000,
-    size: '1KiB',
-    seed: 3,
-    concurrency: 4,
-    signal: controller.signal,
-    onProgress: (p) => {
-      if (p.objectsDone >= 50) controller.abort();
-    },
-  });
-  await t.rejects(run, { name: 'AbortError' }, 'rejects with the signal reason');
-  const manifest = (await readManifest(join(target, MANIFEST_NAME))) as ManifestV2;
-  t.equal(manifest.interrupted, true);
-  t.ok(manifest.committed >= 50 && manifest.committed < 1000, `${manifest.committed} objects committed before the stop`);
-  t.equal((await linesOf(manifest, join(target, MANIFEST_NAME))).length, manifest.committed, 'as many records');
-  const report = await verifyObjects({ target });
-  t.equal(report.ok, manifest.committed, 'what was recorded verifies');
-  const files = (await readdir(target)).filter((f) => f.endsWith('.bin'));
-  t.equal(files.length, manifest.committed, 'no object without its record, none partial');
+  // Both data planes: the stream one (object by object) and the native one (batches of 1,024 objects on
+  // the pool: the batch in flight at the stop is cancelled, its objects removed and not recorded).
+  for (const [nativeWrites, count] of [[false, 1000], [true, 5000]] as const) {
+    const target = fresh();
+    const controller = new AbortController();
+    const run = putObjects({
+      target,
+      count,
+      size: '1KiB',
+      seed: 3,
+      concurrency: 4,
+      nativeWrites,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.objectsDone >= 50) controller.abort();
+      },
+    });
+    await t.rejects(run, { name: 'AbortError' }, 'rejects with the signal reason');
+    const manifest = (await readManifest(join(target, MANIFEST_NAME))) as ManifestV2;
+    t.equal(manifest.interrupted, true);
+    t.ok(manifest.committed >= 50 && manifest.committed < count, `${manifest.committed} objects committed before the stop (native ${nativeWrites})`);
+    t.equal((await linesOf(manifest, join(target, MANIFEST_NAME))).length, manifest.committed, 'as many records');
+    const report = await verifyObjects({ target });
+    t.equal(report.ok, manifest.committed, 'what was recorded verifies');
+    const files = await readdir(target);
+    t.equal(files.filter((f) => f.endsWith('.bin')).length, manifest.committed, 'no object without its record');
+    t.same(files.filter((f) => f.endsWith('.dgen-partial')), [], 'none partial');
+  }
   const complete = await putObjects({ target: fresh(), count: 3, size: '1KiB', seed: 3 });
   t.notOk('interrupted' in complete, 'a complete run is not marked');
 });
