@@ -141,7 +141,8 @@ function buildProgram(): Command {
 /**
  * Runs the CLI.
  * @param argv - full argv (node, script, args...).
- * @returns the exit status: 0 on success, 2 on bad usage or values, 1 on a failure while running.
+ * @returns the exit status: 0 on success, 2 on bad usage or values, 1 on a failure while running, 128 +
+ *   the signal's number after SIGINT, SIGTERM or SIGHUP stopped a put.
  */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -158,10 +159,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dgen: ${flag ? `${flag}: ` : ''}${err.message} [${err.code}]\n(run with --help for usage)\n`);
       return EXIT_USAGE;
     }
-    const e = err as Error & { code?: string };
+    const e = err as Error & { code?: string; exitCode?: number };
     process.stderr.write(`dgen: ${e.message}${e.code ? ` [${e.code}]` : ''}\n`);
     if (process.env.NODE_DEBUG?.includes('dgen') && e.stack) process.stderr.write(e.stack + '\n');
-    return EXIT_FAILURE;
+    return typeof e.exitCode === 'number' ? e.exitCode : EXIT_FAILURE;
   }
 }
 

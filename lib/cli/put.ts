@@ -25,6 +25,52 @@ export function shardFromOptions(opts: Opts, env: NodeJS.ProcessEnv = process.en
   return `${index}/${opts.shards}`;
 }
 
+/** Exit status after a signal: 128 + its number, as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/**
+ * SIGINT, SIGTERM and SIGHUP abort the put through `signal`, the path an AbortSignal takes: objects in
+ * flight are removed (partial files deleted, multipart uploads aborted, no block list committed) and the
+ * manifest is stored, marked interrupted. A second signal exits at once.
+ */
+function onInterrupt(): { signal: AbortSignal; readonly caught: StopSignal | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let caught: StopSignal | undefined;
+  const handlers = (Object.keys(SIGNAL_EXIT) as StopSignal[]).map((name) => {
+    const handler = () => {
+      if (caught !== undefined) {
+        process.stderr.write(`dgen put: ${name} again: exiting at once\n`);
+        process.exit(SIGNAL_EXIT[name]);
+      }
+      caught = name;
+      process.stderr.write(`\ndgen put: ${name}: stopping; objects in flight are removed (${name} again exits at once)\n`);
+      controller.abort(Object.assign(new Error(`interrupted by ${name}`), { name: 'AbortError', code: 'ABORT_ERR' }));
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    get caught() {
+      return caught;
+    },
+    dispose: () => handlers.forEach(([name, handler]) => process.off(name, handler)),
+  };
+}
+
+/** The error an interrupted put ends with (exit status 128 + the signal's number), after saying what
+ * committed: on stderr, and with `--json` as a document on stdout. */
+function interrupted(name: StopSignal, progress: PutProgress | undefined, manifest: string, json: boolean): Error {
+  const committed = progress?.objectsDone ?? 0;
+  const failed = progress?.objectsFailed ?? 0;
+  if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, committed, failed, bytes: progress?.bytesDone ?? 0, manifest }, null, 2) + '\n');
+  return Object.assign(
+    new Error(`interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`),
+    { code: 'ERR_DGEN_INTERRUPTED', exitCode: SIGNAL_EXIT[name] },
+  );
+}
+
 /** Runs `dgen put`; throws on bad options and on a failed manifest; returns false if objects failed. */
 export async function runPut(target: string, opts: Opts): Promise<boolean> {
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
@@ -49,6 +95,8 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     rate: rate(p.bytesDone),
   });
   let lastDraw = 0;
+  let last: PutProgress | undefined;
+  const interrupt = onInterrupt();
   const manifest = await putObjects({
     target,
     count: opts.count as string,
@@ -70,7 +118,9 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     ...connectionOptions(opts),
     ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
     ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
+    signal: interrupt.signal,
     onProgress: (p) => {
+      last = p;
       if (!bar) return;
       if (lastDraw === 0) bar.start(p.bytesTotal, 0, payload(p));
       const now = performance.now();
@@ -79,7 +129,16 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
         bar.update(p.bytesDone, payload(p));
       }
     },
-  }).finally(() => bar?.stop());
+  })
+    .catch((err: unknown) => {
+      if (interrupt.caught === undefined || err !== interrupt.signal.reason) throw err;
+      bar?.stop();
+      throw interrupted(interrupt.caught, last, opts.manifest === undefined ? 'under the target' : String(opts.manifest), opts.json === true);
+    })
+    .finally(() => {
+      bar?.stop();
+      interrupt.dispose();
+    });
   const seconds = manifest.seconds;
   const written = manifest.bytes;
   const omitted = manifest.failed - manifest.failures.length;

@@ -1,0 +1,151 @@
+// Bulk puts on the native data plane (local targets without compression): the same objects and CRC-32C
+// as the stream data plane, and nothing half-written after a full disk, a read-only target, an abort or
+// a signal to a real `dgen put` process.
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { configureWorkers, MANIFEST_NAME, putObjects, readManifest, readManifestRecords, verifyObjects, type ManifestLine, type PutResult } from '../lib/index.js';
+
+const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
+const root = await mkdtemp(join(tmpdir(), 'dgen-native-put-'));
+t.teardown(() => rm(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(root, `run-${n++}`);
+const MiB = 1024 * 1024;
+
+async function records(result: PutResult): Promise<ManifestLine[]> {
+  const lines: ManifestLine[] = [];
+  for await (const line of readManifestRecords(result, result.manifestUri)) lines.push(line);
+  return lines.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+}
+
+function partials(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dgen-partial')) : [];
+}
+
+t.test('the native data plane writes the stream data plane\'s objects, with the same CRC-32C', async (t) => {
+  t.teardown(() => configureWorkers());
+  for (const size of [0, 1, 511, 512, 4095, 4 * MiB + 1]) {
+    const base = { count: 3, size, seed: 8, dedupRatio: 2, compressRatio: 3 } as const;
+    const stream = await putObjects({ ...base, target: fresh(), nativeWrites: false });
+    const want = await records(stream);
+    for (const [threads, chunkSize] of [[1, '64KiB'], [2, 512], [2, '4MiB'], [3, '1MiB']] as const) {
+      configureWorkers({ threads });
+      const native = await putObjects({ ...base, target: fresh(), chunkSize });
+      const got = await records(native);
+      t.same(got.map((r) => [r.name, (r as { crc32c: string }).crc32c]), want.map((r) => [r.name, (r as { crc32c: string }).crc32c]), `size ${size}, ${threads} threads, chunk ${chunkSize}: names and CRC-32C`);
+      for (const r of want) {
+        const a = await readFile(join(fileURLToPath(stream.target), r.name));
+        const b = await readFile(join(fileURLToPath(native.target), r.name));
+        t.ok(a.equals(b), `size ${size}, ${threads} threads, chunk ${chunkSize}: ${r.name} byte-identical`);
+      }
+      t.equal((await verifyObjects({ target: fileURLToPath(native.target) })).ok, 3);
+    }
+  }
+});
+
+t.test('dataset scope and size distributions on the native data plane', async (t) => {
+  const base = { count: 12, size: 'uniform:1KiB,300KiB', seed: 4, dedupRatio: 3, dedupScope: 'dataset' } as const;
+  const native = await putObjects({ ...base, target: fresh() });
+  const stream = await putObjects({ ...base, target: fresh(), nativeWrites: false });
+  t.same(await records(native), await records(stream), 'the same records');
+  t.equal((await verifyObjects({ target: fileURLToPath(native.target) })).ok, 12);
+});
+
+t.test('compressed puts to a directory still go through the stream data plane, correct', async (t) => {
+  const result = await putObjects({ target: fresh(), count: 2, size: '1MiB', compressRatio: 3, compression: 'gzip', seed: 3 });
+  const lines = await records(result);
+  t.ok(lines.every((r) => 'compressedSize' in r && (r as { compressedSize: number }).compressedSize < MiB), 'stored compressed');
+  t.equal((await verifyObjects({ target: fileURLToPath(result.target) })).ok, 2);
+});
+
+// A small tmpfs mounted by the test (root only): a real full disk, a real read-only file system.
+function mountTmpfs(t: Tap.Test, dir: string, options: string): boolean {
+  try {
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    return false;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
+  return true;
+}
+
+t.test('a full disk: the failed objects are named with ENOSPC, nothing partial remains', async (t) => {
+  const dir = fresh();
+  if (!mountTmpfs(t, dir, 'size=16m')) return t.skip('mounting a tmpfs needs root');
+  const manifest = join(fresh(), 'm.json');
+  const result = await putObjects({ target: dir, count: 8, size: '3MiB', seed: 1, manifest, attempts: 1 });
+  t.ok(result.committed >= 1 && result.failed >= 1, `${result.committed} committed, ${result.failed} failed`);
+  t.equal(result.committed + result.failed, 8);
+  for (const f of result.failures) {
+    t.equal(f.code, 'ENOSPC', f.name);
+    t.match(f.error, new RegExp(`ENOSPC: no space left on device, write .*${f.name.replace('.', '\\.')}`));
+  }
+  t.same(partials(dir), [], 'no .dgen-partial file');
+  t.equal(readdirSync(dir).length, result.committed, 'only committed objects are there');
+  t.equal((await verifyObjects({ manifest })).ok, result.committed, 'and they verify');
+});
+
+t.test('a read-only target: every object fails with EROFS, nothing is created', async (t) => {
+  const dir = fresh();
+  if (!mountTmpfs(t, dir, 'size=1m,ro')) return t.skip('mounting a tmpfs needs root');
+  const result = await putObjects({ target: dir, count: 3, size: '4KiB', seed: 1, manifest: join(fresh(), 'm.json') });
+  t.equal(result.failed, 3);
+  t.same(result.failures.map((f) => f.code), ['EROFS', 'EROFS', 'EROFS']);
+  t.same(readdirSync(dir), []);
+});
+
+t.test('an AbortSignal mid-object: the object is removed and the manifest says interrupted', async (t) => {
+  const target = fresh();
+  const controller = new AbortController();
+  const run = putObjects({ target, count: 2, size: '1GiB', seed: 1, signal: controller.signal });
+  // Abort once the first temporary file exists: the object is being written.
+  while (!controller.signal.aborted) {
+    if (partials(target).length > 0) controller.abort();
+    else await sleep(1);
+  }
+  await t.rejects(run, { name: 'AbortError' });
+  t.same(partials(target), [], 'no .dgen-partial file');
+  const manifest = await readManifest(join(target, MANIFEST_NAME));
+  t.match(manifest, { interrupted: true, committed: 0 });
+  t.same(readdirSync(target).filter((f) => f.endsWith('.bin')), []);
+});
+
+/** Runs `dgen put` and sends it `signal` once objects are being written; resolves with its exit. */
+async function interrupt(target: string, signal: NodeJS.Signals, json: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'put', target, '--count', '1000000', '--size', '4KiB', '--seed', '2', ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Objects are being written once the first ones are committed.
+  for (let i = 0; i < 30_000 && child.exitCode === null; i++) {
+    if (existsSync(target) && readdirSync(target).some((f) => f.endsWith('.bin'))) break;
+    await sleep(2);
+  }
+  child.kill(signal);
+  return { code: await exited, stdout, stderr };
+}
+
+t.test('SIGINT, SIGTERM and SIGHUP to dgen put: exit 128+n, nothing partial, an interrupted manifest', async (t) => {
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    const target = fresh();
+    const r = await interrupt(target, signal, signal === 'SIGTERM');
+    t.equal(r.code, status, `${signal}: exit status ${status}\n${r.stderr}`);
+    t.match(r.stderr, new RegExp(`interrupted by ${signal}: \\d+ objects committed`));
+    t.same(partials(target), [], `${signal}: no .dgen-partial file`);
+    const manifest = await readManifest(join(target, MANIFEST_NAME));
+    t.equal(manifest.interrupted, true, `${signal}: the manifest says interrupted`);
+    const objects = readdirSync(target).filter((f) => f.endsWith('.bin')).length;
+    t.equal(manifest.committed, objects, `${signal}: every object on disk is recorded (${objects})`);
+    t.ok(objects > 0 && objects < 1_000_000);
+    if (signal === 'SIGTERM') t.match(JSON.parse(r.stdout), { ok: false, interrupted: 'SIGTERM', committed: objects });
+  }
+});
