@@ -36,6 +36,9 @@ export {
   type AzureConnectionOptions,
 } from './sinks/azure-sink.js';
 export { createSink, parseTarget, formatTarget, childTarget, type Target, type SinkOptions } from './sinks/uri.js';
+export { putGeneratedObject, type ObjectStorePutOptions } from './object-store-put.js';
+export { PartBufferPool, type PartBufferPoolOptions, type PartBufferPoolStats } from './part-buffers.js';
+export { writeLocalObjects, type LocalObject, type LocalWriteOptions, type LocalWriteResult, type LocalWriteError } from './local-writer.js';
 export {
   createCompressor,
   createDecompressor,

@@ -23,7 +23,7 @@ import { invalidRange, invalidType } from './errors.js';
 import { parseDataOptions, type DataOptions, type SizeInput } from './params.js';
 import { DataSource, parseChunking } from './source.js';
 import { COMPRESSION_EXTENSIONS, parseCompression } from './compression.js';
-import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions } from './sinks/uri.js';
+import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
 import type { ObjectWriteResult } from './sinks/object-writer.js';
 import {
   MANIFEST_FORMAT,
@@ -40,6 +40,12 @@ import {
 import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { backoffMs, isTransient } from './retry.js';
 import { putLocalObjects } from './put-local.js';
+import { putGeneratedObject } from './object-store-put.js';
+import { DataGenerator } from './generator.js';
+import { createS3Client } from './sinks/s3-sink.js';
+import { createBlobServiceClient } from './sinks/azure-sink.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
 
@@ -69,9 +75,11 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   /** Chunk size of each object's stream, and of each worker's writes on the native data plane (multiple
    * of 512; rounded up to a multiple of 4096 for `direct://`). Default 4 MiB. */
   chunkSize?: number | string;
-  /** Local targets (`file://`, `direct://`) without compression: write objects through the addon's worker
-   * pool (generated, checksummed and written natively; the bytes and CRC-32C are the same). Default true;
-   * false writes each object through a DataSource and a FileSink, as the stream data plane does. */
+  /** Without compression, skip the per-chunk streams (the bytes and CRC-32C are the same either way):
+   * local targets (`file://`, `direct://`) are written by the addon's worker pool (generated, checksummed
+   * and written natively), and S3/Azure objects have their parts generated into reused buffers and sent
+   * with the SDKs' own requests (object-store-put.ts). Default true; false sends every object through a
+   * DataSource and its sink (FileSink, S3Sink, AzureBlobSink). */
   nativeWrites?: boolean;
   /** Attempts per object for transient failures (network errors, 5xx, throttling). Default 3. */
   attempts?: number;
@@ -217,6 +225,15 @@ function fixedSize(sizes: SizeDistribution): number | undefined {
   return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
 }
 
+/** The clients a run shares between its objects on the generated-parts path: the caller's, else one made
+ * from the connection options. @throws TypeError `ERR_DGEN_INVALID_OPTION` for Azure without a connection
+ * string or client. */
+function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; serviceClient?: BlobServiceClient } {
+  if (prefix.scheme === 's3') return { client: options.client ?? createS3Client(options) };
+  if (prefix.scheme === 'az') return { serviceClient: createBlobServiceClient(options) };
+  return {};
+}
+
 /** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
 function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
   for (const p of plan) {
@@ -346,6 +363,10 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
   signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (signal?.aborted) onOuterAbort();
   const started = performance.now();
+  // Object stores without compression: parts generated into reused buffers and sent with the SDKs' own
+  // requests, one client per run (unless the caller gave one).
+  const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
+  const storeClients = generatedParts ? runClients(prefix, sinkOptions) : {};
 
   /**
    * The one place a finished object is recorded: its line in the records (streamed, never kept), the
@@ -385,6 +406,15 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
     debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
     const t0 = performance.now();
+    const result = generatedParts ? await generated(target, p) : await streamed(target, p);
+    const seconds = (performance.now() - t0) / 1000;
+    channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
+    debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
+    return result;
+  };
+
+  /** An object as a DataSource piped into its sink. */
+  const streamed = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
     if (local) await ensureDir(dirname(join(prefix.path, p.name)));
     // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
     // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
@@ -398,17 +428,34 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     });
     try {
       await pipeline(source, sink);
-      const result = await sink.result();
-      const seconds = (performance.now() - t0) / 1000;
-      channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
-      debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
-      return result;
+      return await sink.result();
     } catch (err) {
       // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
       // stop that lands after the sink committed (end() came, so every byte is in) leaves a complete
       // object: it counts as written, so that no object exists without its record.
       const committed = await sink.result().catch(() => undefined);
       if (committed) return committed;
+      progress.bytesDone -= bytes;
+      throw err;
+    }
+  };
+
+  /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
+  const generated = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
+    const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+    let bytes = 0;
+    try {
+      return await putGeneratedObject(target, generator, {
+        ...sinkOptions,
+        ...storeClients,
+        signal: stop.signal,
+        onStored: (stored) => {
+          bytes += stored;
+          progress.bytesDone += stored;
+          onProgress?.(progress);
+        },
+      });
+    } catch (err) {
       progress.bytesDone -= bytes;
       throw err;
     }
@@ -511,6 +558,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
   } finally {
     signal?.removeEventListener('abort', onOuterAbort);
+    if (storeClients.client && storeClients.client !== sinkOptions.client) storeClients.client.destroy();
   }
   if (fatal) {
     await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
