@@ -11,6 +11,7 @@
 #include "buffers.h"
 #include "crc32c.h"
 #include "fd_writer.h"
+#include "file_verifier.h"
 #include "file_writer.h"
 #include "fill.h"
 #include "kernels.h"
@@ -454,6 +455,22 @@ Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
   });
 }
 
+// allocHugeChunk(size): a Buffer on fresh memory backed by transparent huge pages (see buffers.h), not
+// yet touched; unmapped by its finalizer. Throws when the mapping fails.
+Napi::Value AllocHugeChunk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t size = size_t(ToU64(info[0], "size"));
+  uint8_t* block = dgen::map_huge_chunk(size);
+  if (block == nullptr) throw Napi::Error::New(env, "allocHugeChunk: mmap failed");
+  // Reported to V8 so that unreachable chunks make it collect, as for allocChunk.
+  const int64_t bytes = int64_t(dgen::huge_chunk_bytes(size));
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::Buffer<uint8_t>::New(env, block, size, [size, bytes](Napi::Env e, uint8_t* p) {
+    dgen::unmap_huge_chunk(p, size);
+    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
+  });
+}
+
 Napi::Value SetBufferPoolLimit(const Napi::CallbackInfo& info) {
   g_buffers.set_max_free(size_t(ToU64(info[0], "bytes")));
   return info.Env().Undefined();
@@ -544,6 +561,72 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// A verifyFiles() batch in progress.
+struct AsyncFileVerify {
+  Napi::Promise::Deferred deferred;
+  std::shared_ptr<dgen::WorkerPool> pool;
+  Napi::ObjectReference cancel;
+  std::vector<dgen::VerifyResult> results;
+};
+
+// verifyFiles(common, objects, options): checks local files against regeneration on the pool (see
+// file_verifier.h). common as for writeFiles; objects: [{ objectId, size, unitOffset?, path }]; options:
+// { chunkBytes, cancel? }. Resolves with one { status, offset, actualSize, errno, syscall } per object,
+// status being 'ok', 'mismatch', 'missing', 'size' or 'error'.
+Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
+    throw Napi::TypeError::New(env, "verifyFiles(common, objects, options)");
+  const auto common = info[0].As<Napi::Object>();
+  const auto list = info[1].As<Napi::Array>();
+  const auto o = info[2].As<Napi::Object>();
+  const dgen::KernelInfo* kernel = ToKernel(common);
+  const uint64_t chunk = ToU64(o.Get("chunkBytes"), "chunkBytes");
+  if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > kMaxChunk)
+    throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
+  std::vector<dgen::VerifyObject> objects;
+  objects.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "objects must hold objects");
+    const auto item = list.Get(i).As<Napi::Object>();
+    if (!item.Get("path").IsString()) throw Napi::TypeError::New(env, "every object needs a path");
+    objects.push_back(dgen::VerifyObject{std::make_shared<const Layout>(ToLayoutParams(common, item)), item.Get("path").As<Napi::String>().Utf8Value()});
+  }
+  const uint8_t* cancel = nullptr;
+  Napi::ObjectReference cancel_ref;
+  if (!o.Get("cancel").IsUndefined()) {
+    const Target flag = ToTarget(o.Get("cancel"));
+    if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
+    cancel = flag.data;
+    cancel_ref = Napi::Persistent(o.Get("cancel").As<Napi::Object>());
+  }
+  auto pool = Pool();
+  auto* job = new AsyncFileVerify{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
+  Napi::Promise promise = job->deferred.Promise();
+  Napi::ThreadSafeFunction done = BeginPending(env);
+  dgen::verify_files(std::move(objects), *kernel, *pool, size_t(chunk), cancel, [job, done](std::vector<dgen::VerifyResult> results) mutable {
+    job->results = std::move(results);
+    done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFileVerify* j) {
+      static const char* const kStatus[] = {"ok", "mismatch", "missing", "size", "error"};
+      auto arr = Napi::Array::New(env, j->results.size());
+      for (size_t i = 0; i < j->results.size(); ++i) {
+        const dgen::VerifyResult& r = j->results[i];
+        auto item = Napi::Object::New(env);
+        item.Set("status", kStatus[int(r.status)]);
+        item.Set("offset", double(r.offset));
+        item.Set("actualSize", double(r.actual_size));
+        item.Set("errno", r.error);
+        item.Set("syscall", r.syscall);
+        arr.Set(uint32_t(i), item);
+      }
+      j->deferred.Resolve(arr);
+      delete j;
+      EndPending(env);
+    });
+  });
+  return promise;
+}
+
 // crc32c(data, crc = 0): the CRC-32C of `crc`'s message followed by data (see crc32c.h).
 Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   const Target t = ToTarget(info[0]);
@@ -568,12 +651,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("configurePool", Napi::Function::New(env, ConfigurePool, "configurePool"));
   exports.Set("poolInfo", Napi::Function::New(env, PoolInfo, "poolInfo"));
   exports.Set("allocChunk", Napi::Function::New(env, AllocChunk, "allocChunk"));
+  exports.Set("allocHugeChunk", Napi::Function::New(env, AllocHugeChunk, "allocHugeChunk"));
   exports.Set("setBufferPoolLimit", Napi::Function::New(env, SetBufferPoolLimit, "setBufferPoolLimit"));
   exports.Set("bufferPoolStats", Napi::Function::New(env, BufferPoolStats, "bufferPoolStats"));
   exports.Set("allocAligned", Napi::Function::New(env, AllocAligned, "allocAligned"));
   exports.Set("Generator", Generator::Init(env));
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
   exports.Set("writeFiles", Napi::Function::New(env, WriteFiles, "writeFiles"));
+  exports.Set("verifyFiles", Napi::Function::New(env, VerifyFiles, "verifyFiles"));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
   exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombine, "crc32cCombine"));
   exports.Set("crc32cImplementation", Napi::String::New(env, dgen::crc32c_implementation()));

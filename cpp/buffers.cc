@@ -1,5 +1,9 @@
 #include "buffers.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -69,5 +73,34 @@ BufferPool::Stats BufferPool::stats() {
   for (auto& [size, list] : free_) free_blocks += list.size();
   return {outstanding_blocks_, outstanding_bytes_, free_blocks, free_bytes_, allocations_, reuses_};
 }
+
+}  // namespace dgen
+
+
+namespace dgen {
+
+namespace {
+constexpr size_t kHugePage = size_t(2) << 20;
+}
+
+size_t huge_chunk_bytes(size_t size) { return (std::max<size_t>(size, 1) + kHugePage - 1) / kHugePage * kHugePage; }
+
+uint8_t* map_huge_chunk(size_t size) {
+  const size_t bytes = huge_chunk_bytes(size);
+  // Map one huge page more than needed and trim both ends to the 2 MiB boundary.
+  void* raw = ::mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~(uintptr_t(kHugePage) - 1);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  const uintptr_t end = start + bytes + kHugePage;
+  if (end > aligned + bytes) ::munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
+#ifdef MADV_HUGEPAGE
+  ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+#endif
+  return reinterpret_cast<uint8_t*>(aligned);
+}
+
+void unmap_huge_chunk(uint8_t* p, size_t size) { ::munmap(p, huge_chunk_bytes(size)); }
 
 }  // namespace dgen

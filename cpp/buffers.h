@@ -37,3 +37,20 @@ class BufferPool {
 };
 
 }  // namespace dgen
+
+namespace dgen {
+
+// Fresh chunk memory backed by transparent huge pages: `size` bytes (rounded up to 2 MiB) mapped at a
+// 2 MiB boundary and advised MADV_HUGEPAGE, so the first touch faults in 2 MiB at a time instead of 4 KiB
+// (on the KVM guests we run on, a 4 MiB chunk costs 1,024 faults of about 13 us each with small pages:
+// 0.3 GB/s; with huge pages it is filled at 20+ GB/s). Nothing is touched here: the thread that first
+// writes the memory (a pool worker filling it) takes the faults, on its own NUMA node. Returns null when
+// the mapping fails. Where the kernel has no transparent huge pages the advice is ignored and the memory
+// is ordinary.
+uint8_t* map_huge_chunk(size_t size);
+// Unmaps memory from map_huge_chunk(size).
+void unmap_huge_chunk(uint8_t* p, size_t size);
+// The bytes map_huge_chunk(size) maps.
+size_t huge_chunk_bytes(size_t size);
+
+}  // namespace dgen

@@ -60,6 +60,8 @@ interface Binding {
   configurePool(options?: { threads?: number; numa?: NumaOption }): void;
   poolInfo(): { threads: number; workers: WorkerPlacement[]; bound: boolean[]; hwloc: boolean; topologySource: string };
   allocChunk(size: number): Buffer;
+  /** A Buffer on fresh, untouched memory backed by transparent huge pages (cpp/buffers.h). */
+  allocHugeChunk(size: number): Buffer;
   setBufferPoolLimit(bytes: number): void;
   /** Writes whole objects to local files on the pool (cpp/file_writer.h); one result per object. */
   writeFiles(
@@ -67,6 +69,12 @@ interface Binding {
     objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string; partialPath: string }[],
     options: { chunkBytes: number; direct: boolean; fsync: boolean; cancel?: Uint8Array },
   ): Promise<{ bytesWritten: number; crc32c: number; errno: number; syscall: string; cleanupErrno: number }[]>;
+  /** Checks local files against regeneration on the pool (cpp/file_verifier.h); one result per object. */
+  verifyFiles(
+    common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
+    objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string }[],
+    options: { chunkBytes: number; cancel?: Uint8Array },
+  ): Promise<{ status: 'ok' | 'mismatch' | 'missing' | 'size' | 'error'; offset: number; actualSize: number; errno: number; syscall: string }[]>;
   /** CRC-32C of `crc`'s message followed by data (cpp/crc32c.h). */
   crc32c(data: ArrayBufferView, crc?: number): number;
   /** CRC-32C of A followed by B, from CRC(A), CRC(B) and B's length in bytes. */

@@ -23,6 +23,11 @@ import { createDecompressor } from './compression.js';
 import { childTarget, formatTarget, parseTarget } from './sinks/uri.js';
 import { openTarget, readText, type InputOptions } from './analyze/inputs.js';
 import { channels, debug } from './observe.js';
+import { verifyLocalObjects } from './local-verifier.js';
+
+/** A batch of objects checked at once on the native path: up to 1,024 objects or 256 MiB. */
+const VERIFY_BATCH_OBJECTS = 1024;
+const VERIFY_BATCH_BYTES = 256 * 1024 * 1024;
 
 /** Options of {@link verifyObjects}. */
 export interface VerifyOptions extends InputOptions {
@@ -34,7 +39,8 @@ export interface VerifyOptions extends InputOptions {
    * Default: its `manifestUri` when it has one (a {@link putObjects} result does), else its standard name
    * under the target (`dgen-manifest.json`, or the shard manifest's name). */
   manifestLocation?: string;
-  /** Objects read at once. Default 4. */
+  /** Objects read at once on the stream path (object stores, compressed objects). Default 4. Uncompressed
+   * local objects are checked in batches on the worker pool instead, every worker busy. */
   concurrency?: number;
   /** Called after each object. */
   onObject?: (result: VerifyObjectResult) => void;
@@ -168,28 +174,58 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
     }
   };
   let failure: { error: unknown } | undefined;
+  /** Adds one object's verdict to the report. */
+  const tally = (object: ManifestRecord, uri: string, result: VerifyObjectResult) => {
+    report.objects++;
+    debug('verify %s: %s', uri, result.status);
+    if (result.status !== 'ok') channels.objectFailure.publish({ name: object.name, uri, objectId: Number(object.objectId), attempts: 1, error: result });
+    const list = { ok: undefined, mismatch: report.mismatches, missing: report.missing, size: report.sizeMismatches, error: report.errors }[result.status];
+    if (list) list.push(result);
+    else {
+      report.ok++;
+      report.bytes += object.size;
+    }
+    options.onObject?.(result);
+  };
   const worker = async () => {
     try {
       for (let object = await nextObject(); object && !failure; object = await nextObject()) {
-        report.objects++;
         const uri = formatTarget(childTarget(prefix, object.name));
-        const result = await compare(manifest, object, uri, options);
-        debug('verify %s: %s', uri, result.status);
-        if (result.status !== 'ok') channels.objectFailure.publish({ name: object.name, uri, objectId: Number(object.objectId), attempts: 1, error: result });
-        const list = { ok: undefined, mismatch: report.mismatches, missing: report.missing, size: report.sizeMismatches, error: report.errors }[result.status];
-        if (list) list.push(result);
-        else {
-          report.ok++;
-          report.bytes += object.size;
-        }
-        options.onObject?.(result);
+        tally(object, uri, await compare(manifest, object, uri, options));
       }
     } catch (err) {
       failure ??= { error: err };
     }
   };
+  /** Uncompressed local objects: batches of records checked on the worker pool, the next batch's records
+   * read while one is checked. */
+  const native = async (root: string) => {
+    const check = async (batch: ManifestRecord[]) => {
+      const verdicts = await verifyLocalObjects(manifest, batch, root);
+      batch.forEach((object, i) => {
+        const uri = formatTarget(childTarget(prefix, object.name));
+        tally(object, uri, { name: object.name, uri, ...verdicts[i]!, ...(verdicts[i]!.status === 'size' && { expectedSize: object.size }) });
+      });
+    };
+    let checking: Promise<void> | undefined;
+    try {
+      for (;;) {
+        const batch: ManifestRecord[] = [];
+        let bytes = 0;
+        for (let object; batch.length < VERIFY_BATCH_OBJECTS && bytes < VERIFY_BATCH_BYTES && (object = await nextObject()); bytes += object.size) batch.push(object);
+        if (batch.length === 0) break;
+        await checking;
+        checking = check(batch);
+      }
+      await checking;
+    } catch (err) {
+      await checking?.catch(() => {});
+      failure ??= { error: err };
+    }
+  };
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    if ((prefix.scheme === 'file' || prefix.scheme === 'direct') && manifest.compression.algorithm === 'none') await native(prefix.path);
+    else await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
     await records.return(undefined);
   }

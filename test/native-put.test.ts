@@ -149,3 +149,41 @@ t.test('SIGINT, SIGTERM and SIGHUP to dgen put: exit 128+n, nothing partial, an 
     if (signal === 'SIGTERM') t.match(JSON.parse(r.stdout), { ok: false, interrupted: 'SIGTERM', committed: objects });
   }
 });
+
+t.test('verify on the worker pool: the first differing byte, sizes, missing objects, links and FIFOs', async (t) => {
+  const target = fresh();
+  await putObjects({ target, count: 8, size: '300KiB', seed: 6, compressRatio: 2 });
+  const big = fresh();
+  await putObjects({ target: big, count: 1, size: '64MiB', seed: 6 });
+  const path = (dir: string, i: number) => join(dir, `obj-00000${i}.bin`);
+  const poke = (file: string, offset: number) => execFileSync('sh', ['-c', `printf '\\377' | dd of='${file}' bs=1 seek=${offset} conv=notrunc status=none`]);
+  poke(path(target, 0), 123_457);
+  execFileSync('truncate', ['-s', '1000', path(target, 1)]);
+  execFileSync('truncate', ['-s', String(300 * 1024 + 1), path(target, 2)]);
+  await rm(path(target, 3));
+  await rm(path(target, 4));
+  execFileSync('ln', ['-s', '/etc/hostname', path(target, 4)]);
+  await rm(path(target, 5));
+  execFileSync('mkfifo', [path(target, 5)]);
+  await rm(path(target, 6));
+  execFileSync('mkdir', [path(target, 6)]);
+  const report = await verifyObjects({ target });
+  t.equal(report.ok, 1, 'one object untouched');
+  t.match(report.mismatches, [{ name: 'obj-000000.bin', offset: 123_457 }]);
+  t.match(report.sizeMismatches, [
+    { name: 'obj-000001.bin', expectedSize: 300 * 1024, actualSize: 1000 },
+    { name: 'obj-000002.bin', expectedSize: 300 * 1024, actualSize: 300 * 1024 + 1 },
+  ]);
+  t.match(report.missing, [{ name: 'obj-000003.bin' }]);
+  t.match(report.errors, [
+    { name: 'obj-000004.bin', error: /ELOOP/ },
+    { name: 'obj-000005.bin', error: /not a regular file/ },
+    { name: 'obj-000006.bin', error: /not a regular file/ },
+  ]);
+  // One large object is split over every worker: the lowest difference wins, wherever it is.
+  poke(path(big, 0), 50 * MiB + 3);
+  poke(path(big, 0), 60 * MiB);
+  t.match((await verifyObjects({ target: big })).mismatches, [{ offset: 50 * MiB + 3 }]);
+  poke(path(big, 0), 7);
+  t.match((await verifyObjects({ target: big })).mismatches, [{ offset: 7 }]);
+});

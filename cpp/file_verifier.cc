@@ -1,0 +1,181 @@
+#include "file_verifier.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "fill.h"
+
+namespace dgen {
+
+namespace {
+
+// A worker's two buffers (what the file holds, what it should hold), reused across batches.
+struct CompareBuffers {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  uint8_t* get(size_t chunk) {
+    if (chunk > size) {
+      std::free(data);
+      data = static_cast<uint8_t*>(std::aligned_alloc(4096, (2 * chunk + 4095) / 4096 * 4096));
+      size = data ? chunk : 0;
+    }
+    return data;
+  }
+  ~CompareBuffers() { std::free(data); }
+};
+thread_local CompareBuffers t_buffers;
+
+constexpr uint64_t kNone = ~uint64_t(0);
+
+struct ObjectCheck {
+  std::mutex mutex;  // guards the open and fstat
+  bool opened = false;
+  int fd = -1;
+  uint64_t actual = 0;   // the file's size
+  uint64_t compare = 0;  // bytes compared: min(actual, expected)
+  size_t parts = 1;
+  std::atomic<size_t> remaining{0};
+  std::atomic<uint64_t> mismatch{kNone};
+  std::atomic<int> error{0};
+  std::atomic<const char*> syscall{""};
+  bool missing = false;
+};
+
+struct Batch {
+  std::vector<VerifyObject> objects;
+  std::unique_ptr<ObjectCheck[]> checks;
+  std::vector<uint64_t> first_task;
+  const KernelInfo* kernel;
+  size_t chunk;
+  const uint8_t* cancel;
+  std::vector<VerifyResult> results;
+  std::function<void(std::vector<VerifyResult>)> done;
+};
+
+void fail(ObjectCheck& c, int error, const char* syscall) {
+  int none = 0;
+  if (c.error.compare_exchange_strong(none, error)) c.syscall = syscall;
+}
+
+void lower_mismatch(ObjectCheck& c, uint64_t offset) {
+  uint64_t seen = c.mismatch.load();
+  while (offset < seen && !c.mismatch.compare_exchange_weak(seen, offset)) {
+  }
+}
+
+// Opens and measures the file once, whichever range gets there first.
+void open_once(const VerifyObject& o, ObjectCheck& c) {
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.opened) return;
+  c.opened = true;
+  int fd;
+  do fd = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);  // a FIFO must not block
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT) c.missing = true;
+    else fail(c, errno, "open");
+    return;
+  }
+  c.fd = fd;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return fail(c, errno, "fstat");
+  if (!S_ISREG(st.st_mode)) return fail(c, EINVAL, "fstat");
+  c.actual = uint64_t(st.st_size);
+  c.compare = std::min<uint64_t>(c.actual, o.layout->size());
+}
+
+// Compares bytes [from, to) of the object; stops at the first difference.
+void compare_range(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t from, uint64_t to) {
+  uint8_t* actual = t_buffers.get(b.chunk);
+  if (actual == nullptr) return fail(c, ENOMEM, "malloc");
+  uint8_t* expected = actual + b.chunk;
+  for (uint64_t at = from; at < to; at += b.chunk) {
+    if (b.cancel != nullptr && __atomic_load_n(b.cancel, __ATOMIC_RELAXED) != 0) return fail(c, ECANCELED, "read");
+    if (c.error.load() != 0 || c.mismatch.load() < at) return;  // decided already
+    const size_t n = size_t(std::min<uint64_t>(b.chunk, to - at));
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::pread(c.fd, actual + got, n - got, off_t(at + got));
+      if (r > 0) got += size_t(r);
+      else if (r < 0 && errno == EINTR) continue;
+      else if (r == 0) break;  // the file shrank under us: what is missing differs
+      else return fail(c, errno, "read");
+    }
+    fill(*o.layout, expected, at, n, *b.kernel);
+    if (got == n && std::memcmp(actual, expected, n) == 0) continue;
+    size_t i = 0;
+    while (i < got && actual[i] == expected[i]) ++i;
+    return lower_mismatch(c, at + i);
+  }
+}
+
+void check_part(Batch& b, size_t object, size_t part) {
+  const VerifyObject& o = b.objects[object];
+  ObjectCheck& c = b.checks[object];
+  open_once(o, c);
+  if (c.fd < 0 || c.error.load() != 0) return;
+  // Ranges on chunk boundaries, so every range reads whole chunks but its last.
+  const uint64_t chunks = (c.compare + b.chunk - 1) / b.chunk;
+  const uint64_t first = part * chunks / c.parts * b.chunk, last = std::min<uint64_t>(c.compare, (part + 1) * chunks / c.parts * b.chunk);
+  if (first < last) compare_range(b, o, c, first, last);
+}
+
+void finish(Batch& b, size_t object) {
+  ObjectCheck& c = b.checks[object];
+  VerifyResult& r = b.results[object];
+  if (c.fd >= 0) ::close(c.fd);
+  r.actual_size = c.actual;
+  if (c.error.load() != 0) {
+    r.status = VerifyStatus::Error, r.error = c.error.load(), r.syscall = c.syscall.load();
+  } else if (c.missing) {
+    r.status = VerifyStatus::Missing;
+  } else if (c.mismatch.load() != kNone) {
+    r.status = VerifyStatus::Mismatch, r.offset = c.mismatch.load();
+  } else if (c.actual != b.objects[object].layout->size()) {
+    r.status = VerifyStatus::Size;
+  }
+}
+
+}  // namespace
+
+void verify_files(std::vector<VerifyObject> objects, const KernelInfo& kernel, WorkerPool& pool, size_t chunk,
+                  const uint8_t* cancel, std::function<void(std::vector<VerifyResult>)> done) {
+  auto batch = std::make_shared<Batch>();
+  batch->objects = std::move(objects);
+  batch->kernel = &kernel;
+  batch->chunk = chunk;
+  batch->cancel = cancel;
+  batch->done = std::move(done);
+  const size_t count = batch->objects.size();
+  batch->checks.reset(new ObjectCheck[count]);
+  batch->results.resize(count);
+  const size_t workers = pool.size();
+  uint64_t tasks = 0;
+  for (size_t i = 0; i < count; ++i) {
+    ObjectCheck& c = batch->checks[i];
+    const uint64_t chunks = std::max<uint64_t>(1, (batch->objects[i].layout->size() + chunk - 1) / chunk);
+    c.parts = count >= workers ? 1 : size_t(std::min<uint64_t>(chunks, (workers + count - 1) / count));
+    c.remaining = c.parts;
+    batch->first_task.push_back(tasks);
+    tasks += c.parts;
+  }
+  pool.submit(
+      size_t(tasks),
+      [batch](size_t t) {
+        const auto& first = batch->first_task;
+        const size_t object = size_t(std::upper_bound(first.begin(), first.end(), uint64_t(t)) - first.begin()) - 1;
+        check_part(*batch, object, t - first[object]);
+        if (batch->checks[object].remaining.fetch_sub(1) == 1) finish(*batch, object);
+      },
+      [batch] { batch->done(std::move(batch->results)); });
+}
+
+}  // namespace dgen
