@@ -100,7 +100,7 @@ function runOnce(cmd: string, args: string[]): Sample {
   const start = process.hrtime.bigint();
   const r = spawnSync(c, a, { encoding: 'utf8', maxBuffer: 256 * MiB, cwd: repo });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).slice(-2000)}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal} after ${wall.toFixed(0)} s: ${(r.stderr || r.stdout).slice(-2000)}`);
   return readMeter(file, wall);
 }
 
