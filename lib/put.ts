@@ -527,13 +527,13 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
         ensureDir,
         beforeBatch: () => writer.flushIfNeeded(),
         onCommitted: (p, r, n) => {
-          const uri = uriOf(p);
+          // The URI costs a file URL per object: made only for whoever listens.
           if (channels.objectFinish.hasSubscribers) {
-            channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
+            channels.objectFinish.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
           }
-          debug('finish %s', uri);
+          if (debug.enabled) debug('finish %s', uriOf(p));
           progress.bytesDone += r.size;
-          record(p, { ok: true, result: { uri, size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
+          record(p, { ok: true, result: { uri: '', size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
         },
         onFailed: (p, error, n) => {
           channels.objectFailure.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempts: n, error });

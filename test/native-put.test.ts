@@ -3,7 +3,7 @@
 // a signal to a real `dgen put` process.
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, symlinkSync, truncateSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,17 +156,25 @@ t.test('verify on the worker pool: the first differing byte, sizes, missing obje
   const big = fresh();
   await putObjects({ target: big, count: 1, size: '64MiB', seed: 6 });
   const path = (dir: string, i: number) => join(dir, `obj-00000${i}.bin`);
-  const poke = (file: string, offset: number) => execFileSync('sh', ['-c', `printf '\\377' | dd of='${file}' bs=1 seek=${offset} conv=notrunc status=none`]);
+  /** Flips one byte of a file in place. */
+  const poke = (file: string, offset: number) => {
+    const fd = openSync(file, 'r+');
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, offset);
+    byte[0] = byte[0]! ^ 0xff;
+    writeSync(fd, byte, 0, 1, offset);
+    closeSync(fd);
+  };
   poke(path(target, 0), 123_457);
-  execFileSync('truncate', ['-s', '1000', path(target, 1)]);
-  execFileSync('truncate', ['-s', String(300 * 1024 + 1), path(target, 2)]);
+  truncateSync(path(target, 1), 1000);
+  truncateSync(path(target, 2), 300 * 1024 + 1);
   await rm(path(target, 3));
   await rm(path(target, 4));
-  execFileSync('ln', ['-s', '/etc/hostname', path(target, 4)]);
+  symlinkSync('/etc/hostname', path(target, 4));
   await rm(path(target, 5));
   execFileSync('mkfifo', [path(target, 5)]);
   await rm(path(target, 6));
-  execFileSync('mkdir', [path(target, 6)]);
+  mkdirSync(path(target, 6));
   const report = await verifyObjects({ target });
   t.equal(report.ok, 1, 'one object untouched');
   t.match(report.mismatches, [{ name: 'obj-000000.bin', offset: 123_457 }]);
