@@ -38,6 +38,17 @@ export interface SourceOptions extends GeneratorOptions {
   signal?: AbortSignal;
 }
 
+/** Chunks of at least this many bytes (2 MiB, one huge page) are fresh memory backed by transparent huge
+ * pages, mapped and faulted in by the worker that fills them: on the virtual machines measured, a fresh
+ * 4 MiB chunk of ordinary 4 KiB pages costs 1,024 page faults (into a null Writable 0.6-0.7 GB/s), of huge
+ * pages two (2.7-4.5 GB/s, the same RSS). Smaller chunks are ordinary Buffers. */
+export const HUGE_CHUNK_MIN = 2 * 1024 * 1024;
+
+/** Fresh memory for a chunk of `n` bytes (see {@link HUGE_CHUNK_MIN}). */
+function freshChunk(n: number): Buffer {
+  return n >= HUGE_CHUNK_MIN ? binding.allocHugeChunk(n) : Buffer.allocUnsafe(n);
+}
+
 /** Free chunk memory kept for reuse while any recycling DataSource is open: 256 MiB. */
 const BUFFER_POOL_LIMIT = 256 * 1024 * 1024;
 let openSources = 0;
@@ -137,7 +148,7 @@ export class DataSource extends Readable {
     }
     while (queue.length < this.queueDepth && this.#offset < size) {
       const n = Math.min(this.chunkSize, size - this.#offset);
-      const entry = { chunk: this.#recycle ? binding.allocChunk(n) : Buffer.allocUnsafe(n), ready: false };
+      const entry = { chunk: this.#recycle ? binding.allocChunk(n) : freshChunk(n), ready: false };
       queue.push(entry);
       const at = this.#offset;
       this.#offset += n;

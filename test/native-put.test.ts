@@ -106,10 +106,16 @@ t.test('an AbortSignal mid-object: the object is removed and the manifest says i
   const controller = new AbortController();
   const run = putObjects({ target, count: 2, size: '1GiB', seed: 1, signal: controller.signal });
   // Abort once the first temporary file exists: the object is being written.
-  while (!controller.signal.aborted) {
+  let settled = false;
+  run.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!controller.signal.aborted && !settled) {
     if (partials(target).length > 0) controller.abort();
     else await sleep(1);
   }
+  t.ok(controller.signal.aborted, 'aborted while an object was being written');
   await t.rejects(run, { name: 'AbortError' });
   t.same(partials(target), [], 'no .dgen-partial file');
   const manifest = await readManifest(join(target, MANIFEST_NAME));
