@@ -59,6 +59,11 @@ struct ObjectPiece {
 };
 
 struct Batch {
+  // Held around the directory operations (create, rename, unlink). A file system takes the directory's
+  // lock for each of them, and a second worker waiting for it spins in the kernel: with two workers
+  // writing 4 KiB files into one directory, a third of all cycles went to that spin (perf). Waiting here
+  // sleeps instead, and the other worker goes on generating and writing data.
+  std::mutex directory_mutex;
   std::vector<FileObject> objects;
   std::unique_ptr<ObjectState[]> state;
   std::vector<uint64_t> first_task;  // of each object, in the batch's numbering of tasks
@@ -117,8 +122,13 @@ void write_piece(Batch& b, const ObjectPiece& piece) {
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (!s.opened && s.error.load() == 0) {
-      s.fd = open_partial(b, o);
-      if (s.fd < 0) fail(s, errno, "open");
+      int open_error = 0;
+      {
+        std::lock_guard<std::mutex> dir_lock(b.directory_mutex);
+        s.fd = open_partial(b, o);
+        if (s.fd < 0) open_error = errno;
+      }
+      if (s.fd < 0) fail(s, open_error, "open");
       s.opened = s.fd >= 0;
     }
   }
@@ -157,8 +167,11 @@ void finish_object(Batch& b, size_t i) {
   }
   if (s.fd >= 0 && ::close(s.fd) != 0 && s.error.load() == 0) fail(s, errno, "close");
   s.fd = -1;
-  if (s.error.load() == 0 && ::rename(o.partial_path.c_str(), o.path.c_str()) != 0) fail(s, errno, "rename");
-  if (s.error.load() != 0 && s.opened && ::unlink(o.partial_path.c_str()) != 0 && errno != ENOENT) r.cleanup_error = errno;
+  {
+    std::lock_guard<std::mutex> dir_lock(b.directory_mutex);
+    if (s.error.load() == 0 && ::rename(o.partial_path.c_str(), o.path.c_str()) != 0) fail(s, errno, "rename");
+    if (s.error.load() != 0 && s.opened && ::unlink(o.partial_path.c_str()) != 0 && errno != ENOENT) r.cleanup_error = errno;
+  }
   r.error = s.error.load();
   r.syscall = r.error != 0 ? s.syscall.load() : "";
   r.written = s.written.load();
