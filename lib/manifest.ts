@@ -46,6 +46,7 @@ import type { CompressionSpec } from './compression.js';
 import type { BackendChecksum, ObjectWriter } from './sinks/object-writer.js';
 import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
 import { listInputs, openTarget, readText, type InputOptions } from './analyze/inputs.js';
+import { loadBackend } from './sinks/backends.js';
 
 export const MANIFEST_FORMAT = 'dgen-manifest';
 /** The version this package writes (it reads 1 and 2). */
@@ -457,9 +458,11 @@ export class ManifestWriter {
     });
   }
 
-  /** Creates the directory of a file target, then the writer. @throws file-system errors; those of the constructor. */
+  /** Creates the directory of a file target (or loads a cloud backend), then the writer. @throws file-system
+   * errors; those of the constructor. */
   static async create(target: string | Target, options: ManifestWriterOptions = {}): Promise<ManifestWriter> {
     const t = typeof target === 'string' ? parseTarget(target) : target;
+    await loadBackend(t.scheme);
     if (t.scheme === 'file' || t.scheme === 'direct') await mkdir(dirname(t.path), { recursive: true });
     return new ManifestWriter(t, options);
   }
@@ -586,6 +589,7 @@ export function storeManifest(prefix: Target, name: string, manifest: Manifest, 
  */
 export async function storeManifestAt(where: Target, manifest: Manifest, options: SinkOptions = {}): Promise<string> {
   const { compression: _ignored, signal: _s, ...plain } = options;
+  await loadBackend(where.scheme);
   if (where.scheme === 'file' || where.scheme === 'direct') await mkdir(dirname(where.path), { recursive: true });
   const sink = createSink(where.scheme === 'direct' ? { scheme: 'file', path: where.path } : where, { ...plain, contentType: 'application/json' });
   sink.on('error', () => {}); // result() reports it

@@ -40,10 +40,9 @@ import {
 import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { backoffMs, isTransient } from './retry.js';
 import { putLocalObjects } from './put-local.js';
-import { putGeneratedObject } from './object-store-put.js';
+import type { putGeneratedObject as PutGeneratedObject } from './object-store-put.js';
 import { DataGenerator } from './generator.js';
-import { createS3Client } from './sinks/s3-sink.js';
-import { createBlobServiceClient } from './sinks/azure-sink.js';
+import { azureBackend, loadBackend, s3Backend } from './sinks/backends.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
@@ -229,8 +228,8 @@ function fixedSize(sizes: SizeDistribution): number | undefined {
  * from the connection options. @throws TypeError `ERR_DGEN_INVALID_OPTION` for Azure without a connection
  * string or client. */
 function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; serviceClient?: BlobServiceClient } {
-  if (prefix.scheme === 's3') return { client: options.client ?? createS3Client(options) };
-  if (prefix.scheme === 'az') return { serviceClient: createBlobServiceClient(options) };
+  if (prefix.scheme === 's3') return { client: options.client ?? s3Backend().createS3Client(options) };
+  if (prefix.scheme === 'az') return { serviceClient: azureBackend().createBlobServiceClient(options) };
   return {};
 }
 
@@ -332,6 +331,8 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     ...sinkOptions
   } = options;
   const manifestAt = manifestTo !== undefined ? parseTarget(manifestTo) : childTarget(prefix, manifestName(shard));
+  await loadBackend(prefix.scheme);
+  await loadBackend(manifestAt.scheme);
   signal?.throwIfAborted();
 
   const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
@@ -367,6 +368,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
   // requests, one client per run (unless the caller gave one).
   const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
   const storeClients = generatedParts ? runClients(prefix, sinkOptions) : {};
+  const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts ? (await import('./object-store-put.js')).putGeneratedObject : undefined;
 
   /**
    * The one place a finished object is recorded: its line in the records (streamed, never kept), the
@@ -445,7 +447,7 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
     let bytes = 0;
     try {
-      return await putGeneratedObject(target, generator, {
+      return await putGeneratedObject!(target, generator, {
         ...sinkOptions,
         ...storeClients,
         signal: stop.signal,

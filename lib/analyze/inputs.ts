@@ -8,11 +8,11 @@ import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { once } from 'node:events';
 import { formatTarget, parseTarget, type Target } from '../sinks/uri.js';
-import { createS3Client, type S3ConnectionOptions } from '../sinks/s3-sink.js';
-import { createBlobServiceClient, type AzureConnectionOptions } from '../sinks/azure-sink.js';
+import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
+import type { AzureConnectionOptions } from '../sinks/azure-sink.js';
+import { azureBackend, loadBackend, s3Backend } from '../sinks/backends.js';
 
 /** One input: where it is, its size when known, and how to read it. */
 export interface Input {
@@ -46,7 +46,9 @@ export async function* listInputs(specs: string[], options: InputOptions = {}): 
     if (target.scheme === 'file' || target.scheme === 'direct') {
       yield* walk(target.path);
     } else if (target.scheme === 's3') {
-      const client = createS3Client(options);
+      await loadBackend('s3');
+      const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+      const client = s3Backend().createS3Client(options);
       try {
         let token: string | undefined;
         do {
@@ -65,7 +67,8 @@ export async function* listInputs(specs: string[], options: InputOptions = {}): 
         client.destroy();
       }
     } else {
-      const container = createBlobServiceClient(options).getContainerClient(target.container);
+      await loadBackend('az');
+      const container = azureBackend().createBlobServiceClient(options).getContainerClient(target.container);
       for await (const blob of container.listBlobsFlat({ prefix: target.blob })) {
         yield {
           uri: `az://${target.container}/${blob.name}`,
@@ -101,13 +104,16 @@ export async function openTarget(target: string | Target, options: InputOptions 
       return stream;
     }
     if (t.scheme === 's3') {
-      const client = createS3Client(options);
+      await loadBackend('s3');
+      const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+      const client = s3Backend().createS3Client(options);
       const out = await client.send(new GetObjectCommand({ Bucket: t.bucket, Key: t.key }));
       const body = out.Body as Readable;
       body.once('close', () => client.destroy());
       return body;
     }
-    const blob = createBlobServiceClient(options).getContainerClient(t.container).getBlobClient(t.blob);
+    await loadBackend('az');
+    const blob = azureBackend().createBlobServiceClient(options).getContainerClient(t.container).getBlobClient(t.blob);
     return (await blob.download()).readableStreamBody as Readable;
   } catch (err) {
     if (isNotFound(err)) throw notFound(uri, err);

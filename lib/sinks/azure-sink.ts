@@ -9,6 +9,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { provideAzure } from './backends.js';
+import * as self from './azure-sink.js';
 
 /** Default block size: 8 MiB. */
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
@@ -176,3 +178,6 @@ export class AzureBlobSink extends ObjectWriter {
     await Promise.allSettled(this.#inFlight);
   }
 }
+
+// Registers this module as the Azure backend of createSink() (see backends.ts).
+provideAzure(self);

@@ -14,6 +14,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { invalidRange, invalidType } from '../errors.js';
 import { binding } from '../native.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { provideS3 } from './backends.js';
+import * as self from './s3-sink.js';
 
 /** Smallest part S3 accepts (except the last): 5 MiB. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -222,3 +224,6 @@ export class S3Sink extends ObjectWriter {
     }
   }
 }
+
+// Registers this module as the S3 backend of createSink() (see backends.ts).
+provideS3(self);

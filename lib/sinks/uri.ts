@@ -13,8 +13,9 @@ import { invalidRange, invalidType } from '../errors.js';
 import type { ObjectWriter } from './object-writer.js';
 import { FileSink, type FileSinkOptions } from './file-sink.js';
 import { DirectFileSink } from './direct-file-sink.js';
-import { S3Sink, type S3SinkOptions } from './s3-sink.js';
-import { AzureBlobSink, type AzureBlobSinkOptions } from './azure-sink.js';
+import type { S3SinkOptions } from './s3-sink.js';
+import type { AzureBlobSinkOptions } from './azure-sink.js';
+import { azureBackend, s3Backend } from './backends.js';
 
 /** A parsed destination. `path`/`key`/`blob` may be a prefix when the target is a bulk put's. */
 export type Target =
@@ -94,8 +95,10 @@ export function childTarget(prefix: Target, name: string): Target {
 }
 
 /**
- * The sink for a target.
- * @throws the errors of {@link parseTarget} and of the sink's constructor.
+ * The sink for a target. S3 and Azure sinks need their backend loaded (backends.ts: the package's entry
+ * point loads both).
+ * @throws the errors of {@link parseTarget} and of the sink's constructor; Error when the target's cloud
+ *   backend is not loaded.
  */
 export function createSink(target: string | Target, options: SinkOptions = {}): ObjectWriter {
   const t = typeof target === 'string' ? parseTarget(target) : target;
@@ -105,8 +108,8 @@ export function createSink(target: string | Target, options: SinkOptions = {}): 
     case 'direct':
       return new DirectFileSink(t.path, options);
     case 's3':
-      return new S3Sink(t.bucket, t.key, options);
+      return new (s3Backend().S3Sink)(t.bucket, t.key, options);
     case 'az':
-      return new AzureBlobSink(t.container, t.blob, options);
+      return new (azureBackend().AzureBlobSink)(t.container, t.blob, options);
   }
 }
