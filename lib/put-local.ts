@@ -17,8 +17,9 @@ import { binding } from './native.js';
 import type { DataConfig } from './params.js';
 import { backoffMs, isTransient } from './retry.js';
 
-/** Most objects in one batch: 1,024. */
-export const BATCH_OBJECTS = 1024;
+/** Most objects in one batch: 256 (1,024 held 15 MiB more RSS in a put of 20,000 small objects, for no
+ * more speed). */
+export const BATCH_OBJECTS = 256;
 /** Bytes after which a batch closes once it has an object per worker: 64 MiB. */
 export const BATCH_BYTES = 64 * 1024 * 1024;
 
