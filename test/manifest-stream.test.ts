@@ -219,7 +219,7 @@ t.test('version 1 manifests (records inline) are still read by verify and merge'
 });
 
 t.test('a stopped run commits its records and marks the manifest interrupted', async (t) => {
-  // Both data planes: the stream one (object by object) and the native one (batches of 1,024 objects on
+  // Both data planes: the stream one (object by object) and the native one (batches of 256 objects on
   // the pool: the batch in flight at the stop is cancelled, its objects removed and not recorded).
   for (const [nativeWrites, count] of [[false, 1000], [true, 5000]] as const) {
     const target = fresh();
