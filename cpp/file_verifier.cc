@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "fill.h"
+#include "object_tasks.h"
 
 namespace dgen {
 
@@ -52,7 +53,7 @@ struct ObjectCheck {
 struct Batch {
   std::vector<VerifyObject> objects;
   std::unique_ptr<ObjectCheck[]> checks;
-  std::vector<uint64_t> first_task;
+  std::unique_ptr<ObjectTasks> tasks;
   const KernelInfo* kernel;
   size_t chunk;
   const uint8_t* cancel;
@@ -124,7 +125,8 @@ void check_part(Batch& b, size_t object, size_t part) {
   if (c.fd < 0 || c.error.load() != 0) return;
   // Ranges on chunk boundaries, so every range reads whole chunks but its last.
   const uint64_t chunks = (c.compare + b.chunk - 1) / b.chunk;
-  const uint64_t first = part * chunks / c.parts * b.chunk, last = std::min<uint64_t>(c.compare, (part + 1) * chunks / c.parts * b.chunk);
+  const auto [first_chunk, end_chunk] = ObjectTasks::range(part, c.parts, chunks);
+  const uint64_t first = first_chunk * b.chunk, last = std::min<uint64_t>(c.compare, end_chunk * b.chunk);
   if (first < last) compare_range(b, o, c, first, last);
 }
 
@@ -157,22 +159,15 @@ void verify_files(std::vector<VerifyObject> objects, const KernelInfo& kernel, W
   const size_t count = batch->objects.size();
   batch->checks.reset(new ObjectCheck[count]);
   batch->results.resize(count);
-  const size_t workers = pool.size();
-  uint64_t tasks = 0;
-  for (size_t i = 0; i < count; ++i) {
-    ObjectCheck& c = batch->checks[i];
-    const uint64_t chunks = std::max<uint64_t>(1, (batch->objects[i].layout->size() + chunk - 1) / chunk);
-    c.parts = count >= workers ? 1 : size_t(std::min<uint64_t>(chunks, (workers + count - 1) / count));
-    c.remaining = c.parts;
-    batch->first_task.push_back(tasks);
-    tasks += c.parts;
-  }
+  std::vector<uint64_t> chunks(count);
+  for (size_t i = 0; i < count; ++i) chunks[i] = std::max<uint64_t>(1, (batch->objects[i].layout->size() + chunk - 1) / chunk);
+  batch->tasks = std::make_unique<ObjectTasks>(chunks, pool.size());
+  for (size_t i = 0; i < count; ++i) batch->checks[i].remaining = batch->checks[i].parts = batch->tasks->parts(i);
   pool.submit(
-      size_t(tasks),
+      size_t(batch->tasks->tasks()),
       [batch](size_t t) {
-        const auto& first = batch->first_task;
-        const size_t object = size_t(std::upper_bound(first.begin(), first.end(), uint64_t(t)) - first.begin()) - 1;
-        check_part(*batch, object, t - first[object]);
+        const auto [object, part] = batch->tasks->locate(t);
+        check_part(*batch, object, part);
         if (batch->checks[object].remaining.fetch_sub(1) == 1) finish(*batch, object);
       },
       [batch] { batch->done(std::move(batch->results)); });

@@ -12,6 +12,7 @@
 
 #include "crc32c.h"
 #include "fill.h"
+#include "object_tasks.h"
 
 namespace dgen {
 
@@ -66,7 +67,7 @@ struct Batch {
   std::mutex directory_mutex;
   std::vector<FileObject> objects;
   std::unique_ptr<ObjectState[]> state;
-  std::vector<uint64_t> first_task;  // of each object, in the batch's numbering of tasks
+  std::unique_ptr<ObjectTasks> tasks;
   const KernelInfo* kernel;
   FileWriteOptions options;
   std::vector<FileResult> results;
@@ -153,8 +154,8 @@ void write_piece(Batch& b, const ObjectPiece& piece) {
 void write_part(Batch& b, size_t object, size_t part) {
   ObjectState& s = b.state[object];
   const uint64_t pieces = s.piece_crc.size();
-  const uint64_t end = (part + 1) * pieces / s.parts;
-  for (uint64_t k = part * pieces / s.parts; k < end && s.error.load() == 0; ++k) write_piece(b, ObjectPiece{object, k});
+  const auto [first, end] = ObjectTasks::range(part, s.parts, pieces);
+  for (uint64_t k = first; k < end && s.error.load() == 0; ++k) write_piece(b, ObjectPiece{object, k});
 }
 
 // Runs on the worker that wrote the object's last piece.
@@ -198,27 +199,18 @@ void write_files(std::vector<FileObject> objects, const KernelInfo& kernel, Work
   const size_t count = batch->objects.size();
   batch->state.reset(new ObjectState[count]);
   batch->results.resize(count);
-  // Each object is one task when the batch has an object for every worker, so no two workers write one
-  // file; fewer, larger objects are cut into ranges of pieces so that every worker has one.
-  const size_t workers = pool.size();
-  uint64_t tasks = 0;
+  std::vector<uint64_t> pieces(count);
   for (size_t i = 0; i < count; ++i) {
-    ObjectState& s = batch->state[i];
-    const uint64_t size = batch->objects[i].layout->size();
-    const uint64_t pieces = std::max<uint64_t>(1, (size + options.chunk - 1) / options.chunk);
-    s.piece_crc.assign(size_t(pieces), 0);
-    s.parts = count >= workers ? 1 : size_t(std::min<uint64_t>(pieces, (workers + count - 1) / count));
-    s.remaining = s.parts;
-    batch->first_task.push_back(tasks);
-    tasks += s.parts;
+    pieces[i] = std::max<uint64_t>(1, (batch->objects[i].layout->size() + options.chunk - 1) / options.chunk);
+    batch->state[i].piece_crc.assign(size_t(pieces[i]), 0);
   }
+  batch->tasks = std::make_unique<ObjectTasks>(pieces, pool.size());
+  for (size_t i = 0; i < count; ++i) batch->state[i].remaining = batch->state[i].parts = batch->tasks->parts(i);
   pool.submit(
-      size_t(tasks),
+      size_t(batch->tasks->tasks()),
       [batch](size_t t) {
-        // The object whose tasks include t: the last one whose first task is at or before t.
-        const auto& first = batch->first_task;
-        const size_t object = size_t(std::upper_bound(first.begin(), first.end(), uint64_t(t)) - first.begin()) - 1;
-        write_part(*batch, object, t - first[object]);
+        const auto [object, part] = batch->tasks->locate(t);
+        write_part(*batch, object, part);
         if (batch->state[object].remaining.fetch_sub(1) == 1) finish_object(*batch, object);
       },
       [batch] { batch->done(std::move(batch->results)); });

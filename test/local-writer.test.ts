@@ -1,7 +1,6 @@
 // Native object writes to local files (lib/local-writer.ts, cpp/file_writer.cc): bytes, CRC-32C, and
 // nothing left behind after a failure or an abort.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { configureWorkers, createGenerator, formatCrc32c } from '../lib/index.js
 import { writeLocalObjects, type LocalWriteResult } from '../lib/local-writer.js';
 import { binding } from '../lib/native.js';
 import { parseDataOptions } from '../lib/params.js';
+import { mountTmpfs } from './fixtures/helpers.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -95,17 +95,6 @@ t.test('a failed object names its path and errno, leaves nothing, and the others
   t.match(failed(results[2]!), { code: 'ENOTDIR', syscall: 'open' });
   t.same(partials(dir), []);
 });
-
-// A small tmpfs, mounted by the test (root only): a real full disk.
-function mountTmpfs(t: Tap.Test, dir: string, options: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return false;
-  }
-  t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-  return true;
-}
 
 t.test('a full file system: ENOSPC, the object removed, the ones that fit committed', async (t) => {
   const dir = await tempDir(t);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { mountTmpfs } from './fixtures/helpers.js';
 import { configureWorkers, MANIFEST_NAME, putObjects, readManifest, readManifestRecords, verifyObjects, type ManifestLine, type PutResult } from '../lib/index.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
@@ -63,18 +64,6 @@ t.test('compressed puts to a directory still go through the stream data plane, c
   t.ok(lines.every((r) => 'compressedSize' in r && (r as { compressedSize: number }).compressedSize < MiB), 'stored compressed');
   t.equal((await verifyObjects({ target: fileURLToPath(result.target) })).ok, 2);
 });
-
-// A small tmpfs mounted by the test (root only): a real full disk, a real read-only file system.
-function mountTmpfs(t: Tap.Test, dir: string, options: string): boolean {
-  try {
-    execFileSync('mkdir', ['-p', dir]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return false;
-  }
-  t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-  return true;
-}
 
 t.test('a full disk: the failed objects are named with ENOSPC, nothing partial remains', async (t) => {
   const dir = fresh();
