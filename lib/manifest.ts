@@ -777,31 +777,9 @@ export function manifestParameters(manifest: Manifest): ManifestParameters {
   return out as unknown as ManifestParameters;
 }
 
-const KEY_ORDER = [
-  'format',
-  'version',
-  'tool',
-  'createdAt',
-  'target',
-  'seed',
-  'count',
-  'size',
-  'nameTemplate',
-  'dedupRatio',
-  'compressRatio',
-  'dedupUnit',
-  'dedupScope',
-  'datasetUnits',
-  'compression',
-  'shard',
-  'seconds',
-  'records',
-  'committed',
-  'failed',
-  'bytes',
-  'compressedBytes',
-  'interrupted',
-];
+/** The documented order of a version 2 manifest's keys: the format and version, the parameters, then the
+ * records and the summary. */
+const KEY_ORDER = ['format', 'version', ...PARAMETER_KEYS.slice(1), 'records', 'committed', 'failed', 'bytes', 'compressedBytes', 'interrupted'];
 
 /** The same manifest with its keys in the documented order (absent optional fields left out). */
 export function orderManifest(manifest: ManifestV2): ManifestV2 {
