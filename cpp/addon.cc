@@ -89,6 +89,16 @@ Target ToTarget(const Napi::Value& v) {
   return {base + ta.ByteOffset(), ta.ByteLength()};
 }
 
+// An optional cancel flag: a TypedArray whose first byte the caller sets to stop a run, read by the
+// workers; `ref` keeps its memory alive until the run is over. Null when `v` is undefined.
+const uint8_t* ToCancelFlag(const Napi::Value& v, Napi::ObjectReference& ref) {
+  if (v.IsUndefined()) return nullptr;
+  const Target flag = ToTarget(v);
+  if (flag.length < 1) throw Napi::RangeError::New(v.Env(), "cancel must hold at least one byte");
+  ref = Napi::Persistent(v.As<Napi::Object>());
+  return flag.data;
+}
+
 // Fills of at least this many bytes are split across the worker pool.
 constexpr size_t kParallelMin = 1 << 20;
 // Largest chunk a worker writes at once (MAX_CHUNK_SIZE in lib/params.ts is lower).
@@ -261,14 +271,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     CheckRange(env, offset, length);
     if (chunk == 0 || chunk % dgen::kSector != 0 || chunk > kMaxChunk)
       throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
-    const uint8_t* cancel = nullptr;
     Napi::ObjectReference cancel_ref;
-    if (!info[4].IsUndefined()) {
-      const Target flag = ToTarget(info[4]);
-      if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
-      cancel = flag.data;
-      cancel_ref = Napi::Persistent(info[4].As<Napi::Object>());
-    }
+    const uint8_t* cancel = ToCancelFlag(info[4], cancel_ref);
     auto pool = Pool();
     auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
     Napi::Promise promise = job->deferred.Promise();
@@ -529,12 +533,7 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
                                        item.Get("path").As<Napi::String>().Utf8Value()});
   }
   Napi::ObjectReference cancel_ref;
-  if (!o.Get("cancel").IsUndefined()) {
-    const Target flag = ToTarget(o.Get("cancel"));
-    if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
-    options.cancel = flag.data;
-    cancel_ref = Napi::Persistent(o.Get("cancel").As<Napi::Object>());
-  }
+  options.cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);
   auto pool = Pool();
   auto* job = new AsyncFileWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
   Napi::Promise promise = job->deferred.Promise();
@@ -592,14 +591,8 @@ Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
     if (!item.Get("path").IsString()) throw Napi::TypeError::New(env, "every object needs a path");
     objects.push_back(dgen::VerifyObject{std::make_shared<const Layout>(ToLayoutParams(common, item)), item.Get("path").As<Napi::String>().Utf8Value()});
   }
-  const uint8_t* cancel = nullptr;
   Napi::ObjectReference cancel_ref;
-  if (!o.Get("cancel").IsUndefined()) {
-    const Target flag = ToTarget(o.Get("cancel"));
-    if (flag.length < 1) throw Napi::RangeError::New(env, "cancel must hold at least one byte");
-    cancel = flag.data;
-    cancel_ref = Napi::Persistent(o.Get("cancel").As<Napi::Object>());
-  }
+  const uint8_t* cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);
   auto pool = Pool();
   auto* job = new AsyncFileVerify{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
   Napi::Promise promise = job->deferred.Promise();
