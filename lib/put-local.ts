@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeLocalObjects, type LocalWriteResult } from './local-writer.js';
 import { binding } from './native.js';
 import type { DataConfig } from './params.js';
-import { backoffMs, isTransient } from './retry.js';
+import { backoffMs, isResourceExhausted, isTransient, MAX_RESOURCE_WAITS, resourceWaitMs } from './retry.js';
 
 /** Most objects in one batch: 256 (1,024 held 15 MiB more RSS in a put of 20,000 small objects, for no
  * more speed). */
@@ -96,7 +96,9 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
   options.signal.addEventListener('abort', onAbort, { once: true });
   if (options.signal.aborted) onAbort();
 
-  const run = async (objects: LocalPlanned[], attempt: number): Promise<void> => {
+  // `waits`: how often these objects already waited for free descriptors (EMFILE/ENFILE), which does not
+  // use up their attempts.
+  const run = async (objects: LocalPlanned[], attempt: number, waits = 0): Promise<void> => {
     if (stop.signal.aborted) return;
     // An object whose directory cannot be made fails on its own, as a failed open would.
     const ready: LocalPlanned[] = [];
@@ -117,15 +119,21 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
     );
     ready.forEach((o, i) => outcomes.set(o, written[i]!));
     const retry: LocalPlanned[] = [];
+    const again: LocalPlanned[] = [];
     const delayMs = backoffMs(attempt + 1, options.retryBaseMs);
     for (const o of objects) {
       const r = outcomes.get(o)!;
       if (r.ok) options.onCommitted(o, r, attempt);
       else if (stop.signal.aborted && r.error === stop.signal.reason) continue; // removed by the abort
+      else if (waits < MAX_RESOURCE_WAITS && isResourceExhausted(r.error)) again.push(o);
       else if (attempt < options.attempts && isTransient(r.error)) {
         retry.push(o);
         options.onRetry?.(o, r.error, attempt, delayMs);
       } else options.onFailed(o, r.error, attempt);
+    }
+    if (again.length > 0) {
+      await sleep(resourceWaitMs(waits + 1), undefined, { signal: stop.signal }).catch(() => {});
+      await run(again, attempt, waits + 1);
     }
     if (retry.length === 0) return;
     await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {});

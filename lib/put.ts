@@ -15,8 +15,9 @@
  * @module
  */
 import { setMaxListeners } from 'node:events';
+import { lstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { invalidRange, invalidType } from './errors.js';
@@ -26,6 +27,8 @@ import { COMPRESSION_EXTENSIONS, parseCompression } from './compression.js';
 import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
 import type { ObjectWriteResult } from './sinks/object-writer.js';
 import {
+  loadManifest,
+  readManifestRecords,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   ManifestWriter,
@@ -34,11 +37,17 @@ import {
   recordsTargetFor,
   storeManifest,
   storeManifestAt,
+  type Manifest,
   type ManifestFailure,
+  type ManifestRecord,
   type ManifestV2,
 } from './manifest.js';
 import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
-import { backoffMs, isTransient } from './retry.js';
+import { backoffMs, isResourceExhausted, isTransient, MAX_RESOURCE_WAITS, resourceWaitMs } from './retry.js';
+import { limitConcurrency, MAX_CONCURRENCY, type ConcurrencyLimit } from './limits.js';
+import { sweepPartials, type SweepResult } from './partials.js';
+import { refuseCollision } from './names.js';
+import { objectSize, probeTarget, refuseExistingManifest, type PreflightClients } from './preflight.js';
 import { putLocalObjects } from './put-local.js';
 import type { putGeneratedObject as PutGeneratedObject } from './object-store-put.js';
 import { DataGenerator } from './generator.js';
@@ -68,8 +77,10 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   /** `object` (default): each object dedups by dedupRatio on its own. `dataset`: the whole data set does,
    * objects drawing their units from one shared pool. */
   dedupScope?: 'object' | 'dataset';
-  /** Objects in flight at once on the stream data plane, >= 1. Default 4. (The native data plane of local
-   * targets keeps every pool worker busy instead; see `nativeWrites`.) */
+  /** Objects in flight at once on the stream data plane, 1 to {@link MAX_CONCURRENCY} (1024). Default 4.
+   * Lowered to what the open-files limit (RLIMIT_NOFILE) allows (limits.ts); the result's `concurrency`
+   * says what was used. (The native data plane of local targets keeps every pool worker busy instead; see
+   * `nativeWrites`.) */
   concurrency?: number | string;
   /** Chunk size of each object's stream, and of each worker's writes on the native data plane (multiple
    * of 512; rounded up to a multiple of 4096 for `direct://`). Default 4 MiB. */
@@ -95,8 +106,19 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   manifest?: string;
   /** Stops the run: objects in flight are aborted (nothing partial remains) and the promise rejects. */
   signal?: AbortSignal;
-  /** Called as bytes are generated (at chunk granularity) and when an object completes or fails. */
+  /** Called as bytes are generated (at chunk granularity) and when an object completes or fails. If it
+   * throws, the run stops as on an abort (objects in flight removed, no manifest stored) and the put
+   * rejects with what it threw. */
   onProgress?: (progress: PutProgress) => void;
+  /** Write even where the manifest location already holds a manifest (another run's, which is replaced).
+   * Default true for the library (the CLI's `--overwrite` defaults to false). */
+  overwrite?: boolean;
+  /** Continue the interrupted (or partly failed) run whose manifest is at the manifest location: objects
+   * its records list as committed, with their size on the target, are kept (recorded again, not
+   * rewritten); the others are written; a complete manifest replaces the old one. Parameters not given
+   * are taken from that manifest; parameters given must equal it. Memory: the committed records of the
+   * old run (about 200 bytes each). Default false. */
+  resume?: boolean;
 }
 
 /** Progress of a run (of this shard). */
@@ -165,12 +187,106 @@ export function parseShard(value: Shard | string | undefined): Shard | undefined
 /** Failures a run keeps in memory for its result (`failed` counts them all; the records list them all). */
 export const MAX_FAILURES_KEPT = 1000;
 
+/** A failed object, as the result lists it: the manifest's failure, plus what the error said about the
+ * system call or request that failed (not stored in the records). */
+export interface PutFailure extends ManifestFailure {
+  /** errno of the failed system call, negative as Node reports it (e.g. -28 for ENOSPC). */
+  errno?: number;
+  /** The failed system call (`open`, `write`, `rename`, `connect`, ...). */
+  syscall?: string;
+  /** HTTP status of the failed request (object stores). */
+  status?: number;
+}
+
+/** An object that committed, as the error of a run whose manifest could not be stored lists it. */
+export interface CommittedObject {
+  name: string;
+  uri: string;
+}
+
+/**
+ * The error of a run whose records or manifest could not be stored (a full or read-only file system,
+ * an unreachable object store), code `ERR_DGEN_MANIFEST_NOT_STORED`: the objects it lists did commit and
+ * stay on the target, without a manifest.
+ */
+export interface ManifestNotStoredError extends Error {
+  code: 'ERR_DGEN_MANIFEST_NOT_STORED';
+  /** Where the manifest should have been. */
+  manifestUri: string;
+  /** Objects committed (all of them). */
+  committed: number;
+  /** Objects failed (all of them). */
+  failed: number;
+  /** Uncompressed bytes committed. */
+  bytes: number;
+  /** The first {@link MAX_FAILURES_KEPT} committed objects. */
+  committedObjects: CommittedObject[];
+  /** The first {@link MAX_FAILURES_KEPT} failures. */
+  failures: PutFailure[];
+  /** The run was stopped before every object was tried. */
+  interrupted: boolean;
+}
+
+/** errno, syscall and HTTP status found on an error or its causes. */
+function errorDetails(error: unknown): { errno?: number; syscall?: string; status?: number } {
+  const out: { errno?: number; syscall?: string; status?: number } = {};
+  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as Record<string, unknown> | undefined, depth++) {
+    if (out.errno === undefined && typeof e.errno === 'number') out.errno = e.errno;
+    if (out.syscall === undefined && typeof e.syscall === 'string') out.syscall = e.syscall;
+    const status = (e.$metadata as { httpStatusCode?: unknown } | undefined)?.httpStatusCode ?? e.statusCode;
+    if (out.status === undefined && typeof status === 'number') out.status = status;
+  }
+  return out;
+}
+
+function optionalBoolean(parameter: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'a boolean (true or false)');
+}
+
+/** Type checks of the run's options that are not data parameters (those are parseDataOptions'). */
+function checkRunOptions(options: PutOptions): void {
+  const o = options as unknown as Record<string, unknown>;
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', o.signal, 'an AbortSignal');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidType('ERR_DGEN_INVALID_OPTION', 'onProgress', o.onProgress, 'a function');
+  for (const name of ['failFast', 'fsync', 'nativeWrites', 'overwrite', 'resume', 'forcePathStyle']) optionalBoolean(name, o[name]);
+  if (o.retryBaseMs !== undefined) {
+    if (typeof o.retryBaseMs !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'retryBaseMs', o.retryBaseMs, 'a number of milliseconds >= 0');
+    if (!Number.isFinite(o.retryBaseMs) || o.retryBaseMs < 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'retryBaseMs', o.retryBaseMs, 'a number of milliseconds >= 0');
+  }
+  for (const name of ['manifest', 'endpoint', 'region', 'connectionString', 'contentType']) {
+    if (o[name] !== undefined && typeof o[name] !== 'string') throw invalidType('ERR_DGEN_INVALID_OPTION', name, o[name], 'a string');
+  }
+  if (o.manifest === '') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'manifest', o.manifest, 'a path or URI');
+}
+
+/** The data parameters of a run to resume: those not given are the old run's; those given must equal them. */
+function resumeOptions(options: PutOptions, old: Manifest): PutOptions {
+  return {
+    ...options,
+    seed: options.seed ?? old.seed,
+    count: options.count ?? old.count,
+    size: options.size ?? old.size,
+    nameTemplate: options.nameTemplate ?? old.nameTemplate,
+    dedupRatio: options.dedupRatio ?? old.dedupRatio,
+    compressRatio: options.compressRatio ?? old.compressRatio,
+    dedupUnit: options.dedupUnit ?? old.dedupUnit,
+    dedupScope: options.dedupScope ?? old.dedupScope,
+    compression: options.compression ?? old.compression,
+  };
+}
+
 /** What {@link putObjects} resolves to: the stored manifest document (version 2: parameters and summary),
  * plus, not stored, the first failures and where the manifest and its records are. */
 export interface PutResult extends ManifestV2 {
   /** The first {@link MAX_FAILURES_KEPT} failures to happen, sorted by object index (`failed` is the exact count; the
    * records list every failure). */
-  failures: ManifestFailure[];
+  failures: PutFailure[];
+  /** Stale `.dgen-partial` files of earlier runs removed before the run (local targets; see partials.ts). */
+  partialsRemoved: SweepResult;
+  /** Objects kept from the run resumed (`resume`), counted in `committed`. */
+  resumed: number;
+  /** The concurrency asked for and used (stream data plane; see limits.ts). */
+  concurrency: ConcurrencyLimit;
   /** URI of the stored manifest. */
   manifestUri: string;
   /** URI of the stored records (NDJSON, one line per object). */
@@ -233,6 +349,21 @@ function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; 
   return {};
 }
 
+/** The name of `at` under the prefix target (`/`-separated), or undefined when it lies elsewhere. */
+function relativeName(prefix: Target, at: Target): string | undefined {
+  const local = (t: Target) => t.scheme === 'file' || t.scheme === 'direct';
+  if (local(prefix) && local(at)) {
+    const rel = relative((prefix as { path: string }).path, (at as { path: string }).path);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
+  }
+  const key = (t: Target) => (t.scheme === 's3' ? [t.bucket, t.key] : t.scheme === 'az' ? [t.container, t.blob] : undefined);
+  const [pb, pk] = key(prefix) ?? [];
+  const [ab, ak] = key(at) ?? [];
+  if (prefix.scheme !== at.scheme || pb === undefined || pb !== ab) return undefined;
+  const base = pk === '' || pk!.endsWith('/') ? pk! : `${pk}/`;
+  return ak!.startsWith(base) ? ak!.slice(base.length) : undefined;
+}
+
 /** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
 function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
   for (const p of plan) {
@@ -292,22 +423,62 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  *   storing the manifest (file-system errors, `ERR_DGEN_BACKEND`: the run stops at the first failure of
  *   the records and nothing of them remains).
  */
-export async function putObjects(options: PutOptions): Promise<PutResult> {
-  if (options === null || typeof options !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', options, 'an object');
-  const prefix = parseTarget(options.target, true);
+export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
+  if (putOptions === null || typeof putOptions !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', putOptions, 'an object');
+  const prefix = parseTarget(putOptions.target, true);
+  checkRunOptions(putOptions);
+  const requestedConcurrency = positiveInt('concurrency', putOptions.concurrency, 4);
+  if (requestedConcurrency > MAX_CONCURRENCY) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', putOptions.concurrency, `a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const concurrencyLimit = limitConcurrency(requestedConcurrency);
+  const concurrency = concurrencyLimit.used;
+  const attempts = positiveInt('attempts', putOptions.attempts, 3);
+  const shard = parseShard(putOptions.shard);
+  const manifestAt = putOptions.manifest !== undefined ? parseTarget(putOptions.manifest) : childTarget(prefix, manifestName(shard));
+  await loadBackend(prefix.scheme);
+  await loadBackend(manifestAt.scheme);
+  const retryOptions = { attempts, retryBaseMs: putOptions.retryBaseMs, signal: putOptions.signal };
+
+  // The run to resume: its parameters are this run's (see resumeOptions), its committed records are kept.
+  let old: Manifest | undefined;
+  const kept = new Map<number, ManifestRecord>();
+  if (putOptions.resume === true) {
+    const location = manifestAt.scheme === 'file' || manifestAt.scheme === 'direct' ? manifestAt.path : formatTarget(manifestAt);
+    old = await loadManifest(location, putOptions);
+    if ((old.shard?.index ?? -1) !== (shard?.index ?? -1) || (old.shard?.count ?? -1) !== (shard?.count ?? -1)) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', putOptions.shard, `the shard of the run resumed (${old.shard ? `${old.shard.index}/${old.shard.count}` : 'none'})`);
+    }
+    for await (const line of readManifestRecords(old, location, putOptions)) {
+      if (!('failure' in line)) kept.set(Number(line.objectId), line);
+    }
+  }
+  const options = old ? resumeOptions(putOptions, old) : putOptions;
   const data = parseDataOptions(options);
   const count = positiveInt('count', options.count, 1);
-  const concurrency = positiveInt('concurrency', options.concurrency, 4);
-  const attempts = positiveInt('attempts', options.attempts, 3);
   const sizes = parseSizeDistribution(options.size ?? DEFAULT_PUT_SIZE);
   const compression = parseCompression(options.compression);
-  const shard = parseShard(options.shard);
   const template = checkTemplate(options.nameTemplate);
   const scope = options.dedupScope ?? 'object';
   if (scope !== 'object' && scope !== 'dataset') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', scope, '"object" or "dataset"');
   const { chunkSize: chunkBytes } = parseChunking(options);
   const nativeWrites = options.nativeWrites ?? true;
   if (typeof nativeWrites !== 'boolean') throw invalidType('ERR_DGEN_INVALID_OPTION', 'nativeWrites', nativeWrites, 'a boolean');
+  if (old) {
+    // What was given must be what the old run used.
+    const given: [string, unknown, unknown][] = [
+      ['seed', data.seed.toString(), old.seed],
+      ['count', count, old.count],
+      ['size', sizes.spec, old.size],
+      ['nameTemplate', template, old.nameTemplate],
+      ['dedupRatio', data.dedupRatio, old.dedupRatio],
+      ['compressRatio', data.compressRatio, old.compressRatio],
+      ['dedupUnit', data.dedupUnit, old.dedupUnit],
+      ['dedupScope', scope, old.dedupScope],
+      ['compression', `${compression.algorithm}:${compression.level}`, `${old.compression.algorithm}:${old.compression.level}`],
+    ];
+    for (const [name, value, was] of given) {
+      if (value !== was) throw invalidRange('ERR_DGEN_INVALID_OPTION', name, value, `${JSON.stringify(was)}, as in the run resumed (or left out)`);
+    }
+  }
   const {
     onProgress,
     signal,
@@ -328,275 +499,403 @@ export async function putObjects(options: PutOptions): Promise<PutResult> {
     dedupUnit: _du,
     seed: _seed,
     nativeWrites: _nw,
+    overwrite,
+    resume: _resume,
     ...sinkOptions
   } = options;
-  const manifestAt = manifestTo !== undefined ? parseTarget(manifestTo) : childTarget(prefix, manifestName(shard));
-  await loadBackend(prefix.scheme);
-  await loadBackend(manifestAt.scheme);
-  signal?.throwIfAborted();
-
   const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
-  const dataset = scope === 'dataset';
-  const totals = await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
-  const datasetUnits = totals.datasetUnits;
-  const plan = planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, count, extension, template));
-
-  // Directories: the target's up front (a target that cannot be a directory fails the run here, before
-  // anything is written); those of templated names lazily, before each object, remembering the last few.
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
-  const madeDirs = new Set<string>();
-  const ensureDir = async (dir: string) => {
-    if (madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    if (madeDirs.size >= 1000) madeDirs.clear();
-    madeDirs.add(dir);
-  };
-  if (local) await ensureDir(prefix.path);
-  const writer = await ManifestWriter.create(recordsTargetFor(manifestAt), sinkOptions);
 
-  const failures: ManifestFailure[] = [];
-  const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
-  const stop = new AbortController();
-  // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
-  // concurrency, so no MaxListenersExceededWarning.
-  setMaxListeners(2 * concurrency + 1, stop.signal);
-  const onOuterAbort = () => stop.abort(signal!.reason);
-  signal?.addEventListener('abort', onOuterAbort, { once: true });
-  if (signal?.aborted) onOuterAbort();
-  const started = performance.now();
-  // Object stores without compression: parts generated into reused buffers and sent with the SDKs' own
-  // requests, one client per run (unless the caller gave one).
-  const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
-  const storeClients = generatedParts ? runClients(prefix, sinkOptions) : {};
-  const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts ? (await import('./object-store-put.js')).putGeneratedObject : undefined;
-
-  /**
-   * The one place a finished object is recorded: its line in the records (streamed, never kept), the
-   * counters, the kept failures and progress. Every path that completes objects calls it once per
-   * object, in any order (the streaming attempt below; a batch path would too).
-   */
-  const record = (p: Planned, outcome: Outcome): void => {
-    const objectId = String(p.index);
-    if (outcome.ok) {
-      const r = outcome.result;
-      writer.object({
-        objectId,
-        name: p.name,
-        size: r.size,
-        crc32c: r.crc32c,
-        ...(dataset && { unitOffset: p.unitOffset }),
-        ...(compression.algorithm !== 'none' && { compressedSize: r.compressedSize }),
-        ...(r.etag && { etag: r.etag }),
-        ...(r.backendChecksum && { backendChecksum: r.backendChecksum }),
-      });
-      progress.objectsDone++;
-    } else {
-      const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-      const code = (outcome.error as { code?: unknown } | null)?.code;
-      const failure = { attempts: outcome.attempts, error, ...(typeof code === 'string' && { code }) };
-      writer.failure({ objectId, name: p.name, failure });
-      if (failures.length < MAX_FAILURES_KEPT) failures.push({ name: p.name, uri: formatTarget(childTarget(prefix, p.name)), objectId, ...failure });
-      progress.objectsFailed++;
+  // Preflight (preflight.ts, names.ts): every option and credential, the manifest's place among the
+  // objects, the target's writability and its manifest, before anything is created.
+  if (prefix.scheme === 's3') s3Backend().parsePartOptions(sinkOptions);
+  if (prefix.scheme === 'az') azureBackend().parseBlockOptions(sinkOptions);
+  const names = { template, extension, count, ...(shard && { shard }) };
+  const manifestRelative = relativeName(prefix, manifestAt);
+  if (manifestRelative !== undefined) {
+    refuseCollision(manifestRelative, names, 'manifest', manifestTo ?? manifestRelative, local);
+    const records = relativeName(prefix, recordsTargetFor(manifestAt))!;
+    refuseCollision(records, names, 'manifest', manifestTo ?? manifestRelative, local);
+  }
+  const clients: PreflightClients = runClients(prefix, sinkOptions);
+  const manifestClients: PreflightClients = manifestAt.scheme === prefix.scheme ? clients : runClients(manifestAt, sinkOptions);
+  const ownClients = [clients.client !== sinkOptions.client && clients.client, manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client].filter(
+    (c): c is S3Client => !!c,
+  );
+  let storeClients: { client?: S3Client; serviceClient?: BlobServiceClient } = {};
+  let partialsRemoved: SweepResult = { removed: 0, bytes: 0 };
+  try {
+    await probeTarget(prefix, clients, retryOptions);
+    // A manifest file elsewhere: its directory must take it too.
+    if (manifestRelative === undefined && (manifestAt.scheme === 'file' || manifestAt.scheme === 'direct')) {
+      await probeTarget({ scheme: 'file', path: dirname(manifestAt.path) }, manifestClients, retryOptions);
     }
-    onProgress?.(progress);
-  };
-
-  /** One attempt at one object: resolves to the sink's result, rejects after the sink cleaned up. */
-  const attempt = async (p: Planned, n: number): Promise<ObjectWriteResult> => {
-    const target = childTarget(prefix, p.name);
-    const uri = formatTarget(target);
-    channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
-    debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
-    const t0 = performance.now();
-    const result = generatedParts ? await generated(target, p) : await streamed(target, p);
-    const seconds = (performance.now() - t0) / 1000;
-    channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
-    debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
-    return result;
-  };
-
-  /** An object as a DataSource piped into its sink. */
-  const streamed = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
-    if (local) await ensureDir(dirname(join(prefix.path, p.name)));
-    // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
-    // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
-    const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
-    const sink = createSink(target, { ...sinkOptions, compression });
-    let bytes = 0;
-    source.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      progress.bytesDone += chunk.length;
-      onProgress?.(progress);
-    });
-    try {
-      await pipeline(source, sink);
-      return await sink.result();
-    } catch (err) {
-      // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
-      // stop that lands after the sink committed (end() came, so every byte is in) leaves a complete
-      // object: it counts as written, so that no object exists without its record.
-      const committed = await sink.result().catch(() => undefined);
-      if (committed) return committed;
-      progress.bytesDone -= bytes;
-      throw err;
+    if (!old && overwrite === false) await refuseExistingManifest(manifestAt, manifestClients, retryOptions);
+    signal?.throwIfAborted();
+    // Temporary files a killed run left (partials.ts): this run's names only.
+    if (local) {
+      const alsoNames = manifestRelative === undefined ? [] : [manifestRelative, relativeName(prefix, recordsTargetFor(manifestAt))!];
+      partialsRemoved = await sweepPartials(prefix.path, { nameTemplate: template, extension, count, ...(shard && { shard }), alsoNames });
+      if (partialsRemoved.removed > 0) debug('removed %d stale .dgen-partial files (%d bytes) under %s', partialsRemoved.removed, partialsRemoved.bytes, prefix.path);
     }
-  };
+    const dataset = scope === 'dataset';
+    const totals = await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
+    const datasetUnits = totals.datasetUnits;
+    const plan = planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, count, extension, template));
 
-  /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
-  const generated = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
-    const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
-    let bytes = 0;
-    try {
-      return await putGeneratedObject!(target, generator, {
-        ...sinkOptions,
-        ...storeClients,
-        signal: stop.signal,
-        onStored: (stored) => {
-          bytes += stored;
-          progress.bytesDone += stored;
-          onProgress?.(progress);
-        },
-      });
-    } catch (err) {
-      progress.bytesDone -= bytes;
-      throw err;
-    }
-  };
+    // Directories: the target's up front (a target that cannot be a directory fails the run here, before
+    // anything is written); those of templated names lazily, before each object, remembering the last few.
+    const madeDirs = new Set<string>();
+    const ensureDir = async (dir: string) => {
+      if (madeDirs.has(dir)) return;
+      await mkdir(dir, { recursive: true });
+      if (madeDirs.size >= 1000) madeDirs.clear();
+      madeDirs.add(dir);
+    };
+    if (local) await ensureDir(prefix.path);
+    const writer = await ManifestWriter.create(recordsTargetFor(manifestAt), sinkOptions);
 
-  /** One object, with its retries; records how it ended. Rejects only when the run is stopped. */
-  const putOne = async (p: Planned): Promise<void> => {
-    for (let n = 1; ; n++) {
-      let result: ObjectWriteResult;
+    const failures: PutFailure[] = [];
+    const committedObjects: CommittedObject[] = [];
+    const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
+    const stop = new AbortController();
+    // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
+    // concurrency, so no MaxListenersExceededWarning.
+    setMaxListeners(2 * concurrency + 1, stop.signal);
+    const onOuterAbort = () => stop.abort(signal!.reason);
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (signal?.aborted) onOuterAbort();
+    const started = performance.now();
+    // Object stores without compression: parts generated into reused buffers and sent with the SDKs' own
+    // requests, one client per run (unless the caller gave one).
+    const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
+    if (generatedParts) storeClients = clients;
+    const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts ? (await import('./object-store-put.js')).putGeneratedObject : undefined;
+
+    // A failure that stops the run without a manifest: the records could not be written, or a callback threw.
+    let fatal: { error: unknown; callback?: boolean } | undefined;
+    const stopFatally = (err: unknown, callback = false) => {
+      fatal ??= { error: err, callback };
+      stop.abort(err);
+    };
+    /** The caller's progress callback; one that throws stops the run (it rejects with what was thrown). */
+    const progressed = () => {
+      if (!onProgress || fatal) return;
       try {
-        result = await attempt(p, n);
+        onProgress(progress);
       } catch (err) {
-        if (stop.signal.aborted) throw err;
-        const uri = formatTarget(childTarget(prefix, p.name));
-        const message = err instanceof Error ? err.message : String(err);
-        if (n < attempts && isTransient(err)) {
-          const delayMs = backoffMs(n + 1, retryBaseMs);
-          channels.objectRetry.publish({ name: p.name, uri, objectId: p.index, attempt: n, delayMs, error: err });
-          debug('retry %s in %d ms after attempt %d: %s', uri, delayMs, n, message);
-          await sleep(delayMs, undefined, { signal: stop.signal });
-          continue;
+        stopFatally(err, true);
+      }
+    };
+    const keepCommitted = (name: string) => {
+      if (committedObjects.length < MAX_FAILURES_KEPT) committedObjects.push({ name, uri: formatTarget(childTarget(prefix, name)) });
+    };
+
+    /**
+     * The one place a finished object is recorded: its line in the records (streamed, never kept), the
+     * counters, the kept failures and progress. Every path that completes objects calls it once per
+     * object, in any order (the streaming attempt below; a batch path would too).
+     */
+    const record = (p: Planned, outcome: Outcome): void => {
+      const objectId = String(p.index);
+      if (outcome.ok) {
+        const r = outcome.result;
+        writer.object({
+          objectId,
+          name: p.name,
+          size: r.size,
+          crc32c: r.crc32c,
+          ...(dataset && { unitOffset: p.unitOffset }),
+          ...(compression.algorithm !== 'none' && { compressedSize: r.compressedSize }),
+          ...(r.etag && { etag: r.etag }),
+          ...(r.backendChecksum && { backendChecksum: r.backendChecksum }),
+        });
+        keepCommitted(p.name);
+        progress.objectsDone++;
+      } else {
+        const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+        const code = (outcome.error as { code?: unknown } | null)?.code;
+        const failure = { attempts: outcome.attempts, error, ...(typeof code === 'string' && { code }) };
+        writer.failure({ objectId, name: p.name, failure });
+        if (failures.length < MAX_FAILURES_KEPT) failures.push({ name: p.name, uri: formatTarget(childTarget(prefix, p.name)), objectId, ...failure, ...errorDetails(outcome.error) });
+        progress.objectsFailed++;
+      }
+      progressed();
+    };
+
+    /** An object of the resumed run that is kept: its old record, if it is there with its size. */
+    let resumed = 0;
+    const keptRecord = (p: Planned, storedSize: (p: Planned) => number | undefined): ManifestRecord | undefined => {
+      const r = kept.get(p.index);
+      if (!r) return undefined;
+      kept.delete(p.index);
+      if (r.name !== p.name || r.size !== p.size || storedSize(p) !== (r.compressedSize ?? r.size)) return undefined;
+      return r;
+    };
+    const recordKept = (p: Planned, r: ManifestRecord): void => {
+      writer.object(r);
+      keepCommitted(p.name);
+      resumed++;
+      progress.objectsDone++;
+      progress.bytesDone += r.size;
+      progressed();
+    };
+    /** The plan without the objects kept from the resumed run (local files: a stat each). */
+    function* withoutKept(plan: Iterable<Planned>): Generator<Planned> {
+      const sizeOnDisk = (p: Planned) => {
+        try {
+          const st = lstatSync(join((prefix as { path: string }).path, p.name));
+          return st.isFile() ? st.size : undefined;
+        } catch {
+          return undefined;
         }
-        channels.objectFailure.publish({ name: p.name, uri, objectId: p.index, attempts: n, error: err });
-        debug('failure %s after %d attempts: %s', uri, n, message);
-        record(p, { ok: false, attempts: n, error: err });
-        if (failFast) stop.abort(err);
+      };
+      for (const p of plan) {
+        const r = kept.size > 0 ? keptRecord(p, sizeOnDisk) : undefined;
+        if (r) recordKept(p, r);
+        else yield p;
+      }
+    }
+
+    /** One attempt at one object: resolves to the sink's result, rejects after the sink cleaned up. */
+    const attempt = async (p: Planned, n: number): Promise<ObjectWriteResult> => {
+      const target = childTarget(prefix, p.name);
+      const uri = formatTarget(target);
+      channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
+      debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
+      const t0 = performance.now();
+      const result = generatedParts ? await generated(target, p) : await streamed(target, p);
+      const seconds = (performance.now() - t0) / 1000;
+      channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
+      debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
+      return result;
+    };
+
+    /** An object as a DataSource piped into its sink. */
+    const streamed = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
+      if (local) await ensureDir(dirname(join(prefix.path, p.name)));
+      // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
+      // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
+      const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+      const sink = createSink(target, { ...sinkOptions, compression });
+      let bytes = 0;
+      source.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        progress.bytesDone += chunk.length;
+        progressed();
+      });
+      try {
+        await pipeline(source, sink);
+        return await sink.result();
+      } catch (err) {
+        // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
+        // stop that lands after the sink committed (end() came, so every byte is in) leaves a complete
+        // object: it counts as written, so that no object exists without its record.
+        const committed = await sink.result().catch(() => undefined);
+        if (committed) return committed;
+        progress.bytesDone -= bytes;
+        throw err;
+      }
+    };
+
+    /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
+    const generated = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
+      const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+      let bytes = 0;
+      try {
+        return await putGeneratedObject!(target, generator, {
+          ...sinkOptions,
+          ...storeClients,
+          signal: stop.signal,
+          onStored: (stored) => {
+            bytes += stored;
+            progress.bytesDone += stored;
+            progressed();
+          },
+        });
+      } catch (err) {
+        progress.bytesDone -= bytes;
+        throw err;
+      }
+    };
+
+    /** One object, with its retries; records how it ended. Rejects only when the run is stopped. */
+    const putOne = async (p: Planned): Promise<void> => {
+      if (kept.size > 0) {
+        const target = childTarget(prefix, p.name);
+        const stored = kept.has(p.index) ? await objectSize(target, clients, retryOptions) : undefined;
+        const r = keptRecord(p, () => stored);
+        if (r) return recordKept(p, r);
+      }
+      // EMFILE/ENFILE (no free descriptor) waits and retries without using up an attempt.
+      let waits = 0;
+      for (let n = 1; ; n++) {
+        let result: ObjectWriteResult;
+        try {
+          result = await attempt(p, n);
+        } catch (err) {
+          if (stop.signal.aborted) throw err;
+          const uri = formatTarget(childTarget(prefix, p.name));
+          const message = err instanceof Error ? err.message : String(err);
+          if (waits < MAX_RESOURCE_WAITS && isResourceExhausted(err)) {
+            waits++;
+            n--;
+            const delayMs = resourceWaitMs(waits);
+            debug('no free file descriptor for %s: waiting %d ms (%s)', uri, delayMs, message);
+            await sleep(delayMs, undefined, { signal: stop.signal });
+            continue;
+          }
+          if (n < attempts && isTransient(err)) {
+            const delayMs = backoffMs(n + 1, retryBaseMs);
+            channels.objectRetry.publish({ name: p.name, uri, objectId: p.index, attempt: n, delayMs, error: err });
+            debug('retry %s in %d ms after attempt %d: %s', uri, delayMs, n, message);
+            await sleep(delayMs, undefined, { signal: stop.signal });
+            continue;
+          }
+          channels.objectFailure.publish({ name: p.name, uri, objectId: p.index, attempts: n, error: err });
+          debug('failure %s after %d attempts: %s', uri, n, message);
+          record(p, { ok: false, attempts: n, error: err });
+          if (failFast) stop.abort(err);
+          return;
+        }
+        record(p, { ok: true, result });
         return;
       }
-      record(p, { ok: true, result });
-      return;
-    }
-  };
+    };
 
-  // Workers take the next object of the plan until it runs out or the run stops; between objects they
-  // wait for the records' backpressure (and learn of their failure, which stops the run).
-  let fatal: { error: unknown } | undefined;
-  const worker = async () => {
-    try {
-      while (!stop.signal.aborted) {
-        await writer.flushIfNeeded();
-        if (stop.signal.aborted) return;
-        const next = plan.next();
-        if (next.done) return;
-        await putOne(next.value);
+    // Workers take the next object of the plan until it runs out or the run stops; between objects they
+    // wait for the records' backpressure (and learn of their failure, which stops the run).
+    const worker = async () => {
+      try {
+        while (!stop.signal.aborted) {
+          await writer.flushIfNeeded();
+          if (stop.signal.aborted) return;
+          const next = plan.next();
+          if (next.done) return;
+          await putOne(next.value);
+        }
+      } catch (err) {
+        if (stop.signal.aborted) return; // the objects in flight of a stopped run
+        stopFatally(err);
       }
-    } catch (err) {
-      if (stop.signal.aborted) return; // the objects in flight of a stopped run
-      fatal ??= { error: err };
-      stop.abort(err);
-    }
-  };
+    };
 
-  /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
-   * batch completes. */
-  const native = async (root: string) => {
-    const uriOf = (p: Planned) => formatTarget(childTarget(prefix, p.name));
-    const t0 = performance.now();
+    /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
+     * batch completes. */
+    const native = async (root: string) => {
+      const uriOf = (p: Planned) => formatTarget(childTarget(prefix, p.name));
+      const t0 = performance.now();
+      try {
+        await putLocalObjects(announced(withoutKept(plan), uriOf), {
+          data,
+          datasetUnits: dataset ? datasetUnits : 0,
+          root,
+          direct: prefix.scheme === 'direct',
+          fsync: sinkOptions.fsync === true,
+          chunkSize: prefix.scheme === 'direct' ? Math.ceil(chunkBytes / 4096) * 4096 : chunkBytes,
+          attempts,
+          retryBaseMs,
+          signal: stop.signal,
+          ensureDir,
+          beforeBatch: () => writer.flushIfNeeded(),
+          onCommitted: (p, r, n) => {
+            // The URI costs a file URL per object: made only for whoever listens.
+            if (channels.objectFinish.hasSubscribers) {
+              channels.objectFinish.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
+            }
+            if (debug.enabled) debug('finish %s', uriOf(p));
+            progress.bytesDone += r.size;
+            record(p, { ok: true, result: { uri: '', size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
+          },
+          onFailed: (p, error, n) => {
+            channels.objectFailure.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempts: n, error });
+            debug('failure %s after %d attempts: %s', uriOf(p), n, error.message);
+            record(p, { ok: false, attempts: n, error });
+            if (failFast) stop.abort(error);
+          },
+          onRetry: (p, error, n, delayMs) => {
+            channels.objectRetry.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempt: n, delayMs, error });
+            debug('retry %s in %d ms after attempt %d: %s', uriOf(p), delayMs, n, error.message);
+          },
+        });
+      } catch (err) {
+        // A callback threw (the records failed): the batches in flight have been stopped.
+        stopFatally(err);
+      }
+    };
+
     try {
-      await putLocalObjects(announced(plan, uriOf), {
-        data,
-        datasetUnits: dataset ? datasetUnits : 0,
-        root,
-        direct: prefix.scheme === 'direct',
-        fsync: sinkOptions.fsync === true,
-        chunkSize: prefix.scheme === 'direct' ? Math.ceil(chunkBytes / 4096) * 4096 : chunkBytes,
-        attempts,
-        retryBaseMs,
-        signal: stop.signal,
-        ensureDir,
-        beforeBatch: () => writer.flushIfNeeded(),
-        onCommitted: (p, r, n) => {
-          // The URI costs a file URL per object: made only for whoever listens.
-          if (channels.objectFinish.hasSubscribers) {
-            channels.objectFinish.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
-          }
-          if (debug.enabled) debug('finish %s', uriOf(p));
-          progress.bytesDone += r.size;
-          record(p, { ok: true, result: { uri: '', size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
-        },
-        onFailed: (p, error, n) => {
-          channels.objectFailure.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempts: n, error });
-          debug('failure %s after %d attempts: %s', uriOf(p), n, error.message);
-          record(p, { ok: false, attempts: n, error });
-          if (failFast) stop.abort(error);
-        },
-        onRetry: (p, error, n, delayMs) => {
-          channels.objectRetry.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempt: n, delayMs, error });
-          debug('retry %s in %d ms after attempt %d: %s', uriOf(p), delayMs, n, error.message);
-        },
-      });
-    } catch (err) {
-      // A callback threw (the records failed): the batches in flight have been stopped.
-      fatal ??= { error: err };
-      stop.abort(err);
+      if (local && compression.algorithm === 'none' && nativeWrites) await native(prefix.path);
+      else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
+    } finally {
+      signal?.removeEventListener('abort', onOuterAbort);
     }
-  };
+    const notStored = (error: unknown, what: string): ManifestNotStoredError => {
+      const reason = error instanceof Error ? error.message : String(error);
+      return Object.assign(
+        new Error(`the ${what} could not be stored at ${formatTarget(what === 'records' ? recordsTargetFor(manifestAt) : manifestAt)}: ${reason}; ${progress.objectsDone} objects committed (they stay, without a manifest), ${progress.objectsFailed} failed`, { cause: error }),
+        {
+          code: 'ERR_DGEN_MANIFEST_NOT_STORED' as const,
+          manifestUri: formatTarget(manifestAt),
+          committed: progress.objectsDone,
+          failed: progress.objectsFailed,
+          bytes: writer.bytes,
+          committedObjects,
+          failures: failures.sort((a, b) => Number(a.objectId) - Number(b.objectId)),
+          interrupted: progress.objectsDone + progress.objectsFailed < totals.objects,
+        },
+      );
+    };
+    if (fatal) {
+      await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
+      // The records failed: say what committed. A callback's own error is the caller's to see as it is.
+      if (!fatal.callback) throw notStored(fatal.error, 'records');
+      throw fatal.error;
+    }
 
-  try {
-    if ((prefix.scheme === 'file' || prefix.scheme === 'direct') && compression.algorithm === 'none' && nativeWrites) await native(prefix.path);
-    else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
+    let recordsUri: string;
+    try {
+      recordsUri = await writer.close();
+    } catch (err) {
+      throw notStored(err, 'records');
+    }
+    const manifest = orderManifest({
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      tool: TOOL,
+      createdAt: new Date().toISOString(),
+      target: formatTarget(prefix),
+      seed: data.seed.toString(),
+      count,
+      size: sizes.spec,
+      nameTemplate: template,
+      dedupRatio: data.dedupRatio,
+      compressRatio: data.compressRatio,
+      dedupUnit: data.dedupUnit,
+      dedupScope: scope,
+      ...(dataset && { datasetUnits }),
+      compression,
+      ...(shard && { shard }),
+      seconds: (performance.now() - started) / 1000,
+      records: writer.name,
+      committed: writer.committed,
+      failed: writer.failed,
+      bytes: writer.bytes,
+      ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
+      ...(writer.committed + writer.failed < totals.objects && { interrupted: true as const }),
+    });
+    let manifestUri: string;
+    try {
+      manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
+    } catch (err) {
+      throw notStored(err, 'manifest');
+    }
+    if (signal?.aborted) throw signal.reason;
+    failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+    return { ...manifest, failures, manifestUri, recordsUri, partialsRemoved, resumed, concurrency: concurrencyLimit };
   } finally {
-    signal?.removeEventListener('abort', onOuterAbort);
-    if (storeClients.client && storeClients.client !== sinkOptions.client) storeClients.client.destroy();
+    for (const c of ownClients) c.destroy();
   }
-  if (fatal) {
-    await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
-    throw fatal.error;
-  }
-
-  const recordsUri = await writer.close();
-  const manifest = orderManifest({
-    format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
-    tool: TOOL,
-    createdAt: new Date().toISOString(),
-    target: formatTarget(prefix),
-    seed: data.seed.toString(),
-    count,
-    size: sizes.spec,
-    nameTemplate: template,
-    dedupRatio: data.dedupRatio,
-    compressRatio: data.compressRatio,
-    dedupUnit: data.dedupUnit,
-    dedupScope: scope,
-    ...(dataset && { datasetUnits }),
-    compression,
-    ...(shard && { shard }),
-    seconds: (performance.now() - started) / 1000,
-    records: writer.name,
-    committed: writer.committed,
-    failed: writer.failed,
-    bytes: writer.bytes,
-    ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
-    ...(writer.committed + writer.failed < totals.objects && { interrupted: true as const }),
-  });
-  const manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
-  if (signal?.aborted) throw signal.reason;
-  failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  return { ...manifest, failures, manifestUri, recordsUri };
 }
 
 export { storeManifest, storeManifestAt };

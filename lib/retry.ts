@@ -41,3 +41,24 @@ export function isTransient(err: unknown): boolean {
 export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000, random: () => number = Math.random): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 2)));
 }
+
+/** Waits for free descriptors an object may make before it fails: 100 (with {@link resourceWaitMs}, about
+ * a minute in all). */
+export const MAX_RESOURCE_WAITS = 100;
+
+/**
+ * Whether an error says the process (`EMFILE`) or the system (`ENFILE`) has no free file descriptor:
+ * not the object's fault, and gone once other objects close theirs. Such failures wait and retry
+ * without using up the object's attempts (at most {@link MAX_RESOURCE_WAITS} times).
+ */
+export function isResourceExhausted(err: unknown): boolean {
+  for (let e = err as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as Record<string, unknown> | undefined, depth++) {
+    if (e.code === 'EMFILE' || e.code === 'ENFILE') return true;
+  }
+  return false;
+}
+
+/** Wait before retry `wait` (1, 2, ...) after EMFILE/ENFILE: 50 ms doubling up to 1 s, with jitter. */
+export function resourceWaitMs(wait: number, random: () => number = Math.random): number {
+  return Math.round((0.5 + random() / 2) * Math.min(1000, 50 * 2 ** Math.min(wait - 1, 10)));
+}

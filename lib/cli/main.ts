@@ -53,7 +53,12 @@ const FLAGS: Record<string, string> = {
   chunkSizes: '--chunk-sizes',
   cdc: '--cdc',
   concurrency: '--concurrency',
+  manifest: '--manifest',
+  retryBaseMs: '--retry-base-ms',
 };
+
+/** Options of put that a resumed run takes from the old run's manifest when they are not given. */
+const RESUMED = new Set(['size', 'dedup', 'compress', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
@@ -72,7 +77,7 @@ function buildProgram(): Command {
       .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
       .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
       .addOption(new Option('--count <n>', 'number of objects in the data set').default('1'))
-      .addOption(new Option('--concurrency <j>', 'objects written at once').default('4')),
+      .addOption(new Option('--concurrency <j>', 'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)').default('4')),
   )
     .addOption(new Option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does').choices(['object', 'dataset']).default('object'))
     .addOption(new Option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)').default('3'))
@@ -86,10 +91,16 @@ function buildProgram(): Command {
     .addOption(new Option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)'))
     .addOption(new Option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING'))
     .addOption(new Option('--fsync', 'fsync each file before renaming it into place'))
-    .addOption(new Option('--json', 'print one JSON summary on stdout (and nothing else there)'))
+    .addOption(new Option('--overwrite', 'write even where the manifest location holds another run\'s manifest (that run is replaced)'))
+    .addOption(new Option('--resume', 'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest').conflicts('overwrite'))
+    .addOption(new Option('--json', 'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false)'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
     .exitOverride()
-    .action(async (target: string, opts: Opts) => {
+    .action(async (target: string, opts: Opts, command: Command) => {
+      if (opts.resume) {
+        // Resuming takes the old run's parameters: only those given on the command line are compared.
+        for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && RESUMED.has(key)) delete opts[key];
+      }
       if (!(await runPut(target, opts))) throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
     });
 

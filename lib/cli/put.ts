@@ -2,7 +2,7 @@
 import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
-import { putObjects, type PutProgress } from '../put.js';
+import { putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
@@ -71,8 +71,82 @@ function interrupted(name: StopSignal, progress: PutProgress | undefined, manife
   );
 }
 
-/** Runs `dgen put`; throws on bad options and on a failed manifest; returns false if objects failed. */
+/** One failed object for people: name, URI, error code, errno and syscall (or HTTP status), attempts, message. */
+export function formatFailure(f: PutFailure): string {
+  const detail = [f.errno !== undefined && `errno ${f.errno}`, f.syscall && `syscall ${f.syscall}`, f.status !== undefined && `HTTP ${f.status}`].filter(Boolean).join(', ');
+  return `  FAILED ${f.name}  ${f.uri}  ${f.code ?? 'error'}${detail ? ` (${detail})` : ''} after ${f.attempts} attempt(s): ${f.error}\n`;
+}
+
+/** The failed objects of a run, for people (stderr). */
+function failureLines(failures: PutFailure[], failed: number): string {
+  const omitted = failed - failures.length;
+  return (
+    (failed > 0 ? `dgen put: ${failed} object(s) failed:\n` : '') +
+    failures.map(formatFailure).join('') +
+    (omitted > 0 ? `  ... and ${omitted} more failures (lines with "failure" in the records)\n` : '')
+  );
+}
+
+function isNotStored(err: unknown): err is ManifestNotStoredError {
+  return (err as { code?: unknown } | null)?.code === 'ERR_DGEN_MANIFEST_NOT_STORED';
+}
+
+/** Reports a put that ended in an error: on stderr what committed and what failed (when the run got that
+ * far), and with `--json` the document on stdout (`ok: false`, the error, the failures). */
+function reportError(err: unknown, json: boolean): void {
+  const e = (err ?? {}) as Error & { code?: string; errno?: number; syscall?: string; status?: number; parameter?: string; uri?: string };
+  if (isNotStored(err)) {
+    const shown = err.committedObjects.length;
+    process.stderr.write(
+      failureLines(err.failures, err.failed) +
+        `dgen put: no manifest: ${err.message}\n` +
+        (err.committed > 0 ? `dgen put: ${err.committed} object(s) committed${shown < err.committed ? ` (the first ${shown}:)` : ':'}\n` + err.committedObjects.map((o) => `  ${o.uri}\n`).join('') : ''),
+    );
+  }
+  if (!json) return;
+  const document = {
+    ok: false,
+    error: {
+      message: e.message ?? String(err),
+      ...(e.code !== undefined && { code: e.code }),
+      ...(e.parameter !== undefined && { parameter: e.parameter }),
+      ...(e.uri !== undefined && { uri: e.uri }),
+      ...(e.errno !== undefined && { errno: e.errno }),
+      ...(e.syscall !== undefined && { syscall: e.syscall }),
+      ...(e.status !== undefined && { status: e.status }),
+    },
+    ...(isNotStored(err)
+      ? {
+          manifest: null,
+          manifestNotStored: err.manifestUri,
+          committed: err.committed,
+          failed: err.failed,
+          bytes: err.bytes,
+          ...(err.interrupted && { interrupted: true }),
+          committedObjects: err.committedObjects,
+          failures: err.failures,
+        }
+      : { committed: 0, failed: 0, failures: [] }),
+  };
+  process.stdout.write(JSON.stringify(document, null, 2) + '\n');
+}
+
+/** Runs `dgen put`; throws on bad options and on a failed manifest (after reporting it, with `--json` as
+ * a document); returns false if objects failed. */
 export async function runPut(target: string, opts: Opts): Promise<boolean> {
+  let interruptedBy: StopSignal | undefined;
+  try {
+    return await put(target, opts, (name) => (interruptedBy = name));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_DGEN_INTERRUPTED') throw err;
+    reportError(err, opts.json === true);
+    // A signal stopped the run, which then failed to store its manifest: the exit status still says so.
+    if (interruptedBy !== undefined) throw Object.assign(err as Error, { exitCode: SIGNAL_EXIT[interruptedBy] });
+    throw err;
+  }
+}
+
+async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => void): Promise<boolean> {
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showProgress
     ? new SingleBar(
@@ -108,13 +182,17 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     dedupScope: opts.dedupScope as 'object',
     seed: opts.seed as string | undefined,
     chunkSize: opts.chunkSize as string,
-    compression: { algorithm: opts.compression as never, level: opts.compressionLevel as never },
+    ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && {
+      compression: { algorithm: (opts.compression ?? 'none') as never, level: opts.compressionLevel as never },
+    }),
     attempts: opts.attempts === undefined ? undefined : (Number(opts.attempts) as number),
     failFast: opts.failFast === true,
     shard: shardFromOptions(opts),
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
     ...(opts.nameTemplate !== undefined && { nameTemplate: opts.nameTemplate as string }),
     fsync: opts.fsync === true,
+    overwrite: opts.overwrite === true,
+    resume: opts.resume === true,
     ...connectionOptions(opts),
     ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
     ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
@@ -131,6 +209,7 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
     },
   })
     .catch((err: unknown) => {
+      if (interrupt.caught !== undefined) onSignal(interrupt.caught);
       if (interrupt.caught === undefined || err !== interrupt.signal.reason) throw err;
       bar?.stop();
       throw interrupted(interrupt.caught, last, opts.manifest === undefined ? 'under the target' : String(opts.manifest), opts.json === true);
@@ -139,11 +218,19 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
       bar?.stop();
       interrupt.dispose();
     });
+  return report(manifest, opts);
+}
+
+/** Says how a run that stored its manifest went: on stderr, or with `--json` as a document on stdout. */
+function report(manifest: PutResult, opts: Opts): boolean {
   const seconds = manifest.seconds;
+  const ok = manifest.failed === 0 && !manifest.interrupted;
+  const lowered = manifest.concurrency.used < manifest.concurrency.requested;
   const written = manifest.bytes;
   const omitted = manifest.failed - manifest.failures.length;
   if (opts.json) {
     const summary = {
+      ok,
       tool: manifest.tool,
       seed: manifest.seed,
       parameters: {
@@ -166,6 +253,9 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
       seconds,
       bytesPerSecond: written / Math.max(seconds, 1e-9),
       ...(manifest.interrupted && { interrupted: true }),
+      ...(manifest.resumed > 0 && { resumed: manifest.resumed }),
+      partialsRemoved: manifest.partialsRemoved.removed,
+      concurrency: manifest.concurrency,
       failures: manifest.failures,
       ...(omitted > 0 && { failuresOmitted: omitted }),
     };
@@ -183,8 +273,14 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
           ? ''
           : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}, ${formatBytes(manifest.compressedBytes ?? 0)} stored\n`) +
         `  manifest ${manifest.manifestUri}\n  records  ${manifest.recordsUri}\n` +
-        manifest.failures.map((f) => `  FAILED ${f.uri} after ${f.attempts} attempt(s): ${f.error}\n`).join('') +
-        (omitted > 0 ? `  ... and ${omitted} more failures (lines with "failure" in the records)\n` : ''),
+        (manifest.resumed > 0 ? `  resumed: ${manifest.resumed} objects of the interrupted run kept\n` : '') +
+        (manifest.partialsRemoved.removed > 0
+          ? `  removed ${manifest.partialsRemoved.removed} stale .dgen-partial file(s) (${formatBytes(manifest.partialsRemoved.bytes)}) left by an earlier run\n`
+          : '') +
+        (lowered
+          ? `  concurrency lowered from ${manifest.concurrency.requested} to ${manifest.concurrency.used} (open files limit ${manifest.concurrency.openFiles}${manifest.concurrency.measured ? '' : ', assumed'})\n`
+          : '') +
+        failureLines(manifest.failures, manifest.failed),
     );
   }
   return manifest.failed === 0;

@@ -1,0 +1,60 @@
+/**
+ * How many objects a run may have in flight: a documented maximum, lowered to what the process's limit
+ * of open files (RLIMIT_NOFILE) allows. Node has no getrlimit(2); Linux shows the limit in
+ * /proc/self/limits ("Max open files  <soft>  <hard>  files"); elsewhere a safe default is assumed.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+
+/** Most objects in flight at once on the stream data plane: 1024. Each holds about 3 chunks plus its
+ * sink's buffer (see put.ts), so more buys no speed and costs memory (20,000 took 1.9 GB of RSS). */
+export const MAX_CONCURRENCY = 1024;
+
+/** Open files assumed when the limit cannot be read: 1024, Linux's usual soft limit. */
+export const DEFAULT_OPEN_FILES = 1024;
+
+/** Descriptors kept free for everything else: Node itself, the addon's pool, the records and manifest,
+ * sockets of the cloud SDKs beyond one per object. */
+export const RESERVED_FILES = 64;
+
+/** Descriptors one object in flight may hold: its file (and for `direct://` a second descriptor for the
+ * unaligned tail), or its sockets. */
+export const FILES_PER_OBJECT = 2;
+
+/** The soft limit of open files of this process (RLIMIT_NOFILE), or undefined where it cannot be read.
+ * "unlimited" reads as Infinity. */
+export function openFilesLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  if (!m) return undefined;
+  return m[1] === 'unlimited' ? Infinity : Number(m[1]) || undefined;
+}
+
+/** What became of a requested concurrency. */
+export interface ConcurrencyLimit {
+  requested: number;
+  /** What the run uses: min(requested, what the open-files limit allows), >= 1. */
+  used: number;
+  /** The open-files limit it was computed from (Infinity for unlimited). */
+  openFiles: number;
+  /** Whether `openFiles` was read from the system (else {@link DEFAULT_OPEN_FILES} was assumed). */
+  measured: boolean;
+}
+
+/**
+ * The concurrency a run uses for `requested` (already validated to 1..{@link MAX_CONCURRENCY}): lowered
+ * so that objects in flight, {@link FILES_PER_OBJECT} descriptors each, fit under the open-files limit
+ * with {@link RESERVED_FILES} to spare (at least 1).
+ */
+export function limitConcurrency(requested: number, openFiles: number | undefined = openFilesLimit()): ConcurrencyLimit {
+  const limit = openFiles ?? DEFAULT_OPEN_FILES;
+  const allowed = Math.max(1, Math.floor((limit - RESERVED_FILES) / FILES_PER_OBJECT));
+  return { requested, used: Math.min(requested, allowed), openFiles: limit, measured: openFiles !== undefined };
+}
