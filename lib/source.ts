@@ -8,10 +8,11 @@
  * `AbortSignal`.
  * @module
  */
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { DataGenerator } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
+import { ChunkRecycler, progressReader, type ChunkPoolStats, type ChunkProgress } from './chunk-recycling.js';
 import { MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
 
 /** Default chunk size: 4 MiB, large enough to amortize per-chunk costs, small enough for the CPU cache. */
@@ -91,6 +92,11 @@ export class DataSource extends Readable {
   /** Chunks generated ahead at once. */
   readonly queueDepth: number;
   readonly #recycle: boolean;
+  readonly #chunks: ChunkRecycler;
+  /** The one piped consumer whose progress says when a chunk's memory is free again (chunk-recycling.ts). */
+  #tracked: { dest: Writable; read: (dest: Writable) => ChunkProgress | undefined; base: number; handed: number } | undefined;
+  #trackable = true; // false once anything made recycling unsafe for the rest of the stream
+  #pushed = new Set<Buffer>(); // chunks pushed and not yet emitted: only these are ever recycled
   #offset = 0;
   #queue: { chunk: Buffer; ready: boolean }[] = [];
   #wanted = false; // the consumer asked for data and push() has not said stop since
@@ -115,6 +121,8 @@ export class DataSource extends Readable {
     this.chunkSize = chunkSize;
     this.queueDepth = queueDepth;
     this.#recycle = options.recycle === true;
+    this.#chunks = new ChunkRecycler(chunkSize, freshChunk);
+    this.once('close', () => this.#untrack());
     if (this.#recycle) {
       if (openSources++ === 0) binding.setBufferPoolLimit(BUFFER_POOL_LIMIT);
       this.once('close', () => {
@@ -126,6 +134,75 @@ export class DataSource extends Readable {
   /** Bytes generated or being generated so far. */
   get bytesGenerated(): number {
     return this.#offset;
+  }
+
+  /** Chunk memory counters: chunks allocated fresh, reused, free and held by the tracked consumer. After
+   * the stream closes, free and outstanding are 0 (the pool lets go of everything). */
+  get chunkPoolStats(): ChunkPoolStats {
+    return this.#chunks.stats();
+  }
+
+  /** Pipes as `Readable.pipe` does. When `dest` is the only consumer and reports when it is done with a
+   * chunk's memory (an `fs.WriteStream`, a `FileSink` or `DirectFileSink`, or any Writable implementing
+   * `kChunkProgress`), chunk memory it has released is reused instead of freshly allocated. */
+  override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
+    const first = this.#trackable && this.#tracked === undefined && this.readableFlowing === null && this.listenerCount('data') === 0;
+    const piped = super.pipe(dest, options);
+    const read = first ? progressReader(dest as unknown as Writable) : undefined;
+    const progress = read?.(dest as unknown as Writable);
+    if (read && progress) {
+      const writable = dest as unknown as Writable;
+      this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
+    } else {
+      this.#untrack();
+    }
+    return piped;
+  }
+
+  override unpipe(dest?: NodeJS.WritableStream): this {
+    this.#untrack();
+    return super.unpipe(dest);
+  }
+
+  // Every chunk leaves a Readable through a 'data' event (pipe, read() and async iteration all emit it),
+  // so this is where a chunk is known to go to the tracked consumer alone.
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'data') this.#handOut(args[0] as Buffer);
+    return super.emit(event, ...args);
+  }
+
+  #handOut(chunk: Buffer): void {
+    const ours = this.#pushed.delete(chunk);
+    const t = this.#tracked;
+    if (!t) return;
+    const progress = t.read(t.dest);
+    // Safe only while the consumer got nothing but our bytes, from us alone (see chunk-recycling.ts).
+    if (!ours || !progress || this.listenerCount('data') !== 1 || this.listenerCount('readable') !== 0 || progress.acknowledged + t.dest.writableLength !== t.base + t.handed) {
+      this.#untrack();
+      return;
+    }
+    t.handed += chunk.length;
+    this.#chunks.handOut(chunk, t.base + t.handed);
+  }
+
+  /** Turns recycling off for the rest of the stream and lets go of every pooled chunk. */
+  #untrack(): void {
+    this.#tracked = undefined;
+    this.#trackable = false;
+    this.#chunks.clear();
+    this.#pushed.clear();
+  }
+
+  /** Memory for the next chunk of n bytes: recycled when the tracked consumer has released a chunk. */
+  #take(n: number): Buffer {
+    if (this.#recycle) return binding.allocChunk(n);
+    const t = this.#tracked;
+    if (!t) return freshChunk(n);
+    const progress = t.read(t.dest);
+    if (progress) this.#chunks.reclaim(progress.released);
+    const chunk = this.#chunks.take(n);
+    this.#pushed.add(chunk);
+    return chunk;
   }
 
   override _read(): void {
@@ -148,7 +225,7 @@ export class DataSource extends Readable {
     }
     while (queue.length < this.queueDepth && this.#offset < size) {
       const n = Math.min(this.chunkSize, size - this.#offset);
-      const entry = { chunk: this.#recycle ? binding.allocChunk(n) : freshChunk(n), ready: false };
+      const entry = { chunk: this.#take(n), ready: false };
       queue.push(entry);
       const at = this.#offset;
       this.#offset += n;

@@ -51,6 +51,12 @@ export class FileSink extends ObjectWriter {
     return pathToFileURL(this.path).href;
   }
 
+  /** A chunk is written to the file (or, for DirectFileSink, copied to its aligned buffer) before its
+   * write resolves, so its memory may be reused after the callback. */
+  protected override get releasesChunks(): boolean {
+    return true;
+  }
+
   protected override async _open(): Promise<void> {
     this.handle = await open(this.partialPath, 'wx');
   }

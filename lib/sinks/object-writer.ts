@@ -24,6 +24,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { binding } from '../native.js';
+import { kChunkProgress, type ChunkProgress } from '../chunk-recycling.js';
 import { invalidType } from '../errors.js';
 import { createCompressor, parseCompression, type CodecTransform, type CompressionSpec } from '../compression.js';
 
@@ -94,6 +95,7 @@ export abstract class ObjectWriter extends Writable {
   #compressed: Promise<void> | undefined;
   #result: ObjectWriteResult | undefined;
   #failure: Error | undefined;
+  #acknowledged = 0;
 
   /** @throws TypeError `ERR_DGEN_INVALID_OPTION` for a signal that is not an AbortSignal;
    *   `ERR_DGEN_INVALID_COMPRESSION` for a bad compression option. */
@@ -121,6 +123,21 @@ export abstract class ObjectWriter extends Writable {
   /** CRC-32C of the bytes accepted so far (unsigned 32-bit integer). */
   get crc32c(): number {
     return this.#crc >>> 0;
+  }
+
+  /** Whether `_writeBytes` is done with a chunk's memory once it resolves (the bytes are in the file, or
+   * copied). Sinks that keep references to chunks after that (queued for an upload) leave it false. */
+  protected get releasesChunks(): boolean {
+    return false;
+  }
+
+  /** Bytes acknowledged (write callback fired) and released (memory no longer referenced), for sources
+   * that reuse chunk memory (see chunk-recycling.ts); undefined when this sink cannot tell. */
+  [kChunkProgress](): ChunkProgress | undefined {
+    const compressor = this.#compressor;
+    if (!compressor) return this.releasesChunks ? { acknowledged: this.#acknowledged, released: this.#acknowledged } : undefined;
+    const released = (compressor as unknown as { bytesReleased?: unknown }).bytesReleased;
+    return typeof released === 'number' ? { acknowledged: this.#acknowledged, released } : undefined;
   }
 
   /** Prepares the destination (open a file, create a client). Default: nothing. */
@@ -154,12 +171,16 @@ export abstract class ObjectWriter extends Writable {
     this.#crc = binding.crc32c(chunk, this.#crc);
     this.#bytesWritten += chunk.length;
     const compressor = this.#compressor;
-    if (!compressor) {
-      this.#store(chunk).then(() => callback(), callback);
-    } else if (compressor.write(chunk)) {
+    const acknowledge = () => {
+      this.#acknowledged += chunk.length;
       callback();
+    };
+    if (!compressor) {
+      this.#store(chunk).then(acknowledge, callback);
+    } else if (compressor.write(chunk)) {
+      acknowledge();
     } else {
-      compressor.once('drain', () => callback());
+      compressor.once('drain', acknowledge);
     }
   }
 
