@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,put-vs-fio]
+// npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,put-vs-fio]
 // put-vs-fio is not in the default set (it takes ~10 minutes and writes GBs): name it with --only;
 // it also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
@@ -15,6 +15,7 @@ const suites: [string, () => Promise<void>][] = [
   ['compression', async () => (await import('./compression.js')).benchCompression()],
   ['object-stores', async () => (await import('./object-stores.js')).benchObjectStores()],
   ['bulk-put', async () => (await import('./bulk-put.js')).benchBulkPut()],
+  ['streams', async () => (await import('./streams.js')).benchStreams()],
   ['put-vs-fio', async () => (await import('./put-vs-fio.js')).benchPutVsFio()],
 ];
 const optIn = new Set(['put-vs-fio']);
