@@ -46,7 +46,7 @@ export interface SourceOptions extends GeneratorOptions {
 export const HUGE_CHUNK_MIN = 2 * 1024 * 1024;
 
 /** Fresh memory for a chunk of `n` bytes (see {@link HUGE_CHUNK_MIN}). */
-function freshChunk(n: number): Buffer {
+export function freshChunk(n: number): Buffer {
   return n >= HUGE_CHUNK_MIN ? binding.allocHugeChunk(n) : Buffer.allocUnsafe(n);
 }
 
