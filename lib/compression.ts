@@ -1,17 +1,22 @@
 /**
  * Compression and decompression `Transform`s (zstd, gzip) that count bytes in and out.
  *
- * gzip comes from `node:zlib`. zstd comes from `node:zlib` where the runtime has it (Node >= 22.15),
- * otherwise from the `zstd-napi` package (libzstd bindings; chosen because it streams through a plain
- * `Transform` and builds from source offline). `node:zlib` compresses on the libuv thread pool;
- * zstd-napi compresses on the calling thread, so with it each chunk blocks the event loop for the time it
- * takes to compress (`npm run bench` measures both).
+ * Compressors are native (cpp/codecs.cc), on the addon's worker pool: zstd from libzstd; gzip from Intel
+ * ISA-L igzip at levels 1 to 3, libdeflate at 4 to 9, and zlib where the build lacks either (Debian
+ * packages found with pkg-config, see CMakeLists.txt). Measured on 2 cores (benchmarks/compression.ts,
+ * c = 2 data, one core each): ISA-L level 1 0.45-0.5 GB/s, libdeflate level 1 0.15-0.18, zlib level 1
+ * 0.08; libdeflate level 6 0.10-0.15, zlib level 6 0.06; same compression ratio within 1%. The event loop
+ * only copies small chunks into block buffers and pushes the results.
+ *
+ * Decompressors: gzip from `node:zlib`; zstd from `node:zlib` where the runtime has it (Node >= 22.15),
+ * otherwise from the `zstd-napi` package (on the calling thread, fed in 256 KiB slices).
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { invalidRange, invalidType } from './errors.js';
+import { binding } from './native.js';
 
 /** Compression algorithms. `none` passes bytes through. */
 export type CompressionAlgorithm = 'none' | 'zstd' | 'gzip';
@@ -55,7 +60,8 @@ type ZlibWithZstd = typeof zlib & {
 };
 const z = zlib as ZlibWithZstd;
 
-/** Where zstd comes from on this runtime: `"node:zlib"` (Node >= 22.15) or `"zstd-napi"`. */
+/** Where zstd decompression comes from on this runtime: `"node:zlib"` (Node >= 22.15) or `"zstd-napi"`
+ * (compression is native: libzstd on the worker pool). */
 export const zstdImplementation: 'node:zlib' | 'zstd-napi' = typeof z.createZstdCompress === 'function' ? 'node:zlib' : 'zstd-napi';
 
 interface ZstdNapi {
@@ -71,18 +77,6 @@ function napi(): ZstdNapi {
  * few thread-pool round trips instead of hundreds. */
 const ZLIB_CHUNK = 256 * 1024;
 
-function innerCompressor(spec: CompressionSpec, implementation: string): Transform {
-  if (spec.algorithm === 'gzip') return zlib.createGzip({ level: spec.level, chunkSize: ZLIB_CHUNK });
-  if (spec.algorithm === 'zstd') {
-    if (implementation === 'node:zlib') {
-      const constants = zlib.constants as Record<string, number>;
-      return z.createZstdCompress!({ chunkSize: ZLIB_CHUNK, params: { [constants.ZSTD_c_compressionLevel!]: spec.level } });
-    }
-    return new (napi().CompressStream)({ compressionLevel: spec.level });
-  }
-  throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', spec.algorithm, '"zstd" or "gzip"');
-}
-
 function innerDecompressor(algorithm: CompressionAlgorithm, implementation: string): Transform {
   if (algorithm === 'gzip') return zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
   if (algorithm === 'zstd') return implementation === 'node:zlib' ? z.createZstdDecompress!({ chunkSize: ZLIB_CHUNK }) : new (napi().DecompressStream)();
@@ -93,32 +87,30 @@ function innerDecompressor(algorithm: CompressionAlgorithm, implementation: stri
 const SYNC_SLICE = 256 * 1024;
 
 /**
- * A codec as a `Transform` that counts what passes: `bytesIn`, `bytesOut`, and `ratio` (in / out for a
- * compressor). Backpressure flows through: a chunk is accepted once the codec has consumed it.
+ * A codec as a `Transform` that counts what passes: `bytesIn`, `bytesOut`, `bytesReleased`, and `ratio`
+ * (in / out for a compressor). Backpressure flows through: a chunk's write callback fires once the codec
+ * has taken it (copied it, or handed it to a job of bounded count).
  */
-export class CodecTransform extends Transform {
+export abstract class CodecTransform extends Transform {
   /** Bytes written into the transform. */
   bytesIn = 0;
   /** Bytes the transform has produced. */
   bytesOut = 0;
-  readonly #inner: Transform;
+  // Written chunks not yet released, oldest first: where each ends in the input, whether its write callback
+  // has fired, and how many codec jobs still read its memory.
+  readonly #held: { end: number; accepted: boolean; jobs: number }[] = [];
+  #released = 0;
 
   constructor(
-    inner: Transform,
     /** `compress` or `decompress`. */
     readonly direction: 'compress' | 'decompress',
     /** The algorithm and level (level 0 for decompressors). */
     readonly spec: CompressionSpec,
-    /** The library doing the work (`node:zlib` or `zstd-napi`). */
+    /** The library doing the work: `libzstd`, `isa-l`, `libdeflate` or `zlib` for compressors (native, on
+     * the worker pool); `node:zlib` or `zstd-napi` for decompressors. */
     readonly implementation: string,
   ) {
     super();
-    this.#inner = inner;
-    inner.on('data', (chunk: Buffer) => {
-      this.bytesOut += chunk.length;
-      this.push(chunk);
-    });
-    inner.on('error', (err) => this.destroy(err));
   }
 
   /** Compression ratio so far: uncompressed bytes / compressed bytes (1 before any output). */
@@ -127,17 +119,80 @@ export class CodecTransform extends Transform {
     return packed === 0 ? 1 : plain / packed;
   }
 
+  /**
+   * Input bytes, counted from the first byte written and in order, whose memory this transform no longer
+   * references: their write callbacks have fired and the codec has either copied them into its own buffers
+   * or finished the job that read them in place. A writer may reuse the memory of every chunk that ends at
+   * or before this count. A chunk is counted only when it and every chunk before it are released; a
+   * compressor hands whole blocks of a large chunk to pool jobs without copying, so such a chunk counts
+   * once its last job is done. Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
+   * (unless the stream was destroyed).
+   */
+  get bytesReleased(): number {
+    return this.#released;
+  }
+
+  /** Records a written chunk of `length` bytes; returns its handle for {@link CodecTransform.holdChunk}. */
+  protected takeChunk(length: number): object {
+    this.bytesIn += length;
+    const record = { end: this.bytesIn, accepted: false, jobs: 0 };
+    this.#held.push(record);
+    return record;
+  }
+
+  /** The codec reads `chunk` in place until the matching {@link CodecTransform.dropChunk}. */
+  protected holdChunk(chunk: object): void {
+    (chunk as { jobs: number }).jobs++;
+  }
+
+  /** A job that read `chunk` in place is done. */
+  protected dropChunk(chunk: object): void {
+    (chunk as { jobs: number }).jobs--;
+    this.#advance();
+  }
+
+  /** The chunk's write callback is about to fire: the codec holds no copy-pending reference any more. */
+  protected acceptChunk(chunk: object): void {
+    (chunk as { accepted: boolean }).accepted = true;
+    this.#advance();
+  }
+
+  #advance(): void {
+    const held = this.#held;
+    while (held.length > 0 && held[0]!.accepted && held[0]!.jobs === 0) this.#released = held.shift()!.end;
+  }
+}
+
+/** A codec from another library, as a `Transform` (node:zlib's, zstd-napi's): the decompressors. */
+class WrappedCodec extends CodecTransform {
+  readonly #inner: Transform;
+
+  constructor(inner: Transform, direction: 'compress' | 'decompress', spec: CompressionSpec, implementation: string) {
+    super(direction, spec, implementation);
+    this.#inner = inner;
+    inner.on('data', (chunk: Buffer) => {
+      this.bytesOut += chunk.length;
+      this.push(chunk);
+    });
+    inner.on('error', (err: Error) => this.destroy(corrupt(err, spec.algorithm, direction)));
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytesIn += chunk.length;
+    const record = this.takeChunk(chunk.length);
+    // Both libraries consume a chunk before they call its write callback; then they hold no reference.
+    const done = (err?: Error | null): void => {
+      if (!err) this.acceptChunk(record);
+      callback(err);
+    };
     if (this.implementation !== 'zstd-napi' || chunk.length <= SYNC_SLICE) {
-      this.#inner.write(chunk, (err) => callback(err));
+      this.#inner.write(chunk, done);
       return;
     }
-    // zstd-napi compresses on this thread: feed it slices and yield to the event loop between them,
-    // so one 4 MiB chunk does not block the loop for its whole compression time.
+    // zstd-napi works on this thread: feed it slices and yield to the event loop between them, so one
+    // 4 MiB chunk does not block the loop for its whole time.
     let at = 0;
     const next = (err?: Error | null): void => {
-      if (err || at >= chunk.length) return callback(err);
+      if (err || at >= chunk.length) return done(err);
       const slice = chunk.subarray(at, (at += SYNC_SLICE));
       this.#inner.write(slice, (e) => setImmediate(next, e));
     };
@@ -155,24 +210,176 @@ export class CodecTransform extends Transform {
   }
 }
 
+/** Error of a decompressor given data that is not a valid stream of its algorithm. */
+export type CorruptDataError = Error & { code: 'ERR_DGEN_CORRUPT_DATA'; algorithm: CompressionAlgorithm; cause: unknown };
+
+function corrupt(err: Error, algorithm: CompressionAlgorithm, direction: string): Error {
+  if (direction !== 'decompress') return err;
+  const wrapped = new Error(`${algorithm} data is corrupt: ${err.message}`, { cause: err }) as CorruptDataError;
+  return Object.assign(wrapped, { code: 'ERR_DGEN_CORRUPT_DATA' as const, algorithm });
+}
+
 /**
- * A compressing `Transform`.
+ * Block size of the native compressors: each block becomes one zstd frame or gzip member, compressed on
+ * the worker pool. 1 MiB for gzip (its window is 32 KiB, so a block boundary costs at most 32 KiB of
+ * history in 1 MiB; pigz uses 128 KiB); for zstd, at least 2 MiB and 4 windows of the level (zstd -T0
+ * cuts jobs of 4 windows too), at most 32 MiB.
+ */
+function blockBytes(spec: CompressionSpec): number {
+  if (spec.algorithm === 'gzip') return 1 << 20;
+  // windowLog of zstd's level table for inputs above 256 KiB: 19 (level 1), 20 (2), 21 (3-5), 22 (6-12),
+  // 23 (13+).
+  const windowLog = spec.level <= 1 ? 19 : spec.level === 2 ? 20 : spec.level <= 5 ? 21 : spec.level <= 12 ? 22 : 23;
+  return Math.min(32 << 20, Math.max(2 << 20, 4 << windowLog));
+}
+
+/**
+ * The native library for a compression choice: libzstd for zstd; for gzip ISA-L igzip at levels 1 to 3
+ * (several times libdeflate and zlib there), libdeflate at 4 to 9, zlib where the build has neither
+ * (`binding.codecLibraries.gzip` lists what it has).
+ */
+export function compressionLibrary(spec: CompressionSpec): string {
+  if (spec.algorithm === 'zstd') return 'libzstd';
+  const have = binding.codecLibraries.gzip.split(',');
+  if (spec.level <= 3 && have.includes('isa-l')) return 'isa-l';
+  if (have.includes('libdeflate')) return 'libdeflate';
+  return 'zlib';
+}
+
+/**
+ * A compressor on the native worker pool: the input is cut into blocks, each compressed on a pool worker
+ * into one complete zstd frame or gzip member, and the outputs are pushed in input order. The stream is
+ * therefore a series of frames or members, which `zstd -d`, `gunzip`, `pigz -d` and node:zlib read as one
+ * (the way pigz parallelizes, except that pigz chains its blocks into one member). Blocks in flight are
+ * bounded (workers + 1), so memory is too: a write's callback waits while that many are out. A block that
+ * lies inside one written chunk is compressed in place; smaller pieces are copied into a block buffer.
+ */
+class NativeCompressor extends CodecTransform {
+  readonly #library: string;
+  readonly #block: number;
+  readonly #maxInFlight: number;
+  #buffer: Buffer | undefined;
+  #buffered = 0;
+  #inFlight = 0;
+  #submitted = 0;
+  #nextOut = 0;
+  readonly #outputs = new Map<number, Buffer>();
+  #resume: (() => void) | undefined;
+  #finish: TransformCallback | undefined;
+  #stopped = false;
+
+  constructor(spec: CompressionSpec, library: string, block = blockBytes(spec)) {
+    super('compress', spec, library);
+    this.#library = library;
+    this.#block = block;
+    this.#maxInFlight = binding.poolInfo().threads + 1;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const record = this.takeChunk(chunk.length);
+    let at = 0;
+    const step = (): void => {
+      this.#resume = undefined;
+      while (at < chunk.length) {
+        if (this.#stopped) return;
+        if (this.#inFlight >= this.#maxInFlight) {
+          this.#resume = step; // a finishing job calls it again
+          return;
+        }
+        if (this.#buffered === 0 && chunk.length - at >= this.#block) {
+          this.#submit(chunk.subarray(at, (at += this.#block)), record);
+          continue;
+        }
+        const n = Math.min(chunk.length - at, this.#block - this.#buffered);
+        this.#buffer ??= Buffer.allocUnsafeSlow(this.#block);
+        chunk.copy(this.#buffer, this.#buffered, at, (at += n));
+        this.#buffered += n;
+        if (this.#buffered === this.#block) this.#submitBuffer();
+      }
+      this.acceptChunk(record);
+      callback();
+    };
+    step();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // The last (partial) block; an empty input still gets one empty frame or member, a valid file.
+    if (this.#buffered > 0 || this.#submitted === 0) this.#submitBuffer();
+    this.#finish = callback;
+    this.#settle();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Jobs in flight finish on the pool and drop their references to the input; their output is discarded.
+    this.#stopped = true;
+    this.#buffer = undefined;
+    this.#outputs.clear();
+    callback(error);
+  }
+
+  #submitBuffer(): void {
+    const block = this.#buffer ? this.#buffer.subarray(0, this.#buffered) : Buffer.alloc(0);
+    this.#buffer = undefined;
+    this.#buffered = 0;
+    this.#submit(block, undefined);
+  }
+
+  #submit(block: Buffer, inPlace: object | undefined): void {
+    const seq = this.#submitted++;
+    this.#inFlight++;
+    if (inPlace) this.holdChunk(inPlace);
+    binding.compressBlock(this.#library, this.spec.level, block, (err, out) => {
+      this.#inFlight--;
+      if (inPlace) this.dropChunk(inPlace);
+      if (this.#stopped) return;
+      if (err) {
+        this.destroy(err);
+        return;
+      }
+      this.#outputs.set(seq, out!);
+      this.#settle();
+    });
+  }
+
+  // Pushes finished outputs in order, resumes a waiting write, and ends the stream once all are out.
+  #settle(): void {
+    for (let out; (out = this.#outputs.get(this.#nextOut)) !== undefined; this.#nextOut++) {
+      this.#outputs.delete(this.#nextOut);
+      this.bytesOut += out.length;
+      this.push(out);
+    }
+    if (this.#resume && this.#inFlight < this.#maxInFlight) this.#resume();
+    if (this.#finish && this.#nextOut === this.#submitted) {
+      const finish = this.#finish;
+      this.#finish = undefined;
+      finish();
+    }
+  }
+}
+
+/**
+ * A compressing `Transform` on the native worker pool (see {@link compressionLibrary} for which library
+ * serves which level). Its output is a series of zstd frames or gzip members, one per block of input
+ * (1 MiB for gzip, 2 to 32 MiB for zstd by level), which every zstd and gzip reader decodes as one stream.
  * @param compression - `"zstd"`, `"gzip"`, `"zstd:19"`, or a {@link CompressionSpec}.
  * @param options.level - level, overriding one given in `compression`.
  * @throws `ERR_DGEN_INVALID_COMPRESSION` (also for `"none"`: there is nothing to create).
  */
 export function createCompressor(compression: CompressionAlgorithm | string | Partial<CompressionSpec>, options: { level?: number } = {}): CodecTransform {
   const spec = parseCompression(compression, options.level);
-  const implementation = spec.algorithm === 'zstd' ? zstdImplementation : 'node:zlib';
-  return new CodecTransform(innerCompressor(spec, implementation), 'compress', spec, implementation);
+  if (spec.algorithm === 'none') throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', spec.algorithm, '"zstd" or "gzip"');
+  return new NativeCompressor(spec, compressionLibrary(spec));
 }
 
 /**
- * A decompressing `Transform` for `"zstd"` or `"gzip"` data.
- * @throws `ERR_DGEN_INVALID_COMPRESSION` for other algorithms.
+ * A decompressing `Transform` for `"zstd"` or `"gzip"` data (several concatenated frames or members, as
+ * the compressors write, read as one stream).
+ * @throws `ERR_DGEN_INVALID_COMPRESSION` for other algorithms. Data that is not valid zstd or gzip
+ * destroys the stream with a {@link CorruptDataError} (`code: 'ERR_DGEN_CORRUPT_DATA'`, the library's
+ * error as `cause`).
  */
 export function createDecompressor(algorithm: CompressionAlgorithm | string): CodecTransform {
   const spec = parseCompression(algorithm);
   const implementation = spec.algorithm === 'zstd' ? zstdImplementation : 'node:zlib';
-  return new CodecTransform(innerDecompressor(spec.algorithm, implementation), 'decompress', { algorithm: spec.algorithm, level: 0 }, implementation);
+  return new WrappedCodec(innerDecompressor(spec.algorithm, implementation), 'decompress', { algorithm: spec.algorithm, level: 0 }, implementation);
 }

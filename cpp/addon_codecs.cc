@@ -1,0 +1,116 @@
+// compressBlock(library, level, input, callback): compresses one block on the worker pool and calls
+// callback(error, output) on the main thread. The input's memory is referenced until the callback runs
+// (the caller's `bytesReleased` accounting depends on that); nothing else outlives the job.
+#include "addon_codecs.h"
+
+#include <zstd.h>
+
+#include <atomic>
+#include <exception>
+#include <string>
+
+#include "codecs.h"
+
+namespace dgen {
+
+namespace {
+
+// Blocks submitted and not yet completed on the main thread, over all environments (codecStats()).
+std::atomic<int64_t> g_jobs{0};
+
+// Per environment: one thread-safe function carries every completion back to the main thread; it holds
+// the event loop open only while blocks are pending.
+struct CodecEnv {
+  Napi::ThreadSafeFunction done;
+  size_t pending = 0;
+  std::shared_ptr<WorkerPool> (*pool)();
+};
+
+struct BlockJob {
+  CodecEnv* codec_env;
+  Napi::ObjectReference input;  // keeps the caller's memory alive while a worker reads it
+  Napi::FunctionReference callback;
+  CodecLibrary library;
+  int level;
+  const uint8_t* data;
+  size_t length;
+  std::shared_ptr<WorkerPool> pool;  // alive while the job runs, even if configurePool() replaces it
+  CompressedBlock output;
+  std::string error;
+};
+
+void Complete(Napi::Env env, BlockJob* job) {
+  g_jobs.fetch_sub(1);
+  CodecEnv* ce = job->codec_env;
+  if (--ce->pending == 0) ce->done.Unref(env);
+  Napi::Value err = env.Null(), out = env.Undefined();
+  if (!job->error.empty()) {
+    err = Napi::Error::New(env, job->error).Value();
+  } else {
+    out = Napi::Buffer<uint8_t>::Copy(env, job->output.data.get(), job->output.size);
+  }
+  Napi::FunctionReference callback = std::move(job->callback);
+  job->input.Reset();
+  delete job;  // the input is released before the callback, which may count it as such
+  try {
+    callback.Value().Call({err, out});
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();  // an exception in the callback becomes an uncaught exception
+  }
+}
+
+Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* ce = static_cast<CodecEnv*>(info.Data());
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "library must be a string");
+  CodecLibrary library;
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (!parse_codec_library(name, library)) throw Napi::RangeError::New(env, "compression library '" + name + "' is not in this build");
+  const int level = info[1].ToNumber().Int32Value();
+  if (level < 1 || level > codec_max_level(library)) throw Napi::RangeError::New(env, "level out of range for " + name);
+  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "input must be a Buffer or TypedArray");
+  if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  auto ta = info[2].As<Napi::TypedArray>();
+  const uint8_t* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (ta.ByteLength() > (size_t(1) << 30)) throw Napi::RangeError::New(env, "a block must not exceed 1 GiB");
+  auto pool = ce->pool();
+  auto* job = new BlockJob{ce, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Function>()),
+                           library, level, data, ta.ByteLength(), pool, {}, {}};
+  if (ce->pending++ == 0) ce->done.Ref(env);
+  g_jobs.fetch_add(1);
+  Napi::ThreadSafeFunction done = ce->done;
+  pool->submit(
+      1,
+      [job](size_t) {
+        try {
+          job->output = compress_block(job->library, job->level, job->data, job->length);
+        } catch (const std::exception& e) {
+          job->error = e.what();
+        }
+      },
+      [job, done]() mutable { done.BlockingCall(job, [](Napi::Env env, Napi::Function, BlockJob* j) { Complete(env, j); }); });
+  return env.Undefined();
+}
+
+// codecStats(): blocks in flight (submitted, not yet called back), for tests that check nothing is left.
+Napi::Value CodecStats(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("blocksInFlight", double(g_jobs.load()));
+  return o;
+}
+
+}  // namespace
+
+void RegisterCodecs(Napi::Env env, Napi::Object exports, std::shared_ptr<WorkerPool> (*pool)()) {
+  auto* ce = new CodecEnv{Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.codec", 0, 1), 0, pool};
+  ce->done.Unref(env);
+  env.AddCleanupHook([ce]() { delete ce; });
+  exports.Set("compressBlock", Napi::Function::New(env, CompressBlock, "compressBlock", ce));
+  exports.Set("codecStats", Napi::Function::New(env, CodecStats, "codecStats"));
+  auto libs = Napi::Object::New(env);
+  libs.Set("zstd", std::string("libzstd ") + ZSTD_versionString());
+  libs.Set("gzip", gzip_libraries());
+  exports.Set("codecLibraries", libs);
+}
+
+}  // namespace dgen

@@ -1,0 +1,34 @@
+// Block compression for the streaming compressors: one block of input in, one complete zstd frame or gzip
+// member out. A stream compressed this way is a sequence of frames (members) that `zstd -d`, `gunzip`,
+// `pigz -d` and node:zlib read as one stream (RFC 1952 2.2: a gzip file is a series of members; the zstd
+// format likewise decodes concatenated frames). Blocks are independent, so the worker pool compresses them
+// in parallel, as pigz does, and the caller concatenates the outputs in order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dgen {
+
+// The libraries a block can be compressed with. Which ones exist depends on the build (see CMakeLists.txt).
+enum class CodecLibrary { Zstd, Isal, Libdeflate, Zlib };
+
+struct CompressedBlock {
+  std::unique_ptr<uint8_t[]> data;
+  size_t size = 0;
+};
+
+// Parses "libzstd", "isa-l", "libdeflate" or "zlib"; false for a name this build does not have.
+bool parse_codec_library(const std::string& name, CodecLibrary& out);
+// The gzip libraries this build has, fastest first, comma-separated (e.g. "isa-l,libdeflate,zlib").
+std::string gzip_libraries();
+// Highest level `library` takes (zstd: ZSTD_maxCLevel(); ISA-L: 3; libdeflate: 12; zlib: 9); lowest is 1.
+int codec_max_level(CodecLibrary library);
+
+// Compresses [in, in + n) at `level` into one complete frame (zstd, with its content checksum) or gzip
+// member (every other library). Runs on any thread; each thread keeps its own codec state. Throws
+// std::runtime_error if the library fails (out of memory).
+CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n);
+
+}  // namespace dgen
