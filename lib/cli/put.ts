@@ -260,6 +260,8 @@ function report(manifest: PutResult, opts: Opts): boolean {
       ...(omitted > 0 && { failuresOmitted: omitted }),
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    // People watching a --json run see the failures too (stderr is theirs).
+    process.stderr.write(failureLines(manifest.failures, manifest.failed));
   } else {
     process.stderr.write(
       `dgen put: ${manifest.committed} objects${manifest.failed ? ` (${manifest.failed} failed)` : ''}, ${formatBytes(written)} in ${seconds.toFixed(2)} s ` +
