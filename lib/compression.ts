@@ -126,7 +126,7 @@ export abstract class CodecTransform extends Transform {
    * or before this count. A chunk is counted only when it and every chunk before it are released; a
    * compressor hands whole blocks of a large chunk to pool jobs without copying, so such a chunk counts
    * once its last job is done. Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
-   * (unless the stream was destroyed).
+   * (unless the stream was destroyed). Each advance emits `'release'` with the new count.
    */
   get bytesReleased(): number {
     return this.#released;
@@ -159,7 +159,9 @@ export abstract class CodecTransform extends Transform {
 
   #advance(): void {
     const held = this.#held;
+    const before = this.#released;
     while (held.length > 0 && held[0]!.accepted && held[0]!.jobs === 0) this.#released = held.shift()!.end;
+    if (this.#released !== before) this.emit('release', this.#released);
   }
 }
 
@@ -181,8 +183,9 @@ class WrappedCodec extends CodecTransform {
     const record = this.takeChunk(chunk.length);
     // Both libraries consume a chunk before they call its write callback; then they hold no reference.
     const done = (err?: Error | null): void => {
-      if (!err) this.acceptChunk(record);
-      callback(err);
+      if (err) return callback(corrupt(err, this.spec.algorithm, this.direction));
+      this.acceptChunk(record);
+      callback();
     };
     if (this.implementation !== 'zstd-napi' || chunk.length <= SYNC_SLICE) {
       this.#inner.write(chunk, done);
@@ -214,7 +217,7 @@ class WrappedCodec extends CodecTransform {
 export type CorruptDataError = Error & { code: 'ERR_DGEN_CORRUPT_DATA'; algorithm: CompressionAlgorithm; cause: unknown };
 
 function corrupt(err: Error, algorithm: CompressionAlgorithm, direction: string): Error {
-  if (direction !== 'decompress') return err;
+  if (direction !== 'decompress' || (err as Partial<CorruptDataError>).code === 'ERR_DGEN_CORRUPT_DATA') return err;
   const wrapped = new Error(`${algorithm} data is corrupt: ${err.message}`, { cause: err }) as CorruptDataError;
   return Object.assign(wrapped, { code: 'ERR_DGEN_CORRUPT_DATA' as const, algorithm });
 }

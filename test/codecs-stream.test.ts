@@ -1,0 +1,115 @@
+// The native compressors as streams: bytesReleased lets a writer reuse its chunk memory; destroy in the
+// middle leaves no block behind; corrupt compressed input fails the decompressor with a typed error.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { createCompressor, createDecompressor, createGenerator } from '../lib/index.js';
+import { binding } from '../lib/native.js';
+
+function collect(into: Buffer[]): Writable {
+  return new Writable({ write: (c: Buffer, _e, cb) => (into.push(c), cb()) });
+}
+
+async function settled(): Promise<void> {
+  while (binding.codecStats().blocksInFlight > 0) await new Promise((r) => setTimeout(r, 5));
+}
+
+t.test('a writer that reuses its chunk memory once bytesReleased passes it gets the right output', async (t) => {
+  // Three buffers in rotation; one is overwritten with the next data only after the compressor released it.
+  // Chunks of 3 MiB hold whole gzip blocks (compressed in place) and partial ones (copied).
+  const size = 40 * 1024 * 1024 + 5;
+  const chunk = 3 * 1024 * 1024;
+  const generator = createGenerator({ size, compressRatio: 2, seed: 21 });
+  for (const spec of ['gzip:1', 'zstd:1']) {
+    const compressor = createCompressor(spec);
+    const parts: Buffer[] = [];
+    const done = pipeline(compressor, collect(parts));
+    const buffers = [Buffer.alloc(chunk), Buffer.alloc(chunk), Buffer.alloc(chunk)];
+    const ends: number[] = [0, 0, 0]; // where the data last written from each buffer ends in the input
+    let sawHeld = false;
+    let last = 0;
+    compressor.on('release', (n: number) => {
+      if (n < last || n > compressor.bytesIn) t.fail(`bytesReleased ${n} after ${last}, bytesIn ${compressor.bytesIn}`);
+      last = n;
+    });
+    for (let at = 0, i = 0; at < size; i++) {
+      const k = i % 3;
+      while (compressor.bytesReleased < ends[k]!) await once(compressor, 'release');
+      const n = Math.min(chunk, size - at);
+      const buffer = buffers[k]!.subarray(0, n);
+      generator.fillSync(buffer, at);
+      ends[k] = at += n;
+      if (!compressor.write(buffer)) await once(compressor, 'drain');
+      if (compressor.bytesReleased < compressor.bytesIn) sawHeld = true;
+    }
+    compressor.end();
+    await done;
+    t.equal(compressor.bytesReleased, size, `${spec}: every byte released at the end`);
+    t.ok(sawHeld, `${spec}: some chunk was held after its write callback (read in place)`);
+    const out = Buffer.concat(parts);
+    const back = spec.startsWith('gzip') ? zlib.gunzipSync(out) : execFileSync('zstd', ['-d', '-c'], { input: out, maxBuffer: 1 << 30 });
+    t.ok(back.equals(createGenerator({ size, compressRatio: 2, seed: 21 }).generateSync()), `${spec}: the output decompresses to the data`);
+  }
+});
+
+t.test('destroy in the middle: no output afterwards, every block finishes and lets go of its input', async (t) => {
+  await settled();
+  for (const spec of ['zstd:3', 'gzip:6', 'gzip:1']) {
+    const compressor = createCompressor(spec);
+    let after = 0;
+    let destroyed = false;
+    compressor.on('data', () => destroyed && after++);
+    const errors: Error[] = [];
+    compressor.on('error', (e) => errors.push(e));
+    const data = createGenerator({ size: 24 * 1024 * 1024, compressRatio: 2, seed: 5 }).generateSync();
+    compressor.write(data.subarray(0, 16 * 1024 * 1024));
+    compressor.write(data.subarray(16 * 1024 * 1024));
+    t.ok(binding.codecStats().blocksInFlight > 0, `${spec}: blocks are in flight when the stream is destroyed`);
+    compressor.destroy();
+    destroyed = true;
+    await once(compressor, 'close');
+    await settled();
+    t.equal(binding.codecStats().blocksInFlight, 0, `${spec}: no block left`);
+    t.equal(after, 0, `${spec}: no output after destroy`);
+    t.same(errors, [], `${spec}: no error`);
+    t.ok(compressor.destroyed);
+  }
+});
+
+t.test('destroy with an error reports it once', async (t) => {
+  const compressor = createCompressor('zstd:1');
+  compressor.write(Buffer.alloc(8 * 1024 * 1024, 1));
+  const failed = once(compressor, 'error');
+  compressor.destroy(new Error('stop'));
+  const [err] = await failed;
+  t.equal((err as Error).message, 'stop');
+  await settled();
+});
+
+t.test('corrupt compressed input: ERR_DGEN_CORRUPT_DATA from the decompressor', async (t) => {
+  const data = createGenerator({ size: 3 * 1024 * 1024, compressRatio: 2, seed: 8 }).generateSync();
+  for (const algorithm of ['zstd', 'gzip'] as const) {
+    const parts: Buffer[] = [];
+    await pipeline(async function* () {
+      yield data;
+    }, createCompressor(algorithm), collect(parts));
+    const good = Buffer.concat(parts);
+    const flipped = Buffer.from(good);
+    for (let i = Math.floor(good.length / 2); i < good.length / 2 + 64; i++) flipped[i]! ^= 0x5a;
+    for (const [what, input] of [
+      ['bytes flipped in the middle', flipped],
+      ['not compressed at all', Buffer.from('definitely not compressed data, neither zstd nor gzip')],
+    ] as const) {
+      await t.rejects(
+        pipeline(async function* () {
+          yield input;
+        }, createDecompressor(algorithm), collect([])),
+        { code: 'ERR_DGEN_CORRUPT_DATA', algorithm },
+        `${algorithm}: ${what}`,
+      );
+    }
+  }
+});
