@@ -7,7 +7,8 @@
 //             (ReadableStreams), fd (DataGenerator.writeToFd, consumer must be devnull)
 //   consumer: null (a Writable that does nothing), fs (fs.createWriteStream), filesink (FileSink, CRC-32C
 //             on), direct (DirectFileSink), fetch (fetch PUT to a node:http server in another process),
-//             reader (a default reader drains a web stream), devnull (for fd)
+//             fetch-notee (the same with `redirect: 'error', window: null`, so fetch does not tee the body:
+//             undici issue #4058), reader (a default reader drains a web stream), devnull (for fd)
 // "zero16" pushes 16 preallocated 4 MiB blocks in turn (64 MiB, so its bytes come from memory, not
 // cache), "zero1" one block (cache-resident): the zero-cost baseline and the ceiling of issue 17.
 import { createWriteStream, openSync, closeSync } from 'node:fs';
@@ -85,7 +86,7 @@ async function startServer(): Promise<{ port: number; stop: () => void }> {
   return { port, stop: () => child.kill() };
 }
 
-const server = consumerName === 'fetch' ? await startServer() : undefined;
+const server = consumerName.startsWith('fetch') ? await startServer() : undefined;
 const h = monitorEventLoopDelay({ resolution: 1 });
 const base = process.memoryUsage().rss;
 let peak = base;
@@ -97,9 +98,10 @@ if (sourceName === 'fd') {
   const fd = openSync('/dev/null', 'w');
   await createGenerator(options).writeToFd(fd);
   closeSync(fd);
-} else if (consumerName === 'fetch') {
+} else if (consumerName.startsWith('fetch')) {
   const body = sourceName.startsWith('web-') ? webSource() : nodeSource();
-  const res = await fetch(`http://127.0.0.1:${server!.port}/x`, { method: 'PUT', body: body as ReadableStream, duplex: 'half' } as RequestInit);
+  const noTee = consumerName === 'fetch-notee' && { redirect: 'error', window: null };
+  const res = await fetch(`http://127.0.0.1:${server!.port}/x`, { method: 'PUT', body: body as ReadableStream, duplex: 'half', ...noTee } as RequestInit);
   const got = Number(await res.text());
   if (got !== size) throw new Error(`the server received ${got} bytes, not ${size}`);
 } else if (consumerName === 'reader') {

@@ -49,7 +49,8 @@ export async function benchStreams(): Promise<void> {
     ['FileSink (CRC-32C)', 'filesink', 'ours', 'zero16', 'zero1'],
     ['DirectFileSink', 'direct', 'ours', 'zero16', 'zero1'],
     ['fetch PUT to node:http, createWebStream body', 'fetch', 'web-ours', 'web-zero16', 'web-zero1'],
-    ['fetch PUT to node:http, DataSource body', 'fetch', 'ours', 'zero16', 'zero1'],
+    ["the same with redirect: 'error', window: null", 'fetch-notee', 'web-ours', 'web-zero16', 'web-zero1'],
+    ["fetch PUT, DataSource body, redirect: 'error', window: null", 'fetch-notee', 'ours', 'zero16', 'zero1'],
   ];
   for (const [label, consumer, ours, zero, ceiling] of consumers) {
     const [a, b, c] = best([
