@@ -72,14 +72,60 @@ void lower_mismatch(ObjectCheck& c, uint64_t offset) {
   }
 }
 
+void close_keeping_errno(int fd) {
+  const int saved = errno;
+  if (fd >= 0) ::close(fd);
+  errno = saved;
+}
+
+// Opens `path` for reading without following a symbolic link anywhere on it: each directory on the way is
+// opened from the one before with O_PATH | O_DIRECTORY | O_NOFOLLOW (a link there fails), the file itself
+// with O_NOFOLLOW | O_NONBLOCK (a FIFO must not block). O_NOFOLLOW alone only guards the last component:
+// a linked directory on the way could lead out of the target. JavaScript passes the canonical target
+// directory plus a checked name (no "..", "." or empty segments), so every component must be a real
+// directory. Returns the descriptor, or -1 with errno (ELOOP for a link on the way, ENOENT when a
+// directory on the way is missing).
+int open_without_links(const std::string& path) {
+  int dir = AT_FDCWD;
+  size_t at = 0;
+  if (!path.empty() && path[0] == '/') {
+    do dir = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    while (dir < 0 && errno == EINTR);
+    if (dir < 0) return -1;
+    while (at < path.size() && path[at] == '/') ++at;
+  }
+  std::string part;
+  for (;;) {
+    const size_t slash = path.find('/', at);
+    part.assign(path, at, slash == std::string::npos ? std::string::npos : slash - at);
+    int fd;
+    if (slash == std::string::npos) {
+      do fd = ::openat(dir, part.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      while (fd < 0 && errno == EINTR);
+      if (dir != AT_FDCWD) close_keeping_errno(dir);
+      return fd;
+    }
+    do fd = ::openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == ENOTDIR) {
+      struct stat st;
+      if (::fstatat(dir, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) errno = ELOOP;
+      else errno = ENOTDIR;
+    }
+    if (dir != AT_FDCWD) close_keeping_errno(dir);
+    if (fd < 0) return -1;
+    dir = fd;
+    at = slash + 1;
+    while (at < path.size() && path[at] == '/') ++at;
+  }
+}
+
 // Opens and measures the file once, whichever range gets there first.
 void open_once(const VerifyObject& o, ObjectCheck& c) {
   std::lock_guard<std::mutex> lock(c.mutex);
   if (c.opened) return;
   c.opened = true;
-  int fd;
-  do fd = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);  // a FIFO must not block
-  while (fd < 0 && errno == EINTR);
+  const int fd = open_without_links(o.path);
   if (fd < 0) {
     if (errno == ENOENT) c.missing = true;
     else fail(c, errno, "open");

@@ -17,7 +17,8 @@
 namespace dgen {
 
 // One object to check: the layout that generates its expected bytes (layout.size() is the expected
-// size) and the file that should hold them.
+// size) and the file that should hold them. `path` is opened without following a symbolic link on any
+// of its components (pass a canonical directory plus a relative name).
 struct VerifyObject {
   std::shared_ptr<const Layout> layout;
   std::string path;
@@ -28,7 +29,8 @@ enum class VerifyStatus : int { Ok = 0, Mismatch = 1, Missing = 2, Size = 3, Err
 // What was found. Mismatch: `offset` is the first byte that differs. Size: the file holds `actual_size`
 // bytes and its first min(actual, expected) bytes match. Missing: no such file. Error: `error` is the
 // errno of `syscall` (open, fstat, read), or EINVAL with syscall "fstat" for a path that is not a regular
-// file (a directory, a FIFO, a device; a symbolic link is refused by O_NOFOLLOW with ELOOP).
+// file (a directory, a FIFO, a device); a symbolic link, at the path or on the way to it, is refused with
+// ELOOP (syscall "open").
 struct VerifyResult {
   VerifyStatus status = VerifyStatus::Ok;
   uint64_t offset = 0;

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
+import { constants } from 'node:os';
 import { binding } from './native.js';
 import type { ManifestParameters, ManifestRecord } from './manifest.js';
 
@@ -27,10 +28,14 @@ export interface LocalVerdict {
 
 /**
  * Checks a batch of a manifest's objects under `root` against regeneration, on the worker pool. Only
- * regular files are read (a symbolic link at the object's path is refused, O_NOFOLLOW; a FIFO or device
- * is reported, never read), and only up to the expected size; a range stops at its first difference.
+ * regular files are read: a symbolic link at the object's path or on any directory on the way to it is
+ * refused (each component opened with O_NOFOLLOW, see cpp/file_verifier.cc), a FIFO or device is
+ * reported, never read (opened with O_NONBLOCK, then fstat); only up to the expected size; a range stops
+ * at its first difference.
  * @param manifest - the run's parameters (seed, ratios, dedup unit and scope).
- * @param records - committed objects of the manifest; their names were checked to stay inside the target.
+ * @param records - committed objects of the manifest; their names were checked to stay inside the target
+ *   (readManifestRecords: relative, no `..`, `.` or empty segments).
+ * @param root - the target directory, canonical (fs.realpath): a link in it would refuse every object.
  * @returns one verdict per record, in order.
  */
 export async function verifyLocalObjects(manifest: ManifestParameters, records: readonly ManifestRecord[], root: string, signal?: AbortSignal): Promise<LocalVerdict[]> {
@@ -55,6 +60,7 @@ export async function verifyLocalObjects(manifest: ManifestParameters, records: 
       if (r.status === 'size') return { status: 'size', actualSize: r.actualSize };
       if (r.status !== 'error') return { status: r.status };
       if (r.errno === EINVAL && r.syscall === 'fstat') return { status: 'error', error: `${paths[i]} is not a regular file` };
+      if (r.errno === ELOOP) return { status: 'error', error: `ELOOP: ${paths[i]} is reached through a symbolic link (not followed), open '${paths[i]}'` };
       const [code, description] = getSystemErrorMap().get(-r.errno) ?? [`E${r.errno}`, 'unknown error'];
       return { status: 'error', error: `${code}: ${description}, ${r.syscall} '${paths[i]}'` };
     });
@@ -63,4 +69,5 @@ export async function verifyLocalObjects(manifest: ManifestParameters, records: 
   }
 }
 
-const EINVAL = 22;
+const EINVAL = constants.errno.EINVAL;
+const ELOOP = constants.errno.ELOOP;

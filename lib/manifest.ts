@@ -37,16 +37,19 @@
  * `failures: [{ name, uri, objectId, attempts, error, code? }]`. {@link readManifestRecords} reads both.
  * @module
  */
-import { mkdir, opendir, readFile } from 'node:fs/promises';
+import { mkdir, opendir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DataGenerator, type ObjectSpec } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
 import type { CompressionSpec } from './compression.js';
 import type { BackendChecksum, ObjectWriter } from './sinks/object-writer.js';
 import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
-import { listInputs, openTarget, readText, type InputOptions } from './analyze/inputs.js';
+import { listInputs, type InputOptions } from './analyze/inputs.js';
 import { loadBackend } from './sinks/backends.js';
+import { COMPRESSION_EXTENSIONS } from './compression.js';
+import { invalidManifest, validateManifestDocument, validateRecord, type RecordPlace } from './manifest-schema.js';
+import { boundedLines, openRecords, readManifestText } from './manifest-input.js';
+import { ObjectNames, SparseBitmap } from './manifest-names.js';
 
 export const MANIFEST_FORMAT = 'dgen-manifest';
 /** The version this package writes (it reads 1 and 2). */
@@ -234,36 +237,19 @@ export function generatorFor(manifest: ManifestParameters, object: RecordIdentit
   return new DataGenerator(objectSpec(manifest, object));
 }
 
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
-
 /**
- * Checks that parsed JSON is a manifest this version reads (version 1 or 2).
- * @param where - names the manifest in the error.
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming what is wrong.
+ * Checks that parsed JSON is a manifest this version reads (version 1 or 2), as untrusted input: the
+ * schema of manifest-schema.ts (every field's type and range, including what the generator needs: seed,
+ * ratios, dedup unit, scope and dataset units), then the rules JSON Schema cannot state.
+ * @param where - names the manifest in the error (its path or URI).
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` ({@link ManifestError}) naming `where`, the field (e.g.
+ *   `seed`, `objects[1].size`) and the object index, with the value found and what is allowed.
  */
 export function checkManifest(data: unknown, where: string): Manifest {
-  const bad = (why: string) => invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, `a ${MANIFEST_FORMAT} file of version 1 or 2 (${why})`);
-  const m = data as (Partial<Omit<ManifestV1, 'version'>> & Partial<Omit<ManifestV2, 'version'>> & { version?: unknown }) | null;
-  if (m === null || typeof m !== 'object' || m.format !== MANIFEST_FORMAT) throw bad(`format is not "${MANIFEST_FORMAT}"`);
-  if (m.version !== 1 && m.version !== 2) throw bad(`version ${String(m.version)}`);
-  if (typeof m.seed !== 'string' || !DECIMAL.test(m.seed)) throw bad('seed: a decimal string');
-  if (!isCount(m.count) || m.count < 1) throw bad('count: a whole number >= 1');
-  if (m.dedupScope !== 'object' && m.dedupScope !== 'dataset') throw bad('dedupScope: "object" or "dataset"');
-  if (typeof m.compression !== 'object' || m.compression === null || typeof m.compression.algorithm !== 'string') throw bad('compression');
-  if (typeof m.target !== 'string') throw bad('target');
-  if (m.shard !== undefined && (!isCount(m.shard?.index) || !isCount(m.shard?.count) || m.shard.index >= m.shard.count)) throw bad('shard: { index, count }');
-  if (m.version === 1) {
-    if (!Array.isArray(m.objects)) throw bad('objects: an array');
-    if (m.failures !== undefined && !Array.isArray(m.failures)) throw bad('failures: an array');
-    return { failures: [], ...m } as unknown as ManifestV1;
-  }
-  if (typeof m.records !== 'string' || m.records === '' || /[/\\]/.test(m.records) || m.records === '.' || m.records === '..') {
-    throw bad('records: a file name beside the manifest');
-  }
-  if (!isCount(m.committed) || !isCount(m.failed) || !isCount(m.bytes)) throw bad('committed, failed, bytes: whole numbers >= 0');
-  if (m.compressedBytes !== undefined && !isCount(m.compressedBytes)) throw bad('compressedBytes: a whole number >= 0');
-  return m as unknown as ManifestV2;
+  validateManifestDocument(data, where);
+  const m = data as Manifest;
+  if (m.version === 1) return { ...m, failures: m.failures ?? [] };
+  return m;
 }
 
 /** Parses manifest text (version 1 or 2). @throws RangeError `ERR_DGEN_INVALID_MANIFEST`. */
@@ -271,73 +257,80 @@ export function parseManifest(text: string, where: string): Manifest {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch {
-    throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifest', where, 'a JSON dgen manifest');
+  } catch (err) {
+    throw invalidManifest({ location: where, field: '' }, text.length > 40 ? `${text.slice(0, 40)}...` : text, `a JSON dgen manifest (${(err as Error).message})`);
   }
   return checkManifest(data, where);
 }
 
 /**
- * Reads and checks a manifest file (its fixed part; records are read by {@link readManifestRecords}).
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`; file-system errors as Node raises them.
+ * Reads and checks a manifest file (its fixed part; records are read by {@link readManifestRecords}). The
+ * file must be a regular file of at most 64 MiB ({@link MAX_MANIFEST_BYTES}); a FIFO or a device is
+ * refused at once.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`; `ERR_DGEN_NOT_FOUND`; file-system errors as Node raises them.
  */
 export async function readManifest(path: string): Promise<Manifest> {
-  return parseManifest(await readFile(path, 'utf8'), path);
+  return parseManifest(await readManifestText({ scheme: 'file', path }), path);
 }
 
 /**
- * Reads a manifest (its fixed part) from a path or URI (`file://`, `s3://`, `az://`).
+ * Reads a manifest (its fixed part) from a path or URI (`file://`, `s3://`, `az://`), bounded as
+ * {@link readManifest}.
  * @throws RangeError `ERR_DGEN_INVALID_MANIFEST`; `ERR_DGEN_NOT_FOUND` when it does not exist; backend errors.
  */
 export async function loadManifest(location: string, options: InputOptions = {}): Promise<Manifest> {
-  return parseManifest(await readText(location, options), location);
+  return parseManifest(await readManifestText(location, options), location);
 }
 
-function badName(name: unknown): boolean {
-  return typeof name !== 'string' || name === '' || /^[/\\]/.test(name) || /^[a-z]:/i.test(name) || name.split(/[/\\]/).includes('..') || name.includes('\0');
+/** What a record check needs of its manifest. */
+type RecordContext = Pick<ManifestParameters, 'count'> & Partial<Pick<ManifestParameters, 'dedupScope' | 'dedupUnit' | 'datasetUnits'>>;
+
+/** Checks a record and returns only its known fields, in the canonical order. */
+function checkedRecord(data: unknown, manifest: RecordContext, place: RecordPlace): ManifestLine {
+  validateRecord(data, manifest, place);
+  const r = data as ManifestRecord & Partial<ManifestFailureRecord>;
+  if (r.failure !== undefined) {
+    const { attempts, error, code } = r.failure;
+    return { objectId: r.objectId, name: r.name, failure: { attempts, error, ...(code !== undefined && { code }) } };
+  }
+  const c = r.backendChecksum;
+  return {
+    objectId: r.objectId,
+    name: r.name,
+    size: r.size,
+    crc32c: r.crc32c,
+    ...(r.unitOffset !== undefined && { unitOffset: r.unitOffset }),
+    ...(r.compressedSize !== undefined && { compressedSize: r.compressedSize }),
+    ...(r.etag !== undefined && { etag: r.etag }),
+    ...(c !== undefined && { backendChecksum: { algorithm: c.algorithm, value: c.value } }),
+  };
 }
 
 /**
  * Checks one record (parsed JSON) and returns it with only its known fields, in the canonical order.
- * @param where - names the record in the error (e.g. `file:///x/dgen-manifest.records.ndjson line 7`).
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming `where` and the field.
+ * @param count - the manifest's `count` (or the manifest: then dataset unit ranges are checked too).
+ * @param where - names the record in the error (e.g. `file:///x/dgen-manifest.records.ndjson`).
+ * @param line - the records file's line (from 1), named in the error.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming `where`, the line and the field.
  */
-export function checkRecord(data: unknown, count: number, where: string, text?: string): ManifestLine {
-  const excerpt = text === undefined ? data : text.length > 120 ? `${text.slice(0, 120)}...` : text;
-  const bad = (why: string) => invalidRange('ERR_DGEN_INVALID_MANIFEST', where, excerpt, `a manifest record (${why})`);
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw bad('a JSON object');
-  const r = data as Record<string, unknown>;
-  const objectId = r.objectId;
-  if (typeof objectId !== 'string' || !DECIMAL.test(objectId) || Number(objectId) >= count) throw bad(`objectId: a decimal string below count ${count}`);
-  if (badName(r.name)) throw bad('name: a non-empty relative name without ".." segments');
-  const name = r.name as string;
-  if (r.failure !== undefined) {
-    const f = r.failure as Record<string, unknown> | null;
-    if (f === null || typeof f !== 'object') throw bad('failure: an object');
-    if (!isCount(f.attempts) || f.attempts < 1) throw bad('failure.attempts: a whole number >= 1');
-    if (typeof f.error !== 'string') throw bad('failure.error: a string');
-    if (f.code !== undefined && typeof f.code !== 'string') throw bad('failure.code: a string');
-    return { objectId, name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code as string }) } };
-  }
-  if (!isCount(r.size)) throw bad('size: a whole number of bytes >= 0');
-  if (typeof r.crc32c !== 'string' || !/^[0-9a-f]{8}$/i.test(r.crc32c)) throw bad('crc32c: 8 hex digits');
-  if (r.unitOffset !== undefined && !isCount(r.unitOffset)) throw bad('unitOffset: a whole number >= 0');
-  if (r.compressedSize !== undefined && !isCount(r.compressedSize)) throw bad('compressedSize: a whole number >= 0');
-  if (r.etag !== undefined && typeof r.etag !== 'string') throw bad('etag: a string');
-  const c = r.backendChecksum as Record<string, unknown> | undefined;
-  if (c !== undefined && (c === null || typeof c !== 'object' || typeof c.algorithm !== 'string' || typeof c.value !== 'string')) {
-    throw bad('backendChecksum: { algorithm, value }');
-  }
-  return {
-    objectId,
-    name,
-    size: r.size,
-    crc32c: r.crc32c,
-    ...(r.unitOffset !== undefined && { unitOffset: r.unitOffset as number }),
-    ...(r.compressedSize !== undefined && { compressedSize: r.compressedSize as number }),
-    ...(r.etag !== undefined && { etag: r.etag as string }),
-    ...(c !== undefined && { backendChecksum: { algorithm: c.algorithm as string, value: c.value as string } }),
-  };
+export function checkRecord(data: unknown, count: number | RecordContext, where: string, line?: number): ManifestLine {
+  return checkedRecord(data, typeof count === 'number' ? { count } : count, { location: where, ...(typeof line === 'number' && { line }) });
+}
+
+/** An empty set of the names a manifest's objects have ({@link ObjectNames}), for
+ * {@link ReadRecordsOptions.names}. */
+export function manifestNames(manifest: ManifestParameters): ObjectNames {
+  return new ObjectNames(manifest.nameTemplate, manifest.count, COMPRESSION_EXTENSIONS[manifest.compression.algorithm] ?? '');
+}
+
+/** Options of {@link readManifestRecords}. */
+export interface ReadRecordsOptions extends InputOptions {
+  /** Receives the names of the committed objects (default: a fresh set): after the last record it holds
+   * every name the manifest lists (verify uses it to find files the manifest does not list). */
+  names?: ObjectNames;
+  /** Names no record may have, e.g. the manifest's and its records' own names under the target (verify
+   * sets them): such a record would make the reader check its own manifest as an object. */
+  reserved?: ReadonlySet<string>;
 }
 
 /**
@@ -345,29 +338,46 @@ export function checkRecord(data: unknown, count: number, where: string, text?: 
  * ({@link ManifestRecord}) and failures ({@link ManifestFailureRecord}, with `failure`).
  *
  * Version 2: streams the side file named by `records`, beside `manifestLocation` (file, `s3://`, `az://`),
- * line by line with `readline`: memory does not grow with the number of records. Version 1: yields the
- * inline `objects`, then `failures` (converted to failure records; `uri` dropped).
+ * line by line: memory does not grow with the number of records. A local side file must be a regular
+ * file (opened with O_NOFOLLOW and O_NONBLOCK, checked with fstat); each line is at most 64 KiB
+ * ({@link MAX_RECORD_LINE_BYTES}), the file as a whole is not capped. Version 1: yields the inline
+ * `objects`, then `failures` (converted to failure records; `uri` dropped).
  *
- * Every record is checked: `objectId` a decimal string below `count`, `name` a non-empty relative name
- * without `..` segments, `size` a whole number of bytes, `crc32c` 8 hex digits, optional fields of their
- * types. The side file must hold exactly `committed + failed` lines.
+ * Every record is checked as untrusted input (manifest-schema.ts): `objectId` a decimal string below
+ * `count`, `name` a relative name that stays inside the target (no `..`, `.` or empty segments, not
+ * absolute, no NUL, not a `.dgen-partial` or manifest file name), `size` a whole number of bytes,
+ * `crc32c` 8 hex digits, dataset units in range, optional fields of their types; no two committed records
+ * name the same object. The side file must hold exactly `committed + failed` lines.
  * @param manifest - a checked manifest ({@link parseManifest}).
  * @param manifestLocation - path or URI of the manifest (needed for version 2: the records are beside it).
- * @param options - connection options for `s3://` and `az://`.
- * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` for a line that is not JSON or not a valid record, for a
- *   side file with fewer or more lines than the manifest counts (truncated), naming the side file's URI
- *   and the line number; TypeError `ERR_DGEN_INVALID_OPTION` for a version 2 manifest without a
- *   location; `ERR_DGEN_NOT_FOUND` when the side file does not exist; read errors of the backend.
+ * @param options - connection options for `s3://` and `az://`; `names` to collect the names.
+ * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` ({@link ManifestError}) for a line that is not JSON or not
+ *   a valid record, a duplicate name, a side file with fewer or more lines than the manifest counts
+ *   (truncated), a side file that is not a regular file, naming the side file's URI, the line and the
+ *   field (version 1: the manifest and `objects[i]`); TypeError `ERR_DGEN_INVALID_OPTION` for a version 2
+ *   manifest without a location; `ERR_DGEN_NOT_FOUND` when the side file does not exist; read errors.
  */
-export async function* readManifestRecords(manifest: Manifest, manifestLocation?: string | Target, options: InputOptions = {}): AsyncGenerator<ManifestLine> {
+export async function* readManifestRecords(manifest: Manifest, manifestLocation?: string | Target, options: ReadRecordsOptions = {}): AsyncGenerator<ManifestLine> {
+  const names = options.names ?? manifestNames(manifest);
+  const unique = (line: ManifestLine, place: RecordPlace): ManifestLine => {
+    if (!isFailureRecord(line) && options.reserved?.has(line.name)) {
+      throw invalidManifest({ ...place, field: place.prefix ? `${place.prefix}.name` : 'name' }, line.name, 'a name other than the manifest files under the target');
+    }
+    if (!isFailureRecord(line) && !names.add(line.name)) {
+      throw invalidManifest({ ...place, field: place.prefix ? `${place.prefix}.name` : 'name' }, line.name, 'a name no other committed record has (two records name the same object)');
+    }
+    return line;
+  };
   if (manifest.version === 1) {
-    for (const [i, o] of manifest.objects.entries()) yield checkRecord(o, manifest.count, `manifest objects[${i}]`);
+    const location = manifestLocation === undefined ? '(manifest)' : typeof manifestLocation === 'string' ? manifestLocation : formatTarget(manifestLocation);
+    for (const [i, o] of manifest.objects.entries()) {
+      const place = { location, prefix: `objects[${i}]`, index: i };
+      yield unique(checkedRecord(o, manifest, place), place);
+    }
     for (const [i, f] of (manifest.failures ?? []).entries()) {
-      yield checkRecord(
-        { objectId: f.objectId, name: f.name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code }) } },
-        manifest.count,
-        `manifest failures[${i}]`,
-      );
+      const place = { location, prefix: `failures[${i}]`, index: i };
+      // The manifest's schema checked the flat fields; this checks objectId and name.
+      yield checkedRecord({ objectId: f.objectId, name: f.name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code }) } }, manifest, place);
     }
     return;
   }
@@ -378,27 +388,26 @@ export async function* readManifestRecords(manifest: Manifest, manifestLocation?
   const where = siblingTarget(base, manifest.records);
   const uri = formatTarget(where);
   const expected = manifest.committed + manifest.failed;
-  const input = await openTarget(where, options);
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const input = await openRecords(where, options);
   let n = 0;
   try {
-    for await (const text of lines) {
+    for await (const text of boundedLines(input, uri)) {
       n++;
-      if (n > expected) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n}`, text.slice(0, 120), `absent: the manifest counts ${expected} records (committed + failed)`);
+      const place = { location: uri, line: n };
+      if (n > expected) throw invalidManifest({ ...place, field: '' }, text, `absent: the manifest counts ${expected} records (committed + failed)`);
       let data: unknown;
       try {
         data = JSON.parse(text);
       } catch {
-        throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n}`, text.length > 120 ? `${text.slice(0, 120)}...` : text, 'a manifest record (one JSON object per line; truncated or corrupted?)');
+        throw invalidManifest({ ...place, field: '' }, text, 'a manifest record (one JSON object per line; truncated or corrupted?)');
       }
-      yield checkRecord(data, manifest.count, `${uri} line ${n}`, text);
+      yield unique(checkedRecord(data, manifest, place), place);
     }
   } finally {
-    lines.close();
     input.destroy();
   }
   if (n < expected) {
-    throw invalidRange('ERR_DGEN_INVALID_MANIFEST', `${uri} line ${n + 1}`, '(end of file)', `present: the manifest counts ${expected} records (committed + failed), the file ends after ${n} (truncated?)`);
+    throw invalidManifest({ location: uri, field: '', line: n + 1 }, '(end of file)', `present: the manifest counts ${expected} records (committed + failed), the file ends after ${n} (truncated?)`);
   }
 }
 
@@ -691,7 +700,7 @@ export interface MergeResult {
 /**
  * Joins the shard manifests of one run (version 1 or 2, e.g. from {@link findShardManifests}) into one
  * version 2 manifest at `into`, streaming every shard's records into one records file beside it: memory
- * is one bit per object of the run (duplicates are found with a bitmap over [0, count)), not one record.
+ * is one bit per object recorded (duplicates are found with a sparse bitmap of object identities), not one record.
  *
  * The merged manifest keeps the shards' parameters (without `shard`), `seconds` of the longest shard,
  * the summed counts, and `interrupted` if a shard was. Its records are the shards' in shard order.
@@ -709,7 +718,7 @@ export async function mergeShardManifests(locations: string[], into: string | Ta
   const first = shards[0]!;
   const destination = typeof into === 'string' ? parseTarget(into) : into;
   const writer = await ManifestWriter.create(recordsTargetFor(destination), options);
-  const seen = new Uint8Array(Math.ceil(first.count / 8));
+  const seen = new SparseBitmap(); // one bit per object recorded, whatever count says
   let recordsUri: string;
   try {
     for (const [i, shard] of shards.entries()) {
@@ -719,9 +728,7 @@ export async function mergeShardManifests(locations: string[], into: string | Ta
         if (id % count !== index) {
           throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId} in shard ${index} of ${count}`, 'records of objects whose index mod the shard count is the shard index');
         }
-        const bit = 1 << (id & 7);
-        if (seen[id >>> 3]! & bit) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId}`, 'each object recorded once');
-        seen[id >>> 3]! |= bit;
+        if (!seen.add(id)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId}`, 'each object recorded once');
         if (isFailureRecord(line)) writer.failure(line);
         else writer.object(line);
         await writer.flushIfNeeded();

@@ -7,7 +7,12 @@ import { formatBytes } from './put.js';
 import { connectionOptions, type Opts } from './options.js';
 
 
-/** Runs `dgen verify`; returns whether every object matched. */
+/**
+ * Runs `dgen verify`; returns whether it passed: every object of the manifest matched, and with
+ * `--strict` also no extras (objects under the target that the manifest does not list). Without
+ * `--strict` extras are reported (text and `--json`) but do not fail the run: a target may hold other
+ * files on purpose, and verify's question is whether the run's objects are intact.
+ */
 export async function runVerify(target: string, opts: Opts): Promise<boolean> {
   const concurrency = opts.concurrency === undefined ? 4 : Number(opts.concurrency);
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', opts.concurrency, 'a whole number >= 1');
@@ -27,9 +32,19 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
       ...report.missing.map((m) => `  MISSING  ${m.uri}`),
       ...report.errors.map((m) => `  ERROR    ${m.uri}: ${m.error}`),
     ];
+    const extras = report.extraObjects ?? 0;
+    if (extras > 0) {
+      lines.push(
+        `dgen verify: ${extras} object${extras === 1 ? '' : 's'} under the target ${extras === 1 ? 'is' : 'are'} not in the manifest` +
+          (opts.strict ? ' (--strict: this fails the run)' : ' (not an error; --strict makes it one)') +
+          (extras > report.extras!.length ? `; the first ${report.extras!.length} by name:` : ':'),
+        ...report.extras!.map((x) => `  EXTRA    ${x.uri}${x.kind === 'file' ? '' : ` (${x.kind})`}`),
+      );
+    }
+    if (report.partialFiles) lines.push(`dgen verify: ${report.partialFiles} .dgen-partial file${report.partialFiles === 1 ? '' : 's'} under the target (unfinished writes; not read)`);
     process.stdout.write(lines.join('\n') + '\n');
   }
-  return report.ok === report.objects;
+  return report.ok === report.objects && !(opts.strict && (report.extraObjects ?? 0) > 0);
 }
 
 /** Runs `dgen merge`: joins the shard manifests under a target into its `dgen-manifest.json`, streaming

@@ -1,0 +1,86 @@
+/**
+ * The objects under a target that a manifest does not list ("extras"), for `verify`: files in a directory
+ * tree (read as a stream of entries, links and special files reported as what they are, never followed),
+ * or the keys under an `s3://` / `az://` prefix. The manifest files of a run (`dgen-manifest*.json`, their
+ * `.records.ndjson`, and the manifest verify was given when it lies under the target) are not extras;
+ * `.dgen-partial` files (writes in progress, or left by a crash) are counted apart and never read.
+ * @module
+ */
+import { opendir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { childTarget, formatTarget, type Target } from './sinks/uri.js';
+import { listInputs, type InputOptions } from './analyze/inputs.js';
+import { RESERVED_NAME } from './manifest-schema.js';
+
+/** A file or object under the target that the manifest does not list. */
+export interface VerifyExtra {
+  /** Name under the target (`/`-separated). */
+  name: string;
+  uri: string;
+  /** What it is: `file` (a regular file, or an object), `symlink` (not followed), `fifo`, `socket`, `device`. */
+  kind: 'file' | 'symlink' | 'fifo' | 'socket' | 'device' | 'other';
+}
+
+/** What {@link findExtras} found. */
+export interface ExtrasFound {
+  /** Extras counted. */
+  count: number;
+  /** `.dgen-partial` files counted (not extras, not read). */
+  partials: number;
+}
+
+function kindOf(entry: Dirent): VerifyExtra['kind'] {
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return 'device';
+  return 'other';
+}
+
+/**
+ * Walks the target and reports every entry that `listed` does not hold.
+ * @param listed - whether the manifest lists a name.
+ * @param ignore - further names not to report (the manifest and records files under the target).
+ * @param onExtra - called for each extra, in walk order.
+ */
+export async function findExtras(
+  prefix: Target,
+  listed: (name: string) => boolean,
+  ignore: ReadonlySet<string>,
+  onExtra: (extra: VerifyExtra) => void,
+  options: InputOptions = {},
+): Promise<ExtrasFound> {
+  const found: ExtrasFound = { count: 0, partials: 0 };
+  const consider = (name: string, kind: VerifyExtra['kind']) => {
+    if (name.endsWith('.dgen-partial')) found.partials++;
+    else if (ignore.has(name) || (!name.includes('/') && RESERVED_NAME.test(name)) || (kind === 'file' && listed(name))) return;
+    else {
+      found.count++;
+      onExtra({ name, uri: formatTarget(childTarget(prefix, name)), kind });
+    }
+  };
+  if (prefix.scheme === 'file' || prefix.scheme === 'direct') {
+    const walk = async (dir: string, under: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await opendir(dir);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT' && under === '') return;
+        throw err;
+      }
+      for await (const entry of entries) {
+        const name = under + entry.name;
+        if (entry.isDirectory()) await walk(`${dir}/${entry.name}`, `${name}/`);
+        else consider(name, kindOf(entry));
+      }
+    };
+    await walk(prefix.path, '');
+    return found;
+  }
+  const under = formatTarget(childTarget(prefix, ''));
+  for await (const input of listInputs([under], options)) {
+    if (input.uri.startsWith(under)) consider(input.uri.slice(under.length), 'file');
+  }
+  return found;
+}
