@@ -14,6 +14,7 @@ export {
   type FdWriteError,
 } from './generator.js';
 export { DataSource, createDataSource, parseChunking, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, type SourceOptions } from './source.js';
+export { kChunkProgress, type ChunkProgress, type ChunkPoolStats } from './chunk-recycling.js';
 export { createWebStream } from './web.js';
 export {
   ObjectWriter,
