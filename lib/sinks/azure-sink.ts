@@ -6,10 +6,11 @@
  * @module
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions, type StorageRetryOptions } from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 import { provideAzure } from './backends.js';
+import { checkInstance, checkOptionsObject, checkString, checkWriterOptions } from './sink-options.js';
 import * as self from './azure-sink.js';
 
 /** Default block size: 8 MiB. */
@@ -24,17 +25,23 @@ export const DEFAULT_BLOCK_CONCURRENCY = 4;
 /**
  * Validated block size and block concurrency (the defaults filled in), shared by {@link AzureBlobSink}
  * and the object-store put (`lib/object-store-put.ts`).
- * @throws RangeError `ERR_DGEN_INVALID_OPTION` (`parameter` `blockSize` or `blockConcurrency`) for a
- *   block size outside 1 byte to 4000 MiB or a block concurrency under 1.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`parameter` `blockSize` or `blockConcurrency`) for a value
+ *   that is not a number; RangeError `ERR_DGEN_INVALID_OPTION` for a block size outside 1 byte to
+ *   4000 MiB or a block concurrency outside 1 to 50,000.
  */
 export function parseBlockOptions(options: { blockSize?: number; blockConcurrency?: number }): { blockSize: number; blockConcurrency: number } {
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const sizes = `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB)`;
+  if (typeof blockSize !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blockSize', blockSize, sizes);
   if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB)`);
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, sizes);
   }
   const blockConcurrency = options.blockConcurrency ?? DEFAULT_BLOCK_CONCURRENCY;
-  if (!Number.isSafeInteger(blockConcurrency) || blockConcurrency < 1) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', options.blockConcurrency, 'a whole number >= 1');
+  const counts = `a whole number from 1 to ${MAX_BLOCKS}`;
+  if (typeof blockConcurrency !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', blockConcurrency, counts);
+  // More blocks in flight than a blob can have buys nothing and would hold that many block buffers.
+  if (!Number.isSafeInteger(blockConcurrency) || blockConcurrency < 1 || blockConcurrency > MAX_BLOCKS) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', options.blockConcurrency, counts);
   }
   return { blockSize, blockConcurrency };
 }
@@ -45,8 +52,40 @@ export interface AzureConnectionOptions {
   connectionString?: string;
   /** Or a ready client (account URL + credential of your choice). */
   serviceClient?: BlobServiceClient;
-  /** Pipeline options for clients created from the connection string (retries, timeouts). */
+  /**
+   * Pipeline options for clients created from the connection string (retries, timeouts). Their
+   * `retryOptions` are laid over {@link DEFAULT_AZURE_RETRY_OPTIONS}.
+   */
   pipeline?: StoragePipelineOptions;
+}
+
+/**
+ * Retries of clients this package creates, laid under the caller's `pipeline.retryOptions`: 5 tries,
+ * exponential backoff from 500 ms (waits of 0, 0.5, 1.5 and 3.5 s), at most 30 s. The SDK's storage retry
+ * policy (`@azure/storage-common`, StorageRetryPolicyV2) retries network errors by code or message
+ * (`ECONNRESET`, which includes Node's `socket hang up`, `ECONNREFUSED`, `EPIPE`, `ETIMEDOUT`,
+ * `ENOTFOUND`, `REQUEST_SEND_ERROR`, ...) and HTTP 500 and 503 (`ServerBusy`, `OperationTimedOut`); its
+ * own defaults (4 tries, 4 s base) wait up to 16 s in all, which on a busy emulator or a throttled account
+ * is too little for the number of tries and too long for the first wait. Other 5xx answers (502, 504) are
+ * not retried by the SDK; `putObjects` retries such objects (`attempts`).
+ */
+export const DEFAULT_AZURE_RETRY_OPTIONS: Readonly<StorageRetryOptions> = { maxTries: 5, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
+
+/**
+ * Checks the connection options' types (see {@link AzureConnectionOptions}); the presence of a
+ * connection is checked by {@link createBlobServiceClient}.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` naming the option: a connection string that is not a
+ *   non-empty string, a `serviceClient` that is not a BlobServiceClient, `pipeline` not an object.
+ */
+export function checkAzureConnectionOptions(options: AzureConnectionOptions): void {
+  checkOptionsObject(options);
+  const o = options as Record<string, unknown>;
+  checkString(o, 'connectionString', 'a storage connection string');
+  checkInstance(o, 'serviceClient', BlobServiceClient, 'a BlobServiceClient');
+  const pipeline = o.pipeline;
+  if (pipeline !== undefined && (pipeline === null || typeof pipeline !== 'object')) {
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'pipeline', pipeline, 'StoragePipelineOptions (an object)');
+  }
 }
 
 /** Options of {@link AzureBlobSink}. */
@@ -60,16 +99,22 @@ export interface AzureBlobSinkOptions extends ObjectWriterOptions, AzureConnecti
 }
 
 /**
- * A blob service client from the options or `AZURE_STORAGE_CONNECTION_STRING`.
- * @throws TypeError `ERR_DGEN_INVALID_OPTION` when neither is given.
+ * A blob service client from the options or `AZURE_STORAGE_CONNECTION_STRING`, retrying transient
+ * failures as {@link DEFAULT_AZURE_RETRY_OPTIONS} says (a given `serviceClient` is used as it is).
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` when neither is given, or for the reasons of
+ *   {@link checkAzureConnectionOptions}; the SDK's Error for a malformed connection string.
  */
 export function createBlobServiceClient(options: AzureConnectionOptions = {}): BlobServiceClient {
+  checkAzureConnectionOptions(options);
   if (options.serviceClient) return options.serviceClient;
   const connectionString = options.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!connectionString) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'connectionString', undefined, 'given, or AZURE_STORAGE_CONNECTION_STRING set');
   }
-  return BlobServiceClient.fromConnectionString(connectionString, options.pipeline);
+  return BlobServiceClient.fromConnectionString(connectionString, {
+    ...options.pipeline,
+    retryOptions: { ...DEFAULT_AZURE_RETRY_OPTIONS, ...options.pipeline?.retryOptions },
+  });
 }
 
 /** A sink (see {@link ObjectWriter}) for one block blob. */
@@ -89,12 +134,18 @@ export class AzureBlobSink extends ObjectWriter {
   #stageFailure: unknown;
 
   /**
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing container, blob or connection; RangeError
-   *   `ERR_DGEN_INVALID_OPTION` for a block size or concurrency out of range.
+   * Every option is checked before anything is created (no request is sent before the first write).
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing container, blob or connection, or an option of
+   *   the wrong type (`signal` not an AbortSignal, `contentType` not a string, ...); RangeError
+   *   `ERR_DGEN_INVALID_OPTION` for a block size or concurrency, or a `highWaterMark`, out of range;
+   *   `ERR_DGEN_INVALID_COMPRESSION`.
    */
   constructor(container: string, blob: string, options: AzureBlobSinkOptions = {}) {
     if (typeof container !== 'string' || container === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'container', container, 'a container name');
     if (typeof blob !== 'string' || blob === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blob', blob, 'a blob name');
+    checkOptionsObject(options);
+    checkWriterOptions(options as Record<string, unknown>);
+    checkString(options as Record<string, unknown>, 'contentType', 'a media type such as application/octet-stream');
     const { blockSize, blockConcurrency: concurrency } = parseBlockOptions(options);
     const service = createBlobServiceClient(options);
     super(options);

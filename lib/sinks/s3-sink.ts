@@ -13,8 +13,9 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { invalidRange, invalidType } from '../errors.js';
 import { binding } from '../native.js';
-import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { backendError, ObjectWriter, type CommitInfo, type ObjectWriteResult, type ObjectWriterOptions } from './object-writer.js';
 import { provideS3 } from './backends.js';
+import { checkBoolean, checkInstance, checkInteger, checkOneOf, checkOptionsObject, checkString, checkWriterOptions } from './sink-options.js';
 import * as self from './s3-sink.js';
 
 /** Smallest part S3 accepts (except the last): 5 MiB. */
@@ -31,17 +32,23 @@ export const DEFAULT_PART_CONCURRENCY = 4;
 /**
  * Validated part size and part concurrency (the defaults filled in), shared by {@link S3Sink} and the
  * object-store put (`lib/object-store-put.ts`).
- * @throws RangeError `ERR_DGEN_INVALID_OPTION` (`parameter` `partSize` or `partConcurrency`) for a part
- *   size outside 5 MiB to 5 GiB or a part concurrency under 1.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`parameter` `partSize` or `partConcurrency`) for a value
+ *   that is not a number; RangeError `ERR_DGEN_INVALID_OPTION` for a part size outside 5 MiB to 5 GiB or
+ *   a part concurrency outside 1 to 10,000.
  */
 export function parsePartOptions(options: { partSize?: number; partConcurrency?: number }): { partSize: number; partConcurrency: number } {
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const sizes = `a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB)`;
+  if (typeof partSize !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'partSize', partSize, sizes);
   if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, `a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB)`);
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, sizes);
   }
   const partConcurrency = options.partConcurrency ?? DEFAULT_PART_CONCURRENCY;
-  if (!Number.isSafeInteger(partConcurrency) || partConcurrency < 1) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partConcurrency', options.partConcurrency, 'a whole number >= 1');
+  const counts = `a whole number from 1 to ${MAX_PARTS}`;
+  if (typeof partConcurrency !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'partConcurrency', partConcurrency, counts);
+  // More parts in flight than an upload can have buys nothing and would hold that many part buffers.
+  if (!Number.isSafeInteger(partConcurrency) || partConcurrency < 1 || partConcurrency > MAX_PARTS) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partConcurrency', options.partConcurrency, counts);
   }
   return { partSize, partConcurrency };
 }
@@ -56,8 +63,50 @@ export interface S3ConnectionOptions {
   forcePathStyle?: boolean;
   /** Credentials. Default: the SDK's chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profiles, ...). */
   credentials?: S3ClientConfig['credentials'];
-  /** Attempts per request (SDK retries of network errors, 5xx and throttling). Default 3. */
+  /**
+   * Attempts per request, 1 to {@link MAX_ATTEMPTS}. Default {@link DEFAULT_MAX_ATTEMPTS}. The SDK's
+   * standard retry mode retries with exponential backoff and full jitter (base 100 ms, cap 20 s) what it
+   * classes as transient: network errors (`ECONNRESET`, which includes Node's `socket hang up`,
+   * `ECONNREFUSED`, `EPIPE`, `ETIMEDOUT`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`, `EAI_AGAIN`),
+   * HTTP 500, 502, 503 and 504, throttling (429, `SlowDown`, `Throttling`, ...) and timeouts
+   * (`@smithy/core`'s service-error-classification). Request bodies are buffers, so a retry resends them.
+   */
   maxAttempts?: number;
+}
+
+/** Default attempts per S3 request: 5 (4 retries; the SDK's own default is 3). */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Most attempts per S3 request a caller may ask for: 100. */
+export const MAX_ATTEMPTS = 100;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the connection options' types (see {@link S3ConnectionOptions}).
+ * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming the option: an endpoint that is not an
+ *   http(s) URL, an empty region, a `forcePathStyle` that is not a boolean, credentials that are neither an
+ *   object nor a provider function, `maxAttempts` outside 1 to 100.
+ */
+export function checkS3ConnectionOptions(options: S3ConnectionOptions): void {
+  checkOptionsObject(options);
+  const o = options as Record<string, unknown>;
+  checkString(o, 'endpoint', 'an http:// or https:// URL');
+  if (options.endpoint !== undefined && !isHttpUrl(options.endpoint)) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'endpoint', options.endpoint, 'an http:// or https:// URL');
+  }
+  checkString(o, 'region', 'a region name such as us-east-1');
+  checkBoolean(o, 'forcePathStyle');
+  const credentials = o.credentials;
+  if (credentials !== undefined && (credentials === null || (typeof credentials !== 'object' && typeof credentials !== 'function'))) {
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'credentials', '(hidden)', 'an object { accessKeyId, secretAccessKey } or a credential provider');
+  }
+  checkInteger(o, 'maxAttempts', 1, MAX_ATTEMPTS);
 }
 
 /** Options of {@link S3Sink}. */
@@ -99,16 +148,20 @@ export class Crc32cChecksum {
  * An S3 client for the options and the environment. Requests carry checksums only where the
  * operation requires them (`requestChecksumCalculation: 'WHEN_REQUIRED'`), except the CRC-32C the
  * sink asks for: S3-compatible servers such as s3rver store aws-chunked framing otherwise. That CRC-32C
- * is computed by {@link Crc32cChecksum}.
+ * is computed by {@link Crc32cChecksum}. Transient failures are retried by the SDK (standard retry mode,
+ * `maxAttempts`; see {@link S3ConnectionOptions.maxAttempts}).
+ * @throws the errors of {@link checkS3ConnectionOptions}.
  */
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
+  checkS3ConnectionOptions(options);
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   return new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint && { endpoint }),
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
     ...(options.credentials && { credentials: options.credentials }),
-    maxAttempts: options.maxAttempts ?? 3,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     checksumAlgorithms: { CRC32C: Crc32cChecksum },
@@ -125,14 +178,21 @@ export class S3Sink extends ObjectWriter {
   #body: PassThrough | undefined;
   #upload: Upload | undefined;
   #done: Promise<Awaited<ReturnType<Upload['done']>>> | undefined;
+  /** A failed abort after a plain destroy(), reported by result(). */
+  #cleanupFailure: Error | undefined;
 
   /**
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing bucket or key; RangeError
-   *   `ERR_DGEN_INVALID_OPTION` for a part size outside 5 MiB to 5 GiB or a part concurrency under 1.
+   * Every option is checked before anything is created (no client, no request).
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing bucket or key, or an option of the wrong
+   *   type (`client` not an S3Client, `signal` not an AbortSignal, `contentType` not a string, ...);
+   *   RangeError `ERR_DGEN_INVALID_OPTION` for a part size outside 5 MiB to 5 GiB, a part concurrency
+   *   outside 1 to 10,000, a `checksumAlgorithm` other than `CRC32C` or `none`, a `highWaterMark` out of
+   *   range; the errors of {@link checkS3ConnectionOptions}; `ERR_DGEN_INVALID_COMPRESSION`.
    */
   constructor(bucket: string, key: string, options: S3SinkOptions = {}) {
     if (typeof bucket !== 'string' || bucket === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'bucket', bucket, 'a bucket name');
     if (typeof key !== 'string' || key === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'key', key, 'an object key');
+    checkS3SinkOptions(options);
     const { partSize, partConcurrency } = parsePartOptions(options);
     super(options);
     this.bucket = bucket;
@@ -216,13 +276,44 @@ export class S3Sink extends ObjectWriter {
       await this.#done;
     } catch (err) {
       // Expected: the upload failed because its body did, or had already failed (the reason wraps that
-      // failure). Anything else is a failure of the abort itself.
+      // failure). Anything else is a failure of the abort itself (AbortMultipartUpload refused or lost).
       const expected = err === reason || err === reason?.cause || (err instanceof Error && err.name === 'AbortError');
-      if (!expected) throw backendError('S3', this.uri, 'abort of the upload of', err);
+      if (expected) return;
+      const failure = backendError('S3', this.uri, 'abort of the upload of', err);
+      // With a reason, the base class attaches the failure to it as `abortError`. A plain destroy() asked
+      // for no 'error' event (a script without a listener would crash on one): the failure is kept for
+      // result() instead.
+      if (reason) throw failure;
+      this.#cleanupFailure = failure;
     } finally {
       if (this.#ownsClient) this.#client.destroy();
     }
   }
+
+  /**
+   * As {@link ObjectWriter.result}; after a plain `destroy()` whose AbortMultipartUpload failed, it rejects
+   * with that failure (`ERR_DGEN_BACKEND`, "abort of the upload of s3://... failed") instead of
+   * `ERR_STREAM_PREMATURE_CLOSE`: the incomplete upload may still hold its parts.
+   */
+  override result(): Promise<ObjectWriteResult> {
+    return super.result().catch((err: unknown) => {
+      throw this.#cleanupFailure ?? err;
+    });
+  }
+}
+
+/**
+ * Checks the types of the options {@link S3Sink} reads beyond the part options.
+ * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming the option.
+ */
+function checkS3SinkOptions(options: S3SinkOptions): void {
+  checkOptionsObject(options);
+  const o = options as Record<string, unknown>;
+  checkWriterOptions(o);
+  checkInstance(o, 'client', S3Client, 'an S3Client');
+  if (options.client === undefined) checkS3ConnectionOptions(options);
+  checkOneOf(o, 'checksumAlgorithm', ['CRC32C', 'none']);
+  checkString(o, 'contentType', 'a media type such as application/octet-stream');
 }
 
 // Registers this module as the S3 backend of createSink() (see backends.ts).

@@ -12,10 +12,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { invalidRange, invalidType } from '../errors.js';
 import type { ObjectWriter } from './object-writer.js';
 import { FileSink, type FileSinkOptions } from './file-sink.js';
-import { DirectFileSink } from './direct-file-sink.js';
+import { DIRECT_IO_ALIGNMENT, DirectFileSink } from './direct-file-sink.js';
 import type { S3SinkOptions } from './s3-sink.js';
 import type { AzureBlobSinkOptions } from './azure-sink.js';
 import { azureBackend, s3Backend } from './backends.js';
+import { checkBoolean, checkInteger, checkOptionsObject, checkWriterOptions } from './sink-options.js';
 
 /** A parsed destination. `path`/`key`/`blob` may be a prefix when the target is a bulk put's. */
 export type Target =
@@ -94,18 +95,51 @@ export function childTarget(prefix: Target, name: string): Target {
   }
 }
 
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/**
+ * Checks a target given as an object (a {@link Target}, as {@link parseTarget} makes them).
+ * @throws TypeError `ERR_DGEN_INVALID_URI` (`parameter` `target`) for anything else.
+ */
+function checkTarget(target: unknown): Target {
+  const t = target as Record<string, unknown> | null;
+  const ok =
+    t !== null &&
+    typeof t === 'object' &&
+    (((t.scheme === 'file' || t.scheme === 'direct') && nonEmpty(t.path)) ||
+      (t.scheme === 's3' && nonEmpty(t.bucket) && nonEmpty(t.key)) ||
+      (t.scheme === 'az' && nonEmpty(t.container) && nonEmpty(t.blob)));
+  if (!ok) throw invalidType('ERR_DGEN_INVALID_URI', 'target', target, `${ALLOWED}, or a Target object such as { scheme: 's3', bucket, key }`);
+  return target as Target;
+}
+
 /**
  * The sink for a target. S3 and Azure sinks need their backend loaded (backends.ts: the package's entry
- * point loads both).
- * @throws the errors of {@link parseTarget} and of the sink's constructor; Error when the target's cloud
- *   backend is not loaded.
+ * point loads both). The target and every option the sink reads are checked before the sink exists, so a
+ * rejected call creates nothing (no temporary file, no client, no request).
+ * @param target - a URI or path (see {@link parseTarget}), or a {@link Target}.
+ * @throws TypeError `ERR_DGEN_INVALID_URI` (`parameter` `target`) for a target that is neither; the errors
+ *   of {@link parseTarget}; TypeError `ERR_DGEN_INVALID_OPTION` for options that are not an object, and
+ *   TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming the option for one of the wrong type or out of
+ *   range (`fsync` not a boolean, `bufferSize` not a multiple of 4096, `signal` not an AbortSignal, ...);
+ *   the errors of the sink's constructor; Error when the target's cloud backend is not loaded.
  */
 export function createSink(target: string | Target, options: SinkOptions = {}): ObjectWriter {
-  const t = typeof target === 'string' ? parseTarget(target) : target;
+  const t = typeof target === 'string' ? parseTarget(target) : checkTarget(target);
+  checkOptionsObject(options);
+  const o = (options ?? {}) as Record<string, unknown>;
+  checkWriterOptions(o);
   switch (t.scheme) {
     case 'file':
+      checkBoolean(o, 'fsync');
       return new FileSink(t.path, options);
     case 'direct':
+      checkBoolean(o, 'fsync');
+      // Checked here because DirectFileSink checks it after its file was scheduled to open.
+      checkInteger(o, 'bufferSize', DIRECT_IO_ALIGNMENT, 2 ** 30, ' of bytes');
+      if (o.bufferSize !== undefined && (o.bufferSize as number) % DIRECT_IO_ALIGNMENT !== 0) {
+        throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', o.bufferSize, `a multiple of ${DIRECT_IO_ALIGNMENT} bytes`);
+      }
       return new DirectFileSink(t.path, options);
     case 's3':
       return new (s3Backend().S3Sink)(t.bucket, t.key, options);
