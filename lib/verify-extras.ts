@@ -54,7 +54,7 @@ export async function findExtras(
   const found: ExtrasFound = { count: 0, partials: 0 };
   const consider = (name: string, kind: VerifyExtra['kind']) => {
     if (name.endsWith('.dgen-partial')) found.partials++;
-    else if (ignore.has(name) || (!name.includes('/') && RESERVED_NAME.test(name)) || (kind === 'file' && listed(name))) return;
+    else if (ignore.has(name) || (!name.includes('/') && RESERVED_NAME.test(name)) || listed(name)) return; // a listed name that is no file is in the report already
     else {
       found.count++;
       onExtra({ name, uri: formatTarget(childTarget(prefix, name)), kind });
