@@ -301,10 +301,16 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
   }
   if (failure) throw failure.error;
   if (options.extras ?? true) {
-    const extras: VerifyExtra[] = [];
-    const found = await findExtras(prefix, (name) => names.has(name), own, (extra) => void (extras.length < MAX_EXTRAS_LISTED && extras.push(extra)), options);
+    // The first MAX_EXTRAS_LISTED by name, in bounded memory: sorted and cut whenever twice as many gathered.
+    let extras: VerifyExtra[] = [];
+    const byName = (a: VerifyExtra, b: VerifyExtra) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const keep = (extra: VerifyExtra) => {
+      extras.push(extra);
+      if (extras.length >= 2 * MAX_EXTRAS_LISTED) extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
+    };
+    const found = await findExtras(prefix, (name) => names.has(name), own, keep, options);
     report.extraObjects = found.count;
-    report.extras = extras.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    report.extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
     report.partialFiles = found.partials;
   }
   const byName = (a: VerifyObjectResult, b: VerifyObjectResult) => a.name.localeCompare(b.name);
