@@ -1,0 +1,237 @@
+/**
+ * NPZ files (NumPy's `savez` layout: a ZIP of stored, uncompressed `.npy` members), as DLIO's unet3d
+ * workload writes and reads them: `x` of shape (...sampleShape, samples) and `y`, `samples` int64 labels
+ * (zeros), in that order. The ZIP container is written by yazl; the NPY headers here (format 1.0, see
+ * numpy.lib.format).
+ *
+ * Ratios: `x`'s bytes are one generated object (same seed and object id as a raw put). Its NPY header is
+ * padded with spaces so that the array's first byte sits at a multiple of the dedup unit in the file, so
+ * every dedup unit of the array is a whole unit of the object. NumPy refuses NPY headers longer than
+ * 10000 bytes (`max_header_size`), so this works for dedup units up to 8 KiB; with larger units the
+ * header keeps NumPy's 64-byte padding and the array is not unit-aligned (`aligned` says which).
+ * @module
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import yazl from 'yazl';
+import { parseSize, type SizeInput } from '../params.js';
+import {
+  byteStream,
+  DTYPES,
+  elements,
+  fileGenerator,
+  generatedChunks,
+  invalidFormat,
+  parseDtype,
+  parseFileData,
+  parsePositive,
+  parseShape,
+  padTo,
+  type Dtype,
+  type FileData,
+  type FormatDataOptions,
+  type FormatFile,
+} from './common.js';
+
+/** NumPy's limit on an NPY header's dictionary text (numpy.lib.format `_MAX_HEADER_SIZE`, NumPy >= 1.24). */
+export const NPY_MAX_HEADER_TEXT = 10000;
+/** Bytes before the NPY header text in format 1.0: magic (6), version (2), text length (2). */
+const NPY_PREAMBLE = 10;
+/** ZIP local file header before the member name (yazl writes no extra field there). */
+const ZIP_LOCAL_HEADER = 30;
+/** Fixed modification time of the members, so that the same parameters give the same bytes. */
+const MTIME = new Date(Date.UTC(2020, 0, 1));
+
+/** Options of {@link createNpzFile}. */
+export interface NpzOptions extends FormatDataOptions {
+  /** Samples in the file: the last axis of `x` and the length of `y`. Default 1. */
+  samples?: number;
+  /** Shape of one sample (NumPy order). Default: from `recordLength`, as [d1, d2] with d1 * d2 elements. */
+  sampleShape?: number[];
+  /** Bytes per sample, when `sampleShape` is not given: a multiple of the dtype's size. */
+  recordLength?: SizeInput;
+  /** Element type of `x`. Default `uint8` (as DLIO). `bfloat16` is refused (NumPy has none). */
+  dtype?: string;
+  /** Target file size, when neither `sampleShape` nor `recordLength` is given: the record length is derived
+   * so that the file comes as close to it as the dtype allows without exceeding it. */
+  size?: SizeInput;
+}
+
+/** The layout of an NPZ file, computed before any byte is generated. */
+export interface NpzLayout {
+  samples: number;
+  dtype: Dtype;
+  /** Shape of `x`: (...sampleShape, samples). */
+  shape: number[];
+  /** Bytes of `x`'s data. */
+  arrayBytes: number;
+  /** File offset of `x`'s first data byte. */
+  arrayOffset: number;
+  /** Whether arrayOffset is a multiple of the dedup unit. */
+  aligned: boolean;
+}
+
+/** An NPZ file: {@link FormatFile} plus its layout. */
+export interface NpzFile extends FormatFile {
+  readonly layout: NpzLayout;
+}
+
+/** The NPY 1.0 header for a C-order array, its dictionary text padded with spaces (and a final newline)
+ * to exactly `total` bytes, or to NumPy's own 64-byte multiple when `total` is not given. */
+export function npyHeader(descr: string, shape: readonly number[], total?: number): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const minimum = NPY_PREAMBLE + dict.length + 1;
+  const length = total ?? minimum + padTo(minimum, 64);
+  if (length < minimum) throw new RangeError(`NPY header needs ${minimum} bytes, ${length} asked`);
+  const header = Buffer.alloc(length, 0x20);
+  header.write('\x93NUMPY', 0, 'latin1');
+  header[6] = 1;
+  header[7] = 0;
+  header.writeUInt16LE(length - NPY_PREAMBLE, 8);
+  header.write(dict, NPY_PREAMBLE, 'latin1');
+  header[length - 1] = 0x0a;
+  return header;
+}
+
+/** Picks the x header so that x's data starts at a multiple of the dedup unit when NumPy allows it. */
+function xHeader(descr: string, shape: number[], unit: number): { header: Buffer; aligned: boolean } {
+  const plain = npyHeader(descr, shape);
+  const before = ZIP_LOCAL_HEADER + 'x.npy'.length;
+  const minimum = NPY_PREAMBLE + plain.toString('latin1', NPY_PREAMBLE).trimEnd().length + 1;
+  const total = minimum + padTo(before + minimum, unit);
+  if (total - NPY_PREAMBLE <= NPY_MAX_HEADER_TEXT) return { header: npyHeader(descr, shape, total), aligned: true };
+  return { header: plain, aligned: (before + plain.length) % unit === 0 };
+}
+
+/** The y member: `samples` int64 zero labels, as DLIO's list of zeros becomes in `np.savez`. */
+function yMember(samples: number): Buffer {
+  const header = npyHeader('<i8', [samples]);
+  return Buffer.concat([header, Buffer.alloc(samples * 8)]);
+}
+
+/** Adds the members to a yazl ZipFile; `xStream` gives x's data (called when yazl starts that member). */
+function addMembers(zip: yazl.ZipFile, header: Buffer, arrayBytes: number, y: Buffer, xStream: () => Readable | null): void {
+  zip.addReadStreamLazy('x.npy', { compress: false, size: header.length + arrayBytes, mtime: MTIME }, (cb) => {
+    const s = xStream();
+    if (s) cb(null, s);
+  });
+  zip.addBuffer(y, 'y.npy', { compress: false, mtime: MTIME });
+}
+
+/** ZIP size of the members by yazl's own reckoning (its size callback runs synchronously once every
+ * member's size is known; the x data is never asked for here). */
+function zipSize(header: Buffer, arrayBytes: number, y: Buffer): number {
+  const zip = new yazl.ZipFile();
+  addMembers(zip, header, arrayBytes, y, () => null);
+  let size = -1;
+  // @types/yazl declares the size callback without its argument.
+  (zip as unknown as { end(o: object, cb: (n: number) => void): void }).end({}, (n) => (size = n));
+  if (size < 0) throw new Error('yazl did not compute the NPZ size');
+  return size;
+}
+
+interface Parsed {
+  data: FileData;
+  samples: number;
+  dtype: Dtype;
+  sampleShape: number[];
+}
+
+/** Two factors of n, the first the largest divisor at or below sqrt(n): DLIO's (dim1, dim2) for a record. */
+export function squarishShape(n: number): number[] {
+  for (let d = Math.floor(Math.sqrt(n)); d >= 1; d--) if (n % d === 0) return [d, n / d];
+  return [1, n];
+}
+
+function parse(options: NpzOptions): Parsed {
+  const data = parseFileData(options);
+  const samples = options.samples === undefined ? 1 : parsePositive('samples', options.samples);
+  const dtype = parseDtype('dtype', options.dtype ?? 'uint8', (d) => DTYPES[d].npy !== null);
+  const item = DTYPES[dtype].bytes;
+  let sampleShape: number[];
+  if (options.sampleShape !== undefined) {
+    sampleShape = parseShape('sampleShape', options.sampleShape);
+    if (options.recordLength !== undefined) {
+      const recordLength = parseSize('recordLength', options.recordLength);
+      if (elements(sampleShape) * item !== recordLength) {
+        throw invalidFormat('sampleShape', options.sampleShape, `a shape of recordLength / ${item} = ${recordLength / item} ${dtype} elements`);
+      }
+    }
+  } else if (options.recordLength !== undefined) {
+    const recordLength = parseSize('recordLength', options.recordLength);
+    if (recordLength === 0 || recordLength % item !== 0) {
+      throw invalidFormat('recordLength', options.recordLength, `a positive multiple of ${item} bytes (the size of ${dtype})`);
+    }
+    sampleShape = squarishShape(recordLength / item);
+  } else if (options.size !== undefined) {
+    sampleShape = fitSize(data, samples, dtype, parseSize('size', options.size), options.size);
+  } else {
+    throw invalidFormat('sampleShape', undefined, 'given, or recordLength, or size');
+  }
+  if (!Number.isSafeInteger(elements(sampleShape) * samples * item)) {
+    throw invalidFormat('samples', samples, 'small enough that the array stays below 2^53 bytes');
+  }
+  return { data, samples, dtype, sampleShape };
+}
+
+/** The largest record (in elements of dtype) whose NPZ file fits in `size` bytes. */
+function fitSize(data: FileData, samples: number, dtype: Dtype, size: number, given: unknown): number[] {
+  const item = DTYPES[dtype].bytes;
+  const sizeOf = (perSample: number) => {
+    const shape = [...squarishShape(perSample), samples];
+    const { header } = xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit);
+    return zipSize(header, perSample * item * samples, yMember(samples));
+  };
+  const overhead = sizeOf(1) - item * samples;
+  let perSample = Math.floor((size - overhead) / (item * samples));
+  if (perSample < 1) throw invalidFormat('size', given, `at least ${sizeOf(1)} bytes for ${samples} sample(s) of ${dtype}`);
+  // Header padding and digit counts move with the shape: step down until the file fits.
+  while (perSample > 1 && sizeOf(perSample) > size) perSample--;
+  return squarishShape(perSample);
+}
+
+/**
+ * Describes an NPZ file (validating everything first) and returns it with its exact size and a way to
+ * stream it. Nothing is generated until `stream()` is read.
+ * @throws RangeError/TypeError `ERR_DGEN_INVALID_FORMAT` for bad samples, sampleShape, recordLength, dtype
+ *   or a size too small for one element per sample; the errors of the data options (`ERR_DGEN_INVALID_RATIO`,
+ *   `ERR_DGEN_INVALID_DEDUP_UNIT`, `ERR_DGEN_INVALID_SEED`, `ERR_DGEN_INVALID_OBJECT_ID`, `ERR_DGEN_INVALID_SIZE`).
+ */
+export function createNpzFile(options: NpzOptions): NpzFile {
+  const { data, samples, dtype, sampleShape } = parse(options);
+  const shape = [...sampleShape, samples];
+  const arrayBytes = elements(shape) * DTYPES[dtype].bytes;
+  const { header, aligned } = xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit);
+  const y = yMember(samples);
+  const size = zipSize(header, arrayBytes, y);
+  const generator = fileGenerator(data, arrayBytes);
+  const layout: NpzLayout = { samples, dtype, shape, arrayBytes, arrayOffset: ZIP_LOCAL_HEADER + 5 + header.length, aligned };
+  return {
+    format: 'npz',
+    extension: '.npz',
+    size,
+    generator,
+    layout,
+    stream() {
+      const out = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+      const zip = new yazl.ZipFile();
+      let x: Readable | undefined;
+      zip.on('error', (err: Error) => out.destroy(err));
+      out.on('close', () => x?.destroy());
+      addMembers(zip, header, arrayBytes, y, () => {
+        x = byteStream(
+          (async function* () {
+            yield header;
+            yield* generatedChunks(generator, 0, arrayBytes);
+          })(),
+        );
+        x.on('error', (err) => out.destroy(err));
+        return x;
+      });
+      zip.end();
+      zip.outputStream.on('error', (err: Error) => out.destroy(err));
+      zip.outputStream.pipe(out);
+      return out;
+    },
+  };
+}
