@@ -1,4 +1,12 @@
-/** `dgen analyze <inputs...>`. @module */
+/**
+ * `dgen analyze <inputs...>`. Inputs that are not regular files, directories or objects (a FIFO,
+ * `/dev/zero`, `/dev/stdin`) are refused before anything is read (exit 2, `ERR_DGEN_INVALID_INPUT`);
+ * there is no way to read a stream with a size limit, as a measurement of an unnamed stream could not be
+ * repeated anyway. Entries of directories and prefixes that are skipped (links, special files, dgen's own
+ * manifests and temporary files) are listed on stderr, and under `skipped` in the JSON. Over zero bytes
+ * there are no ratios: the table says "no data" and the JSON has `null` ratios.
+ * @module
+ */
 import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
@@ -25,12 +33,31 @@ function parseCdc(value: string | boolean | undefined): CdcParameters | false {
   return { min: parts[0]!, avg: parts[1]!, max: parts[2]! };
 }
 
+/** An entry of a directory or prefix that analyze did not read, and why. */
+export interface SkippedInput {
+  uri: string;
+  reason: string;
+}
+
+/** The report as `--json` prints it: ratios over zero bytes are `null` (there is nothing to measure). */
+export function reportDocument(r: AnalyzeReport, skipped: SkippedInput[]): object {
+  if (r.bytes > 0) return { ...r, skipped };
+  const none = (o: Record<string, number>) => Object.fromEntries(Object.keys(o).map((k) => [k, null]));
+  const compression = Object.fromEntries(Object.entries(r.compression).map(([name, c]) => [name, { whole: null, perChunk: none(c.perChunk) }]));
+  return { ...r, noData: true, dedup: none(r.dedup), compression, skipped };
+}
+
 /** The report as a table for a terminal. */
 export function formatReport(r: AnalyzeReport): string {
   const keys = Object.keys(r.dedup);
   const w = 10;
   const cell = (s: string) => s.padStart(w);
   const lines = [`${human(r.bytes)} (${r.bytes} bytes) in ${r.inputs} input${r.inputs === 1 ? '' : 's'}`, ''];
+  if (r.bytes === 0) {
+    // A ratio over nothing would read as "no dedup, no compression"; there is simply no data.
+    lines.push(r.inputs === 0 ? 'no data: no input to read' : 'no data: every input is empty');
+    return lines.join('\n') + '\n';
+  }
   lines.push(`${'chunk size'.padEnd(12)}${keys.map((k) => cell(label(k))).join('')}`);
   lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
   lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
@@ -59,8 +86,10 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
     }
   }
   let last = 0;
+  const skipped: SkippedInput[] = [];
   const report = await analyze(inputs, {
     ...connection,
+    onSkip: (uri, reason) => skipped.push({ uri, reason }),
     ...(chunkSizes && { chunkSizes }),
     cdc,
     perChunk: opts.perChunk !== false,
@@ -70,6 +99,8 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
       bar.update(done, { done: human(done), uri });
     },
   }).finally(() => bar?.stop());
-  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(formatReport(report));
+  // On stderr, so that stdout holds only the report (or the JSON).
+  for (const { uri, reason } of skipped) process.stderr.write(`dgen analyze: skipped ${uri}: ${reason}\n`);
+  if (opts.json) process.stdout.write(JSON.stringify(reportDocument(report, skipped), null, 2) + '\n');
+  else process.stdout.write(formatReport(report) + (skipped.length ? `(${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} skipped, listed on stderr)\n` : ''));
 }
