@@ -1,13 +1,17 @@
-// compressBlock(library, level, input, callback): compresses one block on the worker pool and calls
-// callback(error, output) on the main thread. The input's memory is referenced until the callback runs
-// (the caller's `bytesReleased` accounting depends on that); nothing else outlives the job.
+// compressBlock(library, level, pieces, callback): compresses one block, the concatenation of `pieces` (an
+// array of Buffers), on the worker pool and calls callback(error, output) on the main thread. The pieces'
+// memory is referenced until the callback runs (the caller's `bytesReleased` accounting depends on that);
+// nothing else outlives the job. The main thread copies nothing: a worker gathers several pieces into its
+// own buffer, and the output is handed to JavaScript as an external Buffer.
 #include "addon_codecs.h"
 
 #include <zstd.h>
 
 #include <atomic>
+#include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "codecs.h"
 
@@ -26,18 +30,33 @@ struct CodecEnv {
   std::shared_ptr<WorkerPool> (*pool)();
 };
 
+struct Piece {
+  const uint8_t* data;
+  size_t length;
+};
+
 struct BlockJob {
   CodecEnv* codec_env;
-  Napi::ObjectReference input;  // keeps the caller's memory alive while a worker reads it
+  Napi::ObjectReference input;  // the array of pieces: keeps the caller's memory alive while a worker reads it
   Napi::FunctionReference callback;
   CodecLibrary library;
   int level;
-  const uint8_t* data;
-  size_t length;
+  std::vector<Piece> pieces;
   std::shared_ptr<WorkerPool> pool;  // alive while the job runs, even if configurePool() replaces it
   CompressedBlock output;
   std::string error;
 };
+
+// One piece is compressed where it lies; several are gathered into this worker's buffer first (a copy
+// that costs little next to compression, and keeps it off the main thread).
+CompressedBlock compress_pieces(CodecLibrary library, int level, const std::vector<Piece>& pieces) {
+  if (pieces.size() == 1) return compress_block(library, level, pieces[0].data, pieces[0].length);
+  thread_local std::vector<uint8_t> gathered;
+  gathered.clear();
+  for (const Piece& p : pieces) gathered.insert(gathered.end(), p.data, p.data + p.length);
+  static const uint8_t kNothing = 0;  // a valid pointer for an empty block
+  return compress_block(library, level, gathered.empty() ? &kNothing : gathered.data(), gathered.size());
+}
 
 void Complete(Napi::Env env, BlockJob* job) {
   g_jobs.fetch_sub(1);
@@ -47,7 +66,7 @@ void Complete(Napi::Env env, BlockJob* job) {
   if (!job->error.empty()) {
     err = Napi::Error::New(env, job->error).Value();
   } else {
-    out = Napi::Buffer<uint8_t>::Copy(env, job->output.data.get(), job->output.size);
+    out = Napi::Buffer<uint8_t>::NewOrCopy(env, job->output.data.release(), job->output.size, [](Napi::Env, uint8_t* p) { delete[] p; });
   }
   Napi::FunctionReference callback = std::move(job->callback);
   job->input.Reset();
@@ -68,14 +87,22 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
   if (!parse_codec_library(name, library)) throw Napi::RangeError::New(env, "compression library '" + name + "' is not in this build");
   const int level = info[1].ToNumber().Int32Value();
   if (level < 1 || level > codec_max_level(library)) throw Napi::RangeError::New(env, "level out of range for " + name);
-  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "input must be a Buffer or TypedArray");
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "pieces must be an array of Buffers");
   if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
-  auto ta = info[2].As<Napi::TypedArray>();
-  const uint8_t* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  if (ta.ByteLength() > (size_t(1) << 30)) throw Napi::RangeError::New(env, "a block must not exceed 1 GiB");
+  auto array = info[2].As<Napi::Array>();
+  std::vector<Piece> pieces;
+  size_t total = 0;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value v = array.Get(i);
+    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "pieces must be an array of Buffers");
+    auto ta = v.As<Napi::TypedArray>();
+    pieces.push_back({static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength()});
+    total += ta.ByteLength();
+  }
+  if (total > (size_t(1) << 30)) throw Napi::RangeError::New(env, "a block must not exceed 1 GiB");
   auto pool = ce->pool();
-  auto* job = new BlockJob{ce, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Function>()),
-                           library, level, data, ta.ByteLength(), pool, {}, {}};
+  auto* job = new BlockJob{ce, Napi::Persistent(array.As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Function>()),
+                           library, level, std::move(pieces), pool, {}, {}};
   if (ce->pending++ == 0) ce->done.Ref(env);
   g_jobs.fetch_add(1);
   Napi::ThreadSafeFunction done = ce->done;
@@ -83,7 +110,7 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
       1,
       [job](size_t) {
         try {
-          job->output = compress_block(job->library, job->level, job->data, job->length);
+          job->output = compress_pieces(job->library, job->level, job->pieces);
         } catch (const std::exception& e) {
           job->error = e.what();
         }

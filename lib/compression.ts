@@ -122,14 +122,26 @@ export abstract class CodecTransform extends Transform {
   /**
    * Input bytes, counted from the first byte written and in order, whose memory this transform no longer
    * references: their write callbacks have fired and the codec has either copied them into its own buffers
-   * or finished the job that read them in place. A writer may reuse the memory of every chunk that ends at
-   * or before this count. A chunk is counted only when it and every chunk before it are released; a
-   * compressor hands whole blocks of a large chunk to pool jobs without copying, so such a chunk counts
-   * once its last job is done. Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
+   * (decompressors: node:zlib, zstd-napi) or finished the jobs that read them in place (the native
+   * compressors, which never copy on the main thread: a chunk counts once the last block holding a piece
+   * of it is compressed). A writer may reuse the memory of every chunk that ends at or before this count. A
+   * chunk is counted only when it and every chunk before it are released. Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
    * (unless the stream was destroyed). Each advance emits `'release'` with the new count.
    */
   get bytesReleased(): number {
     return this.#released;
+  }
+
+  /**
+   * Most input bytes this transform references at once beyond {@link CodecTransform.bytesReleased} (plus
+   * the chunk being written): a writer that reuses chunk memory once released needs at least this much
+   * memory in rotation, or it waits for a release that only more input brings. A native compressor
+   * holds the block being gathered (it is compressed when full or at the end) and the blocks in flight:
+   * block bytes x (workers + 2), e.g. 4 MiB for gzip and 8 MiB for zstd level 1 on 2 workers. 0 for the
+   * decompressors, which copy what they are given.
+   */
+  get maxHeldBytes(): number {
+    return 0;
   }
 
   /** Records a written chunk of `length` bytes; returns its handle for {@link CodecTransform.holdChunk}. */
@@ -253,16 +265,19 @@ export function compressionLibrary(spec: CompressionSpec): string {
  * A compressor on the native worker pool: the input is cut into blocks, each compressed on a pool worker
  * into one complete zstd frame or gzip member, and the outputs are pushed in input order. The stream is
  * therefore a series of frames or members, which `zstd -d`, `gunzip`, `pigz -d` and node:zlib read as one
- * (the way pigz parallelizes, except that pigz chains its blocks into one member). Blocks in flight are
- * bounded (workers + 1), so memory is too: a write's callback waits while that many are out. A block that
- * lies inside one written chunk is compressed in place; smaller pieces are copied into a block buffer.
+ * (the way pigz parallelizes, except that pigz chains its blocks into one member). The main thread copies
+ * nothing: a block is a list of pieces of the written chunks, referenced until its job is done (a worker
+ * gathers them). Blocks in flight are bounded (workers + 1), so memory is too: a write's callback waits
+ * while that many are out.
  */
 class NativeCompressor extends CodecTransform {
   readonly #library: string;
   readonly #block: number;
   readonly #maxInFlight: number;
-  #buffer: Buffer | undefined;
-  #buffered = 0;
+  // The block being gathered: pieces of written chunks, their bytes, and the chunks they belong to.
+  #pieces: Buffer[] = [];
+  #pieceBytes = 0;
+  #pieceChunks: object[] = [];
   #inFlight = 0;
   #submitted = 0;
   #nextOut = 0;
@@ -278,6 +293,10 @@ class NativeCompressor extends CodecTransform {
     this.#maxInFlight = binding.poolInfo().threads + 1;
   }
 
+  override get maxHeldBytes(): number {
+    return this.#block * (this.#maxInFlight + 2);
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const record = this.takeChunk(chunk.length);
     let at = 0;
@@ -289,15 +308,12 @@ class NativeCompressor extends CodecTransform {
           this.#resume = step; // a finishing job calls it again
           return;
         }
-        if (this.#buffered === 0 && chunk.length - at >= this.#block) {
-          this.#submit(chunk.subarray(at, (at += this.#block)), record);
-          continue;
-        }
-        const n = Math.min(chunk.length - at, this.#block - this.#buffered);
-        this.#buffer ??= Buffer.allocUnsafeSlow(this.#block);
-        chunk.copy(this.#buffer, this.#buffered, at, (at += n));
-        this.#buffered += n;
-        if (this.#buffered === this.#block) this.#submitBuffer();
+        const n = Math.min(chunk.length - at, this.#block - this.#pieceBytes);
+        this.#pieces.push(chunk.subarray(at, (at += n)));
+        this.#pieceBytes += n;
+        this.#pieceChunks.push(record);
+        this.holdChunk(record);
+        if (this.#pieceBytes === this.#block) this.#submit();
       }
       this.acceptChunk(record);
       callback();
@@ -307,33 +323,32 @@ class NativeCompressor extends CodecTransform {
 
   override _flush(callback: TransformCallback): void {
     // The last (partial) block; an empty input still gets one empty frame or member, a valid file.
-    if (this.#buffered > 0 || this.#submitted === 0) this.#submitBuffer();
+    if (this.#pieceBytes > 0 || this.#submitted === 0) this.#submit();
     this.#finish = callback;
     this.#settle();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Jobs in flight finish on the pool and drop their references to the input; their output is discarded.
+    // Jobs in flight finish on the pool and let go of their pieces; their output is discarded.
     this.#stopped = true;
-    this.#buffer = undefined;
+    for (const record of this.#pieceChunks) this.dropChunk(record);
+    this.#pieces = [];
+    this.#pieceChunks = [];
     this.#outputs.clear();
     callback(error);
   }
 
-  #submitBuffer(): void {
-    const block = this.#buffer ? this.#buffer.subarray(0, this.#buffered) : Buffer.alloc(0);
-    this.#buffer = undefined;
-    this.#buffered = 0;
-    this.#submit(block, undefined);
-  }
-
-  #submit(block: Buffer, inPlace: object | undefined): void {
+  #submit(): void {
+    const pieces = this.#pieces;
+    const chunks = this.#pieceChunks;
+    this.#pieces = [];
+    this.#pieceChunks = [];
+    this.#pieceBytes = 0;
     const seq = this.#submitted++;
     this.#inFlight++;
-    if (inPlace) this.holdChunk(inPlace);
-    binding.compressBlock(this.#library, this.spec.level, block, (err, out) => {
+    binding.compressBlock(this.#library, this.spec.level, pieces, (err, out) => {
       this.#inFlight--;
-      if (inPlace) this.dropChunk(inPlace);
+      for (const record of chunks) this.dropChunk(record);
       if (this.#stopped) return;
       if (err) {
         this.destroy(err);

@@ -82,11 +82,12 @@ interface Binding {
   /** `isa-l` or `table`. */
   readonly crc32cImplementation: string;
   /**
-   * Compresses `input` on the worker pool into one complete zstd frame (`libzstd`, with content checksum)
-   * or gzip member (`isa-l`: levels 1-3, `libdeflate`: 1-12, `zlib`: 1-9); calls back on the main thread.
-   * The input's memory is referenced until the callback runs (cpp/addon_codecs.cc).
+   * Compresses the concatenation of `pieces` on the worker pool into one complete zstd frame (`libzstd`,
+   * with content checksum) or gzip member (`isa-l`: levels 1-3, `libdeflate`: 1-12, `zlib`: 1-9); calls
+   * back on the main thread. The pieces' memory is referenced until the callback runs; the caller must not
+   * change the array meanwhile (cpp/addon_codecs.cc).
    */
-  compressBlock(library: string, level: number, input: Uint8Array, callback: (err: Error | null, output?: Buffer) => void): void;
+  compressBlock(library: string, level: number, pieces: Uint8Array[], callback: (err: Error | null, output?: Buffer) => void): void;
   /** Blocks submitted to compressBlock and not yet called back. */
   codecStats(): { blocksInFlight: number };
   /** `zstd`: the libzstd version; `gzip`: the gzip libraries of this build, comma-separated, fastest first. */

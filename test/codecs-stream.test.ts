@@ -18,17 +18,18 @@ async function settled(): Promise<void> {
 }
 
 t.test('a writer that reuses its chunk memory once bytesReleased passes it gets the right output', async (t) => {
-  // Three buffers in rotation; one is overwritten with the next data only after the compressor released it.
-  // Chunks of 3 MiB hold whole gzip blocks (compressed in place) and partial ones (copied).
+  // Buffers in rotation, as many as maxHeldBytes asks for and one more; one is overwritten with the next
+  // data only after the compressor released it. Chunks of 3 MiB hold whole blocks and parts of blocks.
   const size = 40 * 1024 * 1024 + 5;
   const chunk = 3 * 1024 * 1024;
   const generator = createGenerator({ size, compressRatio: 2, seed: 21 });
-  for (const spec of ['gzip:1', 'zstd:1']) {
+  for (const spec of ['gzip:1', 'zstd:1', 'zstd:3']) {
     const compressor = createCompressor(spec);
+    const count = Math.ceil(compressor.maxHeldBytes / chunk) + 1;
     const parts: Buffer[] = [];
     const done = pipeline(compressor, collect(parts));
-    const buffers = [Buffer.alloc(chunk), Buffer.alloc(chunk), Buffer.alloc(chunk)];
-    const ends: number[] = [0, 0, 0]; // where the data last written from each buffer ends in the input
+    const buffers = Array.from({ length: count }, () => Buffer.alloc(chunk));
+    const ends = buffers.map(() => 0); // where the data last written from each buffer ends in the input
     let sawHeld = false;
     let last = 0;
     compressor.on('release', (n: number) => {
@@ -36,7 +37,7 @@ t.test('a writer that reuses its chunk memory once bytesReleased passes it gets 
       last = n;
     });
     for (let at = 0, i = 0; at < size; i++) {
-      const k = i % 3;
+      const k = i % count;
       while (compressor.bytesReleased < ends[k]!) await once(compressor, 'release');
       const n = Math.min(chunk, size - at);
       const buffer = buffers[k]!.subarray(0, n);
@@ -49,6 +50,7 @@ t.test('a writer that reuses its chunk memory once bytesReleased passes it gets 
     await done;
     t.equal(compressor.bytesReleased, size, `${spec}: every byte released at the end`);
     t.ok(sawHeld, `${spec}: some chunk was held after its write callback (read in place)`);
+    t.ok(compressor.maxHeldBytes > 0, `${spec}: holds up to ${compressor.maxHeldBytes} B`);
     const out = Buffer.concat(parts);
     const back = spec.startsWith('gzip') ? zlib.gunzipSync(out) : execFileSync('zstd', ['-d', '-c'], { input: out, maxBuffer: 1 << 30 });
     t.ok(back.equals(createGenerator({ size, compressRatio: 2, seed: 21 }).generateSync()), `${spec}: the output decompresses to the data`);
