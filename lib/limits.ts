@@ -53,8 +53,9 @@ export interface ConcurrencyLimit {
  * so that objects in flight, {@link FILES_PER_OBJECT} descriptors each, fit under the open-files limit
  * with {@link RESERVED_FILES} to spare (at least 1).
  */
-export function limitConcurrency(requested: number, openFiles: number | undefined = openFilesLimit()): ConcurrencyLimit {
+export function limitConcurrency(requested: number, openFiles: number | undefined | null = openFilesLimit()): ConcurrencyLimit {
+  // null: the limit is unknown (undefined takes this process's).
   const limit = openFiles ?? DEFAULT_OPEN_FILES;
   const allowed = Math.max(1, Math.floor((limit - RESERVED_FILES) / FILES_PER_OBJECT));
-  return { requested, used: Math.min(requested, allowed), openFiles: limit, measured: openFiles !== undefined };
+  return { requested, used: Math.min(requested, allowed), openFiles: limit, measured: openFiles != null };
 }
