@@ -128,3 +128,12 @@ export { FastCdc, DEFAULT_CDC, type CdcParameters } from './analyze/fastcdc.js';
 export { defaultCodecs, type Codec, type StreamCounter } from './analyze/codecs.js';
 export { listInputs, openTarget, readText, type Input, type InputOptions } from './analyze/inputs.js';
 export { topology, planWorkers, configureWorkers, workerInfo, bufferPoolStats, type NumaOption, type TopologyInfo, type WorkerPlacement } from './workers.js';
+export * from './formats/index.js';
+export {
+  putFormatObjects,
+  planFormatObjects,
+  formatObjectFor,
+  type PutFormatOptions,
+  type PutFormatResult,
+  type FormatObjectPlan,
+} from './formats/put-format.js';
