@@ -1,0 +1,112 @@
+// putFormatObjects: DLIO's folder layout (train/, valid/, index/ for TFRecord) in a directory, NumPy reading
+// every file of both splits with all samples distinct across them, the same files to S3 (s3rver on
+// 127.0.0.1) byte for byte, and bad parameters refused before anything exists.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client, formatObjectFor, putFormatObjects } from '../lib/index.js';
+import { startS3rver } from './fixtures/servers.js';
+
+const PYTHON = '/usr/bin/python3';
+const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function tempDir(t: Tap.Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dgen-fmtput-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function streamBytes(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+t.test('npz data set in DLIO layout: train/ and valid/, every sample distinct across splits', async (t) => {
+  if (!hasNumpy) return t.skip('python3-numpy missing (apt-get install python3-numpy)');
+  const dir = tempDir(t);
+  const r = await putFormatObjects(dir, { format: 'npz', count: 3, validCount: 2, seed: 4, formatOptions: { samples: 2, recordLength: 40000 }, compressRatio: 2 });
+  t.same(readdirSync(join(dir, 'train')).sort(), ['img_0_of_3.npz', 'img_1_of_3.npz', 'img_2_of_3.npz']);
+  t.same(readdirSync(join(dir, 'valid')).sort(), ['img_0_of_2.npz', 'img_1_of_2.npz']);
+  t.same(r.files.map((f) => f.objectId), [0, 1, 2, 3, 4], 'valid files continue the object ids');
+  const paths = r.files.map((f) => join(dir, f.name));
+  const out = spawnSync(
+    PYTHON,
+    ['-c', `
+import sys, json, hashlib, numpy as np
+res = []
+for p in sys.argv[1:]:
+    with np.load(p) as d:
+        x = d['x']
+        res.append([hashlib.sha256(np.ascontiguousarray(x[..., i]).tobytes()).hexdigest() for i in range(x.shape[-1])] + [hashlib.sha256(x.tobytes()).hexdigest()])
+print(json.dumps(res))
+`, ...paths],
+    { encoding: 'utf8' },
+  );
+  t.equal(out.status, 0, out.stderr);
+  const read = JSON.parse(out.stdout) as string[][];
+  const samples = new Set(read.flatMap((x) => x.slice(0, -1)));
+  t.equal(samples.size, 10, 'all 10 samples of 5 files distinct');
+  for (const [i, f] of r.files.entries()) {
+    const expected = formatObjectFor('npz', f.objectId, { seed: r.seed, compressRatio: 2 }, { samples: 2, recordLength: 40000 });
+    t.equal(read[i]!.at(-1), sha(expected.generator.generateSync()), `${f.name}: x equals regeneration from (seed, object id)`);
+  }
+});
+
+t.test('tfrecord data set writes the DALI index files DLIO expects', async (t) => {
+  const dir = tempDir(t);
+  await putFormatObjects(dir, { format: 'tfrecord', count: 2, validCount: 1, seed: 4, formatOptions: { samples: 3, recordLength: 5000 } });
+  t.ok(existsSync(join(dir, 'index/train/img_1_of_2.tfrecord.idx')), 'train index');
+  t.ok(existsSync(join(dir, 'index/valid/img_0_of_1.tfrecord.idx')), 'valid index');
+  const lines = readFileSync(join(dir, 'index/train/img_0_of_2.tfrecord.idx'), 'utf8').trim().split('\n');
+  const file = readFileSync(join(dir, 'train/img_0_of_2.tfrecord'));
+  t.equal(lines.length, 3, 'a line per record');
+  let end = 0;
+  for (const line of lines) {
+    const [offset, length] = line.split(' ').map(Number) as [number, number];
+    t.equal(offset, end, 'records back to back');
+    t.equal(Number(file.readBigUInt64LE(offset)) + 16, length, 'length field + 16 = record length');
+    end = offset + length;
+  }
+  t.equal(end, file.length, 'index covers the file');
+});
+
+t.test('bad parameters: typed error and nothing created', async (t) => {
+  const dir = tempDir(t);
+  const target = join(dir, 'ds');
+  const bad: [string, object][] = [
+    ['format', { format: 'hdf4', count: 1 }],
+    ['count', { format: 'npz', count: 0, formatOptions: { recordLength: 10 } }],
+    ['samples', { format: 'npz', count: 2, formatOptions: { samples: 0, recordLength: 10 } }],
+    ['dtype', { format: 'npz', count: 2, formatOptions: { dtype: 'float8', recordLength: 10 } }],
+    ['sampleShape', { format: 'npz', count: 2, formatOptions: { sampleShape: [3, 3], recordLength: 10 } }],
+    ['layout', { format: 'npz', count: 2, layout: 'nested', formatOptions: { recordLength: 10 } }],
+  ];
+  for (const [parameter, options] of bad) {
+    await t.rejects(putFormatObjects(target, options as never), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.notOk(existsSync(target), 'nothing created');
+  }
+});
+
+t.test('safetensors shards to S3 equal the local stream byte for byte', async (t) => {
+  const bucket = 'dgen-formats';
+  const server = await startS3rver([bucket]);
+  t.teardown(() => server.stop());
+  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 1 });
+  t.teardown(() => client.destroy());
+  const formatOptions = { size: 6 * 1024 * 1024, layers: 4 };
+  const r = await putFormatObjects(`s3://${bucket}/ckpt`, { format: 'safetensors', layout: 'flat', prefix: 'model', count: 2, seed: 9, dedupRatio: 2, formatOptions, sink: { client } });
+  for (const f of r.files) {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `ckpt/${f.name}` }));
+    const stored = Buffer.from(await got.Body!.transformToByteArray());
+    const local = await streamBytes(formatObjectFor('safetensors', f.objectId, { seed: r.seed, dedupRatio: 2 }, formatOptions).stream());
+    t.equal(stored.length, f.size, `${f.name}: size`);
+    t.ok(stored.equals(local), `${f.name}: bytes equal the local stream`);
+  }
+});
