@@ -4,6 +4,7 @@
  */
 import { getSystemErrorMap } from 'node:util';
 import { binding, type NativeGenerator } from './native.js';
+import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { invalidRange, invalidType } from './errors.js';
 import { MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
 
@@ -28,6 +29,11 @@ export interface WriteToFdOptions {
    * descriptor) and the promise rejects with `signal.reason`. A write(2) already blocked in the kernel on
    * a blocking descriptor finishes first. */
   signal?: AbortSignal;
+  /** Writes at this rate, in bytes per second (a number or a size string with an optional `/s`): the run
+   * is cut into pieces of about a tenth of a second, each written by the workers as usual, and the piece
+   * ending at byte E starts no earlier than E / rate seconds after the call. Default: as fast as the
+   * descriptor takes it. */
+  rate?: number | string;
 }
 
 /** A failed write in {@link DataGenerator.writeToFd}: a Node system error (`code` such as `EPIPE`, negative
@@ -233,8 +239,10 @@ export class DataGenerator {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
     }
+    const rate = options.rate === undefined ? undefined : parseRate('rate', options.rate);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (length === 0) return Promise.resolve(0);
+    if (rate !== undefined) return this.#writeToFdPaced(fd, offset, length, chunkSize, rate, signal);
     // The workers look at this byte between chunks; the abort listener sets it.
     const cancel = signal ? new Uint8Array(1) : undefined;
     const onAbort = () => (cancel![0] = 1);
@@ -247,6 +255,25 @@ export class DataGenerator {
       const err = new Error(`write to fd ${fd} failed after ${bytesWritten} bytes: ${code} (${description})`) as FdWriteError;
       throw Object.assign(err, { code, errno: -errno, syscall: 'write' as const, fd, bytesWritten });
     });
+  }
+
+  /** writeToFd in pieces of about a tenth of a second of data, each released by a {@link Pacer}. */
+  async #writeToFdPaced(fd: number, offset: number, length: number, chunkSize: number, rate: number, signal: AbortSignal | undefined): Promise<number> {
+    const piece = pacedChunkSize(rate, 64 * 1024 * 1024);
+    const pacer = new Pacer(rate);
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(piece, length - done);
+      // The piece ending at done + n goes out once its bytes are due.
+      await pacer.wait(done + n, signal);
+      try {
+        done += await this.writeToFd(fd, { offset: offset + done, length: n, chunkSize: Math.min(chunkSize, piece), ...(signal && { signal }) });
+      } catch (err) {
+        if (err && typeof err === 'object' && 'bytesWritten' in err) (err as FdWriteError).bytesWritten += done;
+        throw err;
+      }
+    }
+    return done;
   }
 
   /** The whole object in a new Buffer (off the main thread when large). Mind memory for large objects:

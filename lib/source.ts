@@ -12,6 +12,7 @@ import { Readable, type Writable } from 'node:stream';
 import { DataGenerator } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
+import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { ChunkRecycler, progressReader, type ChunkPoolStats, type ChunkProgress } from './chunk-recycling.js';
 import { MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
 
@@ -37,6 +38,11 @@ export interface SourceOptions extends GeneratorOptions {
   recycle?: boolean;
   /** Aborts the stream: it is destroyed with an `AbortError`. */
   signal?: AbortSignal;
+  /** Hands the bytes out at this rate, in bytes per second (a number, or a size string with an optional
+   * `/s` such as `'100MiB/s'`): the bytes up to offset E go out no earlier than E / rate seconds after the
+   * first read, waited for with a timer. Without `chunkSize` the chunks are then about a tenth of a
+   * second of data (at most 4 MiB). Default: as fast as the consumer takes them. */
+  rate?: number | string;
 }
 
 /** Chunks of at least this many bytes (2 MiB, one huge page) are fresh memory backed by transparent huge
@@ -54,18 +60,22 @@ export function freshChunk(n: number): Buffer {
 const BUFFER_POOL_LIMIT = 256 * 1024 * 1024;
 let openSources = 0;
 
-/** Validated chunk size and high-water mark.
- * @throws RangeError `ERR_DGEN_INVALID_CHUNK_SIZE` for either when not a multiple of 512 up to 256 MiB. */
-export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWaterMark'>): { chunkSize: number; highWaterMark: number } {
+/** Validated chunk size, high-water mark and rate (bytes per second, undefined for unpaced).
+ * @throws RangeError `ERR_DGEN_INVALID_CHUNK_SIZE` for either size when not a multiple of 512 up to
+ *   256 MiB; `ERR_DGEN_INVALID_OPTION` for a rate that is not positive. */
+export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWaterMark' | 'rate'>): { chunkSize: number; highWaterMark: number; rate: number | undefined } {
+  const rate = options.rate === undefined ? undefined : parseRate('rate', options.rate);
   const chunkSize =
     options.chunkSize === undefined
-      ? DEFAULT_CHUNK_SIZE
+      ? rate === undefined
+        ? DEFAULT_CHUNK_SIZE
+        : pacedChunkSize(rate, DEFAULT_CHUNK_SIZE)
       : parseSectorMultiple('chunkSize', options.chunkSize, 'ERR_DGEN_INVALID_CHUNK_SIZE', MAX_CHUNK_SIZE);
   const highWaterMark =
     options.highWaterMark === undefined
       ? 2 * chunkSize
       : parseSectorMultiple('highWaterMark', options.highWaterMark, 'ERR_DGEN_INVALID_CHUNK_SIZE', 4 * MAX_CHUNK_SIZE);
-  return { chunkSize, highWaterMark };
+  return { chunkSize, highWaterMark, rate };
 }
 
 /**
@@ -97,6 +107,9 @@ export class DataSource extends Readable {
   #tracked: { dest: Writable; read: (dest: Writable) => ChunkProgress | undefined; base: number; handed: number } | undefined;
   #trackable = true; // false once anything made recycling unsafe for the rest of the stream
   #pushed = new Set<Buffer>(); // chunks pushed and not yet emitted: only these are ever recycled
+  readonly #pacer: Pacer | undefined;
+  #paceTimer: NodeJS.Timeout | undefined;
+  #handedOut = 0; // bytes pushed so far
   #offset = 0;
   #queue: { chunk: Buffer; ready: boolean }[] = [];
   #wanted = false; // the consumer asked for data and push() has not said stop since
@@ -108,7 +121,7 @@ export class DataSource extends Readable {
    */
   constructor(options: SourceOptions) {
     const generator = new DataGenerator(options);
-    const { chunkSize, highWaterMark } = parseChunking(options);
+    const { chunkSize, highWaterMark, rate } = parseChunking(options);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
     }
@@ -122,13 +135,22 @@ export class DataSource extends Readable {
     this.queueDepth = queueDepth;
     this.#recycle = options.recycle === true;
     this.#chunks = new ChunkRecycler(chunkSize, freshChunk);
-    this.once('close', () => this.#untrack());
+    this.#pacer = rate === undefined ? undefined : new Pacer(rate);
+    this.once('close', () => {
+      this.#untrack();
+      clearTimeout(this.#paceTimer);
+    });
     if (this.#recycle) {
       if (openSources++ === 0) binding.setBufferPoolLimit(BUFFER_POOL_LIMIT);
       this.once('close', () => {
         if (--openSources === 0) binding.setBufferPoolLimit(0);
       });
     }
+  }
+
+  /** The rate the stream is paced at, in bytes per second; undefined when unpaced. */
+  get rate(): number | undefined {
+    return this.#pacer?.rate;
   }
 
   /** Bytes generated or being generated so far. */
@@ -215,7 +237,18 @@ export class DataSource extends Readable {
     if (this.#ended || this.destroyed) return;
     const queue = this.#queue;
     while (this.#wanted && queue.length > 0 && queue[0]!.ready) {
-      if (!this.push(queue.shift()!.chunk)) this.#wanted = false;
+      const chunk = queue[0]!.chunk;
+      const wait = this.#pacer?.delay(this.#handedOut + chunk.length) ?? 0;
+      if (wait > 0) {
+        this.#paceTimer ??= setTimeout(() => {
+          this.#paceTimer = undefined;
+          this.#pump();
+        }, wait);
+        break;
+      }
+      queue.shift();
+      this.#handedOut += chunk.length;
+      if (!this.push(chunk)) this.#wanted = false;
     }
     const size = this.generator.size;
     if (queue.length === 0 && this.#offset === size) {
