@@ -3,7 +3,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import diagnostics_channel from 'node:diagnostics_channel';
-import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import {
   createS3Client,
   generatorFor,
   isFailureRecord,
+  MANIFEST_NAME,
   mergeShardManifests,
   objectName,
   parseSizeDistribution,
@@ -111,7 +112,15 @@ t.test('retries: transient failures are retried (regenerating), permanent ones r
     diagnostics_channel.unsubscribe('dgen:object:failure', onFailure);
   });
 
-  proxy.failNext = 2; // the first two requests answer 503 SlowDown
+  // Once the first object starts (after the preflight probe), the next two requests answer 503 SlowDown.
+  let failOnStart = 2;
+  const onStart = () => {
+    if (failOnStart === 0) return;
+    proxy.failNext = failOnStart;
+    failOnStart = 0;
+  };
+  diagnostics_channel.subscribe('dgen:object:start', onStart);
+  t.teardown(() => diagnostics_channel.unsubscribe('dgen:object:start', onStart));
   const manifest = await putObjects({
     target: 's3://bulk/retry',
     count: 3,
@@ -132,32 +141,41 @@ t.test('retries: transient failures are retried (regenerating), permanent ones r
   t.equal(report.ok, 3, 'retried objects verify');
 
   events.length = 0;
-  proxy.failNext = 1000; // permanent trouble for every attempt
+  failOnStart = 1000; // permanent trouble for every attempt, once the objects start
   const failed = await putObjects({ target: 's3://bulk/fail', count: 3, size: '64KiB', concurrency: 1, seed: 1, endpoint: proxy.endpoint, credentials, maxAttempts: 1, attempts: 2, retryBaseMs: 1 }).catch((e) => e);
   proxy.failNext = 0;
   t.ok(failed instanceof Error, 'the manifest itself cannot be stored either, so the run rejects');
   t.same(events.filter((e) => e.startsWith('failure')), ['failure obj-000000.bin', 'failure obj-000001.bin', 'failure obj-000002.bin'], 'every object failed, the run went on');
 
-  // A permanent (non-transient) error: the bucket does not exist. Reported per object, the run goes on.
+  // A bucket that does not exist: refused by the preflight probe before any object (exit 2, no manifest).
   const target = fresh();
   const cli = dgen(['put', 's3://no-such-bucket/x', '--count', '3', '--size', '4KiB', '--endpoint', server.endpoint, '--attempts', '3', '--manifest', join(target, 'm.json'), '--json'], {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
   });
-  t.equal(cli.status, 1, 'exit 1 when objects failed');
-  const summary = JSON.parse(cli.stdout);
-  t.equal(summary.failures.length, 3);
-  t.equal(summary.failures[0].attempts, 1, 'a permanent error is not retried');
-  t.match(summary.failures[0].error, /S3: .*no-such-bucket/);
-  const stored = await readManifest(join(target, 'm.json'));
-  t.equal(stored.version === 2 && stored.failed, 3, 'failures are counted in the manifest');
-  const failedLines = (await linesOf(stored, join(target, 'm.json'))).filter(isFailureRecord);
-  t.same(failedLines.map((f) => [f.objectId, f.name, f.failure.attempts]), [['0', 'obj-000000.bin', 1], ['1', 'obj-000001.bin', 1], ['2', 'obj-000002.bin', 1]], 'and recorded beside it');
-  t.match(failedLines[0]!.failure.error, /S3: .*no-such-bucket/);
-  const fast = dgen(['put', 's3://no-such-bucket/x', '--count', '8', '--size', '4KiB', '--concurrency', '1', '--endpoint', server.endpoint, '--fail-fast', '--manifest', join(target, 'm2.json'), '--json'], {
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  });
+  t.equal(cli.status, 2, 'refused before the first object');
+  t.match(JSON.parse(cli.stdout), { ok: false, error: { code: 'ERR_DGEN_TARGET_UNWRITABLE', message: /no-such-bucket does not exist/ } });
+  await t.rejects(readFile(join(target, 'm.json')), { code: 'ENOENT' }, 'no manifest');
+
+  // A permanent (non-transient) error of single objects: a directory where objects 0 and 2 go (the
+  // rename into place fails with EISDIR). Reported per object, not retried, the run goes on.
+  const dir = fresh();
+  await mkdir(join(dir, 'obj-000000.bin'), { recursive: true });
+  await mkdir(join(dir, 'obj-000002.bin'), { recursive: true });
+  const local = dgen(['put', dir, '--count', '3', '--size', '4KiB', '--attempts', '3', '--json']);
+  t.equal(local.status, 1, 'exit 1 when objects failed');
+  const summary = JSON.parse(local.stdout);
+  t.equal(summary.failures.length, 2);
+  t.match(summary.failures[0], { name: 'obj-000000.bin', attempts: 1, code: 'EISDIR', syscall: 'rename' }, 'a permanent error is not retried');
+  const stored = await readManifest(join(dir, MANIFEST_NAME));
+  t.equal(stored.version === 2 && stored.failed, 2, 'failures are counted in the manifest');
+  const failedLines = (await linesOf(stored, join(dir, MANIFEST_NAME))).filter(isFailureRecord);
+  t.same(failedLines.map((f) => [f.objectId, f.name, f.failure.attempts]), [['0', 'obj-000000.bin', 1], ['2', 'obj-000002.bin', 1]], 'and recorded beside it');
+  t.match(failedLines[0]!.failure.error, /EISDIR/);
+  // --fail-fast on the stream data plane (compressed), one object at a time: the first failure stops.
+  const fastDir = fresh();
+  for (let i = 0; i < 8; i++) await mkdir(join(fastDir, `obj-00000${i}.bin.gz`), { recursive: true });
+  const fast = dgen(['put', fastDir, '--count', '8', '--size', '4KiB', '--concurrency', '1', '--compression', 'gzip', '--fail-fast', '--json']);
   t.equal(fast.status, 1, fast.stderr);
   t.equal(JSON.parse(fast.stdout).failures.length, 1, '--fail-fast stops after the first failure');
 });

@@ -120,12 +120,12 @@ t.test('bad values and unknown flags: exit 2, a message naming the flag, nothing
   t.match(help.stdout.toString(), /--dedup-unit <size>/);
 });
 
-t.test('a failing destination: exit 1, the error said, no partial files', async (t) => {
+t.test('a destination that cannot be a directory: refused before the first object (exit 2), the error said, nothing created', async (t) => {
   const base = await tempDir(t);
   const file = join(base, 'a-file');
   await writeFile(file, 'x');
   const r = dgen(['put', join(file, 'sub'), '--size', '1MiB']);
-  t.equal(r.status, 1);
+  t.equal(r.status, 2);
   t.match(r.stderr, /dgen: .*(EEXIST|ENOTDIR)/);
   t.same(await readdir(base), ['a-file']);
 });
