@@ -53,7 +53,7 @@ print(json.dumps(res))
   const samples = new Set(read.flatMap((x) => x.slice(0, -1)));
   t.equal(samples.size, 10, 'all 10 samples of 5 files distinct');
   for (const [i, f] of r.files.entries()) {
-    const expected = formatObjectFor('npz', f.objectId, { seed: r.seed, compressRatio: 2 }, { samples: 2, recordLength: 40000 });
+    const expected = await formatObjectFor('npz', f.objectId, { seed: r.seed, compressRatio: 2 }, { samples: 2, recordLength: 40000 });
     t.equal(read[i]!.at(-1), sha(expected.generator.generateSync()), `${f.name}: x equals regeneration from (seed, object id)`);
   }
 });
@@ -105,7 +105,7 @@ t.test('safetensors shards to S3 equal the local stream byte for byte', async (t
   for (const f of r.files) {
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `ckpt/${f.name}` }));
     const stored = Buffer.from(await got.Body!.transformToByteArray());
-    const local = await streamBytes(formatObjectFor('safetensors', f.objectId, { seed: r.seed, dedupRatio: 2 }, formatOptions).stream());
+    const local = await streamBytes((await formatObjectFor('safetensors', f.objectId, { seed: r.seed, dedupRatio: 2 }, formatOptions)).stream());
     t.equal(stored.length, f.size, `${f.name}: size`);
     t.ok(stored.equals(local), `${f.name}: bytes equal the local stream`);
   }

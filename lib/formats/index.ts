@@ -6,12 +6,13 @@
  * @module
  */
 import { invalidFormat, invalidFormatType, type FormatFile } from './common.js';
+import { createHdf5File, type Hdf5File, type Hdf5Options } from './hdf5.js';
 import { createNpzFile, type NpzFile, type NpzOptions } from './npz.js';
 import { createSafetensorsFile, type SafetensorsFile, type SafetensorsOptions } from './safetensors.js';
 import { createTfrecordFile, type TfrecordFile, type TfrecordOptions } from './tfrecord.js';
 
 /** Formats a file can be written in (`raw` is a plain object, written by the raw put itself). */
-export const FILE_FORMATS = ['npz', 'tfrecord', 'safetensors'] as const;
+export const FILE_FORMATS = ['npz', 'tfrecord', 'hdf5', 'safetensors'] as const;
 /** A format name. */
 export type FileFormat = (typeof FILE_FORMATS)[number];
 
@@ -19,17 +20,20 @@ export type FileFormat = (typeof FILE_FORMATS)[number];
 export interface FormatOptionsMap {
   npz: NpzOptions;
   tfrecord: TfrecordOptions;
+  hdf5: Hdf5Options;
   safetensors: SafetensorsOptions;
 }
 /** The file each format gives. */
 export interface FormatFileMap {
   npz: NpzFile;
   tfrecord: TfrecordFile;
+  hdf5: Hdf5File;
   safetensors: SafetensorsFile;
 }
 
-/** The usual extension of each format, with the dot. */
-export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = { npz: '.npz', tfrecord: '.tfrecord', safetensors: '.safetensors' };
+/** The usual extension of each format, with the dot. HDF5 files take `.hdf5`, not `.h5`: DLIO keeps the
+ * files whose names end in its format name, `hdf5`. */
+export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = { npz: '.npz', tfrecord: '.tfrecord', hdf5: '.hdf5', safetensors: '.safetensors' };
 
 /** Validates a format name. @throws RangeError/TypeError `ERR_DGEN_INVALID_FORMAT` (parameter `format`). */
 export function parseFormat(value: unknown): FileFormat {
@@ -47,32 +51,38 @@ export function parseFormat(value: unknown): FileFormat {
  *
  * Formats and their own options: `npz` ({@link NpzOptions}: samples, sampleShape or recordLength, dtype;
  * DLIO unet3d), `tfrecord` ({@link TfrecordOptions}: samples, recordLength; DLIO resnet50 and cosmoflow),
- * `safetensors` ({@link SafetensorsOptions}: tensors, or size split into layers; checkpoints). Each also
- * takes `size` to derive its own parameters from a target file size.
- * @throws RangeError/TypeError `ERR_DGEN_INVALID_FORMAT` for an unknown format or bad format parameters,
- *   and the errors of the data options (`ERR_DGEN_INVALID_RATIO`, `ERR_DGEN_INVALID_DEDUP_UNIT`, ...).
+ * `hdf5` ({@link Hdf5Options}: as npz; DLIO's HDF5 workloads), `safetensors` ({@link SafetensorsOptions}:
+ * tensors, or size split into layers; checkpoints). Each also takes `size` to derive its own parameters
+ * from a target file size. Asynchronous because an HDF5 layout is built by h5wasm once per process; the
+ * other formats resolve at once.
+ * @returns a promise of the file; it rejects (nothing created) with RangeError/TypeError
+ *   `ERR_DGEN_INVALID_FORMAT` for an unknown format or bad format parameters, and with the errors of the
+ *   data options (`ERR_DGEN_INVALID_RATIO`, `ERR_DGEN_INVALID_DEDUP_UNIT`, ...).
  */
-export function createFormatFile<F extends FileFormat>(format: F, options: FormatOptionsMap[F]): FormatFileMap[F];
-export function createFormatFile(format: string, options: object): FormatFile;
-export function createFormatFile(format: string, options: object): FormatFile {
+export async function createFormatFile<F extends FileFormat>(format: F, options: FormatOptionsMap[F]): Promise<FormatFileMap[F]>;
+export async function createFormatFile(format: string, options: object): Promise<FormatFile>;
+export async function createFormatFile(format: string, options: object): Promise<FormatFile> {
   if (options === null || typeof options !== 'object') throw invalidFormatType('options', options, 'an object');
   switch (parseFormat(format)) {
     case 'npz':
       return createNpzFile(options as NpzOptions);
     case 'tfrecord':
       return createTfrecordFile(options as TfrecordOptions);
+    case 'hdf5':
+      return createHdf5File(options as Hdf5Options);
     case 'safetensors':
       return createSafetensorsFile(options as SafetensorsOptions);
   }
 }
 
 /** Shorthand: the stream of {@link createFormatFile}, for callers that do not need the size first. */
-export function createFormatStream(format: string, options: object): ReturnType<FormatFile['stream']> {
-  return createFormatFile(format, options).stream();
+export async function createFormatStream(format: string, options: object): Promise<ReturnType<FormatFile['stream']>> {
+  return (await createFormatFile(format, options)).stream();
 }
 
 export { DTYPES, type Dtype, type FormatDataOptions, type FormatError, type FormatFile } from './common.js';
 export { createNpzFile, npyHeader, NPY_MAX_HEADER_TEXT, type NpzFile, type NpzLayout, type NpzOptions } from './npz.js';
+export { createHdf5File, HDF5_MAX_DATASET, type Hdf5File, type Hdf5Options } from './hdf5.js';
 export { createTfrecordFile, maskedCrc32c, type TfrecordFile, type TfrecordOptions, type TfrecordRecord } from './tfrecord.js';
 export {
   createSafetensorsFile,

@@ -19,7 +19,7 @@ import type { TfrecordFile } from './tfrecord.js';
 
 /** Options of {@link putFormatObjects}. */
 export interface PutFormatOptions extends DataOptions {
-  /** `npz`, `tfrecord` or `safetensors`. */
+  /** `npz`, `tfrecord`, `hdf5` or `safetensors`. */
   format: string;
   /** Files in `train/` (or in the target itself with `layout: 'flat'`). */
   count: number;
@@ -59,7 +59,8 @@ export interface PutFormatResult {
 
 /**
  * The file of one object of a formatted put: what `putObjects` needs per object to write `--format` files
- * (the stream, its exact size and extension). Validates everything before anything is created.
+ * (the stream, its exact size and extension). Validates everything before anything is created; a promise
+ * because HDF5 layouts are built asynchronously (the other formats resolve at once).
  * @param format - format name.
  * @param objectId - the object's index in the run (its identity, as for raw objects).
  * @param data - the run's data options; give `seed` so that every object uses the same one.
@@ -67,12 +68,12 @@ export interface PutFormatResult {
  *   format's parameters do not fix it.
  * @throws the errors of {@link createFormatFile}.
  */
-export function formatObjectFor(format: string, objectId: number | bigint, data: DataOptions, formatOptions: object = {}): FormatFile {
+export function formatObjectFor(format: string, objectId: number | bigint, data: DataOptions, formatOptions: object = {}): Promise<FormatFile> {
   return createFormatFile(format, { ...formatOptions, ...data, objectId });
 }
 
-/** Plans the files of a run (validating all parameters; nothing is created). */
-export function planFormatObjects(options: PutFormatOptions): { seed: bigint; format: FileFormat; files: FormatObjectPlan[] } {
+/** Plans the files of a run (validating all parameters; nothing is created at the target). */
+export async function planFormatObjects(options: PutFormatOptions): Promise<{ seed: bigint; format: FileFormat; files: FormatObjectPlan[] }> {
   if (options === null || typeof options !== 'object') throw invalidFormatType('options', options, 'an object');
   const format = parseFormat(options.format);
   const count = parsePositive('count', options.count);
@@ -92,7 +93,7 @@ export function planFormatObjects(options: PutFormatOptions): { seed: bigint; fo
       const base = `${prefix}_${i}_of_${n}${extension}`;
       const name = split ? `${split}/${base}` : base;
       const objectId = firstId + i;
-      const file = formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
+      const file = await formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
       const companions =
         format === 'tfrecord' && layout === 'dlio' ? [{ name: `index/${split}/${base}.idx`, content: () => (file as TfrecordFile).indexText() }] : [];
       files.push({ name, objectId, file, companions });
@@ -122,7 +123,7 @@ async function writeOne(target: Target, name: string, stream: Readable, sink: Om
  */
 export async function putFormatObjects(target: string | Target, options: PutFormatOptions): Promise<PutFormatResult> {
   const prefix = typeof target === 'string' ? parseTarget(target, true) : target;
-  const { seed, files } = planFormatObjects(options);
+  const { seed, files } = await planFormatObjects(options);
   const concurrency = options.concurrency === undefined ? 4 : parsePositive('concurrency', options.concurrency, 1024);
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal!.reason);
