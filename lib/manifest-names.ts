@@ -39,8 +39,11 @@ export class SparseBitmap {
 
 /** Object names, each added once (see the module documentation). */
 export class ObjectNames {
-  readonly #template: RegExp | undefined;
-  readonly #expand: ((index: number) => string) | undefined;
+  /** The template's text before and after its one numeric field, `{ext}` filled in. */
+  readonly #before: string = '';
+  readonly #after: string = '';
+  /** `{index}`: the zero-padded width; `{n}`: 0 (no padding). -1: no numeric template. */
+  readonly #width: number = -1;
   readonly #slots = new SparseBitmap();
   readonly #others = new Set<string>();
   #size = 0;
@@ -55,17 +58,14 @@ export class ObjectNames {
     const t = template ?? 'obj-{index}.bin{ext}';
     const fields = t.match(/\{\w*\}/g) ?? [];
     const numeric = fields.filter((f) => f === '{index}' || f === '{n}');
-    // One numeric field, no unknown ones: then a name maps back to at most one index. (Several numeric
-    // fields would need a backtracking pattern over untrusted names; such names are kept as strings.)
+    // One numeric field and no unknown ones: then a name maps back to at most one index. (Several numeric
+    // fields would need a search over untrusted names; such names are kept as strings.)
     if (numeric.length !== 1 || fields.some((f) => f !== '{index}' && f !== '{n}' && f !== '{ext}')) return;
-    const width = Math.max(6, String(Math.max(0, count - 1)).length);
-    const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const source = t
-      .split(/(\{\w*\})/)
-      .map((part) => (part === '{index}' ? '(\\d+)' : part === '{n}' ? '(0|[1-9]\\d*)' : part === '{ext}' ? escape(extension) : escape(part)))
-      .join('');
-    this.#template = new RegExp(`^${source}$`);
-    this.#expand = (index) => t.replace(/\{(\w*)\}/g, (_f, name: string) => (name === 'index' ? String(index).padStart(width, '0') : name === 'n' ? String(index) : extension));
+    const at = t.indexOf(numeric[0]!);
+    const fill = (part: string) => part.replace(/\{ext\}/g, extension);
+    this.#before = fill(t.slice(0, at));
+    this.#after = fill(t.slice(at + numeric[0]!.length));
+    this.#width = numeric[0] === '{index}' ? Math.max(6, String(Math.max(0, count - 1)).length) : 0;
   }
 
   /** Names added. */
@@ -73,12 +73,16 @@ export class ObjectNames {
     return this.#size;
   }
 
-  /** The index whose template name `name` is, or -1. */
+  /** The index whose template name `name` is, or -1: the name is the text before the numeric field, the
+   * index as the template writes it (zero-padded to the width, no other leading zero), the text after. */
   #slot(name: string): number {
-    const m = this.#template?.exec(name);
-    if (!m) return -1;
-    const index = Number(m[1]);
-    return Number.isSafeInteger(index) && this.#expand!(index) === name ? index : -1;
+    if (this.#width < 0 || name.length <= this.#before.length + this.#after.length) return -1;
+    if (!name.startsWith(this.#before) || !name.endsWith(this.#after)) return -1;
+    const digits = name.slice(this.#before.length, name.length - this.#after.length);
+    if (digits.length > 16 || !/^[0-9]+$/.test(digits)) return -1;
+    if (digits.length < this.#width || (digits.length > Math.max(1, this.#width) && digits[0] === '0')) return -1;
+    const index = Number(digits);
+    return Number.isSafeInteger(index) ? index : -1;
   }
 
   /** Adds a name; returns false (and changes nothing) when it is there already. */

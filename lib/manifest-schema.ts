@@ -276,8 +276,12 @@ export function validateManifestDocument(data: unknown, location: string): void 
   }
 }
 
+/** A plain name that needs no further look: one segment of safe characters, not starting with a dot. */
+const PLAIN_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.+-]*$/;
+
 /** Why a name cannot be an object's name under a target, or undefined when it can. */
 export function nameProblem(name: string): string | undefined {
+  if (PLAIN_NAME.test(name) && !name.endsWith('.dgen-partial') && !name.startsWith('dgen-manifest')) return undefined;
   if (name.includes('\0')) return 'a name without NUL bytes';
   if (/^[/\\]/.test(name) || /^[A-Za-z]:/.test(name)) return 'a relative name (not absolute)';
   const segments = name.split(/[/\\]/);
