@@ -146,3 +146,30 @@ t.test('zero bytes: "no data", never a ratio', async (t) => {
   t.equal(doc.compression['zstd-1'].whole, null, 'compression ratio null');
   t.equal(doc.compression['zstd-1'].perChunk['4096'], null);
 });
+
+t.test('an s3:// prefix: dgen manifests are skipped and named; a prefix that names them lists them', async (t) => {
+  const { startS3rver } = await import('../fixtures/servers.js');
+  const { createS3Client } = await import('../../lib/index.js');
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const s3 = await startS3rver(['analyze']);
+  t.teardown(() => s3.stop());
+  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const client = createS3Client({ endpoint: s3.endpoint, credentials });
+  t.teardown(() => client.destroy());
+  const data = randomBytes(20_000);
+  const objects: [string, Buffer][] = [
+    ['run/obj-000000.bin', data],
+    ['run/dgen-manifest.json', Buffer.from('{}')],
+    ['run/dgen-manifest.records.ndjson', Buffer.from('{}\n')],
+    ['run/dgen-manifest.shard-0-of-2.json', Buffer.from('{}')],
+  ];
+  for (const [key, body] of objects) await client.send(new PutObjectCommand({ Bucket: 'analyze', Key: key, Body: body }));
+  const skipped: string[] = [];
+  const report = await analyze(['s3://analyze/run/'], { endpoint: s3.endpoint, credentials, perChunk: false, cdc: false, chunkSizes: [4096], onSkip: (uri) => skipped.push(uri) });
+  t.equal(report.inputs, 1, 'only the object is an input');
+  t.equal(report.bytes, data.length);
+  t.same(skipped.sort(), ['s3://analyze/run/dgen-manifest.json', 's3://analyze/run/dgen-manifest.records.ndjson', 's3://analyze/run/dgen-manifest.shard-0-of-2.json']);
+  const shards: string[] = [];
+  for await (const input of listInputs(['s3://analyze/run/dgen-manifest.shard-'], { endpoint: s3.endpoint, credentials })) shards.push(input.uri);
+  t.same(shards, ['s3://analyze/run/dgen-manifest.shard-0-of-2.json'], 'a prefix naming the manifests lists them (dgen merge finds shards so)');
+});
