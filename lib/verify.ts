@@ -36,6 +36,7 @@ import { verifyLocalObjects } from './local-verifier.js';
 import { readManifestText } from './manifest-input.js';
 import { canonicalRoot, openObjectFile } from './verify-open.js';
 import { findExtras, type VerifyExtra } from './verify-extras.js';
+import type { ManifestError } from './manifest-schema.js';
 
 export type { VerifyExtra } from './verify-extras.js';
 
@@ -185,13 +186,18 @@ function ownFiles(prefix: Target, manifestUri: string, recordsUri: string | unde
 
 /**
  * Verifies every object of a manifest (version 1 or 2), `concurrency` objects at once, taking the records
- * one at a time from the manifest's records as the workers need them.
+ * one at a time from the manifest's records as the workers need them; then lists the target for extras
+ * (unless `extras: false`). The manifest (a file, or a parsed one) is checked as untrusted input first.
  * @returns the report: counts, and the objects that did not match (mismatch, size, missing, error),
- *   each list sorted by name.
+ *   each list sorted by name; the extras (count, the first {@link MAX_EXTRAS_LISTED} by name) and the
+ *   `.dgen-partial` files found.
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` without a target or manifest; RangeError
- *   `ERR_DGEN_INVALID_OPTION` for a bad concurrency; RangeError `ERR_DGEN_INVALID_MANIFEST` for an invalid
- *   manifest or record (naming the records file and line); `ERR_DGEN_NOT_FOUND` when the manifest or its
- *   records do not exist; backend errors reading them.
+ *   `ERR_DGEN_INVALID_OPTION` for a bad concurrency; RangeError `ERR_DGEN_INVALID_MANIFEST`
+ *   ({@link ManifestError}: `field`, `index` or `line`, `location`) for an invalid manifest or record, a
+ *   manifest that is not a regular file or is over 64 MiB, a records line over 64 KiB, a name that leaves
+ *   the target, repeats another or names the manifest's own files; `ERR_DGEN_NOT_FOUND` when the manifest
+ *   or its records do not exist; backend errors reading them. Problems with single objects (missing, a
+ *   link, a FIFO, unreadable) are not thrown: they are in the report.
  */
 export async function verifyObjects(options: VerifyOptions): Promise<VerifyReport> {
   if (options.target === undefined && options.manifest === undefined) {
