@@ -227,6 +227,20 @@ export interface ManifestNotStoredError extends Error {
   interrupted: boolean;
 }
 
+/** A failed object as {@link PutResult.failures} lists it, from what `dgen:object:failure` carries. */
+export function putFailure(name: string, uri: string, objectId: number | string, attempts: number, error: unknown): PutFailure {
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    name,
+    uri,
+    objectId: String(objectId),
+    attempts,
+    error: error instanceof Error ? error.message : String(error),
+    ...(typeof code === 'string' && { code }),
+    ...errorDetails(error),
+  };
+}
+
 /** errno, syscall and HTTP status found on an error or its causes. */
 function errorDetails(error: unknown): { errno?: number; syscall?: string; status?: number } {
   const out: { errno?: number; syscall?: string; status?: number } = {};
@@ -417,11 +431,25 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  * `failFast` the first one stops the run. A run stopped by `failFast` or by `signal` still commits its
  * records and stores its manifest (with `interrupted: true` if objects were left), then resolves
  * (`failFast`) or rejects with the signal's reason.
- * @returns the stored manifest, with the first failures and the manifest's and records' URIs.
- * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes); the
- *   signal's reason (an `AbortError` by default) when `signal` aborts; errors writing the records or
- *   storing the manifest (file-system errors, `ERR_DGEN_BACKEND`: the run stops at the first failure of
- *   the records and nothing of them remains).
+ * Before the first object (nothing is created when a check fails): every option is type-checked, the
+ * sink options and clients are built (S3 part size, Azure connection string), the manifest and records
+ * must take no object's place (names.ts), the target must take writes (preflight.ts: `access(2)` locally,
+ * one zero-byte probe object on S3/Azure, deleted again), and with `overwrite: false` the manifest
+ * location must hold no manifest. Local targets then lose the stale `.dgen-partial` files of this run's
+ * names (partials.ts). With `resume`, the objects the old run committed are kept (see `resume`).
+ * EMFILE/ENFILE wait and retry without using up attempts (retry.ts); `concurrency` is lowered to what
+ * RLIMIT_NOFILE allows (limits.ts). A throwing `onProgress` stops the run and the put rejects with what
+ * it threw.
+ * @returns the stored manifest, with the first failures (with errno, syscall, HTTP status), the
+ *   manifest's and records' URIs, the partials removed, the objects resumed and the concurrency used.
+ * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes, e.g.
+ *   `ERR_DGEN_INVALID_OPTION` naming `signal`, `retryBaseMs`, `failFast`, `manifest`); the preflight's
+ *   `ERR_DGEN_TARGET_UNWRITABLE` and `ERR_DGEN_TARGET_IN_USE` (Error, `exitCode: 2`); with `resume`, the
+ *   errors of reading the old manifest (`ERR_DGEN_INVALID_MANIFEST`, `ERR_DGEN_NOT_FOUND`) and
+ *   `ERR_DGEN_INVALID_OPTION` for a parameter that differs from it; the signal's reason (an `AbortError`
+ *   by default) when `signal` aborts; what `onProgress` threw; {@link ManifestNotStoredError}
+ *   (`ERR_DGEN_MANIFEST_NOT_STORED`, listing the objects that committed) when the records or the manifest
+ *   cannot be stored (nothing of the records remains).
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   if (putOptions === null || typeof putOptions !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', putOptions, 'an object');
@@ -613,11 +641,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
         keepCommitted(p.name);
         progress.objectsDone++;
       } else {
-        const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-        const code = (outcome.error as { code?: unknown } | null)?.code;
-        const failure = { attempts: outcome.attempts, error, ...(typeof code === 'string' && { code }) };
-        writer.failure({ objectId, name: p.name, failure });
-        if (failures.length < MAX_FAILURES_KEPT) failures.push({ name: p.name, uri: formatTarget(childTarget(prefix, p.name)), objectId, ...failure, ...errorDetails(outcome.error) });
+        const failed = putFailure(p.name, formatTarget(childTarget(prefix, p.name)), objectId, outcome.attempts, outcome.error);
+        writer.failure({ objectId, name: p.name, failure: { attempts: failed.attempts, error: failed.error, ...(failed.code !== undefined && { code: failed.code }) } });
+        if (failures.length < MAX_FAILURES_KEPT) failures.push(failed);
         progress.objectsFailed++;
       }
       progressed();

@@ -2,7 +2,8 @@
 import { connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
-import { putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { MAX_FAILURES_KEPT, putFailure, putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
@@ -61,10 +62,12 @@ function onInterrupt(): { signal: AbortSignal; readonly caught: StopSignal | und
 
 /** The error an interrupted put ends with (exit status 128 + the signal's number), after saying what
  * committed: on stderr, and with `--json` as a document on stdout. */
-function interrupted(name: StopSignal, progress: PutProgress | undefined, manifest: string, json: boolean): Error {
+function interrupted(name: StopSignal, progress: PutProgress | undefined, manifest: string, json: boolean, failures: PutFailure[]): Error {
   const committed = progress?.objectsDone ?? 0;
   const failed = progress?.objectsFailed ?? 0;
-  if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, committed, failed, bytes: progress?.bytesDone ?? 0, manifest }, null, 2) + '\n');
+  failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  process.stderr.write(failureLines(failures, failed));
+  if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, committed, failed, bytes: progress?.bytesDone ?? 0, manifest, failures }, null, 2) + '\n');
   return Object.assign(
     new Error(`interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`),
     { code: 'ERR_DGEN_INTERRUPTED', exitCode: SIGNAL_EXIT[name] },
@@ -171,6 +174,13 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
   let lastDraw = 0;
   let last: PutProgress | undefined;
   const interrupt = onInterrupt();
+  // The failures of a run that a signal stops (its result, which lists them, is not returned then).
+  const failures: PutFailure[] = [];
+  const onFailure = (m: unknown) => {
+    const f = m as { name: string; uri: string; objectId: number; attempts: number; error: unknown };
+    if (failures.length < MAX_FAILURES_KEPT) failures.push(putFailure(f.name, f.uri, f.objectId, f.attempts, f.error));
+  };
+  diagnostics_channel.subscribe('dgen:object:failure', onFailure);
   const manifest = await putObjects({
     target,
     count: opts.count as string,
@@ -212,9 +222,10 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
       if (interrupt.caught !== undefined) onSignal(interrupt.caught);
       if (interrupt.caught === undefined || err !== interrupt.signal.reason) throw err;
       bar?.stop();
-      throw interrupted(interrupt.caught, last, opts.manifest === undefined ? 'under the target' : String(opts.manifest), opts.json === true);
+      throw interrupted(interrupt.caught, last, opts.manifest === undefined ? 'under the target' : String(opts.manifest), opts.json === true, failures);
     })
     .finally(() => {
+      diagnostics_channel.unsubscribe('dgen:object:failure', onFailure);
       bar?.stop();
       interrupt.dispose();
     });

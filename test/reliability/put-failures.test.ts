@@ -147,3 +147,30 @@ t.test('a stopped s3rver: refused by the probe before any object; killed mid-run
   t.match(doc.failures[0], { uri: /^s3:\/\/dgen-failures\/run\/obj-/, attempts: 2, error: /ECONNREFUSED|socket|connect/ });
   t.match(stderr, /FAILED run\/obj-\d+\.bin|FAILED obj-\d+\.bin/);
 });
+
+t.test('interrupted by SIGINT: the failures so far are listed too', async (t) => {
+  const dir = fresh();
+  // Directories where objects 0 and 1 go: their renames fail (EISDIR), the others commit.
+  mkdirSync(join(dir, 'obj-000000.bin'), { recursive: true });
+  mkdirSync(join(dir, 'obj-000001.bin'), { recursive: true });
+  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1000000', '--size', '4KiB', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  for (let i = 0; i < 30_000 && child.exitCode === null; i++) {
+    if (readdirSync(dir).some((f) => /^obj-\d+\.bin$/.test(f) && f !== 'obj-000000.bin' && f !== 'obj-000001.bin')) break;
+    await sleep(2);
+  }
+  child.kill('SIGINT');
+  t.equal(await exited, 130, stderr);
+  const doc = JSON.parse(stdout);
+  t.match(doc, { ok: false, interrupted: 'SIGINT', failed: 2 });
+  t.match(doc.failures, [
+    { name: 'obj-000000.bin', code: 'EISDIR', syscall: 'rename', attempts: 1 },
+    { name: 'obj-000001.bin', code: 'EISDIR', syscall: 'rename', attempts: 1 },
+  ]);
+  t.match(stderr, /2 object\(s\) failed:\n {2}FAILED obj-000000\.bin/);
+});
