@@ -8,11 +8,12 @@
 import { invalidFormat, invalidFormatType, type FormatFile } from './common.js';
 import { createHdf5File, type Hdf5File, type Hdf5Options } from './hdf5.js';
 import { createNpzFile, type NpzFile, type NpzOptions } from './npz.js';
+import { createParquetFile, type ParquetFile, type ParquetOptions } from './parquet.js';
 import { createSafetensorsFile, type SafetensorsFile, type SafetensorsOptions } from './safetensors.js';
 import { createTfrecordFile, type TfrecordFile, type TfrecordOptions } from './tfrecord.js';
 
 /** Formats a file can be written in (`raw` is a plain object, written by the raw put itself). */
-export const FILE_FORMATS = ['npz', 'tfrecord', 'hdf5', 'safetensors'] as const;
+export const FILE_FORMATS = ['npz', 'tfrecord', 'hdf5', 'parquet', 'safetensors'] as const;
 /** A format name. */
 export type FileFormat = (typeof FILE_FORMATS)[number];
 
@@ -21,6 +22,7 @@ export interface FormatOptionsMap {
   npz: NpzOptions;
   tfrecord: TfrecordOptions;
   hdf5: Hdf5Options;
+  parquet: ParquetOptions;
   safetensors: SafetensorsOptions;
 }
 /** The file each format gives. */
@@ -28,12 +30,13 @@ export interface FormatFileMap {
   npz: NpzFile;
   tfrecord: TfrecordFile;
   hdf5: Hdf5File;
+  parquet: ParquetFile;
   safetensors: SafetensorsFile;
 }
 
 /** The usual extension of each format, with the dot. HDF5 files take `.hdf5`, not `.h5`: DLIO keeps the
  * files whose names end in its format name, `hdf5`. */
-export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = { npz: '.npz', tfrecord: '.tfrecord', hdf5: '.hdf5', safetensors: '.safetensors' };
+export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = { npz: '.npz', tfrecord: '.tfrecord', hdf5: '.hdf5', parquet: '.parquet', safetensors: '.safetensors' };
 
 /** Validates a format name. @throws RangeError/TypeError `ERR_DGEN_INVALID_FORMAT` (parameter `format`). */
 export function parseFormat(value: unknown): FileFormat {
@@ -51,10 +54,11 @@ export function parseFormat(value: unknown): FileFormat {
  *
  * Formats and their own options: `npz` ({@link NpzOptions}: samples, sampleShape or recordLength, dtype;
  * DLIO unet3d), `tfrecord` ({@link TfrecordOptions}: samples, recordLength; DLIO resnet50 and cosmoflow),
- * `hdf5` ({@link Hdf5Options}: as npz; DLIO's HDF5 workloads), `safetensors` ({@link SafetensorsOptions}:
+ * `hdf5` ({@link Hdf5Options}: as npz; DLIO's HDF5 workloads), `parquet` ({@link ParquetOptions}: samples
+ * as rows of one binary column, recordLength, rowGroupSize), `safetensors` ({@link SafetensorsOptions}:
  * tensors, or size split into layers; checkpoints). Each also takes `size` to derive its own parameters
- * from a target file size. Asynchronous because an HDF5 layout is built by h5wasm once per process; the
- * other formats resolve at once.
+ * from a target file size. Asynchronous because an HDF5 layout is built by h5wasm and a Parquet layout
+ * measured by a dry run of its writer (each once per process); the other formats resolve at once.
  * @returns a promise of the file; it rejects (nothing created) with RangeError/TypeError
  *   `ERR_DGEN_INVALID_FORMAT` for an unknown format or bad format parameters, and with the errors of the
  *   data options (`ERR_DGEN_INVALID_RATIO`, `ERR_DGEN_INVALID_DEDUP_UNIT`, ...).
@@ -70,6 +74,8 @@ export async function createFormatFile(format: string, options: object): Promise
       return createTfrecordFile(options as TfrecordOptions);
     case 'hdf5':
       return createHdf5File(options as Hdf5Options);
+    case 'parquet':
+      return createParquetFile(options as ParquetOptions);
     case 'safetensors':
       return createSafetensorsFile(options as SafetensorsOptions);
   }
@@ -83,6 +89,7 @@ export async function createFormatStream(format: string, options: object): Promi
 export { DTYPES, type Dtype, type FormatDataOptions, type FormatError, type FormatFile } from './common.js';
 export { createNpzFile, npyHeader, NPY_MAX_HEADER_TEXT, type NpzFile, type NpzLayout, type NpzOptions } from './npz.js';
 export { createHdf5File, HDF5_MAX_DATASET, type Hdf5File, type Hdf5Options } from './hdf5.js';
+export { createParquetFile, type ParquetFile, type ParquetOptions } from './parquet.js';
 export { createTfrecordFile, maskedCrc32c, type TfrecordFile, type TfrecordOptions, type TfrecordRecord } from './tfrecord.js';
 export {
   createSafetensorsFile,

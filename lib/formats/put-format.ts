@@ -19,7 +19,7 @@ import type { TfrecordFile } from './tfrecord.js';
 
 /** Options of {@link putFormatObjects}. */
 export interface PutFormatOptions extends DataOptions {
-  /** `npz`, `tfrecord`, `hdf5` or `safetensors`. */
+  /** `npz`, `tfrecord`, `hdf5`, `parquet` or `safetensors`. */
   format: string;
   /** Files in `train/` (or in the target itself with `layout: 'flat'`). */
   count: number;
@@ -60,7 +60,7 @@ export interface PutFormatResult {
 /**
  * The file of one object of a formatted put: what `putObjects` needs per object to write `--format` files
  * (the stream, its exact size and extension). Validates everything before anything is created; a promise
- * because HDF5 layouts are built asynchronously (the other formats resolve at once).
+ * because HDF5 and Parquet layouts are made asynchronously (the other formats resolve at once).
  * @param format - format name.
  * @param objectId - the object's index in the run (its identity, as for raw objects).
  * @param data - the run's data options; give `seed` so that every object uses the same one.
