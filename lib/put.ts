@@ -128,6 +128,8 @@ export interface PutProgress {
   objectsTotal: number;
   /** Uncompressed bytes generated so far (a retried object's bytes count again from zero). */
   bytesDone: number;
+  /** Uncompressed bytes of all objects; 0 until known when a size distribution in object scope has its
+   * sizes summed beside the writes (see {@link putObjects}). */
   bytesTotal: number;
 }
 
@@ -349,6 +351,9 @@ function* planObjects(
   }
 }
 
+/** A stand-in distribution of one fixed size (1 byte), for counting objects by arithmetic. */
+const ONE_BYTE: SizeDistribution = { spec: '1', mean: 1, sizeOf: () => 1 };
+
 /** The size of every object when the specification is a plain size, else undefined. */
 function fixedSize(sizes: SizeDistribution): number | undefined {
   return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
@@ -567,7 +572,12 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       if (partialsRemoved.removed > 0) debug('removed %d stale .dgen-partial files (%d bytes) under %s', partialsRemoved.removed, partialsRemoved.bytes, prefix.path);
     }
     const dataset = scope === 'dataset';
-    const totals = await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
+    // Dataset scope needs the data set's units before its first object, and a fixed size costs nothing to
+    // sum; a size distribution in object scope has its bytes summed beside the writes (a count of 10^9
+    // would take half an hour first), so the first objects are written at once.
+    const beside = !dataset && fixedSize(sizes) === undefined;
+    const besideStop = new AbortController();
+    const totals = beside ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 } : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
     const datasetUnits = totals.datasetUnits;
     const plan = planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, count, extension, template));
 
@@ -586,6 +596,12 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     const failures: PutFailure[] = [];
     const committedObjects: CommittedObject[] = [];
     const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
+    if (beside) {
+      planTotals(count, shard, false, sizes, data.seed, data.dedupUnit, besideStop.signal).then(
+        (t) => (progress.bytesTotal = t.bytes),
+        () => {}, // stopped with the run
+      );
+    }
     const stop = new AbortController();
     // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
     // concurrency, so no MaxListenersExceededWarning.
@@ -855,6 +871,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);
+      besideStop.abort();
     }
     const notStored = (error: unknown, what: string): ManifestNotStoredError => {
       const reason = error instanceof Error ? error.message : String(error);

@@ -211,6 +211,7 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
       last = p;
       if (!bar) return;
       if (lastDraw === 0) bar.start(p.bytesTotal, 0, payload(p));
+      else if (bar.getTotal() !== p.bytesTotal) bar.setTotal(p.bytesTotal); // summed beside the writes
       const now = performance.now();
       if (now - lastDraw > 100 || p.objectsDone + p.objectsFailed === p.objectsTotal) {
         lastDraw = now;

@@ -96,3 +96,21 @@ t.test('--count 1e9 starts writing at once, in flat memory', async (t) => {
   t.ok(late - early < 48 * 1024 * 1024, `RSS ${(early / 2 ** 20).toFixed(0)} MiB at 10,000 objects, ${(late / 2 ** 20).toFixed(0)} MiB at 60,000`);
   child.kill('SIGKILL');
 });
+
+t.test('--count 1e9 with a size distribution starts writing before its sizes are summed', async (t) => {
+  // Summing 10^9 sizes first would take about half an hour: the objects come first, the total later.
+  const dir = join(root, 'huge-distribution');
+  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1e9', '--size', 'uniform:1,100'], { stdio: 'ignore' });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const count = () => {
+    try {
+      return readdirSync(dir).length;
+    } catch {
+      return 0;
+    }
+  };
+  while (child.exitCode === null && count() < 5000) await sleep(200);
+  t.equal(child.exitCode, null, 'still running');
+  t.ok(count() >= 5000, 'objects written');
+  child.kill('SIGKILL');
+});
