@@ -133,6 +133,8 @@ export {
   putFormatObjects,
   planFormatObjects,
   formatObjectFor,
+  DLIO_WORKLOADS,
+  type DlioWorkload,
   type PutFormatOptions,
   type PutFormatResult,
   type FormatObjectPlan,
