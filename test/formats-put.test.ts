@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client, formatObjectFor, putFormatObjects } from '../lib/index.js';
+import { createS3Client, DLIO_WORKLOADS, formatObjectFor, planFormatObjects, putFormatObjects } from '../lib/index.js';
 import { startS3rver } from './fixtures/servers.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -109,4 +109,21 @@ t.test('safetensors shards to S3 equal the local stream byte for byte', async (t
     t.equal(stored.length, f.size, `${f.name}: size`);
     t.ok(stored.equals(local), `${f.name}: bytes equal the local stream`);
   }
+});
+
+t.test('DLIO workload presets plan the MLPerf Storage data sets without generating anything', async (t) => {
+  const unet3d = await planFormatObjects({ dlioWorkload: 'unet3d', seed: 1 });
+  t.equal(unet3d.files.length, 168, 'unet3d: 168 training files');
+  t.equal(unet3d.files[0]!.name, 'train/img_0_of_168.npz');
+  const f = await unet3d.files[167]!.file();
+  t.equal(f.format, 'npz');
+  t.ok(f.size > 146_600_628 && f.size < 146_600_628 + 8192, `unet3d file ${f.size} bytes: one 146,600,628-byte sample plus framing`);
+  const cosmoflow = await planFormatObjects({ dlioWorkload: 'cosmoflow', seed: 1 });
+  t.equal(cosmoflow.files.length, DLIO_WORKLOADS.cosmoflow.count, 'cosmoflow: 524,288 files planned lazily');
+  t.equal(cosmoflow.files.at(-1)!.name, 'train/img_524287_of_524288.tfrecord');
+  const resnet = await planFormatObjects({ dlioWorkload: 'resnet50', count: 2, seed: 1 });
+  const r = (await resnet.files[1]!.file()) as import('../lib/index.js').TfrecordFile;
+  t.equal(r.samples, 1251, 'resnet50: 1251 records per file');
+  t.equal(r.recordLength, 114_660);
+  await t.rejects(planFormatObjects({ dlioWorkload: 'bert' }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'dlioWorkload' });
 });

@@ -17,12 +17,34 @@ import { invalidFormat, invalidFormatType, parsePositive, type FormatFile } from
 import { createFormatFile, FORMAT_EXTENSIONS, parseFormat, type FileFormat } from './index.js';
 import type { TfrecordFile } from './tfrecord.js';
 
+/** A DLIO workload's data set: format, training files and per-file parameters. */
+export interface DlioWorkload {
+  format: FileFormat;
+  count: number;
+  formatOptions: { samples: number; recordLength: number };
+}
+
+/**
+ * The MLPerf Storage workloads as DLIO's workload configs describe their data sets
+ * (argonne-lcf/dlio_benchmark, dlio_benchmark/configs/workload/{unet3d,resnet50,cosmoflow}_h100.yaml):
+ * format, num_files_train, num_samples_per_file and the mean record length. DLIO draws record lengths
+ * around that mean with a standard deviation; these presets use the mean for every sample.
+ */
+export const DLIO_WORKLOADS: Readonly<Record<'unet3d' | 'resnet50' | 'cosmoflow', DlioWorkload>> = {
+  unet3d: { format: 'npz', count: 168, formatOptions: { samples: 1, recordLength: 146_600_628 } },
+  resnet50: { format: 'tfrecord', count: 1024, formatOptions: { samples: 1251, recordLength: 114_660 } },
+  cosmoflow: { format: 'tfrecord', count: 524_288, formatOptions: { samples: 1, recordLength: 2_828_486 } },
+};
+
 /** Options of {@link putFormatObjects}. */
 export interface PutFormatOptions extends DataOptions {
-  /** `npz`, `tfrecord`, `hdf5`, `parquet` or `safetensors`. */
-  format: string;
-  /** Files in `train/` (or in the target itself with `layout: 'flat'`). */
-  count: number;
+  /** A DLIO workload preset (`unet3d`, `resnet50`, `cosmoflow`, see {@link DLIO_WORKLOADS}): gives format,
+   * count and formatOptions where they are not given. */
+  dlioWorkload?: string;
+  /** `npz`, `tfrecord`, `hdf5`, `parquet` or `safetensors`. Required unless `dlioWorkload` is given. */
+  format?: string;
+  /** Files in `train/` (or in the target itself with `layout: 'flat'`). Required unless `dlioWorkload`. */
+  count?: number;
   /** Files in `valid/` (DLIO's evaluation set). Default 0. */
   validCount?: number;
   /** `dlio` (train/ and valid/ folders; default) or `flat` (files directly under the target). */
@@ -45,9 +67,11 @@ export interface FormatObjectPlan {
   name: string;
   /** Object id: train files 0..count-1, valid files after them, so no two files share data. */
   objectId: number;
-  file: FormatFile;
+  /** The file, made when asked (a data set can have millions; the first is made while planning, so
+   * every parameter is validated before anything is written). */
+  file: () => Promise<FormatFile>;
   /** Extra small objects that belong with the file (the TFRecord index), name and content. */
-  companions: { name: string; content: () => string }[];
+  companions: { name: string; content: (file: FormatFile) => string }[];
 }
 
 /** The result of {@link putFormatObjects}. */
@@ -75,6 +99,14 @@ export function formatObjectFor(format: string, objectId: number | bigint, data:
 /** Plans the files of a run (validating all parameters; nothing is created at the target). */
 export async function planFormatObjects(options: PutFormatOptions): Promise<{ seed: bigint; format: FileFormat; files: FormatObjectPlan[] }> {
   if (options === null || typeof options !== 'object') throw invalidFormatType('options', options, 'an object');
+  if (options.dlioWorkload !== undefined) {
+    const names = Object.keys(DLIO_WORKLOADS);
+    if (typeof options.dlioWorkload !== 'string' || !names.includes(options.dlioWorkload)) {
+      throw invalidFormat('dlioWorkload', options.dlioWorkload, `one of ${names.join(', ')}`);
+    }
+    const preset = DLIO_WORKLOADS[options.dlioWorkload as keyof typeof DLIO_WORKLOADS];
+    options = { ...options, format: options.format ?? preset.format, count: options.count ?? preset.count, formatOptions: options.formatOptions ?? preset.formatOptions };
+  }
   const format = parseFormat(options.format);
   const count = parsePositive('count', options.count);
   const validCount = options.validCount === undefined ? 0 : options.validCount === 0 ? 0 : parsePositive('validCount', options.validCount);
@@ -88,15 +120,16 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<{ se
   const extension = FORMAT_EXTENSIONS[format];
   const files: FormatObjectPlan[] = [];
   const splits: [string, number, number][] = layout === 'dlio' ? [['train', count, 0], ['valid', validCount, count]] : [['', count, 0]];
+  const make = (objectId: number) => formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
+  await make(0); // validates the format's parameters before anything is written
   for (const [split, n, firstId] of splits) {
     for (let i = 0; i < n; i++) {
       const base = `${prefix}_${i}_of_${n}${extension}`;
       const name = split ? `${split}/${base}` : base;
       const objectId = firstId + i;
-      const file = await formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
       const companions =
-        format === 'tfrecord' && layout === 'dlio' ? [{ name: `index/${split}/${base}.idx`, content: () => (file as TfrecordFile).indexText() }] : [];
-      files.push({ name, objectId, file, companions });
+        format === 'tfrecord' && layout === 'dlio' ? [{ name: `index/${split}/${base}.idx`, content: (file: FormatFile) => (file as TfrecordFile).indexText() }] : [];
+      files.push({ name, objectId, file: () => make(objectId), companions });
     }
   }
   return { seed, format, files };
@@ -136,8 +169,9 @@ export async function putFormatObjects(target: string | Target, options: PutForm
     while (next < files.length && !stop.signal.aborted) {
       const plan = files[next++]!;
       try {
-        const r = await writeOne(prefix, plan.name, plan.file.stream(), options.sink ?? {}, stop.signal);
-        for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content())]), options.sink ?? {}, stop.signal);
+        const file = await plan.file();
+        const r = await writeOne(prefix, plan.name, file.stream(), options.sink ?? {}, stop.signal);
+        for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), options.sink ?? {}, stop.signal);
         results.push({ name: plan.name, uri: r.uri, objectId: plan.objectId, size: r.size, crc32c: r.crc32c });
       } catch (err) {
         failure ??= err;

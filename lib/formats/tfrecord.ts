@@ -171,6 +171,8 @@ class ExampleCodec {
   }
 }
 
+const codecs = new Map<string, ExampleCodec>();
+
 interface Parsed {
   samples: number;
   recordLength: number;
@@ -201,7 +203,14 @@ function parse(options: TfrecordOptions): Parsed {
 /** Lays out `samples` records of `recordLength` bytes: offsets and framings, memoized per offset modulo the
  * unit (the framing depends on nothing else), so the whole file is laid out without generating data. */
 function layOut(p: Parsed, unit: number) {
-  const codec = new ExampleCodec(p.recordLength, p.sizeFeature ?? Math.floor(Math.sqrt(p.recordLength)), p.align);
+  const sizeFeature = p.sizeFeature ?? Math.floor(Math.sqrt(p.recordLength));
+  // One codec per record layout, shared by every file of it (it holds a zero buffer of recordLength).
+  const codecKey = `${p.recordLength}|${sizeFeature}|${p.align}`;
+  let codec = codecs.get(codecKey);
+  if (!codec) {
+    if (codecs.size >= 16) codecs.clear();
+    codecs.set(codecKey, (codec = new ExampleCodec(p.recordLength, sizeFeature, p.align)));
+  }
   const framings = new Map<number, Framing>();
   const framingAt = (offset: number) => {
     const key = offset % unit;
