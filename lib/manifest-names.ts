@@ -3,10 +3,12 @@
  * records must not name the same object, and `verify` asks of every file under the target whether the
  * manifest lists it.
  *
- * A run names its objects by a template (`obj-{index}.bin{ext}`), so most names are "the name of index
- * i": those are kept as one bit for i in a sparse bitmap (pages of 32,768 bits, allocated when touched; a
- * run of 10^6 objects costs 125 KiB). Names that are no template name (a template with several numeric
- * fields, or names a manifest was edited to hold) are kept as strings.
+ * A run names its objects by a template (`obj-{index}.bin{ext}`), so most names are the template's text
+ * before its numeric field, a run of L digits, and the text after. Such a name is kept as one bit: bit
+ * `Number(digits)` of a sparse bitmap for length L (pages of 32,768 bits, allocated when touched; a run
+ * of 10^6 objects costs 125 KiB). Digits of one length and their number determine each other, so this is
+ * exact whatever the padding (`obj-000007.bin` and `obj-0000007.bin` are two names). Names of another
+ * shape (a template with several numeric fields, names a manifest was edited to hold) are kept as strings.
  * @module
  */
 
@@ -42,19 +44,19 @@ export class ObjectNames {
   /** The template's text before and after its one numeric field, `{ext}` filled in. */
   readonly #before: string = '';
   readonly #after: string = '';
-  /** `{index}`: the zero-padded width; `{n}`: 0 (no padding). -1: no numeric template. */
-  readonly #width: number = -1;
-  readonly #slots = new SparseBitmap();
+  /** Whether the template has exactly one numeric field (else every name is kept as a string). */
+  readonly #numeric: boolean = false;
+  /** Bitmaps by the number of digits. */
+  readonly #slots = new Map<number, SparseBitmap>();
   readonly #others = new Set<string>();
   #size = 0;
 
   /**
-   * @param template - the manifest's `nameTemplate` (default `obj-{index}.bin{ext}`): `{index}` the index
-   *   zero-padded to max(6, digits of count - 1), `{n}` the bare index, `{ext}` the compression's extension.
-   * @param count - objects in the run.
+   * @param template - the manifest's `nameTemplate` (default `obj-{index}.bin{ext}`): `{index}` or `{n}`
+   *   the index (zero-padded or not), `{ext}` the compression's extension.
    * @param extension - `''`, `.zst` or `.gz`.
    */
-  constructor(template: string | undefined, count: number, extension: string) {
+  constructor(template: string | undefined, extension: string) {
     const t = template ?? 'obj-{index}.bin{ext}';
     const fields = t.match(/\{\w*\}/g) ?? [];
     const numeric = fields.filter((f) => f === '{index}' || f === '{n}');
@@ -65,7 +67,7 @@ export class ObjectNames {
     const fill = (part: string) => part.replace(/\{ext\}/g, extension);
     this.#before = fill(t.slice(0, at));
     this.#after = fill(t.slice(at + numeric[0]!.length));
-    this.#width = numeric[0] === '{index}' ? Math.max(6, String(Math.max(0, count - 1)).length) : 0;
+    this.#numeric = true;
   }
 
   /** Names added. */
@@ -73,32 +75,32 @@ export class ObjectNames {
     return this.#size;
   }
 
-  /** The index whose template name `name` is, or -1: the name is the text before the numeric field, the
-   * index as the template writes it (zero-padded to the width, no other leading zero), the text after. */
-  #slot(name: string): number {
-    if (this.#width < 0 || name.length <= this.#before.length + this.#after.length) return -1;
-    if (!name.startsWith(this.#before) || !name.endsWith(this.#after)) return -1;
+  /** The bitmap and bit of a name of the template's shape (see the module documentation), or undefined. */
+  #slot(name: string, create: boolean): { bits: SparseBitmap | undefined; index: number } | undefined {
+    if (!this.#numeric || name.length <= this.#before.length + this.#after.length) return undefined;
+    if (!name.startsWith(this.#before) || !name.endsWith(this.#after)) return undefined;
     const digits = name.slice(this.#before.length, name.length - this.#after.length);
-    if (digits.length > 16 || !/^[0-9]+$/.test(digits)) return -1;
-    if (digits.length < this.#width || (digits.length > Math.max(1, this.#width) && digits[0] === '0')) return -1;
-    const index = Number(digits);
-    return Number.isSafeInteger(index) ? index : -1;
+    if (digits.length > 15 || !/^[0-9]+$/.test(digits)) return undefined; // 15 digits: always a safe integer
+    let bits = this.#slots.get(digits.length);
+    if (!bits && create) this.#slots.set(digits.length, (bits = new SparseBitmap()));
+    return { bits, index: Number(digits) };
   }
 
   /** Adds a name; returns false (and changes nothing) when it is there already. */
   add(name: string): boolean {
-    const slot = this.#slot(name);
-    if (slot < 0) {
+    const slot = this.#slot(name, true);
+    if (slot === undefined) {
       if (this.#others.has(name)) return false;
       this.#others.add(name);
-    } else if (!this.#slots.add(slot)) return false;
+    } else if (!slot.bits!.add(slot.index)) return false;
     this.#size++;
     return true;
   }
 
   /** Whether a name was added. */
   has(name: string): boolean {
-    const slot = this.#slot(name);
-    return slot < 0 ? this.#others.has(name) : this.#slots.has(slot);
+    const slot = this.#slot(name, false);
+    if (slot === undefined) return this.#others.has(name);
+    return slot.bits !== undefined && slot.bits.has(slot.index);
   }
 }

@@ -320,7 +320,7 @@ export function checkRecord(data: unknown, count: number | RecordContext, where:
 /** An empty set of the names a manifest's objects have ({@link ObjectNames}), for
  * {@link ReadRecordsOptions.names}. */
 export function manifestNames(manifest: ManifestParameters): ObjectNames {
-  return new ObjectNames(manifest.nameTemplate, manifest.count, COMPRESSION_EXTENSIONS[manifest.compression.algorithm] ?? '');
+  return new ObjectNames(manifest.nameTemplate, COMPRESSION_EXTENSIONS[manifest.compression.algorithm] ?? '');
 }
 
 /** Options of {@link readManifestRecords}. */
