@@ -28,8 +28,12 @@ const MiB = 1024 * 1024;
 
 const server = await startAzurite();
 t.teardown(() => server.stop());
+// Sinks whose failures a test provokes: no SDK retries.
 const pipelineOptions = { retryOptions: { maxTries: 1, tryTimeoutInMs: 10_000 } };
-const service = BlobServiceClient.fromConnectionString(server.connectionString, pipelineOptions);
+// The test's own reads retry: spawnSync(dgen ...) blocks this process's event loop for seconds, longer
+// than Azurite keeps an idle keep-alive connection (5 s), so the next request can go out on a socket the
+// server already closed and fail with `socket hang up` (ECONNRESET).
+const service = BlobServiceClient.fromConnectionString(server.connectionString, { retryOptions: { maxTries: 4, retryDelayInMs: 100, tryTimeoutInMs: 10_000 } });
 await service.getContainerClient(container).create();
 
 async function getBytes(name: string): Promise<Buffer> {

@@ -29,7 +29,10 @@ const shape = { seed: 77n, compressRatio: 3, dedupRatio: 1.5 };
 
 const server = await startS3rver([bucket]);
 t.teardown(() => server.stop());
-const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 1 });
+// The SDK's retries stay on for the test's own requests: spawnSync(dgen ...) blocks this process's event
+// loop for seconds, longer than s3rver keeps an idle keep-alive connection (5 s), so the next request can
+// go out on a socket the server already closed and fail with `socket hang up` (ECONNRESET).
+const client = createS3Client({ endpoint: server.endpoint, credentials });
 t.teardown(() => client.destroy());
 
 async function getBytes(c: S3Client, key: string): Promise<Buffer> {

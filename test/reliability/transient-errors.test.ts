@@ -6,7 +6,7 @@
 // createS3Client and createBlobServiceClient configure them (5 attempts; the SDKs' own defaults, 3 for S3
 // and 4 for Azure, give up): through the S3 and Azure sinks, putGeneratedObject, and `dgen put`.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -227,3 +227,46 @@ t.test('Azure (Azurite): dropped connections and 503 ServerBusy are retried; blo
     t.match(JSON.parse((await stored(`${prefix}/dgen-manifest.json`)).toString()), { committed: 2, failed: 0 }, 'the manifest says all committed');
   }
 });
+
+t.test('a keep-alive connection the server closed while this process was blocked: the next request is retried', async (t) => {
+  // spawnSync (as tests run `dgen`) or any long synchronous work keeps the event loop from seeing that
+  // the server closed an idle keep-alive connection (Node servers close them after 5 s): the next request
+  // goes out on that socket and fails with `socket hang up` (ECONNRESET). Clients this package makes
+  // retry it; a client without retries is shown failing for comparison (not asserted: timing-dependent).
+  const s3 = await startS3rver([bucket]);
+  t.teardown(() => s3.stop());
+  const azurite = await startAzurite();
+  t.teardown(() => azurite.stop());
+  const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+  const { createBlobServiceClient } = await import('../../lib/index.js');
+  const s3Client = createS3Client({ endpoint: s3.endpoint, credentials });
+  const s3Strict = createS3Client({ endpoint: s3.endpoint, credentials, maxAttempts: 1 });
+  t.teardown(() => (s3Client.destroy(), s3Strict.destroy()));
+  const az = createBlobServiceClient({ connectionString: azurite.connectionString }).getContainerClient('keepalive');
+  const azStrict = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } }).getContainerClient('keepalive');
+  await az.create();
+  const requests = [
+    () => s3Client.send(new HeadBucketCommand({ Bucket: bucket })),
+    () => az.getProperties(),
+  ];
+  const controls = [
+    () => s3Strict.send(new HeadBucketCommand({ Bucket: bucket })),
+    () => azStrict.getProperties(),
+  ];
+  // Open a keep-alive connection on every client, block for longer than the servers keep it, go again.
+  await Promise.all([...requests, ...controls].map((r) => r()));
+  spawnSyncSleep(6.5);
+  const outcomes = await Promise.allSettled([...requests, ...controls].map((r) => r()));
+  t.equal(outcomes[0]!.status, 'fulfilled', `S3 client of createS3Client: ${describe(outcomes[0]!)}`);
+  t.equal(outcomes[1]!.status, 'fulfilled', `Azure client of createBlobServiceClient: ${describe(outcomes[1]!)}`);
+  t.comment(`without retries: S3 ${describe(outcomes[2]!)}, Azure ${describe(outcomes[3]!)}`);
+});
+
+function describe(outcome: PromiseSettledResult<unknown>): string {
+  return outcome.status === 'fulfilled' ? 'succeeded' : `failed: ${(outcome.reason as Error).message}`;
+}
+
+/** Blocks this process's event loop (as spawnSync of a long child does). */
+function spawnSyncSleep(seconds: number): void {
+  spawnSync('sleep', [String(seconds)]);
+}
