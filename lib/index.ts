@@ -102,7 +102,8 @@ export {
   type PutResult,
   type Shard,
 } from './put.js';
-export { verifyObjects, type VerifyOptions, type VerifyReport, type VerifyObjectResult } from './verify.js';
+export { verifyObjects, MAX_EXTRAS_LISTED, type VerifyOptions, type VerifyReport, type VerifyObjectResult, type VerifyExtra } from './verify.js';
+export { MANIFEST_SCHEMA, RECORD_SCHEMA, MAX_MANIFEST_BYTES, MAX_RECORD_LINE_BYTES, type ManifestError } from './manifest-schema.js';
 export { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 export { isTransient, backoffMs } from './retry.js';
 export { channels } from './observe.js';
