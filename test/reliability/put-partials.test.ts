@@ -16,7 +16,10 @@ t.teardown(() => rm(root, { recursive: true, force: true }));
 
 const partials = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.dgen-partial')).sort() : []);
 /** Temporary files of the writers for objects 0-3. */
-const ours = (dir: string) => partials(dir).filter((f) => /^\.obj-00000[0-3]\.bin\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
+const objectPartials = (dir: string) => partials(dir).filter((f) => /^\.obj-00000[0-3]\.bin\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
+/** Those and the records' (and manifest's): the run's own temporary files. */
+const ours = (dir: string) =>
+  partials(dir).filter((f) => /^\.(obj-00000[0-3]\.bin|dgen-manifest\.json|dgen-manifest\.records\.ndjson)\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
 
 /** Starts `dgen put` on large objects into `dir` (as `target`) and SIGKILLs it once temporary files exist. */
 async function killMidWrite(t: Test, dir: string, target: string, extra: string[] = []): Promise<string[]> {
@@ -25,7 +28,7 @@ async function killMidWrite(t: Test, dir: string, target: string, extra: string[
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   for (let i = 0; i < 60_000 && child.exitCode === null; i++) {
-    if (ours(dir).length > 0) break;
+    if (objectPartials(dir).length > 0) break;
     await sleep(2);
   }
   child.kill('SIGKILL');
@@ -43,8 +46,8 @@ for (const scheme of ['file', 'direct'] as const) {
     const dir = join(root, scheme);
     const target = scheme === 'file' ? dir : `direct://${dir}`;
     const left = await killMidWrite(t, dir, target);
-    t.ok(left.length > 0, `SIGKILL left temporary files: ${left.join(', ')}`);
-    t.ok(left.every((f) => /^\.obj-00000[0-3]\.bin\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f)), 'named as the writers name them');
+    t.ok(objectPartials(dir).length > 0, `SIGKILL left temporary files: ${left.join(', ')}`);
+    t.same(partials(dir), left, 'named as the writers name them');
     // Files that are not this run's temporary files stay: another name, a tag that is not ours, a
     // directory, an index beyond the run's count.
     const foreign = ['.notes.txt.0123456789ab.dgen-partial', '.obj-000001.bin.XYZ.dgen-partial', '.obj-000001.bin.dgen-partial', '.obj-000009.bin.0123456789ab0.dgen-partial', 'obj-000001.bin.0123456789ab.dgen-partial'];
