@@ -4,7 +4,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -126,4 +126,29 @@ t.test('DLIO workload presets plan the MLPerf Storage data sets without generati
   t.equal(r.samples, 1251, 'resnet50: 1251 records per file');
   t.equal(r.recordLength, 114_660);
   await t.rejects(planFormatObjects({ dlioWorkload: 'bert' }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'dlioWorkload' });
+});
+
+t.test('an abort while files are being written leaves no partial file: every file present is complete', async (t) => {
+  const dir = tempDir(t);
+  const controller = new AbortController();
+  const formatOptions = { samples: 1, recordLength: 128 * 1024 * 1024 };
+  const run = putFormatObjects(dir, { format: 'npz', count: 4, seed: 3, formatOptions, concurrency: 2, signal: controller.signal });
+  // Abort once a file is being written (its partial file exists), not after a guessed time.
+  const poll = setInterval(() => {
+    const train = join(dir, 'train');
+    if (existsSync(train) && readdirSync(train).some((n) => n.endsWith('.dgen-partial'))) {
+      clearInterval(poll);
+      controller.abort(new Error('stop'));
+    }
+  }, 2);
+  t.teardown(() => clearInterval(poll));
+  const outcome = await run.then(
+    () => 'finished',
+    (err: Error) => err.message,
+  );
+  t.equal(outcome, 'stop', 'the run rejects with the abort reason');
+  const size = (await formatObjectFor('npz', 0, { seed: 3 }, formatOptions)).size;
+  const left = existsSync(join(dir, 'train')) ? readdirSync(join(dir, 'train')) : [];
+  t.same(left.filter((n) => n.includes('dgen-partial')), [], 'no partial files');
+  for (const n of left) t.equal(statSync(join(dir, 'train', n)).size, size, `${n} complete`);
 });

@@ -139,8 +139,18 @@ async function writeOne(target: Target, name: string, stream: Readable, sink: Om
   const child = childTarget(target, name);
   // Local sinks write beside the final name; the split folders must exist first.
   if (child.scheme === 'file' || child.scheme === 'direct') await mkdir(dirname(child.path), { recursive: true });
+  // No sink once the run is stopping (a sink made with an aborted signal races its own file creation).
+  signal.throwIfAborted();
   const writer = createSink(child, { ...sink, signal });
-  await pipeline(stream, writer, { signal });
+  try {
+    await pipeline(stream, writer, { signal });
+  } catch (err) {
+    // pipeline settles as soon as it is aborted; the sink removes its partial object after that. Wait for
+    // the sink to finish cleaning up, so nothing partial is left when the caller sees the error.
+    stream.destroy();
+    await writer.result().catch(() => undefined);
+    throw err;
+  }
   return writer.result();
 }
 
@@ -174,8 +184,11 @@ export async function putFormatObjects(target: string | Target, options: PutForm
         for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), options.sink ?? {}, stop.signal);
         results.push({ name: plan.name, uri: r.uri, objectId: plan.objectId, size: r.size, crc32c: r.crc32c });
       } catch (err) {
-        failure ??= err;
-        stop.abort(err);
+        // The first failure stops the others; their abort errors are not the cause.
+        if (!stop.signal.aborted) {
+          failure = err;
+          stop.abort(err);
+        }
       }
     }
   };
