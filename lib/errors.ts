@@ -17,7 +17,9 @@ export type DgenErrorCode =
   | 'ERR_DGEN_INVALID_OPTION'
   | 'ERR_DGEN_INVALID_MANIFEST'
   | 'ERR_DGEN_INVALID_COMPRESSION'
-  | 'ERR_DGEN_INVALID_URI';
+  | 'ERR_DGEN_INVALID_URI'
+  | 'ERR_DGEN_INVALID_INPUT'
+  | 'ERR_DGEN_INVALID_FORMAT';
 
 /** Extra fields on errors thrown by dgen-stream. */
 export interface DgenErrorFields {

@@ -144,3 +144,15 @@ t.test('replaces an existing file only on commit', async (t) => {
   t.equal(await readFile(path, 'utf8'), 'old', 'an aborted write leaves the old file');
   t.same(await readdir(dir), ['keep.bin']);
 });
+
+t.test('bad options and an already-aborted signal create nothing', async (t) => {
+  const dir = await tempDir(t);
+  const { DirectFileSink } = await import('../lib/index.js');
+  t.throws(() => new FileSink(join(dir, 'a'), { fsync: 'no' as never }), { code: 'ERR_DGEN_INVALID_OPTION', message: /fsync/ });
+  t.throws(() => new DirectFileSink(join(dir, 'b'), { bufferSize: 1000 }), { code: 'ERR_DGEN_INVALID_OPTION', message: /bufferSize/ });
+  const sink = new FileSink(join(dir, 'c'), { signal: AbortSignal.abort(new Error('stop')) });
+  sink.on('error', () => {});
+  await t.rejects(sink.result(), { name: 'AbortError' }, 'result() gives the abort');
+  await new Promise((r) => setTimeout(r, 200)); // a file opened late would show up by now
+  t.same(await readdir(dir), [], 'no file and no .dgen-partial left');
+});

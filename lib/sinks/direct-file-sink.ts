@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { invalidRange } from '../errors.js';
 import { binding } from '../native.js';
 import { FileSink, type FileSinkOptions } from './file-sink.js';
 
@@ -31,16 +32,15 @@ export class DirectFileSink extends FileSink {
   readonly #staging: Buffer;
   #filled = 0;
 
+  /** @throws RangeError `ERR_DGEN_INVALID_OPTION` for a bufferSize that is not a positive multiple of
+   *   4096 (before anything is created); the errors of {@link FileSink}. */
   constructor(path: string, options: DirectFileSinkOptions = {}) {
-    super(path, options);
+    // Checked before super(): the base class schedules the file's creation as soon as it is constructed.
     const size = options.bufferSize ?? 4 * 1024 * 1024;
     if (!Number.isSafeInteger(size) || size <= 0 || size % DIRECT_IO_ALIGNMENT !== 0) {
-      throw Object.assign(new RangeError(`bufferSize must be a positive multiple of ${DIRECT_IO_ALIGNMENT}; got ${String(size)}`), {
-        code: 'ERR_DGEN_INVALID_OPTION',
-        parameter: 'bufferSize',
-        value: size,
-      });
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', options.bufferSize, `a positive multiple of ${DIRECT_IO_ALIGNMENT} bytes`);
     }
+    super(path, options);
     this.#staging = binding.allocAligned(size, DIRECT_IO_ALIGNMENT);
   }
 

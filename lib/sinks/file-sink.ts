@@ -35,11 +35,15 @@ export class FileSink extends ObjectWriter {
 
   /**
    * @param path - destination file path.
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string; the errors of
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string or fsync not a
+   *   boolean (before anything is created); the errors of
    *   {@link ObjectWriter}.
    */
   constructor(path: string, options: FileSinkOptions = {}) {
     if (typeof path !== 'string' || path === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'path', path, 'a non-empty file path');
+    if (options.fsync !== undefined && typeof options.fsync !== 'boolean') {
+      throw invalidType('ERR_DGEN_INVALID_OPTION', 'fsync', options.fsync, 'true or false');
+    }
     super(options);
     this.path = resolve(path);
     this.partialPath = join(dirname(this.path), `.${basename(this.path)}.${randomBytes(6).toString('hex')}.dgen-partial`);

@@ -21,7 +21,7 @@
  * and the state machine, so every backend behaves the same.
  * @module
  */
-import { Writable } from 'node:stream';
+import { Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { binding } from '../native.js';
 import { kChunkProgress, type ChunkProgress } from '../chunk-recycling.js';
@@ -104,8 +104,11 @@ export abstract class ObjectWriter extends Writable {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
     }
     const compression = parseCompression(options.compression);
-    super({ highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024, signal: options.signal, decodeStrings: true });
+    super({ highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024, decodeStrings: true });
     this.compression = compression;
+    // Attached here rather than through super(): a signal already aborted destroys the stream at once,
+    // and this class's fields must exist by then to record why.
+    if (options.signal) addAbortSignal(options.signal, this);
   }
 
   /** Bytes accepted so far (before compression). */
@@ -155,6 +158,12 @@ export abstract class ObjectWriter extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
+    // Destroyed before construction started (a signal already aborted when the sink was made: Writable
+    // destroys at once, and its cleanup ran with nothing to remove): create nothing.
+    if (this.destroyed) {
+      callback();
+      return;
+    }
     this._open().then(() => {
       if (this.compression.algorithm !== 'none') {
         const compressor = createCompressor(this.compression);
@@ -220,8 +229,9 @@ export abstract class ObjectWriter extends Writable {
           (error as Error & { abortError?: Error }).abortError = abortError;
           callback(error);
         } else {
+          // destroy() without an error asked for no 'error' event: result() reports the cleanup failure.
           this.#failure ??= abortError;
-          callback(abortError);
+          callback(null);
         }
       },
     );
