@@ -119,6 +119,7 @@ function buildProgram(): Command {
     .argument('<target>', 'the run\'s target: directory, file:///dir, s3://bucket/prefix, az://container/prefix')
     .addOption(new Option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
     .addOption(new Option('--concurrency <j>', 'objects read at once').default('4'))
+    .addOption(new Option('--strict', 'exit 1 when the target holds objects the manifest does not list'))
     .addOption(new Option('--json', 'print the report as JSON on stdout'))
     .exitOverride()
     .action(async (target: string, opts: Opts) => {
