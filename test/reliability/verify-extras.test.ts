@@ -60,6 +60,9 @@ t.test('extras are listed with their kind; manifest files and partial files are 
   t.match(r.stdout, /EXTRA +file:\/\/.*\/sub\/deeper\/old\.bin/);
   t.match(r.stdout, /1 \.dgen-partial file under the target \(unfinished writes; not read\)/);
   t.notMatch(r.stdout, /EXTRA.*(mine\.json|shard-0000|records\.ndjson)/, 'no manifest file is an extra');
+  const strict = dgen(['verify', target, '--manifest', mine, '--strict']);
+  t.equal(strict.status, 1, '--strict: extras fail verify');
+  t.match(strict.stdout, /3 of 3 objects match/);
   // With the default manifest, the copies named mine.* are files like any other.
   t.match(dgen(['verify', target]).stdout, /6 objects under the target are not in the manifest/);
 
