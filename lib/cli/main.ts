@@ -55,10 +55,22 @@ const FLAGS: Record<string, string> = {
   concurrency: '--concurrency',
   manifest: '--manifest',
   retryBaseMs: '--retry-base-ms',
+  format: '--format',
+  dlioWorkload: '--dlio-workload',
+  samples: '--samples',
+  recordLength: '--record-length',
+  dtype: '--dtype',
+  validCount: '--valid-count',
+  layout: '--layout',
+  resume: '--resume',
 };
 
 /** Options of put that a resumed run takes from the old run's manifest when they are not given. */
 const RESUMED = new Set(['size', 'dedup', 'compress', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
+
+/** Defaults of the raw put that a formatted put (`--format`, `--dlio-workload`) drops, so that only the ones
+ * given on the command line are seen (and refused where they have no meaning there). */
+const FORMAT_DEFAULTS_DROPPED = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize']);
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
@@ -95,9 +107,21 @@ function buildProgram(): Command {
     .addOption(new Option('--resume', 'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest').conflicts('overwrite'))
     .addOption(new Option('--json', 'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false)'))
     .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
+    .addOption(new Option('--format <format>', 'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)'))
+    .addOption(new Option('--dlio-workload <name>', 'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)'))
+    .addOption(new Option('--samples <n>', 'with --format: samples (records, rows) per file'))
+    .addOption(new Option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)'))
+    .addOption(new Option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
+    .addOption(new Option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)'))
+    .addOption(new Option('--layout <layout>', 'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)'))
     .exitOverride()
     .action(async (target: string, opts: Opts, command: Command) => {
-      if (opts.resume) {
+      if (opts.format !== undefined || opts.dlioWorkload !== undefined) {
+        // A formatted put: options left at their default are not the user's (a DLIO preset fills count and
+        // size; options of the raw put that a formatted put has no use for are refused only when given).
+        for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && FORMAT_DEFAULTS_DROPPED.has(key)) delete opts[key];
+        if (opts.dlioWorkload !== undefined) for (const key of ['count', 'size']) if (command.getOptionValueSource(key) === 'default') delete opts[key];
+      } else if (opts.resume) {
         // Resuming takes the old run's parameters: only those given on the command line are compared.
         for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && RESUMED.has(key)) delete opts[key];
       }

@@ -6,6 +6,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { MAX_FAILURES_KEPT, putFailure, putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
+import { DLIO_WORKLOADS, putFormatObjects, type PutFormatOptions, type PutFormatResult } from '../formats/put-format.js';
 
 
 /** Binary-prefixed size for people, e.g. `1.5GiB`. */
@@ -135,8 +136,10 @@ function reportError(err: unknown, json: boolean): void {
 }
 
 /** Runs `dgen put`; throws on bad options and on a failed manifest (after reporting it, with `--json` as
- * a document); returns false if objects failed. */
+ * a document); returns false if objects failed. With `--format` or `--dlio-workload`, writes a formatted
+ * data set instead (see {@link runPutFormat}). */
 export async function runPut(target: string, opts: Opts): Promise<boolean> {
+  if (opts.format !== undefined || opts.dlioWorkload !== undefined) return runPutFormat(target, opts);
   let interruptedBy: StopSignal | undefined;
   try {
     return await put(target, opts, (name) => (interruptedBy = name));
@@ -150,6 +153,9 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
 }
 
 async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => void): Promise<boolean> {
+  for (const [key, flag] of FORMAT_ONLY) {
+    if (opts[key] !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `given only with --format or --dlio-workload (${flag} is a format parameter)`);
+  }
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showProgress
     ? new SingleBar(
@@ -298,4 +304,154 @@ function report(manifest: PutResult, opts: Opts): boolean {
     );
   }
   return manifest.failed === 0;
+}
+
+/** Options that only a formatted put takes, with their flags. */
+const FORMAT_ONLY = [
+  ['samples', '--samples'],
+  ['recordLength', '--record-length'],
+  ['dtype', '--dtype'],
+  ['validCount', '--valid-count'],
+  ['layout', '--layout'],
+] as const;
+
+/** Options of the raw put that a formatted put has no use for (it writes no manifest and stops at the
+ * first failure), with their flags: refused when given, rather than ignored. */
+const FORMAT_REFUSED = [
+  ['resume', '--resume'],
+  ['shard', '--shard'],
+  ['shards', '--shards'],
+  ['manifest', '--manifest'],
+  ['nameTemplate', '--name-template'],
+  ['attempts', '--attempts'],
+  ['chunkSize', '--chunk-size'],
+] as const;
+
+/** A whole number given on the command line as a number; anything else as given, for the library to refuse
+ * with its typed error. */
+function wholeNumber(value: string | boolean | undefined): unknown {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * The {@link PutFormatOptions} of `dgen put --format` / `--dlio-workload`. A DLIO preset's file parameters
+ * are merged with the ones given (`--samples`, `--record-length`, `--dtype`); `--size` given with a preset
+ * and no `--record-length` derives the record length from the file size instead of the preset's.
+ * @throws RangeError `ERR_DGEN_INVALID_OPTION` for options of the raw put that have no meaning here
+ *   (`--resume`, `--dedup-scope dataset`, `--shard`, `--manifest`, ...); the rest is validated by
+ *   {@link putFormatObjects}.
+ */
+export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOptions {
+  for (const [key, flag] of FORMAT_REFUSED) {
+    if (opts[key] !== undefined && opts[key] !== false) {
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `absent with --format or --dlio-workload (${flag} applies to raw objects only)`);
+    }
+  }
+  if (opts.dedupScope !== undefined && opts.dedupScope !== 'object') {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', opts.dedupScope, '"object" with --format or --dlio-workload (each file dedups by D on its own)');
+  }
+  const preset = typeof opts.dlioWorkload === 'string' ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS] : undefined;
+  const formatOptions: Record<string, unknown> = { ...preset?.formatOptions };
+  if (opts.size !== undefined && (preset === undefined || opts.recordLength === undefined)) {
+    formatOptions.size = opts.size;
+    if (preset !== undefined) delete formatOptions.recordLength;
+  }
+  if (opts.samples !== undefined) formatOptions.samples = wholeNumber(opts.samples);
+  if (opts.recordLength !== undefined) formatOptions.recordLength = opts.recordLength;
+  if (opts.dtype !== undefined) formatOptions.dtype = opts.dtype;
+  return {
+    ...(opts.format !== undefined && { format: opts.format as string }),
+    ...(opts.dlioWorkload !== undefined && { dlioWorkload: opts.dlioWorkload as string }),
+    ...(opts.count !== undefined && { count: wholeNumber(opts.count) as number }),
+    ...(opts.validCount !== undefined && { validCount: wholeNumber(opts.validCount) as number }),
+    ...(opts.layout !== undefined && { layout: opts.layout as 'dlio' }),
+    ...(opts.concurrency !== undefined && { concurrency: wholeNumber(opts.concurrency) as number }),
+    ...(opts.dedup !== undefined && { dedupRatio: opts.dedup as string }),
+    ...(opts.compress !== undefined && { compressRatio: opts.compress as string }),
+    ...(opts.dedupUnit !== undefined && { dedupUnit: opts.dedupUnit as string }),
+    ...(opts.seed !== undefined && { seed: opts.seed as string }),
+    formatOptions,
+    sink: {
+      fsync: opts.fsync === true,
+      ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && {
+        compression: { algorithm: (opts.compression ?? 'none') as never, level: opts.compressionLevel as never },
+      }),
+      ...connectionOptions(opts),
+      ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
+      ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
+    },
+    ...(signal && { signal }),
+  };
+}
+
+/**
+ * `dgen put --format` / `--dlio-workload`: a data set of formatted files through {@link putFormatObjects}.
+ * Every parameter is checked before anything is created; SIGINT, SIGTERM and SIGHUP abort it (files in
+ * flight are removed, committed ones stay; exit status 128 + the signal's number). Says how it went on
+ * stderr, or with `--json` as one document on stdout (`ok`, `format`, `files`, `bytes`, `seconds`, ...), also
+ * when it fails. Files are written without a manifest.
+ * @returns true (a failure throws, as the first file that fails stops the run).
+ */
+export async function runPutFormat(target: string, opts: Opts): Promise<boolean> {
+  const json = opts.json === true;
+  const interrupt = onInterrupt();
+  const started = performance.now();
+  let result: PutFormatResult;
+  try {
+    result = await putFormatObjects(target, formatPutOptions(opts, interrupt.signal));
+  } catch (err) {
+    const name = interrupt.caught;
+    if (name !== undefined && err === interrupt.signal.reason) {
+      if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null }, null, 2) + '\n');
+      throw Object.assign(new Error(`interrupted by ${name}: the files committed before it stay, the ones in flight were removed, the rest not written`), {
+        code: 'ERR_DGEN_INTERRUPTED',
+        exitCode: SIGNAL_EXIT[name],
+      });
+    }
+    if (json) {
+      const e = (err ?? {}) as Error & { code?: string; parameter?: string; uri?: string; errno?: number; syscall?: string; status?: number };
+      const error = {
+        message: e.message ?? String(err),
+        ...(e.code !== undefined && { code: e.code }),
+        ...(e.parameter !== undefined && { parameter: e.parameter }),
+        ...(e.uri !== undefined && { uri: e.uri }),
+        ...(e.errno !== undefined && { errno: e.errno }),
+        ...(e.syscall !== undefined && { syscall: e.syscall }),
+        ...(e.status !== undefined && { status: e.status }),
+      };
+      process.stdout.write(JSON.stringify({ ok: false, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null, error }, null, 2) + '\n');
+    }
+    if (name !== undefined) throw Object.assign(err as Error, { exitCode: SIGNAL_EXIT[name] });
+    throw err;
+  } finally {
+    interrupt.dispose();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const written = result.files.reduce((sum, f) => sum + f.size, 0);
+  const format = opts.format ?? (typeof opts.dlioWorkload === 'string' ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS]?.format : undefined);
+  const folders = new Set(result.files.map((f) => (f.name.includes('/') ? f.name.slice(0, f.name.indexOf('/')) : '.')));
+  if (json) {
+    const summary = {
+      ok: true,
+      format,
+      ...(opts.dlioWorkload !== undefined && { dlioWorkload: opts.dlioWorkload }),
+      seed: result.seed,
+      target,
+      files: result.files.length,
+      bytes: written,
+      seconds,
+      bytesPerSecond: written / Math.max(seconds, 1e-9),
+      folders: [...folders].sort(),
+    };
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else {
+    process.stderr.write(
+      `dgen put: ${result.files.length} ${format} files, ${formatBytes(written)} in ${seconds.toFixed(2)} s ` +
+        `(${formatBytes(written / Math.max(seconds, 1e-9))}/s) into ${target}` +
+        (opts.dlioWorkload !== undefined ? ` (DLIO ${opts.dlioWorkload})` : '') +
+        '\n' +
+        `  seed ${result.seed}, folders ${[...folders].sort().join(', ')}\n`,
+    );
+  }
+  return true;
 }
