@@ -101,7 +101,11 @@ export {
   type PutProgress,
   type PutResult,
   type Shard,
+  type PutFailure,
+  type CommittedObject,
+  type ManifestNotStoredError,
 } from './put.js';
+export { MAX_CONCURRENCY } from './limits.js';
 export { verifyObjects, MAX_EXTRAS_LISTED, type VerifyOptions, type VerifyReport, type VerifyObjectResult, type VerifyExtra } from './verify.js';
 export { MANIFEST_SCHEMA, RECORD_SCHEMA, MAX_MANIFEST_BYTES, MAX_RECORD_LINE_BYTES, type ManifestError } from './manifest-schema.js';
 export { parseSizeDistribution, type SizeDistribution } from './sizes.js';
