@@ -2,7 +2,10 @@
 // createCompressor -> null (generation included) beside `zstd -T0` and pigz reading those bytes from a
 // tmpfs file. Issue 13's targets: zstd levels 1 and 3 >= 0.9x `zstd -T0` at the same level; gzip level 1
 // >= 2x `pigz -1`; gzip level 6 >= 1.0x `pigz -6`; event-loop delay p99 under 10 ms in every row.
-// DGEN_BENCH_COMPRESSION_MIB sets the size (default 512 MiB for zstd, a quarter of it for gzip).
+// Each case runs 3 rounds, ours and the CLI alternating, and keeps the best rate of each (the machine is
+// shared: single runs swing by 2x); the event-loop delay is the worst p99 over our rounds, beside the p99
+// of DataSource -> null in the same run (what the machine's load alone costs).
+// DGEN_BENCH_COMPRESSION_MIB sets the size (default 256 MiB for zstd, a quarter of it for gzip).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,7 +57,7 @@ async function cli(command: string, args: string[], input: string): Promise<{ se
 
 export async function benchCompression(): Promise<void> {
   const section = 'compression on write against the CLIs (same bytes, c = 2)';
-  const zstdBytes = Number(process.env.DGEN_BENCH_COMPRESSION_MIB ?? 512) * MIB;
+  const zstdBytes = Number(process.env.DGEN_BENCH_COMPRESSION_MIB ?? 256) * MIB;
   const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'dgen-bench-compression-'));
   try {
     const input = join(dir, 'data.bin');
@@ -67,29 +70,37 @@ export async function benchCompression(): Promise<void> {
       { spec: 'gzip:1', tool: 'pigz', args: ['-1'], target: 2 },
       { spec: 'gzip:6', tool: 'pigz', args: ['-6'], target: 1 },
     ];
+    const nullDelay = monitorEventLoopDelay({ resolution: 1 });
+    nullDelay.enable();
+    await pipeline(new DataSource({ size: zstdBytes, compressRatio: C, seed: SEED }), new Writable({ write: (_c, _e, cb) => cb() }));
+    nullDelay.disable();
+    const loadP99 = nullDelay.percentile(99) / 1e6;
     for (const { spec, tool, args, target } of cases) {
       const size = spec.startsWith('gzip') ? zstdBytes / 4 : zstdBytes;
-      const h = monitorEventLoopDelay({ resolution: 1 });
-      h.enable();
-      const compressor = createCompressor(spec);
-      const s = await timed(() =>
-        pipeline(new DataSource({ size, compressRatio: C, seed: SEED }), compressor, new Writable({ write: (_c, _e, cb) => cb() })),
-      );
-      h.disable();
-      const note = `ratio ${compressor.ratio.toFixed(3)}, event-loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms; target >= ${target}x`;
-      if (!hasTool(tool)) {
-        row(section, `DataSource -> ${spec} (${compressor.implementation}) -> null`, size / s / GB, `${tool} not installed`, NaN, note);
-        continue;
+      const have = hasTool(tool);
+      let ours = 0, theirs = 0, p99 = 0, max = 0, ratio = 0, cliRatio = 0, implementation = '';
+      for (let round = 0; round < 3; round++) {
+        const h = monitorEventLoopDelay({ resolution: 1 });
+        h.enable();
+        const compressor = createCompressor(spec);
+        const s = await timed(() =>
+          pipeline(new DataSource({ size, compressRatio: C, seed: SEED }), compressor, new Writable({ write: (_c, _e, cb) => cb() })),
+        );
+        h.disable();
+        ours = Math.max(ours, size / s / GB);
+        p99 = Math.max(p99, h.percentile(99) / 1e6);
+        max = Math.max(max, h.max / 1e6);
+        ratio = compressor.ratio;
+        implementation = compressor.implementation;
+        if (!have) continue;
+        const c = await cli(tool, args, spec.startsWith('gzip') ? gzipInput : input);
+        theirs = Math.max(theirs, size / c.seconds / GB);
+        cliRatio = size / c.bytes;
       }
-      const c = await cli(tool, args, spec.startsWith('gzip') ? gzipInput : input);
-      row(
-        section,
-        `DataSource -> ${spec} (${compressor.implementation}) -> null`,
-        size / s / GB,
-        `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> null, ratio ${(size / c.bytes).toFixed(3)}`,
-        size / c.seconds / GB,
-        note,
-      );
+      const note = `ratio ${ratio.toFixed(3)}, event-loop delay p99 ${p99.toFixed(1)} ms (DataSource -> null alone: ${loadP99.toFixed(1)} ms), max ${max.toFixed(1)} ms; target >= ${target}x`;
+      const name = `DataSource -> ${spec} (${implementation}) -> null`;
+      if (!have) row(section, name, ours, `${tool} not installed`, NaN, note);
+      else row(section, name, ours, `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> null, ratio ${cliRatio.toFixed(3)}`, theirs, note);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
