@@ -98,7 +98,7 @@ t.test('safetensors shards to S3 equal the local stream byte for byte', async (t
   const server = await startS3rver([bucket]);
   t.teardown(() => server.stop());
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-  const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 1 });
+  const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 4 }); // retries a stale keep-alive socket
   t.teardown(() => client.destroy());
   const formatOptions = { size: 6 * 1024 * 1024, layers: 4 };
   const r = await putFormatObjects(`s3://${bucket}/ckpt`, { format: 'safetensors', layout: 'flat', prefix: 'model', count: 2, seed: 9, dedupRatio: 2, formatOptions, sink: { client } });

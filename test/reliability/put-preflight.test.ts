@@ -37,7 +37,9 @@ const server = await startS3rver([bucket]);
 t.teardown(() => server.stop());
 const proxy = await startRecordingProxy(server.port);
 t.teardown(() => proxy.close());
-const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 1 });
+// The SDK retries a request sent on a keep-alive socket the server closed while spawnSync blocked this
+// event loop (socket hang up); a test reading or setting up through its own client must not fail on that.
+const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 4 });
 t.teardown(() => client.destroy());
 const keys = async (prefix: string) =>
   ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();

@@ -12,7 +12,9 @@ const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const bucket = 'dgen-verify';
 const server = await startS3rver([bucket]);
 t.teardown(() => server.stop());
-const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 1 });
+// The SDK retries a request sent on a keep-alive socket the server closed while spawnSync blocked this
+// event loop (socket hang up); a test reading or setting up through its own client must not fail on that.
+const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 4 });
 t.teardown(() => client.destroy());
 const connection = { endpoint: server.endpoint, credentials };
 const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
