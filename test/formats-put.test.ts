@@ -125,6 +125,10 @@ t.test('DLIO workload presets plan the MLPerf Storage data sets without generati
   const r = (await resnet.files[1]!.file()) as import('../lib/index.js').TfrecordFile;
   t.equal(r.samples, 1251, 'resnet50: 1251 records per file');
   t.equal(r.recordLength, 114_660);
+  // Format options given with a preset are merged into the preset's, not put in their place.
+  const fewer = await planFormatObjects({ dlioWorkload: 'resnet50', count: 1, seed: 1, formatOptions: { samples: 8 } });
+  const few = (await fewer.files[0]!.file()) as import('../lib/index.js').TfrecordFile;
+  t.same([few.samples, few.recordLength], [8, 114_660], 'samples from the caller, record length from the preset');
   await t.rejects(planFormatObjects({ dlioWorkload: 'bert' }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'dlioWorkload' });
 });
 

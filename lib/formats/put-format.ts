@@ -105,7 +105,7 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<{ se
       throw invalidFormat('dlioWorkload', options.dlioWorkload, `one of ${names.join(', ')}`);
     }
     const preset = DLIO_WORKLOADS[options.dlioWorkload as keyof typeof DLIO_WORKLOADS];
-    options = { ...options, format: options.format ?? preset.format, count: options.count ?? preset.count, formatOptions: options.formatOptions ?? preset.formatOptions };
+    options = { ...options, format: options.format ?? preset.format, count: options.count ?? preset.count, formatOptions: { ...preset.formatOptions, ...options.formatOptions } };
   }
   const format = parseFormat(options.format);
   const count = parsePositive('count', options.count);
