@@ -12,6 +12,7 @@
  * otherwise from the `zstd-napi` package (on the calling thread, fed in 256 KiB slices).
  * @module
  */
+import { kChunkProgress, type ChunkProgress } from './chunk-recycling.js';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
@@ -100,6 +101,7 @@ export abstract class CodecTransform extends Transform {
   // has fired, and how many codec jobs still read its memory.
   readonly #held: { end: number; accepted: boolean; jobs: number }[] = [];
   #released = 0;
+  #submitted = 0; // bytes given to write(), for kChunkProgress
 
   constructor(
     /** `compress` or `decompress`. */
@@ -142,6 +144,17 @@ export abstract class CodecTransform extends Transform {
    */
   get maxHeldBytes(): number {
     return 0;
+  }
+
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (chunk instanceof Uint8Array) this.#submitted += chunk.byteLength;
+    return (super.write as (...args: unknown[]) => boolean)(chunk, encoding, callback);
+  }
+
+  /** Bytes acknowledged (written and called back) and released (see {@link CodecTransform.bytesReleased}),
+   * so a `DataSource` piped into this transform reuses chunk memory it has released (chunk-recycling.ts). */
+  [kChunkProgress](): ChunkProgress {
+    return { acknowledged: this.#submitted - this.writableLength, released: this.#released };
   }
 
   /** Records a written chunk of `length` bytes; returns its handle for {@link CodecTransform.holdChunk}. */

@@ -19,7 +19,8 @@ export type DgenErrorCode =
   | 'ERR_DGEN_INVALID_COMPRESSION'
   | 'ERR_DGEN_INVALID_URI'
   | 'ERR_DGEN_INVALID_INPUT'
-  | 'ERR_DGEN_INVALID_FORMAT';
+  | 'ERR_DGEN_INVALID_FORMAT'
+  | 'ERR_DGEN_CORRUPT_DATA';
 
 /** Extra fields on errors thrown by dgen-stream. */
 export interface DgenErrorFields {

@@ -191,3 +191,23 @@ t.test('a FileSink compressing inside (zstd, gzip) releases chunks once the code
     t.ok(Buffer.concat(held).equals(all.subarray(start)), `${compression}: held chunks intact`);
   }
 });
+
+t.test('a compressor Transform in front of a sink (zstd, gzip) gets recycled chunks once its jobs are done', async (t) => {
+  const { createCompressor } = await import('../lib/index.js');
+  for (const algorithm of ['zstd', 'gzip'] as const) {
+    const size = 48 * MiB + 2560;
+    const path = join(dir, `transform.${algorithm}`);
+    const source = new DataSource({ size, chunkSize: 1 * MiB, ...shape });
+    const held: Buffer[] = [];
+    const done = pipeline(source, createCompressor({ algorithm, level: 1 }), createWriteStream(path));
+    await recycling(source);
+    t.ok(source.chunkPoolStats.reused > 0, `${algorithm}: recycling was on`);
+    source.on('data', (chunk: Buffer) => held.push(chunk));
+    await done;
+    const all = expected(size);
+    const plain = execFileSync(algorithm === 'zstd' ? 'zstd' : 'gzip', ['-dc', path], { maxBuffer: 256 * MiB });
+    t.ok(plain.equals(all), `${algorithm}: decompresses (CLI) to the exact bytes`);
+    const start = size - held.reduce((n, c) => n + c.length, 0);
+    t.ok(Buffer.concat(held).equals(all.subarray(start)), `${algorithm}: held chunks intact`);
+  }
+});
