@@ -3,32 +3,16 @@
 // dedup-unit multiple (h5py's get_offset); the same bytes from a second process; ratios in the file by
 // fixed-chunk hashing and the zstd CLI; DLIO layout with .hdf5 names; typed errors.
 import t from 'tap';
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createHdf5File, HDF5_MAX_DATASET } from '../lib/formats/hdf5.js';
 import { putFormatObjects } from '../lib/formats/put-format.js';
 import { dedupRatio, hasTool, near, toolRatio } from './fixtures/helpers.js';
+import { hasPythonModule, python, sha, tempDir } from './fixtures/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasH5py = spawnSync(PYTHON, ['-c', 'import h5py'], { stdio: 'ignore' }).status === 0;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function python<T>(script: string, args: string[]): T {
-  const r = spawnSync(PYTHON, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-function tempDir(t: Tap.Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dgen-hdf5-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
+const hasH5py = hasPythonModule('h5py');
 const READ = `
 import sys, json, hashlib, h5py, numpy as np
 out = []

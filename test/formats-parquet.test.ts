@@ -3,22 +3,13 @@
 // files; ratios in the file by fixed-chunk hashing and the zstd CLI against the bound the value framing
 // allows; typed errors.
 import t from 'tap';
-import { createHash } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { createParquetFile, type ParquetFile } from '../lib/formats/parquet.js';
 import { dedupRatio, hasTool, near, toolRatio } from './fixtures/helpers.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function tempDir(t: Tap.Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dgen-parquet-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { sha, tempDir } from './fixtures/python.js';
 
 async function write(f: ParquetFile, path: string): Promise<Buffer> {
   await pipeline(f.stream(), createWriteStream(path));

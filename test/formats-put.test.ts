@@ -2,25 +2,15 @@
 // every file of both splits with all samples distinct across them, the same files to S3 (s3rver on
 // 127.0.0.1) byte for byte, and bad parameters refused before anything exists.
 import t from 'tap';
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, DLIO_WORKLOADS, formatObjectFor, planFormatObjects, putFormatObjects } from '../lib/index.js';
 import { startS3rver } from './fixtures/servers.js';
+import { PYTHON, hasPythonModule, sha, tempDir } from './fixtures/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function tempDir(t: Tap.Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dgen-fmtput-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
+const hasNumpy = hasPythonModule('numpy');
 async function streamBytes(s: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of s) parts.push(c as Buffer);

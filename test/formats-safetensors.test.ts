@@ -4,32 +4,15 @@
 // the dtype, bytes equal regeneration, tensors of all shards distinct; ratios by fixed-chunk hashing and the
 // zstd CLI; typed errors.
 import t from 'tap';
-import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createSafetensorsFile, safetensorsIndex } from '../lib/formats/safetensors.js';
 import { createGenerator } from '../lib/generator.js';
 import { dedupRatio, hasTool, near, toolRatio } from './fixtures/helpers.js';
+import { hasPythonModule, python, sha, tempDir } from './fixtures/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-
-function python<T>(script: string, args: string[]): T {
-  const r = spawnSync(PYTHON, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function tempDir(t: Tap.Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dgen-safetensors-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const hasNumpy = hasPythonModule('numpy');
 
 const READ = `
 import sys, json, struct, hashlib, numpy as np

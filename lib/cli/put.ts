@@ -97,8 +97,22 @@ function isNotStored(err: unknown): err is ManifestNotStoredError {
 
 /** Reports a put that ended in an error: on stderr what committed and what failed (when the run got that
  * far), and with `--json` the document on stdout (`ok: false`, the error, the failures). */
+/** The fields of an error that a `--json` document reports: message, and code, parameter, uri, errno,
+ * syscall and (HTTP) status where the error has them. */
+function errorFields(err: unknown): Record<string, unknown> {
+  const e = (err ?? {}) as Error & { code?: string; parameter?: string; uri?: string; errno?: number; syscall?: string; status?: number };
+  return {
+    message: e.message ?? String(err),
+    ...(e.code !== undefined && { code: e.code }),
+    ...(e.parameter !== undefined && { parameter: e.parameter }),
+    ...(e.uri !== undefined && { uri: e.uri }),
+    ...(e.errno !== undefined && { errno: e.errno }),
+    ...(e.syscall !== undefined && { syscall: e.syscall }),
+    ...(e.status !== undefined && { status: e.status }),
+  };
+}
+
 function reportError(err: unknown, json: boolean): void {
-  const e = (err ?? {}) as Error & { code?: string; errno?: number; syscall?: string; status?: number; parameter?: string; uri?: string };
   if (isNotStored(err)) {
     const shown = err.committedObjects.length;
     process.stderr.write(
@@ -110,15 +124,7 @@ function reportError(err: unknown, json: boolean): void {
   if (!json) return;
   const document = {
     ok: false,
-    error: {
-      message: e.message ?? String(err),
-      ...(e.code !== undefined && { code: e.code }),
-      ...(e.parameter !== undefined && { parameter: e.parameter }),
-      ...(e.uri !== undefined && { uri: e.uri }),
-      ...(e.errno !== undefined && { errno: e.errno }),
-      ...(e.syscall !== undefined && { syscall: e.syscall }),
-      ...(e.status !== undefined && { status: e.status }),
-    },
+    error: errorFields(err),
     ...(isNotStored(err)
       ? {
           manifest: null,
@@ -409,16 +415,7 @@ export async function runPutFormat(target: string, opts: Opts): Promise<boolean>
       });
     }
     if (json) {
-      const e = (err ?? {}) as Error & { code?: string; parameter?: string; uri?: string; errno?: number; syscall?: string; status?: number };
-      const error = {
-        message: e.message ?? String(err),
-        ...(e.code !== undefined && { code: e.code }),
-        ...(e.parameter !== undefined && { parameter: e.parameter }),
-        ...(e.uri !== undefined && { uri: e.uri }),
-        ...(e.errno !== undefined && { errno: e.errno }),
-        ...(e.syscall !== undefined && { syscall: e.syscall }),
-        ...(e.status !== undefined && { status: e.status }),
-      };
+      const error = errorFields(err);
       process.stdout.write(JSON.stringify({ ok: false, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null, error }, null, 2) + '\n');
     }
     if (name !== undefined) throw Object.assign(err as Error, { exitCode: SIGNAL_EXIT[name] });
