@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "addon_analyze.h"
 #include "addon_codecs.h"
 #include "buffers.h"
 #include "crc32c.h"
@@ -657,6 +658,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombine, "crc32cCombine"));
   exports.Set("crc32cImplementation", Napi::String::New(env, dgen::crc32c_implementation()));
   dgen::RegisterCodecs(env, exports, Pool);
+  dgen::RegisterAnalyze(env, exports, Pool);
   return exports;
 }
 
