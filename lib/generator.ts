@@ -59,6 +59,8 @@ export interface ObjectSpec {
   size: number;
   dedupRatio: number;
   compressRatio: number;
+  /** The named codec `compressRatio` is calibrated for (canonical form); absent: none. */
+  ratioCodec?: string;
   dedupUnit: number;
   datasetUnits?: number;
   unitOffset?: number;

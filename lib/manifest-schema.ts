@@ -150,6 +150,7 @@ const parameterProperties = {
   nameTemplate: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH, description: 'a name template string' },
   dedupRatio: { type: 'number', minimum: 1, description: 'a number >= 1 (dedup ratio)' },
   compressRatio: { type: 'number', minimum: 1, maximum: 64, description: 'a number from 1 to 64 (compression ratio)' },
+  ratioCodec: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9]+(-[0-9]+)?(@[0-9]+)?$', description: 'a codec name such as "zstd-1" or "lz4@4096" (ratio codec)' },
   dedupUnit: { type: 'integer', minimum: 512, maximum: 1024 ** 3, multipleOf: 512, description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)' },
   dedupScope: { enum: ['object', 'dataset'], description: '"object" or "dataset"' },
   datasetUnits: count('a whole number of dedup units >= 1', 1),

@@ -172,6 +172,8 @@ export interface ManifestParameters {
   nameTemplate?: string;
   dedupRatio: number;
   compressRatio: number;
+  /** The codec the compression ratio is calibrated for (`--ratio-codec`); absent: none. */
+  ratioCodec?: string;
   /** Bytes. */
   dedupUnit: number;
   dedupScope: 'object' | 'dataset';
@@ -227,6 +229,7 @@ export function objectSpec(manifest: ManifestParameters, object: RecordIdentity)
     size: object.size,
     dedupRatio: manifest.dedupRatio,
     compressRatio: manifest.compressRatio,
+    ...(manifest.ratioCodec !== undefined && { ratioCodec: manifest.ratioCodec }),
     dedupUnit: manifest.dedupUnit,
     ...(manifest.dedupScope === 'dataset' && { datasetUnits: manifest.datasetUnits!, unitOffset: object.unitOffset ?? 0 }),
   };
@@ -608,7 +611,7 @@ export async function storeManifestAt(where: Target, manifest: Manifest, options
 
 /** The parameters that make shards one run. */
 function runKey(m: Manifest): string {
-  return JSON.stringify([m.target, m.seed, m.count, m.size, m.nameTemplate, m.dedupRatio, m.compressRatio, m.dedupUnit, m.dedupScope, m.datasetUnits, m.compression, m.shard?.count]);
+  return JSON.stringify([m.target, m.seed, m.count, m.size, m.nameTemplate, m.dedupRatio, m.compressRatio, m.ratioCodec, m.dedupUnit, m.dedupScope, m.datasetUnits, m.compression, m.shard?.count]);
 }
 
 /**
@@ -769,6 +772,7 @@ const PARAMETER_KEYS = [
   'nameTemplate',
   'dedupRatio',
   'compressRatio',
+  'ratioCodec',
   'dedupUnit',
   'dedupScope',
   'datasetUnits',

@@ -113,6 +113,9 @@ export interface DataOptions {
   dedupRatio?: number | string;
   /** Compression ratio c in [1, 64]: what real compressors measure on the data. Default 1. */
   compressRatio?: number | string;
+  /** The codec `compressRatio` is exact for, `CODEC[-LEVEL][@CHUNK]` (for example `zstd-1`, `lz4@4KiB`).
+   * Default: none (one calibration for zstd, gzip and lz4 together). */
+  ratioCodec?: string;
   /** Dedup unit U in bytes (or a size string): a multiple of 512 up to 1 GiB. Default 4 KiB. */
   dedupUnit?: SizeInput;
   /** 64-bit seed (bigint, safe integer or decimal string). Default: 64 random bits, reported back. */
@@ -143,6 +146,8 @@ export interface GeneratorOptions extends DataOptions {
 export interface DataConfig {
   dedupRatio: number;
   compressRatio: number;
+  /** The named codec `compressRatio` is calibrated for, in canonical form; absent: none. */
+  ratioCodec?: string;
   dedupUnit: number;
   seed: bigint;
 }
