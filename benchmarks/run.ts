@@ -1,5 +1,5 @@
 // npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,put-vs-fio]
-// put-vs-fio is not in the default set (it takes ~10 minutes and writes GBs): name it with --only;
+// put-vs-fio and restic-cdc are not in the default set (each takes ~10 minutes and writes GBs): name them with --only;
 // it also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
 import { print } from './table.js';
@@ -17,8 +17,9 @@ const suites: [string, () => Promise<void>][] = [
   ['bulk-put', async () => (await import('./bulk-put.js')).benchBulkPut()],
   ['streams', async () => (await import('./streams.js')).benchStreams()],
   ['put-vs-fio', async () => (await import('./put-vs-fio.js')).benchPutVsFio()],
+  ['restic-cdc', async () => (await import('./restic-cdc.js')).benchResticCdc()],
 ];
-const optIn = new Set(['put-vs-fio']);
+const optIn = new Set(['put-vs-fio', 'restic-cdc']);
 for (const [name, run] of suites) {
   if (only ? !only.has(name) : optIn.has(name)) continue;
   if (!json) process.stderr.write(`running ${name}...\n`);
