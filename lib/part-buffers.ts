@@ -10,7 +10,7 @@
  * @module
  */
 import { binding } from './native.js';
-import { invalidRange, invalidType } from './errors.js';
+import { dgenError, invalidRange, invalidType } from './errors.js';
 
 /** Alignment of every pool buffer's memory: 4096 bytes (a page; generation runs fastest 64-byte aligned). */
 export const PART_BUFFER_ALIGNMENT = 4096;
@@ -128,7 +128,7 @@ export class PartBufferPool {
    */
   release(buffer: Buffer): void {
     if (!this.#lent.delete(buffer)) {
-      throw Object.assign(new Error('release: this buffer was not handed out by this pool, or was already released'), { code: 'ERR_DGEN_BUFFER_NOT_LENT' });
+      throw dgenError('ERR_DGEN_BUFFER_NOT_LENT', 'release: this buffer was not handed out by this pool, or was already released');
     }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {

@@ -25,6 +25,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { childTarget, formatTarget, type Target } from './sinks/uri.js';
 import { backoffMs, isTransient } from './retry.js';
+import { dgenError } from './errors.js';
 
 /** An error of a preflight check: exit status 2, a stable code, the cause's errno/syscall/status. */
 export interface PreflightError extends Error {
@@ -39,14 +40,13 @@ export interface PreflightError extends Error {
 function preflightError(code: PreflightError['code'], uri: string, message: string, cause?: unknown): PreflightError {
   const c = (cause ?? {}) as { errno?: unknown; syscall?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number }; statusCode?: unknown };
   const status = c.$metadata?.httpStatusCode ?? (typeof c.statusCode === 'number' ? c.statusCode : undefined);
-  return Object.assign(new Error(message, { cause }), {
-    code,
+  return dgenError(code, message, cause, {
     exitCode: 2 as const,
     uri,
     ...(typeof c.errno === 'number' && { errno: c.errno }),
     ...(typeof c.syscall === 'string' && { syscall: c.syscall }),
     ...(status !== undefined && { status }),
-  });
+  }) as PreflightError;
 }
 
 /** The clients of the target's backend (made by the caller from the run's options). */

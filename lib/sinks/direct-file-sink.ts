@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { invalidRange } from '../errors.js';
+import { dgenError, invalidRange } from '../errors.js';
 import { binding } from '../native.js';
 import { FileSink, type FileSinkOptions } from './file-sink.js';
 
@@ -93,5 +93,5 @@ export class DirectFileSink extends FileSink {
 }
 
 function unsupported(path: string, why: string, cause?: unknown): Error {
-  return Object.assign(new Error(`direct I/O to ${path} is not possible: ${why}`, { cause }), { code: 'ERR_DGEN_DIRECT_IO_UNSUPPORTED' });
+  return dgenError('ERR_DGEN_DIRECT_IO_UNSUPPORTED', `direct I/O to ${path} is not possible: ${why}`, cause);
 }

@@ -25,7 +25,7 @@ import { Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { binding } from '../native.js';
 import { kChunkProgress, type ChunkProgress } from '../chunk-recycling.js';
-import { invalidType } from '../errors.js';
+import { dgenError, invalidType, type DgenRuntimeError } from '../errors.js';
 import { createCompressor, parseCompression, type CodecTransform, type CompressionSpec } from '../compression.js';
 
 /** A checksum computed by the backend (or for it) over the stored bytes. */
@@ -79,9 +79,9 @@ export function formatCrc32c(value: number): string {
 
 /** Wraps a backend failure so that its message names the backend and the object. `code`:
  * `ERR_DGEN_BACKEND`; the original error is `cause`. */
-export function backendError(backend: string, uri: string, action: string, cause: unknown): Error & { code: string } {
+export function backendError(backend: string, uri: string, action: string, cause: unknown): DgenRuntimeError {
   const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
-  return Object.assign(new Error(`${backend}: ${action} ${uri} failed: ${reason}`, { cause }), { code: 'ERR_DGEN_BACKEND' });
+  return dgenError('ERR_DGEN_BACKEND', `${backend}: ${action} ${uri} failed: ${reason}`, cause);
 }
 
 /** Base class of every sink; see the module documentation for the contract. */
