@@ -100,12 +100,14 @@ export {
   type PutOptions,
   type PutProgress,
   type PutResult,
+  type PutLatency,
   type Shard,
   type PutFailure,
   type CommittedObject,
   type ManifestNotStoredError,
 } from './put.js';
 export { MAX_CONCURRENCY } from './limits.js';
+export { LatencyRecorder, type LatencySummary } from './latency.js';
 export { verifyObjects, MAX_EXTRAS_LISTED, type VerifyOptions, type VerifyReport, type VerifyObjectResult, type VerifyExtra } from './verify.js';
 export { MANIFEST_SCHEMA, RECORD_SCHEMA, MAX_MANIFEST_BYTES, MAX_RECORD_LINE_BYTES, type ManifestError } from './manifest-schema.js';
 export { parseSizeDistribution, type SizeDistribution } from './sizes.js';

@@ -56,6 +56,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
+import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { Pacer, parseRate } from './pacing.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -69,7 +71,9 @@ export interface Shard {
 export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
   /** Where to write: a directory path, `file:///dir`, `direct:///dir`, `s3://bucket/prefix`, `az://container/prefix`. */
   target: string;
-  /** Number of objects in the data set, >= 1. Default 1. */
+  /** Number of objects in the data set, >= 1. Default 1. With {@link PutOptions.duration} it is the most
+   * objects the run takes (optional there: without it the run goes on until the time is up; required
+   * with `shard` and with `dedupScope: 'dataset'`, see `duration`). */
   count?: number | string;
   /** Object sizes: a size, or a distribution (`uniform:MIN,MAX`, `lognormal:MEAN,STDDEV[,MIN,MAX]`,
    * `4KiB:50%,1MiB:50%`; see sizes.ts). Default 1 MiB. */
@@ -119,6 +123,55 @@ export interface PutOptions extends DataOptions, Omit<SinkOptions, 'signal'> {
    * are taken from that manifest; parameters given must equal it. Memory: the committed records of the
    * old run (about 200 bytes each). Default false. */
   resume?: boolean;
+  /**
+   * A time-based put (fio's `--time_based --runtime`), in seconds (a number > 0, or a decimal string):
+   * objects keep coming, object ids 0, 1, 2, ... (this shard's: index mod N = I), until the time is up,
+   * counted from the run's start (after the preflight). Objects in flight at the deadline finish (they are
+   * not aborted, and are recorded); no object starts after it; at least one object is always written.
+   * `count` is then the most objects to take (the run ends at whichever comes first); without it the data
+   * set is open-ended. The manifest's `count` is the number of objects attempted (ids 0 to count - 1, so
+   * `committed + failed = count` unless the run was aborted), which verify, merge and `generatorFor`
+   * use as for any run. Exceptions, because the data set must be fixed before the first object:
+   * - with `shard`, `count` is required and is recorded as given (the shards of one run must agree on it
+   *   to merge); each shard's `committed + failed` says what it attempted;
+   * - with `dedupScope: 'dataset'`, `count` is required (objects share the units of a data set of `count`
+   *   objects) and the manifest's `datasetUnits` are those of `count` objects.
+   * Sizes stay a function of the object id (sizes.ts), so an open-ended run is deterministic too. Object
+   * names are padded for `count` when given, else to 6 digits (`{index}`; past 999,999 objects the names
+   * grow to 7 digits; the records carry every name). `objectsTotal` and `bytesTotal` of the progress are
+   * 0 (unknown). Not with `resume` (`ERR_DGEN_INVALID_OPTION`: a time-based run has no fixed plan to
+   * continue; resume its manifest without `duration` to retry its failed objects). Default: none (the run
+   * writes `count` objects).
+   */
+  duration?: number | string;
+  /**
+   * Bytes per second for the whole run, all objects together (fio's `--rate`): a positive number, or a
+   * size string with an optional `/s` (`'100MiB/s'`; pacing.ts). The uncompressed bytes up to offset E of
+   * the run (in the order they are handed out, retries included) go out no earlier than E / rate seconds
+   * after the first, so bytes / elapsed never exceeds the rate (it is a limit from above, reached when the
+   * target keeps up); waits are timers, never busy loops. Paced at chunk granularity on the stream data
+   * plane (chunks default to a tenth of a second of data, see `chunkSize`) and at part (block)
+   * granularity on the generated-parts plane of S3 and Azure. The native data plane of local targets
+   * writes whole batches on the worker pool and cannot be paced, so with `rate` local targets take the
+   * stream data plane (FileSink), as `nativeWrites: false` does. Commit latencies include the waits.
+   * Default: unpaced.
+   */
+  rate?: number | string;
+}
+
+/** Latency of the objects of a run (see latency.ts), milliseconds per object. */
+export interface PutLatency {
+  /** From the start of the attempt that committed the object to the object committed (the rename of a
+   * local file, the PutObject / CompleteMultipartUpload / Put Blob / Put Block List answered). */
+  commit: LatencySummary;
+  /**
+   * From the start of that attempt to the first part acknowledged by the backend (S3: the first
+   * UploadPart answered; Azure: the first block staged). Only for objects sent in more than one request
+   * on the generated-parts plane (S3 and Azure without compression, `nativeWrites` true), where the two
+   * differ; its `count` says how many. Absent when no object was: an object sent as one request is
+   * acknowledged only as it commits, and the stream plane's sinks (and local files) do not report parts.
+   */
+  firstByte?: LatencySummary;
 }
 
 /** Progress of a run (of this shard). */
@@ -131,6 +184,13 @@ export interface PutProgress {
   /** Uncompressed bytes of all objects; 0 until known when a size distribution in object scope has its
    * sizes summed beside the writes (see {@link putObjects}). */
   bytesTotal: number;
+  /** Milliseconds since the run started (after the preflight), read when asked: with `bytesDone`, the
+   * inputs of an average rate (bytesDone / elapsedMs), and of a current one from two readings. */
+  readonly elapsedMs: number;
+  /** Latency of the objects committed so far (see {@link PutResult.latency}), computed when read (cached
+   * until the next object commits); undefined until an object commits, and always on the native data
+   * plane. */
+  readonly latency: PutLatency | undefined;
 }
 
 /** Default name template: `obj-000000.bin`, `obj-000001.bin`, ... (plus `.zst`/`.gz` when compressed). */
@@ -307,6 +367,25 @@ export interface PutResult extends ManifestV2 {
   manifestUri: string;
   /** URI of the stored records (NDJSON, one line per object). */
   recordsUri: string;
+  /**
+   * Per-object latencies (milliseconds) of the objects committed by this run (not those kept by
+   * `resume`), from an HdrHistogram (latency.ts); `commit.count` equals `committed - resumed`. Absent
+   * when no object committed, and on the native data plane (local targets without compression and with
+   * `nativeWrites`), whose worker pool reports objects by the batch, with no time of their own: give
+   * `nativeWrites: false` (or a `rate`) for per-object latencies there. Not stored in the manifest.
+   */
+  latency?: PutLatency;
+  /**
+   * The dedup ratio the committed objects really have (the README's n / K, see the generator's
+   * `realizedDedupRatio`): in object scope, their dedup units over their unique units (objects share
+   * none); in dataset scope, the whole data set's `datasetUnits` over its unique units (what a store
+   * holding all of it sees). 1 when no object committed. Not stored in the manifest (it follows from it).
+   */
+  realizedDedupRatio: number;
+  /** Compressed runs: `bytes / compressedBytes`, the compression ratio of the committed objects as stored
+   * (`compressedBytes` is the stored total); absent without compression (stored bytes are `bytes`) or
+   * when nothing was stored. */
+  realizedCompressionRatio?: number;
 }
 
 /** One object of the plan. */
@@ -349,6 +428,12 @@ function* planObjects(
     if (!shard || index % shard.count === shard.index) yield { index, name: nameOf(index), size, unitOffset: units };
     units += Math.ceil(size / unitBytes);
   }
+}
+
+/** K, the unique dedup units among n (cpp/layout.cc: max(1, min(n, round(n / d)))); 0 for n = 0 (an empty
+ * object holds no unit). */
+function uniqueUnits(n: number, dedupRatio: number): number {
+  return n === 0 ? 0 : Math.max(1, Math.min(n, Math.round(n / dedupRatio)));
 }
 
 /** A stand-in distribution of one fixed size (1 byte), for counting objects by arithmetic. */
@@ -595,7 +680,35 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
 
     const failures: PutFailure[] = [];
     const committedObjects: CommittedObject[] = [];
-    const progress: PutProgress = { objectsDone: 0, objectsFailed: 0, objectsTotal: totals.objects, bytesDone: 0, bytesTotal: totals.bytes };
+    // Latencies (latency.ts) and the realized dedup ratio's sums, over the objects this run commits.
+    const commitLatency = new LatencyRecorder();
+    const firstByteLatency = new LatencyRecorder();
+    const latencyNow = (): PutLatency | undefined => {
+      const commit = commitLatency.summary();
+      if (!commit) return undefined;
+      const firstByte = firstByteLatency.summary();
+      return { commit, ...(firstByte && { firstByte }) };
+    };
+    const dedupSums = { units: 0, unique: 0 };
+    const countUnits = (size: number) => {
+      const n = Math.ceil(size / data.dedupUnit);
+      dedupSums.units += n;
+      dedupSums.unique += uniqueUnits(n, data.dedupRatio);
+    };
+    let started = performance.now();
+    const progress: PutProgress = {
+      objectsDone: 0,
+      objectsFailed: 0,
+      objectsTotal: totals.objects,
+      bytesDone: 0,
+      bytesTotal: totals.bytes,
+      get elapsedMs() {
+        return performance.now() - started;
+      },
+      get latency() {
+        return latencyNow();
+      },
+    };
     if (beside) {
       planTotals(count, shard, false, sizes, data.seed, data.dedupUnit, besideStop.signal).then(
         (t) => (progress.bytesTotal = t.bytes),
@@ -609,7 +722,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     const onOuterAbort = () => stop.abort(signal!.reason);
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (signal?.aborted) onOuterAbort();
-    const started = performance.now();
+    started = performance.now();
     // Object stores without compression: parts generated into reused buffers and sent with the SDKs' own
     // requests, one client per run (unless the caller gave one).
     const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
@@ -655,6 +768,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
           ...(r.backendChecksum && { backendChecksum: r.backendChecksum }),
         });
         keepCommitted(p.name);
+        countUnits(r.size);
         progress.objectsDone++;
       } else {
         const failed = putFailure(p.name, formatTarget(childTarget(prefix, p.name)), objectId, outcome.attempts, outcome.error);
@@ -677,6 +791,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     const recordKept = (p: Planned, r: ManifestRecord): void => {
       writer.object(r);
       keepCommitted(p.name);
+      countUnits(r.size);
       resumed++;
       progress.objectsDone++;
       progress.bytesDone += r.size;
@@ -707,7 +822,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
       const t0 = performance.now();
       const result = generatedParts ? await generated(target, p) : await streamed(target, p);
-      const seconds = (performance.now() - t0) / 1000;
+      const ms = performance.now() - t0;
+      commitLatency.record(ms);
+      const seconds = ms / 1000;
       channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
       debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
       return result;
@@ -935,7 +1052,22 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     }
     if (signal?.aborted) throw signal.reason;
     failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-    return { ...manifest, failures, manifestUri, recordsUri, partialsRemoved, resumed, concurrency: concurrencyLimit };
+    const latency = latencyNow();
+    // Dataset scope: the data set's units dedup as one (the generator's N / K).
+    const realizedDedupRatio = dataset && dedupSums.units > 0 ? datasetUnits / uniqueUnits(datasetUnits, data.dedupRatio) : dedupSums.unique === 0 ? 1 : dedupSums.units / dedupSums.unique;
+    const stored = manifest.compressedBytes;
+    return {
+      ...manifest,
+      failures,
+      manifestUri,
+      recordsUri,
+      partialsRemoved,
+      resumed,
+      concurrency: concurrencyLimit,
+      ...(latency && { latency }),
+      realizedDedupRatio,
+      ...(stored !== undefined && stored > 0 && { realizedCompressionRatio: manifest.bytes / stored }),
+    };
   } finally {
     for (const c of ownClients) c.destroy();
   }
