@@ -268,7 +268,11 @@ export class S3Sink extends ObjectWriter {
 
   protected async _abort(reason: Error | null): Promise<void> {
     const body = this.#body;
-    if (!body) return;
+    if (!body) {
+      // Nothing was sent: no multipart upload to abort, but a client this sink made must still go.
+      if (this.#ownsClient) this.#client.destroy();
+      return;
+    }
     // Failing the body (never ending it) makes Upload stop reading, wait for parts in flight, and send
     // AbortMultipartUpload; done() settles after that. Ending it instead would complete a short object.
     body.destroy(reason ?? Object.assign(new Error('upload aborted'), { name: 'AbortError' }));
