@@ -13,6 +13,7 @@
 //   DGEN_RESTIC_ANALYZE=0         skip `dgen analyze` (restic only)
 //
 // Method:
+// - dgen runs from a snapshot of bin/, dist/ and build/Release/dgen.node taken at the start (build them first).
 // - `dgen put DIR --count 4 --size SIZE/4 --dedup D --dedup-unit U --dedup-scope dataset --seed 1`, built dist/.
 // - restic: `restic init --repository-version 1` (format 1 has no compression, so the stored blob bytes are
 //   the deduplicated bytes; format 2 would also compress), `restic backup` of the four objects, then
@@ -28,7 +29,7 @@
 //   repeated copy of a unit still costs under CDC (the chunks that straddle its edges, until the cut points
 //   resynchronise). O = U * (1/r - 1/d) / (1 - 1/d), from the measured r and the real d.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const dgenBin = join(repo, 'bin', 'dgen.js');
+let dgenBin = join(repo, 'bin', 'dgen.js');
 const json = process.argv.includes('--json');
 const out = (s = '') => (json ? process.stderr : process.stdout).write(s + '\n');
 const log = (s: string) => process.stderr.write(`  [restic-cdc] ${s}\n`);
@@ -73,6 +74,20 @@ export function resticMeasure(files: string[], scratch: string): { logical: numb
   }
 }
 
+/** Runs dgen from a copy of bin/, dist/ and the addon taken at the start, so a rebuild in the working tree
+ * during the run (minutes) cannot break or mix it (as benchmarks/put-vs-fio.ts does). */
+function snapshot(scratch: string): void {
+  const addon = join(repo, 'build/Release/dgen.node');
+  const main = join(repo, 'dist/cli/main.js');
+  if (!existsSync(addon) || !existsSync(main)) throw new Error(`dgen is not built (${existsSync(main) ? addon : main} missing): npm install`);
+  const pkg = join(scratch, 'pkg');
+  for (const p of ['bin', 'dist', 'package.json']) cpSync(join(repo, p), join(pkg, p), { recursive: true });
+  mkdirSync(join(pkg, 'build/Release'), { recursive: true });
+  cpSync(addon, join(pkg, 'build/Release/dgen.node'));
+  symlinkSync(join(repo, 'node_modules'), join(pkg, 'node_modules'));
+  dgenBin = join(pkg, 'bin', 'dgen.js');
+}
+
 interface Case {
   unit: number;
   dedup: number;
@@ -99,6 +114,7 @@ export async function benchResticCdc(): Promise<void> {
   const count = 4;
   const cases: Case[] = [];
   try {
+    snapshot(scratch);
     for (const dedup of dedups) {
       for (const unit of units) {
         const dataDir = join(scratch, 'data');
