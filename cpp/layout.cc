@@ -11,8 +11,8 @@ namespace dgen {
 // the encoding of one long match (sequence header, lengths, offset; several for gzip, whose matches stop
 // at 258 bytes). Measured on this layout, that overhead is about 2 bytes per sector for zstd and 5-6 for
 // gzip and lz4 (measured with the command-line tools and node:zlib; README.md, "Accuracy", has the
-// matrix), so the keystream share is lowered by kMatchOverhead bytes per sector to land between them. Measured at c = 10 on 32 MiB:
-// zstd -1 10.33, gzip -6 9.73, lz4 -1 9.65 (without the correction: 9.60 / 9.05 / 9.01).
+// matrix), so the keystream share is lowered by kMatchOverhead bytes per sector to land between them.
+// Measured at c = 10 on 32 MiB: zstd -1 10.33, gzip -6 9.73, lz4 -1 9.65 (without the correction: 9.60 / 9.05 / 9.01).
 constexpr double kMatchOverhead = 4.0;
 
 uint64_t random_bytes_per_sector_fp(double c) {
