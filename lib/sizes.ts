@@ -42,6 +42,18 @@ function uniform(seed: bigint, index: number, k: number): number {
   return Number(z >> 11n) / 2 ** 53;
 }
 
+/**
+ * Rewrites the one-letter suffixes of fio and dd (`k`, `m`, `g`, `t`, either case) as the binary units
+ * they mean there: `4k` -> `4KiB` (4096), `1g` -> `1GiB` (2^30), `1.5M` -> `1.5MiB`. Every size in the text
+ * is rewritten (`uniform:4k,1m` -> `uniform:4KiB,1MiB`); `KiB`, `kB`, `kb` and plain numbers are left as
+ * they are, so `kB`/`kb`/`KB`, `MB`, `GB`, `TB` stay SI (powers of 1000) as {@link parseSize} reads them.
+ * @param text - a size or size specification as a person typed it.
+ * @returns the text with every one-letter suffix spelled as its binary unit.
+ */
+export function binarySuffixes(text: string): string {
+  return text.replace(/(\d|\.)\s*([kmgt])(?![a-z])/gi, (_, digit: string, unit: string) => `${digit}${unit.toUpperCase()}iB`);
+}
+
 function bad(value: unknown): RangeError {
   return invalidRange(
     'ERR_DGEN_INVALID_SIZE',
@@ -116,4 +128,23 @@ export function parseSizeDistribution(value: unknown): SizeDistribution {
       return entries[k === -1 ? entries.length - 1 : k]!.size;
     },
   };
+}
+
+/** The size of every object when the distribution is a plain size, else undefined. */
+function fixedSizeOf(sizes: SizeDistribution): number | undefined {
+  return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
+}
+
+/**
+ * Dedup units of the objects before object `index` of a run: in dataset scope, the object's first unit
+ * in the data set (a put's `unitOffset`). Objects take whole units (the last one partial): the sum of
+ * ceil(size / unit) over indexes 0 to index - 1. Arithmetic for a fixed size, O(index) otherwise.
+ * @param unitBytes - the dedup unit in bytes.
+ */
+export function unitsBefore(sizes: SizeDistribution, seed: bigint, index: number, unitBytes: number): number {
+  const fixed = fixedSizeOf(sizes);
+  if (fixed !== undefined) return index * Math.ceil(fixed / unitBytes);
+  let units = 0;
+  for (let i = 0; i < index; i++) units += Math.ceil(sizes.sizeOf(seed, i) / unitBytes);
+  return units;
 }

@@ -1,12 +1,16 @@
 /**
- * The `dgen` command line: `dgen put`, `dgen cat`. Argument parsing by commander; every value is then
- * validated by the library's own parameter checks, so the CLI and the API reject the same inputs with
- * the same messages.
+ * The `dgen` command line: `dgen put`, `cat`, `verify`, `merge`, `analyze`. Argument parsing by commander;
+ * the syntax of each value is checked by values.ts (the kind of value each Option takes), then every value
+ * is validated by the library's own parameter checks, so the CLI and the API reject the same inputs with
+ * the same messages. Messages name the flag (found among commander's Option objects: one list of flags)
+ * and show the value as typed.
  * @module
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { TOOL } from '../version.js';
 import { addConnectionOptions, type Opts } from './options.js';
+import { asTyped, checkValues, flagOf, option, SIZES_HELP, typedValue } from './values.js';
+import { usageDocument } from './report.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
 const runPut = async (...a: Parameters<typeof import('./put.js').runPut>) => (await import('./put.js')).runPut(...a);
 const runCat = async (...a: Parameters<typeof import('./cat.js').runCat>) => (await import('./cat.js')).runCat(...a);
@@ -19,101 +23,92 @@ export const EXIT_USAGE = 2;
 /** Exit status for a failure while running. */
 export const EXIT_FAILURE = 1;
 
-/** Options that shape the data, shared by put and cat. */
+/** Options that shape the data, shared by put and cat (the same flags, so that cat repeats a put). */
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--size <size>', 'bytes per object: 4096, 64MiB, 1GB (KiB/MiB/GiB = 1024^n, kB/MB/GB = 1000^n); put also takes uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%').default('1MiB'))
-    .addOption(new Option('--dedup <ratio>', 'dedup ratio d >= 1 (n units hold round(n/d) unique ones)').default('1'))
-    .addOption(new Option('--compress <ratio>', 'compression ratio c, 1 to 64, as zstd/gzip/lz4 measure it').default('1'))
-    .addOption(new Option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes').default('4KiB'))
-    .addOption(new Option('--seed <seed>', '64-bit seed (decimal); default: random, reported back'))
-    .addOption(new Option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes').default('4MiB'));
+    .addOption(option('--size <size>', 'bytes per object: 4096, 4k, 64MiB, 1GB (see Sizes below); or a distribution: uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%', 'sizeSpec', { code: 'ERR_DGEN_INVALID_SIZE' }).default('1MiB'))
+    .addOption(option('--dedup <ratio>', 'dedup ratio d >= 1, decimal (n units hold round(n/d) unique ones)', 'decimal', { parameter: 'dedupRatio', code: 'ERR_DGEN_INVALID_RATIO' }).default('1'))
+    .addOption(option('--compress <ratio>', 'compression ratio c, 1 to 64, decimal, as zstd/gzip/lz4 measure it', 'decimal', { parameter: 'compressRatio', code: 'ERR_DGEN_INVALID_RATIO' }).default('1'))
+    .addOption(option('--ratio-codec <codec>', 'the codec --compress is exact for: CODEC[-LEVEL][@CHUNK], e.g. zstd-1, lz4@4KiB (default: zstd, gzip and lz4 together)', 'size', { parameter: 'ratioCodec' }))
+    .addOption(option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes', 'size', { code: 'ERR_DGEN_INVALID_DEDUP_UNIT' }).default('4KiB'))
+    .addOption(option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does').choices(['object', 'dataset']).default('object'))
+    .addOption(option('--seed <seed>', '64-bit seed, decimal or 0x hex; default: random, reported back', 'seed', { code: 'ERR_DGEN_INVALID_SEED' }))
+    .addOption(option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes', 'size', { code: 'ERR_DGEN_INVALID_CHUNK_SIZE' }).default('4MiB'))
+    .addOption(option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
+    .addOption(option('--compression-level <n>', 'with --compression: zstd 1-19 (default 3), gzip 1-9 (default 6)', 'whole'))
+    .addOption(option('--rate <size/s>', 'bytes per second at most, e.g. 100MiB or 100m/s (default: as fast as it goes)', 'rate'));
 }
 
-/** The command-line flag of each library parameter, for error messages. */
-const FLAGS: Record<string, string> = {
-  size: '--size',
-  dedupRatio: '--dedup',
-  compressRatio: '--compress',
-  dedupUnit: '--dedup-unit',
-  seed: '--seed',
-  objectId: '--object',
-  chunkSize: '--chunk-size',
-  count: '--count',
-  compression: '--compression',
-  compressionLevel: '--compression-level',
-  partSize: '--part-size',
-  blockSize: '--block-size',
-  uri: '<target>',
-  shard: '--shard',
-  shards: '--shards',
-  attempts: '--attempts',
-  dedupScope: '--dedup-scope',
-  nameTemplate: '--name-template',
-  chunkSizes: '--chunk-sizes',
-  cdc: '--cdc',
-  concurrency: '--concurrency',
-  manifest: '--manifest',
-  retryBaseMs: '--retry-base-ms',
-  format: '--format',
-  dlioWorkload: '--dlio-workload',
-  samples: '--samples',
-  recordLength: '--record-length',
-  dtype: '--dtype',
-  validCount: '--valid-count',
-  layout: '--layout',
-  resume: '--resume',
-};
-
 /** Options of put that a resumed run takes from the old run's manifest when they are not given. */
-const RESUMED = new Set(['size', 'dedup', 'compress', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
+const RESUMED = new Set(['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
 
 /** Defaults of the raw put that a formatted put (`--format`, `--dlio-workload`) drops, so that only the ones
  * given on the command line are seen (and refused where they have no meaning there). */
-const FORMAT_DEFAULTS_DROPPED = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize']);
+const FORMAT_DEFAULTS_DROPPED = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize', 'compression']);
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
   return (err instanceof RangeError || err instanceof TypeError) && String((err as { code?: unknown }).code).startsWith('ERR_DGEN_');
 }
 
+/** Examples at the end of a command's help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/** The command whose action runs (set before it runs), for error messages: its flags and values. */
+let current: Command | undefined;
+
 function buildProgram(): Command {
   const program = new Command('dgen')
     .description('Synthetic data with exact dedup and compression ratios, for storage and pipeline tests')
-    .version(`${TOOL}`, '-V, --version')
+    .version(`${TOOL}`, '-V, --version', 'print the package name and version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', examples('dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3', 'dgen verify /mnt/test', 'dgen put --help'))
+    .hook('preAction', (_program, command) => {
+      current = command;
+      try {
+        checkValues(command);
+      } catch (err) {
+        throw Object.assign(err as Error, { beforeRun: true });
+      }
+    });
 
   addDataOptions(
     addConnectionOptions(program.command('put'))
       .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
       .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
-      .addOption(new Option('--count <n>', 'number of objects in the data set').default('1'))
-      .addOption(new Option('--concurrency <j>', 'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)').default('4')),
+      .addOption(option('--count <n>', 'number of objects in the data set (with --duration: at most this many; default there: no limit)', 'whole').default('1'))
+      .addOption(option('--concurrency <j>', 'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)', 'whole').default('4')),
   )
-    .addOption(new Option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does').choices(['object', 'dataset']).default('object'))
-    .addOption(new Option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)').default('3'))
-    .addOption(new Option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
-    .addOption(new Option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
-    .addOption(new Option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)'))
-    .addOption(new Option('--manifest <file>', 'store the manifest here instead of under the target'))
-    .addOption(new Option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'))
-    .addOption(new Option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
-    .addOption(new Option('--compression-level <n>', 'zstd 1-19 (default 3), gzip 1-9 (default 6)'))
-    .addOption(new Option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)'))
-    .addOption(new Option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING'))
-    .addOption(new Option('--fsync', 'fsync each file before renaming it into place'))
-    .addOption(new Option('--overwrite', 'write even where the manifest location holds another run\'s manifest (that run is replaced)'))
-    .addOption(new Option('--resume', 'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest').conflicts('overwrite'))
-    .addOption(new Option('--json', 'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false)'))
-    .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal anyway)'))
-    .addOption(new Option('--format <format>', 'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)'))
-    .addOption(new Option('--dlio-workload <name>', 'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)'))
-    .addOption(new Option('--samples <n>', 'with --format: samples (records, rows) per file'))
-    .addOption(new Option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)'))
-    .addOption(new Option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
-    .addOption(new Option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)'))
-    .addOption(new Option('--layout <layout>', 'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)'))
+    .addOption(option('--duration <time>', 'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many', 'duration'))
+    .addOption(option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'))
+    .addOption(option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
+    .addOption(option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
+    .addOption(option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)', 'whole'))
+    .addOption(option('--manifest <file>', 'store the manifest here instead of under the target'))
+    .addOption(option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'))
+    .addOption(option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }))
+    .addOption(option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }))
+    .addOption(option('--fsync', 'fsync each file before renaming it into place'))
+    .addOption(option('--overwrite', 'write even where the manifest location holds another run\'s manifest (that run is replaced)'))
+    .addOption(option('--resume', 'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest').conflicts('overwrite'))
+    .addOption(option('--json', 'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false); progress events (NDJSON) on stderr every --status-interval'))
+    .addOption(option('--no-progress', 'no progress bar on a terminal, no status lines elsewhere'))
+    .addOption(option('--status-interval <time>', 'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms', 'duration').default('10s'))
+    .addOption(option('--format <format>', 'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)'))
+    .addOption(option('--dlio-workload <name>', 'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)'))
+    .addOption(option('--samples <n>', 'with --format: samples (records, rows) per file'))
+    .addOption(option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)', 'size'))
+    .addOption(option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
+    .addOption(option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)'))
+    .addOption(option('--layout <layout>', 'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)'))
+    .addHelpText('after', SIZES_HELP + '\n' + examples(
+      'dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3 --seed 42',
+      'dgen put s3://bucket/run1 --count 100000 --size uniform:4k,1m --concurrency 64 --json',
+      'dgen put /mnt/test --duration 5m --rate 200MiB --size 1m --status-interval 30s',
+    ))
     .exitOverride()
     .action(async (target: string, opts: Opts, command: Command) => {
       if (opts.format !== undefined || opts.dlioWorkload !== undefined) {
@@ -125,26 +120,41 @@ function buildProgram(): Command {
         // Resuming takes the old run's parameters: only those given on the command line are compared.
         for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && RESUMED.has(key)) delete opts[key];
       }
+      // A timed run's count is a limit the user sets, not the default of 1.
+      if (opts.duration !== undefined && command.getOptionValueSource('count') === 'default') delete opts.count;
       if (!(await runPut(target, opts))) throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
     });
 
   addDataOptions(
     program
       .command('cat')
-      .description('stream one object to stdout; equal to object N of a `dgen put` with the same seed and parameters')
-      .addOption(new Option('--object <n>', 'object identity (index in a put)').default('0')),
+      .description('write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it')
+      .addOption(option('--object <n>', 'object identity (index in a put)', 'whole', { parameter: 'objectId', code: 'ERR_DGEN_INVALID_OBJECT_ID' }).default('0'))
+      .addOption(option('--count <n>', 'objects in the put\'s data set: needed with --dedup-scope dataset, and checks --object', 'whole')),
   )
+    .addOption(option('--manifest <file>', 'take every parameter from this run\'s manifest (path or URI); the data flags are then refused'))
+    .addOption(option('--force', 'write to stdout even when it is a terminal'))
+    .addHelpText('after', SIZES_HELP + '\n' + examples(
+      'dgen cat --manifest /mnt/test/dgen-manifest.json --object 7 | cmp - /mnt/test/obj-000007.bin',
+      'dgen cat --size 1GiB --dedup 2 --compress 3 --seed 42 | zstd -3 | wc -c',
+      'dgen cat --size 100g --rate 50m/s > /dev/null',
+    ))
     .exitOverride()
-    .action(async (opts: Opts) => {
-      await runCat(opts);
+    .action(async (opts: Opts, command: Command) => {
+      await runCat(opts, command);
     });
   addConnectionOptions(program.command('verify'))
     .description('read every object of a run back and compare it with regeneration from the manifest')
     .argument('<target>', 'the run\'s target: directory, file:///dir, s3://bucket/prefix, az://container/prefix')
-    .addOption(new Option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
-    .addOption(new Option('--concurrency <j>', 'objects read at once').default('4'))
-    .addOption(new Option('--strict', 'exit 1 when the target holds objects the manifest does not list'))
-    .addOption(new Option('--json', 'print the report as JSON on stdout'))
+    .addOption(option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
+    .addOption(option('--concurrency <j>', 'objects read at once', 'whole').default('4'))
+    .addOption(option('--strict', 'exit 1 when the target holds objects the manifest does not list'))
+    .addOption(option('--json', 'print the report as JSON on stdout'))
+    .addHelpText('after', examples(
+      'dgen verify /mnt/test',
+      'dgen verify s3://bucket/run1 --endpoint http://127.0.0.1:9000 --json',
+      'dgen verify /mnt/test --manifest /mnt/test/dgen-manifest.shard-0-of-4.json --strict',
+    ))
     .exitOverride()
     .action(async (target: string, opts: Opts) => {
       if (!(await runVerify(target, opts))) throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
@@ -153,6 +163,7 @@ function buildProgram(): Command {
   addConnectionOptions(program.command('merge'))
     .description('join the shard manifests (dgen-manifest.shard-I-of-N.json) under a target into dgen-manifest.json')
     .argument('<target>', 'the run\'s target')
+    .addHelpText('after', examples('dgen merge /mnt/test   # after dgen put /mnt/test --shard I/4 for I = 0..3', 'dgen merge s3://bucket/run1 && dgen verify s3://bucket/run1'))
     .exitOverride()
     .action(async (target: string, opts: Opts) => {
       await runMerge(target, opts);
@@ -161,17 +172,35 @@ function buildProgram(): Command {
   addConnectionOptions(program.command('analyze'))
     .description('measure dedup and compression of files, directories and objects the way storage systems see them')
     .argument('<inputs...>', 'files, directories (recursively), file://, s3://bucket/prefix, az://container/prefix')
-    .addOption(new Option('--chunk-sizes <list>', 'fixed chunk sizes, comma-separated').default('4KiB,8KiB,16KiB,32KiB,64KiB,128KiB'))
-    .addOption(new Option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)').default('2KiB,8KiB,64KiB'))
-    .addOption(new Option('--no-cdc', 'no content-defined chunking'))
-    .addOption(new Option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
-    .addOption(new Option('--json', 'print the report as JSON on stdout'))
-    .addOption(new Option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
+    .addOption(option('--chunk-sizes <list>', 'fixed chunk sizes, comma-separated').default('4KiB,8KiB,16KiB,32KiB,64KiB,128KiB'))
+    .addOption(option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)').default('2KiB,8KiB,64KiB'))
+    .addOption(option('--no-cdc', 'no content-defined chunking'))
+    .addOption(option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
+    .addOption(option('--json', 'print the report as JSON on stdout'))
+    .addOption(option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
+    .addHelpText('after', examples('dgen analyze /data/backups', 'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json', 'dgen analyze big.img --no-per-chunk'))
     .exitOverride()
     .action(async (inputs: string[], opts: Opts) => {
       await runAnalyze(inputs, opts);
     });
   return program;
+}
+
+/**
+ * What a usage error says: the flag it concerns (found among the Option objects of the command that ran),
+ * the message with the value as it was typed (where the CLI rewrote it, e.g. `4k` -> `4KiB`, or built an
+ * object from it, e.g. `--compression`), the code; and a pointer to --help when a flag was named.
+ */
+export function usageMessage(err: Error & { code: string; parameter?: string; value?: unknown }, command: Command | undefined = current): string {
+  const parameter = err.parameter ?? '';
+  const flag = parameter === 'uri' ? '<target>' : flagOf(command, parameter);
+  let message = err.message;
+  const typed = flag && err.code !== 'ERR_DGEN_INVALID_MANIFEST' ? typedValue(command, parameter) : undefined;
+  const at = message.lastIndexOf('; got ');
+  if (typed !== undefined && at !== -1 && (typeof err.value !== 'string' || asTyped(parameter, err.value) !== err.value)) {
+    message = `${message.slice(0, at)}; got ${JSON.stringify(typed)}`;
+  }
+  return `dgen: ${flag ? `${flag}: ` : ''}${message} [${err.code}]\n${flag ? '(run with --help for usage)\n' : ''}`;
 }
 
 /**
@@ -191,8 +220,11 @@ export async function main(argv: string[]): Promise<number> {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (isUsageError(err)) {
-      const flag = FLAGS[(err as { parameter?: string }).parameter ?? ''];
-      process.stderr.write(`dgen: ${flag ? `${flag}: ` : ''}${err.message} [${err.code}]\n(run with --help for usage)\n`);
+      // put --json promises a document on stdout also when a value is refused before the run starts.
+      if ((err as { beforeRun?: boolean }).beforeRun && current?.name() === 'put' && current.opts().json === true) {
+        process.stdout.write(JSON.stringify(usageDocument(err), null, 2) + '\n');
+      }
+      process.stderr.write(usageMessage(err));
       return EXIT_USAGE;
     }
     const e = err as Error & { code?: string; exitCode?: number };

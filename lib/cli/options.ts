@@ -2,9 +2,27 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
+import { parseCompression, type CompressionSpec } from '../compression.js';
+import { invalidRange } from '../errors.js';
 
 /** Parsed command-line options as commander hands them over. */
 export type Opts = Record<string, string | boolean | undefined>;
+
+/**
+ * The compression of `--compression` and `--compression-level`, checked here so that messages show the
+ * values typed (`got "lz4"`), or undefined when neither is given.
+ * @throws RangeError `ERR_DGEN_INVALID_COMPRESSION`: an unknown algorithm or a level out of range (by
+ *   {@link parseCompression}); a level without `--compression zstd` or `gzip`, which would mean nothing.
+ */
+export function compressionFromOptions(opts: Opts): CompressionSpec | undefined {
+  const algorithm = opts.compression as string | undefined;
+  const level = opts.compressionLevel as string | undefined;
+  if (level !== undefined && (algorithm === undefined || algorithm === 'none')) {
+    throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compressionLevel', level, 'given with --compression zstd or gzip (there is no level without compression)');
+  }
+  if (algorithm === undefined) return undefined;
+  return parseCompression(algorithm, level);
+}
 
 /** Adds `--endpoint` and `--region` (S3 targets and inputs; the environment supplies the defaults). */
 export function addConnectionOptions(cmd: Command): Command {

@@ -1,18 +1,15 @@
 /** `dgen put <target>`. @module */
-import { connectionOptions, type Opts } from './options.js';
+import { compressionFromOptions, connectionOptions, type Opts } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
-import bytes from 'bytes-iec';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { MAX_FAILURES_KEPT, putFailure, putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 import { DLIO_WORKLOADS, putFormatObjects, type PutFormatOptions, type PutFormatResult } from '../formats/put-format.js';
+import { errorFields, formatBytes, formatSizeSpec, latencyLines, StatusReporter } from './report.js';
+import { parseDuration } from './values.js';
 
-
-/** Binary-prefixed size for people, e.g. `1.5GiB`. */
-export function formatBytes(n: number): string {
-  return bytes.format(n, { mode: 'binary', decimalPlaces: 1 }) ?? `${n} B`;
-}
+export { formatBytes } from './report.js';
 
 /** The shard from `--shard I/N`, or `--shards N` with the index from `JOB_COMPLETION_INDEX` (as a
  * Kubernetes Indexed Job sets it). */
@@ -24,7 +21,18 @@ export function shardFromOptions(opts: Opts, env: NodeJS.ProcessEnv = process.en
   if (index === undefined || index === '') {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shards', opts.shards, 'used with JOB_COMPLETION_INDEX set (a Kubernetes Indexed Job sets it), or use --shard I/N');
   }
-  return `${index}/${opts.shards}`;
+  // The index comes from the environment: a wrong one is the Job's (completions != --shards), and the
+  // message says so rather than blaming a --shard nobody typed.
+  const n = Number(opts.shards);
+  if (!/^\d+$/.test(index.trim()) || !(Number(index) < n)) {
+    throw Object.assign(
+      new RangeError(
+        `JOB_COMPLETION_INDEX must be a whole number from 0 to ${Math.max(0, n - 1)} with --shards ${opts.shards} (the Indexed Job's completions must equal --shards); got JOB_COMPLETION_INDEX=${JSON.stringify(index)}`,
+      ),
+      { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'shards', value: opts.shards },
+    );
+  }
+  return `${index.trim()}/${opts.shards}`;
 }
 
 /** Exit status after a signal: 128 + its number, as shells report it. */
@@ -97,21 +105,6 @@ function isNotStored(err: unknown): err is ManifestNotStoredError {
 
 /** Reports a put that ended in an error: on stderr what committed and what failed (when the run got that
  * far), and with `--json` the document on stdout (`ok: false`, the error, the failures). */
-/** The fields of an error that a `--json` document reports: message, and code, parameter, uri, errno,
- * syscall and (HTTP) status where the error has them. */
-function errorFields(err: unknown): Record<string, unknown> {
-  const e = (err ?? {}) as Error & { code?: string; parameter?: string; uri?: string; errno?: number; syscall?: string; status?: number };
-  return {
-    message: e.message ?? String(err),
-    ...(e.code !== undefined && { code: e.code }),
-    ...(e.parameter !== undefined && { parameter: e.parameter }),
-    ...(e.uri !== undefined && { uri: e.uri }),
-    ...(e.errno !== undefined && { errno: e.errno }),
-    ...(e.syscall !== undefined && { syscall: e.syscall }),
-    ...(e.status !== undefined && { status: e.status }),
-  };
-}
-
 function reportError(err: unknown, json: boolean): void {
   if (isNotStored(err)) {
     const shown = err.committedObjects.length;
@@ -162,7 +155,13 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
   for (const [key, flag] of FORMAT_ONLY) {
     if (opts[key] !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `given only with --format or --dlio-workload (${flag} is a format parameter)`);
   }
-  const showProgress = opts.progress !== false && process.stderr.isTTY === true;
+  // On a terminal a progress bar; elsewhere (a pod's log, CI, nohup) a status line every --status-interval,
+  // or with --json an NDJSON progress event.
+  const live = opts.progress !== false;
+  const showProgress = live && process.stderr.isTTY === true;
+  const compression = compressionFromOptions(opts);
+  const duration = opts.duration === undefined ? undefined : parseDuration('duration', opts.duration);
+  const statusMs = parseDuration('statusInterval', opts.statusInterval ?? '10s') * 1000;
   const bar = showProgress
     ? new SingleBar(
         {
@@ -193,6 +192,7 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
     if (failures.length < MAX_FAILURES_KEPT) failures.push(putFailure(f.name, f.uri, f.objectId, f.attempts, f.error));
   };
   diagnostics_channel.subscribe('dgen:object:failure', onFailure);
+  const status = live && !showProgress ? new StatusReporter(statusMs, opts.json === true) : undefined;
   const manifest = await putObjects({
     target,
     count: opts.count as string,
@@ -204,10 +204,11 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
     dedupScope: opts.dedupScope as 'object',
     seed: opts.seed as string | undefined,
     chunkSize: opts.chunkSize as string,
-    ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && {
-      compression: { algorithm: (opts.compression ?? 'none') as never, level: opts.compressionLevel as never },
-    }),
-    attempts: opts.attempts === undefined ? undefined : (Number(opts.attempts) as number),
+    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec as string }),
+    ...(compression !== undefined && { compression }),
+    ...(duration !== undefined && { duration }),
+    ...(opts.rate !== undefined && { rate: opts.rate as string }),
+    ...(opts.attempts !== undefined && { attempts: wholeNumber(opts.attempts) as number }),
     failFast: opts.failFast === true,
     shard: shardFromOptions(opts),
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
@@ -221,6 +222,7 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
     signal: interrupt.signal,
     onProgress: (p) => {
       last = p;
+      status?.update(p);
       if (!bar) return;
       if (lastDraw === 0) bar.start(p.bytesTotal, 0, payload(p));
       else if (bar.getTotal() !== p.bytesTotal) bar.setTotal(p.bytesTotal); // summed beside the writes
@@ -240,6 +242,7 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
     .finally(() => {
       diagnostics_channel.unsubscribe('dgen:object:failure', onFailure);
       bar?.stop();
+      status?.stop();
       interrupt.dispose();
     });
   return report(manifest, opts);
@@ -274,8 +277,12 @@ function report(manifest: PutResult, opts: Opts): boolean {
       failed: manifest.failed,
       bytes: written,
       ...(manifest.compressedBytes !== undefined && { compressedBytes: manifest.compressedBytes }),
+      storedBytes: manifest.compressedBytes ?? written,
+      ...(manifest.realizedDedupRatio !== undefined && { realizedDedupRatio: manifest.realizedDedupRatio }),
+      ...(manifest.realizedCompressionRatio !== undefined && { realizedCompressionRatio: manifest.realizedCompressionRatio }),
       seconds,
       bytesPerSecond: written / Math.max(seconds, 1e-9),
+      ...(manifest.latency !== undefined && { latency: manifest.latency }),
       ...(manifest.interrupted && { interrupted: true }),
       ...(manifest.resumed > 0 && { resumed: manifest.resumed }),
       partialsRemoved: manifest.partialsRemoved.removed,
@@ -293,11 +300,15 @@ function report(manifest: PutResult, opts: Opts): boolean {
         (manifest.shard ? ` (shard ${manifest.shard.index}/${manifest.shard.count})` : '') +
         (manifest.interrupted ? ' (interrupted)' : '') +
         '\n' +
-        `  seed ${manifest.seed}, size ${manifest.size}, dedup ${manifest.dedupRatio} (${manifest.dedupScope} scope), ` +
-        `compress ${manifest.compressRatio}, dedup unit ${manifest.dedupUnit} B\n` +
+        `  seed ${manifest.seed}, size ${formatSizeSpec(manifest.size)}, dedup ${manifest.dedupRatio} (${manifest.dedupScope} scope` +
+        (manifest.realizedDedupRatio !== undefined && manifest.committed > 0 ? `, realized ${Number(manifest.realizedDedupRatio.toFixed(4))}` : '') +
+        `), compress ${manifest.compressRatio}${manifest.ratioCodec ? ` for ${manifest.ratioCodec}` : ''}, dedup unit ${formatSizeSpec(String(manifest.dedupUnit))}\n` +
         (manifest.compression.algorithm === 'none'
           ? ''
-          : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}, ${formatBytes(manifest.compressedBytes ?? 0)} stored\n`) +
+          : `  compression ${manifest.compression.algorithm} level ${manifest.compression.level}, ${formatBytes(manifest.compressedBytes ?? 0)} stored` +
+            (manifest.realizedCompressionRatio !== undefined ? ` (ratio ${manifest.realizedCompressionRatio.toFixed(2)})` : '') +
+            '\n') +
+        latencyLines(manifest.latency) +
         `  manifest ${manifest.manifestUri}\n  records  ${manifest.recordsUri}\n` +
         (manifest.resumed > 0 ? `  resumed: ${manifest.resumed} objects of the interrupted run kept\n` : '') +
         (manifest.partialsRemoved.removed > 0
@@ -331,6 +342,8 @@ const FORMAT_REFUSED = [
   ['nameTemplate', '--name-template'],
   ['attempts', '--attempts'],
   ['chunkSize', '--chunk-size'],
+  ['duration', '--duration'],
+  ['rate', '--rate'],
 ] as const;
 
 /** A whole number given on the command line as a number; anything else as given, for the library to refuse
@@ -372,6 +385,7 @@ export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOpt
     ...(opts.validCount !== undefined && { validCount: wholeNumber(opts.validCount) as number }),
     ...(opts.layout !== undefined && { layout: opts.layout as 'dlio' }),
     ...(opts.concurrency !== undefined && { concurrency: wholeNumber(opts.concurrency) as number }),
+    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec as string }),
     ...(opts.dedup !== undefined && { dedupRatio: opts.dedup as string }),
     ...(opts.compress !== undefined && { compressRatio: opts.compress as string }),
     ...(opts.dedupUnit !== undefined && { dedupUnit: opts.dedupUnit as string }),
@@ -379,9 +393,7 @@ export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOpt
     formatOptions,
     sink: {
       fsync: opts.fsync === true,
-      ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && {
-        compression: { algorithm: (opts.compression ?? 'none') as never, level: opts.compressionLevel as never },
-      }),
+      ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && { compression: compressionFromOptions(opts) }),
       ...connectionOptions(opts),
       ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
       ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),

@@ -3,7 +3,7 @@ import { verifyObjects } from '../verify.js';
 import { findShardManifests, mergeShardManifests, MANIFEST_NAME } from '../manifest.js';
 import { childTarget, parseTarget } from '../sinks/uri.js';
 import { invalidRange } from '../errors.js';
-import { formatBytes } from './put.js';
+import { formatBytes } from './report.js';
 import { connectionOptions, type Opts } from './options.js';
 
 
