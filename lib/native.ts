@@ -92,6 +92,12 @@ interface Binding {
   codecStats(): { blocksInFlight: number };
   /** `zstd`: the libzstd version; `gzip`: the gzip libraries of this build, comma-separated, fastest first. */
   readonly codecLibraries: { zstd: string; gzip: string };
+  /** The native `dgen analyze` engine (cpp/addon_analyze.cc); see lib/analyze/analyzer.ts. */
+  Analyzer: new (options: { chunkSizes: number[]; cdc: { min: number; avg: number; max: number } | null; perChunk: boolean; hash: string; sample: number }) => import('./analyze/analyzer.js').NativeAnalyzer;
+  /** Native FastCDC cut offsets over `buffers` fed in order, and whether bytes follow the last cut. */
+  fastCdcCuts(params: { min: number; avg: number; max: number }, buffers: Uint8Array[]): { cuts: number[]; pending: boolean };
+  /** Versions of the libraries the analyzer links: libxxhash (XXH_versionNumber) and liblz4. */
+  readonly analyzeLibraries: { xxhash: string; lz4: string };
   bufferPoolStats(): { outstandingBlocks: number; outstandingBytes: number; freeBlocks: number; freeBytes: number; allocations: number; reuses: number };
 }
 

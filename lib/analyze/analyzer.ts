@@ -2,127 +2,62 @@
  * Measures data the way storage systems see it: dedup by fixed-size chunks at several sizes and by
  * content-defined chunks (FastCDC), within and across inputs; compression per codec over each whole
  * input, and in the storage model "dedup first, then compress each unique chunk alone"; all-zero chunks.
- * Memory is bounded apart from the chunk index (one 20-byte SHA-1 per distinct chunk and chunk size).
+ *
+ * The work runs in the native addon on the worker pool (cpp/analyze.h): XXH3-128 (or SHA-256) chunk
+ * fingerprints in a sharded hash set, FastCDC cut points, per-chunk compression with libzstd, libdeflate
+ * (or zlib) and liblz4, and whole-stream compression of each input in 4 MiB segments, each compressed
+ * against the bytes before it (512 KiB for zstd, 32 KiB for deflate; lz4 frames are independent 4 MiB
+ * blocks, as lz4's CLI writes). Bytes are copied into the addon in any buffer sizes and processed in
+ * batches of 16 MiB while the next ones are read; results do not depend on how the input is split.
+ * With `codecs` given, the JavaScript {@link ReferenceAnalyzer} does the work instead.
+ *
+ * Memory: the chunk index holds 16 bytes (XXH3-128) or 32 (SHA-256) per distinct chunk and chunking, at
+ * a load of 3/8 to 3/4; see the README's analyze section for the figure per TiB. Everything else is
+ * bounded (about 40 MiB).
  * @module
  */
-import { hash } from 'node:crypto';
-import { FastCdc, DEFAULT_CDC, type CdcParameters } from './fastcdc.js';
-import { defaultCodecs, type Codec, type StreamCounter } from './codecs.js';
+import { binding } from '../native.js';
+import { DEFAULT_CDC, FastCdc, type CdcParameters } from './fastcdc.js';
+import { ReferenceAnalyzer } from './reference-analyzer.js';
+import { DEFAULT_CHUNK_SIZES, checkChunkSizes, type AnalyzeOptions, type AnalyzeReport, type Interval } from './options.js';
+import { dedupEstimate, ratioEstimate, type RatioMoments } from './sample.js';
+import { invalidRange } from '../errors.js';
 
-/** Default fixed chunk sizes: 4, 8, 16, 32, 64 and 128 KiB. */
-export const DEFAULT_CHUNK_SIZES = [4096, 8192, 16384, 32768, 65536, 131072];
+export { DEFAULT_CHUNK_SIZES, type AnalyzeOptions, type AnalyzeReport } from './options.js';
 
-/** Options of {@link Analyzer}. */
-export interface AnalyzeOptions {
-  /** Fixed chunk sizes in bytes. Default {@link DEFAULT_CHUNK_SIZES}. */
-  chunkSizes?: number[];
-  /** Content-defined chunking sizes, or false for none. Default 2 KiB / 8 KiB / 64 KiB. */
-  cdc?: CdcParameters | false;
-  /** Codecs to measure. Default zstd-1, zstd-3, gzip-6, lz4. */
-  codecs?: Codec[];
-  /** Measure per-chunk compression (costly: every unique chunk, every chunk size, every codec). Default true. */
-  perChunk?: boolean;
-}
+/** The native analyzer's codecs, in its report order. */
+const NATIVE_CODECS = ['zstd-1', 'zstd-3', 'gzip-6', 'lz4'];
 
-/** The result, in the shape `dgen analyze --json` prints. Ratios are logical / distinct chunks (dedup) and
- * input bytes / compressed bytes (compression); keys are chunk sizes in bytes, or `cdc`. */
-export interface AnalyzeReport {
+/** Bytes gathered before a batch goes to the pool. */
+const BATCH_BYTES = 16 * 1024 * 1024;
+
+/** What the addon's report() returns (cpp/addon_analyze.cc). */
+interface NativeReport {
   bytes: number;
   inputs: number;
-  dedup: Record<string, number>;
-  uniqueBytes: Record<string, number>;
-  cdc?: CdcParameters & { chunks: number };
-  compression: Record<string, { whole: number; perChunk: Record<string, number> }>;
-  zeroChunks: Record<string, number>;
+  chunkings: {
+    key: string;
+    chunks: number;
+    zero: number;
+    uniqueChunks: number;
+    uniqueBytes: number;
+    compressed: number[];
+    moments: RatioMoments;
+    countSum: number;
+    countSquares: number;
+    indexBytes: number;
+  }[];
+  wholeCompressed: number[];
+  segments: RatioMoments;
 }
 
-/** One way of cutting the data: fixed size, or content-defined. */
-class Chunking {
-  readonly seen = new Set<string>();
-  chunks = 0;
-  uniqueBytes = 0;
-  zero = 0;
-  readonly compressed: number[];
-  #pieces: Buffer[] = [];
-  #pending = 0;
-
-  constructor(
-    readonly key: string,
-    readonly fixed: number | undefined,
-    readonly cdc: FastCdc | undefined,
-    readonly codecs: Codec[],
-    readonly perChunk: boolean,
-  ) {
-    this.compressed = codecs.map(() => 0);
-  }
-
-  #chunk(chunk: Buffer): void {
-    this.chunks++;
-    if (isZero(chunk)) this.zero++;
-    const id = hash('sha1', chunk, 'base64');
-    if (this.seen.has(id)) return;
-    this.seen.add(id);
-    this.uniqueBytes += chunk.length;
-    if (this.perChunk) for (let c = 0; c < this.codecs.length; c++) this.compressed[c]! += this.codecs[c]!.chunkSize(chunk);
-  }
-
-  /** Emits the chunk ending at `end` of data (joining bytes held from earlier buffers). */
-  #cut(data: Buffer, start: number, end: number): void {
-    if (this.#pending === 0) this.#chunk(data.subarray(start, end));
-    else {
-      this.#pieces.push(data.subarray(start, end));
-      this.#chunk(Buffer.concat(this.#pieces, this.#pending + end - start));
-      this.#pieces = [];
-      this.#pending = 0;
-    }
-  }
-
-  #hold(data: Buffer, start: number): void {
-    if (start >= data.length) return;
-    // Copy: the caller's buffer may be reused once update() returns.
-    this.#pieces.push(Buffer.from(data.subarray(start)));
-    this.#pending += data.length - start;
-  }
-
-  update(data: Buffer): void {
-    let start = 0;
-    if (this.fixed) {
-      const size = this.fixed;
-      if (this.#pending > 0) {
-        const need = size - this.#pending;
-        if (data.length < need) return this.#hold(data, 0);
-        this.#cut(data, 0, need);
-        start = need;
-      }
-      for (; start + size <= data.length; start += size) this.#chunk(data.subarray(start, start + size));
-    } else {
-      for (const cut of this.cdc!.push(data)) {
-        this.#cut(data, start, cut);
-        start = cut;
-      }
-    }
-    this.#hold(data, start);
-  }
-
-  /** End of one input: a partial last chunk counts as a chunk. */
-  endInput(): void {
-    this.cdc?.end();
-    if (this.#pending > 0) {
-      const last = Buffer.concat(this.#pieces, this.#pending);
-      this.#pieces = [];
-      this.#pending = 0;
-      this.#chunk(last);
-    }
-  }
-}
-
-const ZEROS = Buffer.alloc(128 * 1024);
-function isZero(chunk: Buffer): boolean {
-  for (let at = 0; at < chunk.length; at += ZEROS.length) {
-    const n = Math.min(ZEROS.length, chunk.length - at);
-    if (!chunk.subarray(at, at + n).equals(ZEROS.subarray(0, n))) return false;
-  }
-  return true;
+/** The addon's analyzer (cpp/addon_analyze.cc). */
+export interface NativeAnalyzer {
+  /** Copies `data` in; returns the bytes waiting for the next process(). */
+  append(data: Uint8Array): number;
+  /** Processes what was appended on the pool; `final` ends the input. One call at a time. */
+  process(final: boolean, callback: (err: Error | null) => void): void;
+  report(): NativeReport;
 }
 
 /**
@@ -130,54 +65,74 @@ function isZero(chunk: Buffer): boolean {
  * {@link update} with its bytes in order, then {@link endInput}; finally {@link report}.
  */
 export class Analyzer {
-  readonly #chunkings: Chunking[];
-  readonly #codecs: Codec[];
+  readonly #native: NativeAnalyzer | undefined;
+  readonly #reference: ReferenceAnalyzer | undefined;
   readonly #cdc: CdcParameters | undefined;
   readonly #perChunk: boolean;
-  #streams: StreamCounter[] = [];
-  readonly #wholeCompressed: number[];
+  readonly #rate: number;
+  readonly #hash: 'xxh3' | 'sha256';
+  #inflight: Promise<void> = Promise.resolve();
   #bytes = 0;
-  #inputs = 0;
 
-  /** @throws RangeError `ERR_DGEN_INVALID_OPTION` for chunk sizes that are not positive integers or bad CDC sizes. */
+  /**
+   * @throws RangeError `ERR_DGEN_INVALID_OPTION` for chunk sizes that are not whole numbers of 1 B to
+   *   1 GiB, bad CDC sizes (see {@link FastCdc}), a `sample` outside (0, 1], a `hash` other than `xxh3`
+   *   or `sha256`, or `codecs` together with `sample` or `hash`.
+   */
   constructor(options: AnalyzeOptions = {}) {
     const sizes = options.chunkSizes ?? DEFAULT_CHUNK_SIZES;
-    for (const s of sizes) {
-      if (!Number.isSafeInteger(s) || s < 1) {
-        throw Object.assign(new RangeError(`chunk sizes must be whole numbers of bytes >= 1; got ${String(s)}`), {
-          code: 'ERR_DGEN_INVALID_OPTION',
-          parameter: 'chunkSizes',
-          value: s,
-        });
-      }
-    }
-    this.#codecs = options.codecs ?? defaultCodecs();
-    this.#perChunk = options.perChunk ?? true;
+    checkChunkSizes(sizes);
     this.#cdc = options.cdc === false ? undefined : (options.cdc ?? DEFAULT_CDC);
-    this.#chunkings = sizes.map((s) => new Chunking(String(s), s, undefined, this.#codecs, this.#perChunk));
-    if (this.#cdc) this.#chunkings.push(new Chunking('cdc', undefined, new FastCdc(this.#cdc), this.#codecs, this.#perChunk));
-    this.#wholeCompressed = this.#codecs.map(() => 0);
+    if (this.#cdc) new FastCdc(this.#cdc); // validates the sizes with the reference's rules and error
+    this.#perChunk = options.perChunk ?? true;
+    this.#rate = options.sample ?? 1;
+    if (typeof this.#rate !== 'number' || !(this.#rate > 0 && this.#rate <= 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', options.sample, 'a fraction in (0, 1], e.g. 0.01');
+    this.#hash = options.hash ?? 'xxh3';
+    if (this.#hash !== 'xxh3' && this.#hash !== 'sha256') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'hash', options.hash, "'xxh3' or 'sha256'");
+    if (options.codecs) {
+      if (options.sample !== undefined || options.hash !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'codecs', 'custom codecs', 'left out with sample or hash (the native analyzer has its own codecs)');
+      this.#reference = new ReferenceAnalyzer(options);
+      return;
+    }
+    this.#native = new binding.Analyzer({
+      chunkSizes: sizes,
+      cdc: this.#cdc ?? null,
+      perChunk: this.#perChunk,
+      hash: this.#hash,
+      sample: this.#rate,
+    });
   }
 
-  /** Starts an input (a file or object): whole-stream compression and fixed chunking restart. */
+  #process(final: boolean): Promise<void> {
+    return new Promise((resolve, reject) => this.#native!.process(final, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Starts an input (a file or object): whole-stream compression and chunking restart. */
   beginInput(): void {
-    this.#inputs++;
-    this.#streams = this.#codecs.map((c) => c.stream());
+    this.#reference?.beginInput();
   }
 
-  /** Feeds the next bytes of the current input. Resolves when the whole-stream compressors took them. */
+  /**
+   * Feeds the next bytes of the current input (copied: the caller may reuse `data` at once). Resolves
+   * when they are taken: at once, or after the batch before them is done (which bounds memory).
+   * @throws Error from the native analyzer if a codec fails (out of memory).
+   */
   async update(data: Buffer): Promise<void> {
     this.#bytes += data.length;
-    for (const c of this.#chunkings) c.update(data);
-    await Promise.all(this.#streams.map((s) => s.write(data)));
+    if (this.#reference) return this.#reference.update(data);
+    if (this.#native!.append(data) < BATCH_BYTES) return;
+    await this.#inflight;
+    this.#inflight = this.#process(false);
+    // Awaited by the next batch or endInput(); a failure is not unhandled meanwhile.
+    this.#inflight.catch(() => {});
   }
 
   /** Ends the current input. */
   async endInput(): Promise<void> {
-    for (const c of this.#chunkings) c.endInput();
-    const sizes = await Promise.all(this.#streams.map((s) => s.end()));
-    sizes.forEach((n, i) => (this.#wholeCompressed[i]! += n));
-    this.#streams = [];
+    if (this.#reference) return this.#reference.endInput();
+    await this.#inflight;
+    this.#inflight = Promise.resolve();
+    await this.#process(true);
   }
 
   /** Bytes analyzed so far. */
@@ -185,31 +140,60 @@ export class Analyzer {
     return this.#bytes;
   }
 
+  /** The measurements so far (call between inputs). */
   report(): AnalyzeReport {
+    if (this.#reference) return this.#reference.report();
+    const n = this.#native!.report();
+    const rate = this.#rate;
+    const sampled = rate < 1;
     const ratio = (a: number, b: number) => (b === 0 ? 1 : a / b);
     const dedup: Record<string, number> = {};
     const uniqueBytes: Record<string, number> = {};
     const zeroChunks: Record<string, number> = {};
-    for (const c of this.#chunkings) {
-      dedup[c.key] = ratio(c.chunks, c.seen.size);
-      uniqueBytes[c.key] = c.uniqueBytes;
+    const dedupIntervals: Record<string, Interval> = {};
+    for (const c of n.chunkings) {
+      if (sampled) {
+        const e = dedupEstimate(c.uniqueChunks, c.countSum, c.countSquares, rate);
+        dedup[c.key] = e.estimate;
+        dedupIntervals[c.key] = e.interval;
+        uniqueBytes[c.key] = Math.round(c.uniqueBytes / rate);
+      } else {
+        dedup[c.key] = ratio(c.chunks, c.uniqueChunks);
+        uniqueBytes[c.key] = c.uniqueBytes;
+      }
       zeroChunks[c.key] = c.zero;
     }
     const compression: AnalyzeReport['compression'] = {};
-    this.#codecs.forEach((codec, i) => {
+    const compressionIntervals: NonNullable<AnalyzeReport['sample']>['compression'] = {};
+    NATIVE_CODECS.forEach((name, i) => {
       const perChunk: Record<string, number> = {};
-      if (this.#perChunk) for (const c of this.#chunkings) perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
-      compression[codec.name] = { whole: ratio(this.#bytes, this.#wholeCompressed[i]!), perChunk };
+      const perChunkIntervals: Record<string, Interval> = {};
+      if (this.#perChunk) {
+        for (const c of n.chunkings) {
+          if (sampled) {
+            const e = ratioEstimate(c.moments, i, rate);
+            perChunk[c.key] = e.estimate;
+            perChunkIntervals[c.key] = e.interval;
+          } else perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
+        }
+      }
+      if (sampled) {
+        const e = ratioEstimate(n.segments, i, rate);
+        compression[name] = { whole: e.estimate, perChunk };
+        compressionIntervals[name] = { whole: e.interval, perChunk: perChunkIntervals };
+      } else compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };
     });
-    const cdc = this.#chunkings.find((c) => c.key === 'cdc');
+    const cdc = n.chunkings.find((c) => c.key === 'cdc');
     return {
-      bytes: this.#bytes,
-      inputs: this.#inputs,
+      bytes: n.bytes,
+      inputs: n.inputs,
       dedup,
       uniqueBytes,
       ...(this.#cdc && cdc && { cdc: { ...this.#cdc, chunks: cdc.chunks } }),
       compression,
       zeroChunks,
+      index: { hash: this.#hash === 'sha256' ? 'sha-256' : 'xxh3-128', bytes: n.chunkings.reduce((a, c) => a + c.indexBytes, 0) },
+      ...(sampled && { sample: { rate, confidence: 0.95, dedup: dedupIntervals, compression: compressionIntervals } }),
     };
   }
 }

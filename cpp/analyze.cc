@@ -1,0 +1,220 @@
+#include "analyze.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+namespace dgen {
+
+namespace {
+
+constexpr size_t kZstdHistory = 512 * 1024;  // the most history a segment uses (zstd; deflate uses 32 KiB)
+constexpr size_t kPieceBytes = 1 << 20;  // a task's share of a chunking's chunks
+constexpr size_t kCdcPieceChunks = 128;
+
+bool all_zero(const uint8_t* p, size_t n) { return n > 0 && p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
+
+}  // namespace
+
+void RatioMoments::add(double bytes, const size_t* compressed) {
+  n += 1;
+  x += bytes;
+  xx += bytes * bytes;
+  for (int c = 0; c < kAnalyzeCodecs; ++c) {
+    const double v = double(compressed[c]);
+    y[c] += v;
+    yy[c] += v * v;
+    xy[c] += bytes * v;
+  }
+}
+
+void RatioMoments::merge(const RatioMoments& o) {
+  n += o.n;
+  x += o.x;
+  xx += o.xx;
+  for (int c = 0; c < kAnalyzeCodecs; ++c) y[c] += o.y[c], yy[c] += o.yy[c], xy[c] += o.xy[c];
+}
+
+Analyzer::Analyzer(AnalyzeConfig config) : config_(std::move(config)) {
+  const size_t words = config_.sha256 ? 4 : 2;
+  const bool sampling = config_.sample < 1;
+  threshold_ = sampling ? uint64_t(config_.sample * 18446744073709551616.0) : UINT64_MAX;
+  for (size_t s : config_.chunk_sizes) {
+    chunkings.emplace_back();
+    chunkings.back().fixed = s;
+  }
+  if (config_.cdc) chunkings.emplace_back();
+  for (auto& c : chunkings) c.index = std::make_unique<ChunkIndex>(words, sampling);
+}
+
+void Analyzer::append(const uint8_t* data, size_t n) {
+  incoming_.insert(incoming_.end(), data, data + n);
+}
+
+void Analyzer::fail(const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_.empty()) error_ = what;
+}
+
+void Analyzer::chunks(ChunkingState& c, const std::vector<size_t>& bounds, size_t from, size_t to) {
+  const bool sampling = config_.sample < 1;
+  uint64_t count = 0, zero = 0, unique = 0, unique_bytes = 0;
+  size_t sizes[kAnalyzeCodecs] = {};
+  uint64_t compressed[kAnalyzeCodecs] = {};
+  RatioMoments moments;
+  uint64_t key[4];
+  for (size_t i = from; i < to; ++i) {
+    const uint8_t* p = buf_.data() + bounds[i];
+    const size_t n = bounds[i + 1] - bounds[i];
+    ++count;
+    if (all_zero(p, n)) ++zero;
+    fingerprint(config_.sha256, p, n, key);
+    if (sampling && key[0] >= threshold_) continue;
+    if (!c.index->insert(key)) continue;
+    ++unique;
+    unique_bytes += n;
+    if (!config_.per_chunk) continue;
+    for (int k = 0; k < kAnalyzeCodecs; ++k) compressed[k] += sizes[k] = chunk_compressed_size(k, p, n);
+    moments.add(double(n), sizes);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  c.chunks += count;
+  c.zero += zero;
+  c.unique_chunks += unique;
+  c.unique_bytes += unique_bytes;
+  for (int k = 0; k < kAnalyzeCodecs; ++k) c.compressed[k] += compressed[k];
+  c.moments.merge(moments);
+}
+
+void Analyzer::plan_round1(std::vector<Task>& tasks, bool final) {
+  const uint64_t end = buf_base_ + buf_.size();
+  // The CDC scan first: the second round waits on it.
+  if (config_.cdc) {
+    ChunkingState& c = chunkings.back();
+    tasks.push_back([this, &c, final, end] {
+      FastCdc cdc(config_.cdc_params);
+      cdc_bounds_.clear();
+      size_t at = size_t(c.pos - buf_base_);
+      const size_t stop = size_t(end - buf_base_);
+      cdc_bounds_.push_back(at);
+      while (at < stop) {
+        size_t len = cdc.next_cut(buf_.data() + at, stop - at);
+        if (len == 0) {
+          if (!final) break;
+          len = stop - at;
+        }
+        at += len;
+        cdc_bounds_.push_back(at);
+      }
+      c.pos = buf_base_ + at;
+    });
+  }
+  // Whole-stream segments, one task per segment and codec.
+  const size_t seg = config_.segment_bytes;
+  while (seg_pos_ < end && (end - seg_pos_ >= seg || final)) {
+    const size_t n = size_t(std::min<uint64_t>(seg, end - seg_pos_));
+    const size_t at = size_t(seg_pos_ - buf_base_);
+    const uint64_t id[2] = {inputs, segment_index_++};
+    seg_pos_ += n;
+    if (config_.sample < 1 && XXH3_64bits(id, sizeof id) >= threshold_) continue;
+    auto sizes = std::make_shared<std::vector<size_t>>(kAnalyzeCodecs, 0);
+    auto left = std::make_shared<std::atomic<int>>(kAnalyzeCodecs);
+    for (int k = 0; k < kAnalyzeCodecs; ++k) {
+      tasks.push_back([this, k, at, n, sizes, left] {
+        (*sizes)[k] = segment_compressed_size(k, buf_.data(), at, buf_.data() + at, n);
+        if (left->fetch_sub(1) != 1) return;
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (int j = 0; j < kAnalyzeCodecs; ++j) whole_compressed[j] += (*sizes)[j];
+        segments.add(double(n), sizes->data());
+      });
+    }
+  }
+  // Fixed-size chunkings, in pieces of about kPieceBytes.
+  for (auto& c : chunkings) {
+    if (!c.fixed) continue;
+    const size_t s = c.fixed;
+    auto bounds = std::make_shared<std::vector<size_t>>();
+    size_t at = size_t(c.pos - buf_base_);
+    const size_t stop = size_t(end - buf_base_);
+    bounds->push_back(at);
+    for (; stop - at >= s; at += s) bounds->push_back(at + s);
+    if (final && at < stop) bounds->push_back(at = stop);
+    c.pos = buf_base_ + at;
+    const size_t count = bounds->size() - 1;
+    const size_t per = std::max<size_t>(1, kPieceBytes / s);
+    for (size_t from = 0; from < count; from += per) {
+      const size_t to = std::min(count, from + per);
+      tasks.push_back([this, &c, bounds, from, to] { chunks(c, *bounds, from, to); });
+    }
+  }
+}
+
+void Analyzer::plan_round2(std::vector<Task>& tasks) {
+  if (!config_.cdc || cdc_bounds_.size() < 2) return;
+  ChunkingState& c = chunkings.back();
+  const size_t count = cdc_bounds_.size() - 1;
+  for (size_t from = 0; from < count; from += kCdcPieceChunks) {
+    const size_t to = std::min(count, from + kCdcPieceChunks);
+    tasks.push_back([this, &c, from, to] { chunks(c, cdc_bounds_, from, to); });
+  }
+}
+
+void Analyzer::run_round(std::shared_ptr<WorkerPool> pool, std::shared_ptr<std::vector<Task>> tasks, std::function<void()> next) {
+  pool->submit(
+      tasks->size(),
+      [this, tasks](size_t i) {
+        try {
+          (*tasks)[i]();
+        } catch (const std::exception& e) {
+          fail(e.what());
+        }
+      },
+      std::move(next));
+}
+
+void Analyzer::finish_batch(bool final) {
+  if (final) {
+    ++inputs;
+    if (config_.sample >= 1) whole_compressed[2] += 18;  // the gzip member's header and trailer
+    buf_.clear();
+    buf_base_ = seg_pos_ = segment_index_ = 0;
+    for (auto& c : chunkings) c.pos = 0;
+    return;
+  }
+  // Keep what the next batch needs: unfinished chunks, the unfinished segment and its history.
+  uint64_t keep = seg_pos_ - std::min<uint64_t>(seg_pos_, kZstdHistory);
+  for (auto& c : chunkings) keep = std::min(keep, c.pos);
+  keep = std::max(keep, buf_base_);
+  buf_.erase(buf_.begin(), buf_.begin() + ptrdiff_t(keep - buf_base_));
+  buf_base_ = keep;
+}
+
+void Analyzer::process(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done) {
+  bytes += incoming_.size();
+  buf_.insert(buf_.end(), incoming_.begin(), incoming_.end());
+  incoming_.clear();
+  auto round1 = std::make_shared<std::vector<Task>>();
+  plan_round1(*round1, final);
+  run_round(pool, round1, [this, pool, final, done] {
+    auto round2 = std::make_shared<std::vector<Task>>();
+    bool failed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failed = !error_.empty();
+    }
+    if (!failed) plan_round2(*round2);
+    run_round(pool, round2, [this, final, done] {
+      finish_batch(final);
+      std::string error;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error.swap(error_);
+      }
+      done(error);
+    });
+  });
+}
+
+}  // namespace dgen

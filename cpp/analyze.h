@@ -1,0 +1,102 @@
+// The native `dgen analyze` engine: fixed-size and FastCDC chunking, the chunk index, per-chunk and
+// whole-stream compression, all on the worker pool. Bytes arrive in any buffer sizes through append();
+// process() consumes them in batches. Results never depend on how the input was split: chunks, stream
+// segments and the CDC scan are all placed by offset within the input, and the bytes a batch cannot
+// finish (a partial chunk, a partial segment, the history the next segment compresses against) stay in
+// the analyzer's own buffer for the next batch.
+//
+// Work of a batch, in two rounds on the pool: (1) the fixed chunkings' chunks in pieces of ~1 MiB
+// (fingerprint, all-zero test, index insert, and for a new chunk its compressed size per codec), the
+// whole-stream segments (one task per segment and codec) and the CDC scan of the batch; (2) the CDC
+// chunks found, in pieces. Which worker inserts a fingerprint first does not matter: a chunk's
+// compressed size depends only on its bytes.
+//
+// --sample RATE keeps, per chunking, only fingerprints whose word 0 is below RATE * 2^64 ("sampling by
+// fingerprint": every copy of a chunk is kept or dropped together), counts each kept fingerprint's
+// copies, compresses only kept new chunks, and compresses a whole-stream segment only if a hash of its
+// (input, index) is below RATE * 2^64. The report holds the sums and sums of squares the estimators
+// and their intervals need (lib/analyze/sample.ts).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "analyze_codecs.h"
+#include "analyze_fastcdc.h"
+#include "analyze_index.h"
+#include "pool.h"
+
+namespace dgen {
+
+struct AnalyzeConfig {
+  std::vector<size_t> chunk_sizes;
+  bool cdc = true;
+  CdcParams cdc_params;
+  bool per_chunk = true;
+  bool sha256 = false;
+  double sample = 1;  // fraction of fingerprints and segments measured; 1 = everything
+  size_t segment_bytes = size_t(4) << 20;  // whole-stream segment (lz4's CLI block size)
+  size_t batch_bytes = size_t(16) << 20;
+};
+
+// Sums over a set of (x = bytes, y[c] = compressed bytes per codec) items: for ratio estimators.
+struct RatioMoments {
+  double n = 0, x = 0, xx = 0;
+  double y[kAnalyzeCodecs] = {}, yy[kAnalyzeCodecs] = {}, xy[kAnalyzeCodecs] = {};
+  void add(double bytes, const size_t* compressed);
+  void merge(const RatioMoments& o);
+};
+
+struct ChunkingState {
+  size_t fixed = 0;  // chunk size, or 0 for CDC
+  std::unique_ptr<ChunkIndex> index;
+  uint64_t chunks = 0, zero = 0;
+  uint64_t unique_bytes = 0;  // of distinct chunks (of kept ones when sampling)
+  uint64_t unique_chunks = 0;  // kept distinct chunks
+  uint64_t compressed[kAnalyzeCodecs] = {};
+  RatioMoments moments;  // over distinct chunks measured per chunk
+  uint64_t pos = 0;  // input offset of the next chunk's first byte
+};
+
+class Analyzer {
+ public:
+  explicit Analyzer(AnalyzeConfig config);
+  const AnalyzeConfig& config() const { return config_; }
+  // Main thread: copies the next bytes of the current input in.
+  void append(const uint8_t* data, size_t n);
+  size_t pending() const { return incoming_.size(); }
+  // Main thread: processes the bytes appended so far on `pool` (at the end of an input if `final`), then
+  // calls done(error) on a worker (empty error on success). One call at a time.
+  void process(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done);
+
+  uint64_t bytes = 0, inputs = 0;
+  std::vector<ChunkingState> chunkings;  // fixed sizes in order, then CDC
+  uint64_t whole_compressed[kAnalyzeCodecs] = {};
+  RatioMoments segments;  // over measured whole-stream segments
+
+ private:
+  using Task = std::function<void()>;
+  void run_round(std::shared_ptr<WorkerPool> pool, std::shared_ptr<std::vector<Task>> tasks, std::function<void()> next);
+  void plan_round1(std::vector<Task>& tasks, bool final);
+  void plan_round2(std::vector<Task>& tasks);
+  void finish_batch(bool final);
+  // Fingerprints, counts and measures the chunks [starts[i], starts[i+1]) of the buffer.
+  void chunks(ChunkingState& c, const std::vector<size_t>& bounds, size_t from, size_t to);
+  void fail(const std::string& what);
+
+  AnalyzeConfig config_;
+  uint64_t threshold_;  // fingerprints with word 0 below this are kept
+  std::vector<uint8_t> incoming_, buf_;
+  uint64_t buf_base_ = 0;  // input offset of buf_[0]
+  uint64_t seg_pos_ = 0;  // input offset of the next whole-stream segment
+  uint64_t segment_index_ = 0;
+  std::vector<size_t> cdc_bounds_;  // buffer offsets: chunk starts then the last chunk's end
+  std::mutex mutex_;  // merges of per-task sums; error_
+  std::string error_;
+};
+
+}  // namespace dgen
