@@ -86,6 +86,11 @@ export interface ObjectStorePutOptions extends S3ConnectionOptions, AzureConnect
   /** Called with the size in bytes of each part (block, or single request) once the service has
    * acknowledged it, in completion order; the calls add up to the object's size on success. */
   onStored?: (bytes: number) => void;
+  /** Awaited before each part (block, or the single request) is generated, with its size in bytes: a
+   * run-wide rate waits here (a bulk put's `rate`; see pacing.ts). A rejection stops the upload as an
+   * abort does (the multipart upload aborted, no block list committed) and is what the promise rejects
+   * with. Default: none. */
+  pace?: (bytes: number) => Promise<void>;
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -156,6 +161,7 @@ export function putGeneratedObject(target: Target | string, generator: DataGener
   if (!(generator instanceof DataGenerator)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'generator', generator, 'a DataGenerator');
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
+  if (options.pace !== undefined && typeof options.pace !== 'function') throw invalidType('ERR_DGEN_INVALID_OPTION', 'pace', options.pace, 'a function');
   if (options.buffers !== undefined && !(options.buffers instanceof PartBufferPool)) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'buffers', options.buffers, 'a PartBufferPool');
   }
@@ -181,7 +187,7 @@ export function putGeneratedObject(target: Target | string, generator: DataGener
     const buffers = pool ?? partBuffersFor(client, partSize);
     const crc32c = checksumAlgorithm === 'CRC32C';
     const signPayload = options.signPayload ?? (crc32c ? 'http' : true);
-    const s3: S3Put = { uri, bucket: t.bucket, key: t.key, client, generator, partSize, concurrency: partConcurrency, buffers, signal, onStored: options.onStored, contentType, crc32c, signPayload };
+    const s3: S3Put = { uri, bucket: t.bucket, key: t.key, client, generator, partSize, concurrency: partConcurrency, buffers, signal, onStored: options.onStored, pace: options.pace, contentType, crc32c, signPayload };
     const done = size <= partSize ? putS3Single(s3) : putS3Multipart(s3);
     return ownsClient ? done.finally(() => client.destroy()) : done;
   }
@@ -201,6 +207,7 @@ export function putGeneratedObject(target: Target | string, generator: DataGener
     buffers,
     signal,
     onStored: options.onStored,
+    pace: options.pace,
     contentType,
   };
   return size <= blockSize ? putAzureSingle(az) : putAzureBlocks(az);
@@ -228,6 +235,7 @@ interface PutContext {
   buffers: PartBufferPool;
   signal: AbortSignal | undefined;
   onStored: ((bytes: number) => void) | undefined;
+  pace: ((bytes: number) => Promise<void>) | undefined;
   contentType: string;
 }
 
@@ -285,6 +293,8 @@ function withAbortError(err: unknown, abortError: Error): unknown {
  * does; S3 and Azure refuse a body shorter than its Content-Length, or failing its checksum).
  */
 async function putWhole<T>(c: PutContext, send: (view: Buffer, crc: number) => Promise<T>): Promise<{ out: T; crc: number }> {
+  // Paced before a buffer is taken, so that waiting holds no memory.
+  await c.pace?.(c.generator.size);
   const buffer = await c.buffers.acquire(c.signal);
   try {
     const view = buffer.subarray(0, c.generator.size);
@@ -321,6 +331,7 @@ async function sendParts(
   try {
     for (let part = 1, offset = 0; offset < size && failure === undefined; part++, offset += partSize) {
       const length = Math.min(partSize, size - offset);
+      await c.pace?.(length);
       const buffer = await buffers.acquire(signal);
       let handedOver = false;
       try {

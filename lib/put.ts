@@ -18,6 +18,7 @@ import { setMaxListeners } from 'node:events';
 import { lstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { invalidRange, invalidType } from './errors.js';
@@ -234,6 +235,19 @@ function positiveInt(parameter: string, value: unknown, fallback: number): numbe
 }
 
 /**
+ * Parses a duration in seconds (a positive finite number, or a decimal string) into milliseconds.
+ * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming `duration`.
+ */
+function parseDuration(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const allowed = 'a number of seconds > 0, e.g. 60 or "0.5"';
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'duration', value, allowed);
+  if (!Number.isFinite(n) || n <= 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'duration', value, allowed);
+  return n * 1000;
+}
+
+/**
  * Parses a shard: `{ index, count }` or `"I/N"` with 0 <= I < N.
  * @throws RangeError `ERR_DGEN_INVALID_OPTION`.
  */
@@ -345,6 +359,7 @@ function resumeOptions(options: PutOptions, old: Manifest): PutOptions {
     nameTemplate: options.nameTemplate ?? old.nameTemplate,
     dedupRatio: options.dedupRatio ?? old.dedupRatio,
     compressRatio: options.compressRatio ?? old.compressRatio,
+    ratioCodec: options.ratioCodec ?? old.ratioCodec,
     dedupUnit: options.dedupUnit ?? old.dedupUnit,
     dedupScope: options.dedupScope ?? old.dedupScope,
     compression: options.compression ?? old.compression,
@@ -386,6 +401,18 @@ export interface PutResult extends ManifestV2 {
    * (`compressedBytes` is the stored total); absent without compression (stored bytes are `bytes`) or
    * when nothing was stored. */
   realizedCompressionRatio?: number;
+}
+
+/** A pass-through stage that hands each chunk on once the run's pacing lets it go (`pace` resolves). */
+function paced(pace: (bytes: number) => Promise<void>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      pace(chunk.length).then(
+        () => callback(null, chunk),
+        (err: unknown) => callback(err as Error),
+      );
+    },
+  });
 }
 
 /** One object of the plan. */
@@ -530,10 +557,14 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  * EMFILE/ENFILE wait and retry without using up attempts (retry.ts); `concurrency` is lowered to what
  * RLIMIT_NOFILE allows (limits.ts). A throwing `onProgress` stops the run and the put rejects with what
  * it threw.
+ * With `duration` the run is time-based and with `rate` paced (see those options).
  * @returns the stored manifest, with the first failures (with errno, syscall, HTTP status), the
- *   manifest's and records' URIs, the partials removed, the objects resumed and the concurrency used.
+ *   manifest's and records' URIs, the partials removed, the objects resumed, the concurrency used, the
+ *   per-object latencies (`latency`), `realizedDedupRatio` and, compressed, `realizedCompressionRatio`.
  * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes, e.g.
- *   `ERR_DGEN_INVALID_OPTION` naming `signal`, `retryBaseMs`, `failFast`, `manifest`); the preflight's
+ *   `ERR_DGEN_INVALID_OPTION` naming `signal`, `retryBaseMs`, `failFast`, `manifest`, `duration` (not a
+ *   number of seconds > 0, or given with `resume`), `rate` (not a positive rate), `count` (absent with
+ *   `duration` and a `shard` or dataset scope)); the preflight's
  *   `ERR_DGEN_TARGET_UNWRITABLE` and `ERR_DGEN_TARGET_IN_USE` (Error, `exitCode: 2`); with `resume`, the
  *   errors of reading the old manifest (`ERR_DGEN_INVALID_MANIFEST`, `ERR_DGEN_NOT_FOUND`) and
  *   `ERR_DGEN_INVALID_OPTION` for a parameter that differs from it; the signal's reason (an `AbortError`
@@ -555,6 +586,12 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   await loadBackend(prefix.scheme);
   await loadBackend(manifestAt.scheme);
   const retryOptions = { attempts, retryBaseMs: putOptions.retryBaseMs, signal: putOptions.signal };
+  const durationMs = parseDuration(putOptions.duration);
+  if (durationMs !== undefined && putOptions.resume === true) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'duration', putOptions.duration, 'absent with resume (a time-based run has no fixed plan to continue; resume its manifest without duration to retry its failed objects)');
+  }
+  // Bytes per second of the whole run (validated here; parseChunking below sizes paced chunks from it).
+  const rate = putOptions.rate === undefined ? undefined : parseRate('rate', putOptions.rate);
 
   // The run to resume: its parameters are this run's (see resumeOptions), its committed records are kept.
   let old: Manifest | undefined;
@@ -571,7 +608,16 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   }
   const options = old ? resumeOptions(putOptions, old) : putOptions;
   const data = parseDataOptions(options);
-  const count = positiveInt('count', options.count, 1);
+  // A time-based run without a count is open-ended: its plan goes on until the deadline (names padded to
+  // 6 digits); the data set must be fixed beforehand for shards (to merge) and dataset scope (its units).
+  const openEnded = durationMs !== undefined && options.count === undefined;
+  if (openEnded && (shard !== undefined || options.dedupScope === 'dataset')) {
+    const why = shard !== undefined ? 'with duration and shard (the data set the shards share, recorded by every shard)' : "with duration and dedupScope 'dataset' (the data set whose units the objects share)";
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'count', options.count, `a whole number >= 1 ${why}`);
+  }
+  const count = openEnded ? Number.MAX_SAFE_INTEGER : positiveInt('count', options.count, 1);
+  /** The count object names are padded for (objectName): 1 (6 digits) when open-ended. */
+  const nameCount = openEnded ? 1 : count;
   const sizes = parseSizeDistribution(options.size ?? DEFAULT_PUT_SIZE);
   const compression = parseCompression(options.compression);
   const template = checkTemplate(options.nameTemplate);
@@ -589,6 +635,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       ['nameTemplate', template, old.nameTemplate],
       ['dedupRatio', data.dedupRatio, old.dedupRatio],
       ['compressRatio', data.compressRatio, old.compressRatio],
+      ['ratioCodec', data.ratioCodec, old.ratioCodec],
       ['dedupUnit', data.dedupUnit, old.dedupUnit],
       ['dedupScope', scope, old.dedupScope],
       ['compression', `${compression.algorithm}:${compression.level}`, `${old.compression.algorithm}:${old.compression.level}`],
@@ -619,6 +666,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     nativeWrites: _nw,
     overwrite,
     resume: _resume,
+    duration: _duration,
+    rate: _rate,
+    ratioCodec: _rc,
     ...sinkOptions
   } = options;
   const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
@@ -626,8 +676,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
 
   // Preflight (preflight.ts, names.ts): every option and credential, the manifest's place among the
   // objects, the target's writability and its manifest, before anything is created.
-  if (prefix.scheme === 's3') s3Backend().parsePartOptions(sinkOptions);
-  if (prefix.scheme === 'az') azureBackend().parseBlockOptions(sinkOptions);
+  // The size of an object's requests on the generated-parts plane: larger objects take several, and have
+  // a first-byte latency apart from their commit.
+  const partBytes = prefix.scheme === 's3' ? s3Backend().parsePartOptions(sinkOptions).partSize : prefix.scheme === 'az' ? azureBackend().parseBlockOptions(sinkOptions).blockSize : Infinity;
   const names = { template, extension, count, ...(shard && { shard }) };
   const manifestRelative = relativeName(prefix, manifestAt);
   if (manifestRelative !== undefined) {
@@ -660,11 +711,25 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     // Dataset scope needs the data set's units before its first object, and a fixed size costs nothing to
     // sum; a size distribution in object scope has its bytes summed beside the writes (a count of 10^9
     // would take half an hour first), so the first objects are written at once.
-    const beside = !dataset && fixedSize(sizes) === undefined;
+    // A time-based run has no totals (objectsTotal and bytesTotal stay 0) but dataset scope's units.
+    const beside = !dataset && fixedSize(sizes) === undefined && durationMs === undefined;
     const besideStop = new AbortController();
-    const totals = beside ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 } : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
+    const totals = durationMs !== undefined && !dataset
+      ? { objects: openEnded ? Number.MAX_SAFE_INTEGER : (await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)).objects, bytes: 0, datasetUnits: 0 }
+      : beside ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 } : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
     const datasetUnits = totals.datasetUnits;
-    const plan = planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, count, extension, template));
+    // Objects taken from the plan: a time-based run stops taking them at its deadline (at least one is
+    // taken); the unsharded manifest's count is how many it took.
+    let taken = 0;
+    const pastDeadline = () => durationMs !== undefined && taken > 0 && performance.now() - started >= durationMs;
+    function* untilDeadline(planned: Iterable<Planned>): Generator<Planned> {
+      for (const p of planned) {
+        if (pastDeadline()) return;
+        taken++;
+        yield p;
+      }
+    }
+    const plan = untilDeadline(planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, nameCount, extension, template)));
 
     // Directories: the target's up front (a target that cannot be a directory fails the run here, before
     // anything is written); those of templated names lazily, before each object, remembering the last few.
@@ -699,9 +764,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     const progress: PutProgress = {
       objectsDone: 0,
       objectsFailed: 0,
-      objectsTotal: totals.objects,
+      objectsTotal: durationMs === undefined ? totals.objects : 0,
       bytesDone: 0,
-      bytesTotal: totals.bytes,
+      bytesTotal: durationMs === undefined ? totals.bytes : 0,
       get elapsedMs() {
         return performance.now() - started;
       },
@@ -719,6 +784,11 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
     // concurrency, so no MaxListenersExceededWarning.
     setMaxListeners(2 * concurrency + 1, stop.signal);
+    // The run's rate: one schedule for the bytes of every object (pacing.ts), waited on before each chunk
+    // (stream plane) or part (generated-parts plane).
+    const pacer = rate === undefined ? undefined : new Pacer(rate);
+    let pacedBytes = 0;
+    const pace = pacer && ((bytes: number): Promise<void> => pacer.wait((pacedBytes += bytes), stop.signal));
     const onOuterAbort = () => stop.abort(signal!.reason);
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (signal?.aborted) onOuterAbort();
@@ -821,7 +891,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
       debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
       const t0 = performance.now();
-      const result = generatedParts ? await generated(target, p) : await streamed(target, p);
+      const result = generatedParts ? await generated(target, p, t0) : await streamed(target, p);
       const ms = performance.now() - t0;
       commitLatency.record(ms);
       const seconds = ms / 1000;
@@ -835,7 +905,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       if (local) await ensureDir(dirname(join(prefix.path, p.name)));
       // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
       // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
-      const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+      const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize: chunkBytes, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
       const sink = createSink(target, { ...sinkOptions, compression });
       let bytes = 0;
       source.on('data', (chunk: Buffer) => {
@@ -844,7 +914,8 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
         progressed();
       });
       try {
-        await pipeline(source, sink);
+        if (pace) await pipeline(source, paced(pace), sink);
+        else await pipeline(source, sink);
         return await sink.result();
       } catch (err) {
         // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
@@ -858,20 +929,26 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     };
 
     /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
-    const generated = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
+    const generated = async (target: Target, p: Planned, t0: number): Promise<ObjectWriteResult> => {
       const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
       let bytes = 0;
+      let firstAck: number | undefined;
       try {
-        return await putGeneratedObject!(target, generator, {
+        const result = await putGeneratedObject!(target, generator, {
           ...sinkOptions,
           ...storeClients,
           signal: stop.signal,
+          ...(pace && { pace }),
           onStored: (stored) => {
+            firstAck ??= performance.now();
             bytes += stored;
             progress.bytesDone += stored;
             progressed();
           },
         });
+        // Several requests: the first part (block) acknowledged is the first byte stored.
+        if (p.size > partBytes && firstAck !== undefined) firstByteLatency.record(firstAck - t0);
+        return result;
       } catch (err) {
         progress.bytesDone -= bytes;
         throw err;
@@ -984,7 +1061,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     };
 
     try {
-      if (local && compression.algorithm === 'none' && nativeWrites) await native(prefix.path);
+      if (local && compression.algorithm === 'none' && nativeWrites && pace === undefined) await native(prefix.path);
       else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);
@@ -1026,11 +1103,13 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       createdAt: new Date().toISOString(),
       target: formatTarget(prefix),
       seed: data.seed.toString(),
-      count,
+      // Unsharded time-based runs: the objects taken (ids 0 to taken - 1).
+      count: durationMs !== undefined && !shard ? Math.max(1, taken) : count,
       size: sizes.spec,
       nameTemplate: template,
       dedupRatio: data.dedupRatio,
       compressRatio: data.compressRatio,
+      ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
       dedupUnit: data.dedupUnit,
       dedupScope: scope,
       ...(dataset && { datasetUnits }),
@@ -1042,7 +1121,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       failed: writer.failed,
       bytes: writer.bytes,
       ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
-      ...(writer.committed + writer.failed < totals.objects && { interrupted: true as const }),
+      ...((durationMs === undefined ? writer.committed + writer.failed < totals.objects : stop.signal.aborted || writer.committed + writer.failed < taken) && { interrupted: true as const }),
     });
     let manifestUri: string;
     try {
