@@ -4,21 +4,57 @@
 // >= 2x `pigz -1`; gzip level 6 >= 1.0x `pigz -6`; event-loop delay p99 under 10 ms in every row.
 // Each case runs 3 rounds, ours and the CLI alternating, and keeps the best rate of each (the machine is
 // shared: single runs swing by 2x); the event-loop delay is the worst p99 over our rounds, beside the p99
-// of DataSource -> null in the same run (what the machine's load alone costs).
+// of DataSource -> null in the same run (what the machine's load alone costs), with the garbage
+// collections (PerformanceObserver 'gc': full ones and their total pause) and the load average.
+// The null consumer reports that it keeps nothing (kChunkProgress: released = acknowledged), as a file
+// sink or fs.WriteStream does, so the source reuses its chunks and the compressor its output memory.
 // DGEN_BENCH_COMPRESSION_MIB sets the size (default 256 MiB for zstd, a quarter of it for gzip).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
-import { createCompressor, createGenerator, DataSource } from '../lib/index.js';
+import { loadavg } from 'node:os';
+import { createCompressor, createGenerator, DataSource, kChunkProgress } from '../lib/index.js';
 import { GB, row, timed } from './table.js';
 
 const MIB = 1024 * 1024;
 const SEED = 1;
 const C = 2;
+
+/** A consumer that drops what it is given and says so (kChunkProgress), as a file sink does. */
+function nullSink(): Writable {
+  let bytes = 0;
+  const sink = new Writable({
+    write: (chunk: Buffer, _e, cb) => {
+      bytes += chunk.length;
+      cb();
+    },
+  });
+  return Object.assign(sink, { [kChunkProgress]: () => ({ acknowledged: bytes, released: bytes }) });
+}
+
+/** Full (mark-compact) garbage collections while `run` runs: count and total pause in ms. */
+async function fullGcs<T>(run: () => Promise<T>): Promise<{ result: T; count: number; ms: number }> {
+  let count = 0, ms = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind !== perf.NODE_PERFORMANCE_GC_MAJOR) continue;
+      count++;
+      ms += e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    const result = await run();
+    await new Promise((r) => setImmediate(r)); // entries are delivered asynchronously
+    return { result, count, ms };
+  } finally {
+    observer.disconnect();
+  }
+}
 
 function hasTool(name: string): boolean {
   return spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -72,21 +108,24 @@ export async function benchCompression(): Promise<void> {
     ];
     const nullDelay = monitorEventLoopDelay({ resolution: 1 });
     nullDelay.enable();
-    await pipeline(new DataSource({ size: zstdBytes, compressRatio: C, seed: SEED }), new Writable({ write: (_c, _e, cb) => cb() }));
+    await pipeline(new DataSource({ size: zstdBytes, compressRatio: C, seed: SEED }), nullSink());
     nullDelay.disable();
     const loadP99 = nullDelay.percentile(99) / 1e6;
     for (const { spec, tool, args, target } of cases) {
       const size = spec.startsWith('gzip') ? zstdBytes / 4 : zstdBytes;
       const have = hasTool(tool);
-      let ours = 0, theirs = 0, p99 = 0, max = 0, ratio = 0, cliRatio = 0, implementation = '';
+      let ours = 0, theirs = 0, p99 = 0, max = 0, ratio = 0, cliRatio = 0, implementation = '', gcs = 0, gcMs = 0;
+      const load = loadavg()[0]!;
       for (let round = 0; round < 3; round++) {
         const h = monitorEventLoopDelay({ resolution: 1 });
         h.enable();
         const compressor = createCompressor(spec);
-        const s = await timed(() =>
-          pipeline(new DataSource({ size, compressRatio: C, seed: SEED }), compressor, new Writable({ write: (_c, _e, cb) => cb() })),
+        const { result: s, count, ms } = await fullGcs(() =>
+          timed(() => pipeline(new DataSource({ size, compressRatio: C, seed: SEED }), compressor, nullSink())),
         );
         h.disable();
+        gcs += count;
+        gcMs += ms;
         ours = Math.max(ours, size / s / GB);
         p99 = Math.max(p99, h.percentile(99) / 1e6);
         max = Math.max(max, h.max / 1e6);
@@ -97,7 +136,7 @@ export async function benchCompression(): Promise<void> {
         theirs = Math.max(theirs, size / c.seconds / GB);
         cliRatio = size / c.bytes;
       }
-      const note = `ratio ${ratio.toFixed(3)}, event-loop delay p99 ${p99.toFixed(1)} ms (DataSource -> null alone: ${loadP99.toFixed(1)} ms), max ${max.toFixed(1)} ms; target >= ${target}x`;
+      const note = `ratio ${ratio.toFixed(3)}, event-loop delay p99 ${p99.toFixed(1)} ms (DataSource -> null alone: ${loadP99.toFixed(1)} ms), max ${max.toFixed(1)} ms; ${gcs} full GCs in 3 rounds (${gcMs.toFixed(0)} ms); load ${load.toFixed(1)}; target >= ${target}x`;
       const name = `DataSource -> ${spec} (${implementation}) -> null`;
       if (!have) row(section, name, ours, `${tool} not installed`, NaN, note);
       else row(section, name, ours, `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> null, ratio ${cliRatio.toFixed(3)}`, theirs, note);

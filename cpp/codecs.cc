@@ -17,9 +17,20 @@ namespace dgen {
 
 namespace {
 
-CompressedBlock allocate(size_t bound) {
+// Where a block's output goes: the caller's buffer when it holds `bound` bytes, else fresh memory.
+struct Output {
+  uint8_t* dst;
+  size_t capacity;
+};
+
+CompressedBlock allocate(size_t bound, Output to) {
   CompressedBlock out;
-  out.data.reset(new uint8_t[bound]);  // not value-initialized: the codec writes what is read
+  if (to.dst != nullptr && to.capacity >= bound) {
+    out.data = to.dst;
+  } else {
+    out.owned.reset(new uint8_t[bound]);  // not value-initialized: the codec writes what is read
+    out.data = out.owned.get();
+  }
   return out;
 }
 
@@ -29,28 +40,28 @@ struct ZstdContext {
   ~ZstdContext() { ZSTD_freeCCtx(cctx); }
 };
 
-CompressedBlock zstd_block(int level, const uint8_t* in, size_t n) {
+CompressedBlock zstd_block(int level, const uint8_t* in, size_t n, Output to) {
   thread_local ZstdContext ctx;
   if (ctx.cctx == nullptr) throw std::runtime_error("ZSTD_createCCtx failed");
   ZSTD_CCtx_reset(ctx.cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(ctx.cctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(ctx.cctx, ZSTD_c_checksumFlag, 1);  // as the zstd CLI writes by default
-  CompressedBlock out = allocate(ZSTD_compressBound(n));
-  const size_t r = ZSTD_compress2(ctx.cctx, out.data.get(), ZSTD_compressBound(n), in, n);
+  CompressedBlock out = allocate(ZSTD_compressBound(n), to);
+  const size_t r = ZSTD_compress2(ctx.cctx, out.data, ZSTD_compressBound(n), in, n);
   if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(r));
   out.size = r;
   return out;
 }
 
-CompressedBlock zlib_block(int level, const uint8_t* in, size_t n) {
+CompressedBlock zlib_block(int level, const uint8_t* in, size_t n, Output to) {
   z_stream s{};
   // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
   if (deflateInit2(&s, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib: deflateInit2 failed");
   const size_t bound = deflateBound(&s, uLong(n));
-  CompressedBlock out = allocate(bound);
+  CompressedBlock out = allocate(bound, to);
   s.next_in = const_cast<Bytef*>(in);
   s.avail_in = uInt(n);
-  s.next_out = out.data.get();
+  s.next_out = out.data;
   s.avail_out = uInt(bound);
   const int r = deflate(&s, Z_FINISH);
   out.size = bound - s.avail_out;
@@ -68,13 +79,13 @@ struct LibdeflateContexts {
   }
 };
 
-CompressedBlock libdeflate_block(int level, const uint8_t* in, size_t n) {
+CompressedBlock libdeflate_block(int level, const uint8_t* in, size_t n, Output to) {
   thread_local LibdeflateContexts ctx;
   libdeflate_compressor*& c = ctx.c[level];
   if (c == nullptr && (c = libdeflate_alloc_compressor(level)) == nullptr) throw std::runtime_error("libdeflate_alloc_compressor failed");
   const size_t bound = libdeflate_gzip_compress_bound(c, n);
-  CompressedBlock out = allocate(bound);
-  out.size = libdeflate_gzip_compress(c, in, n, out.data.get(), bound);
+  CompressedBlock out = allocate(bound, to);
+  out.size = libdeflate_gzip_compress(c, in, n, out.data, bound);
   if (out.size == 0) throw std::runtime_error("libdeflate: output larger than its own bound");
   return out;
 }
@@ -82,14 +93,14 @@ CompressedBlock libdeflate_block(int level, const uint8_t* in, size_t n) {
 
 #ifdef DGEN_HAVE_ISAL
 // ISA-L igzip, stateless (the whole block in one call), with each level's hash buffer kept per thread.
-CompressedBlock isal_block(int level, const uint8_t* in, size_t n) {
+CompressedBlock isal_block(int level, const uint8_t* in, size_t n, Output to) {
   static constexpr uint32_t kLevelBuf[4] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
   thread_local std::vector<uint8_t> level_buf[4];
   std::vector<uint8_t>& buf = level_buf[level];
   if (buf.size() < kLevelBuf[level]) buf.resize(kLevelBuf[level]);
   // Stored blocks bound the output: 5 bytes per 64 KiB block, the gzip header and trailer, and slack.
   const size_t bound = n + (n / 65535 + 1) * 5 + 1024;
-  CompressedBlock out = allocate(bound);
+  CompressedBlock out = allocate(bound, to);
   isal_zstream s;
   isal_deflate_stateless_init(&s);
   s.level = uint32_t(level);
@@ -100,10 +111,10 @@ CompressedBlock isal_block(int level, const uint8_t* in, size_t n) {
   s.flush = NO_FLUSH;
   s.next_in = const_cast<uint8_t*>(in);
   s.avail_in = uint32_t(n);
-  s.next_out = out.data.get();
+  s.next_out = out.data;
   s.avail_out = uint32_t(bound);
   const int r = isal_deflate_stateless(&s);
-  if (r == STATELESS_OVERFLOW) return zlib_block(level, in, n);  // cannot happen with the bound above
+  if (r == STATELESS_OVERFLOW) return zlib_block(level, in, n, to);  // cannot happen with the bound above
   if (r != COMP_OK) throw std::runtime_error("isa-l: isal_deflate_stateless failed (" + std::to_string(r) + ")");
   out.size = s.total_out;
   return out;
@@ -145,17 +156,18 @@ int codec_max_level(CodecLibrary library) {
   return 0;
 }
 
-CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n) {
+CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n, uint8_t* dst, size_t capacity) {
+  const Output to{dst, capacity};
   if (level < 1 || level > codec_max_level(library)) throw std::runtime_error("compression level out of range");
   switch (library) {
-    case CodecLibrary::Zstd: return zstd_block(level, in, n);
+    case CodecLibrary::Zstd: return zstd_block(level, in, n, to);
 #ifdef DGEN_HAVE_ISAL
-    case CodecLibrary::Isal: return isal_block(level, in, n);
+    case CodecLibrary::Isal: return isal_block(level, in, n, to);
 #endif
 #ifdef DGEN_HAVE_LIBDEFLATE
-    case CodecLibrary::Libdeflate: return libdeflate_block(level, in, n);
+    case CodecLibrary::Libdeflate: return libdeflate_block(level, in, n, to);
 #endif
-    default: return zlib_block(level, in, n);
+    default: return zlib_block(level, in, n, to);
   }
 }
 

@@ -14,8 +14,10 @@ namespace dgen {
 // The libraries a block can be compressed with. Which ones exist depends on the build (see CMakeLists.txt).
 enum class CodecLibrary { Zstd, Isal, Libdeflate, Zlib };
 
+// A compressed block: `size` bytes at `data`, which is either the caller's buffer or `owned`.
 struct CompressedBlock {
-  std::unique_ptr<uint8_t[]> data;
+  std::unique_ptr<uint8_t[]> owned;  // set when the output did not fit the caller's buffer (or none was given)
+  uint8_t* data = nullptr;
   size_t size = 0;
 };
 
@@ -27,8 +29,10 @@ std::string gzip_libraries();
 int codec_max_level(CodecLibrary library);
 
 // Compresses [in, in + n) at `level` into one complete frame (zstd, with its content checksum) or gzip
-// member (every other library). Runs on any thread; each thread keeps its own codec state. Throws
-// std::runtime_error if the library fails (out of memory).
-CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n);
+// member (every other library). The output goes to [dst, dst + capacity) when that holds the library's
+// worst-case bound for n bytes (so the caller can reuse output memory), else to memory the block owns.
+// Runs on any thread; each thread keeps its own codec state. Throws std::runtime_error if the library
+// fails (out of memory).
+CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n, uint8_t* dst = nullptr, size_t capacity = 0);
 
 }  // namespace dgen

@@ -87,7 +87,9 @@ interface Binding {
    * back on the main thread. The pieces' memory is referenced until the callback runs; the caller must not
    * change the array meanwhile (cpp/addon_codecs.cc).
    */
-  compressBlock(library: string, level: number, pieces: Uint8Array[], callback: (err: Error | null, output?: Buffer) => void): void;
+  /** With `output`: the worker compresses into it when it holds the library's bound, and the callback gets
+   * the compressed length; otherwise a new Buffer. */
+  compressBlock(library: string, level: number, pieces: Uint8Array[], callback: (err: Error | null, output?: Buffer | number) => void, output?: Buffer): void;
   /** Blocks submitted to compressBlock and not yet called back. */
   codecStats(): { blocksInFlight: number };
   /** `zstd`: the libzstd version; `gzip`: the gzip libraries of this build, comma-separated, fastest first. */

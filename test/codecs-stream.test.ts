@@ -1,13 +1,19 @@
-// The native compressors as streams: bytesReleased lets a writer reuse its chunk memory; destroy in the
+// The native compressors as streams: bytesReleased lets a writer reuse its chunk memory; a compressor
+// reuses its output memory only once a consumer that reports progress has released it; destroy in the
 // middle leaves no block behind; corrupt compressed input fails the decompressor with a typed error.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { createCompressor, createDecompressor, createGenerator } from '../lib/index.js';
 import { binding } from '../lib/native.js';
+import { kChunkProgress } from '../lib/chunk-recycling.js';
 
 function collect(into: Buffer[]): Writable {
   return new Writable({ write: (c: Buffer, _e, cb) => (into.push(c), cb()) });
@@ -55,6 +61,59 @@ t.test('a writer that reuses its chunk memory once bytesReleased passes it gets 
     const back = spec.startsWith('gzip') ? zlib.gunzipSync(out) : execFileSync('zstd', ['-d', '-c'], { input: out, maxBuffer: 1 << 30 });
     t.ok(back.equals(createGenerator({ size, compressRatio: 2, seed: 21 }).generateSync()), `${spec}: the output decompresses to the data`);
   }
+});
+
+t.test('output memory is reused only after a consumer that reports progress released it', async (t) => {
+  // The consumer acknowledges each output at once but reads and releases it only later, on a timer (as a
+  // sink whose write finishes asynchronously would): had the compressor compressed the next block into
+  // that memory earlier, the copy made at release would not decompress to the data (read by the CLIs).
+  const size = 30 * 1024 * 1024 + 7;
+  const data = createGenerator({ size, compressRatio: 2, seed: 31 }).generateSync();
+  for (const spec of ['zstd:1', 'gzip:1', 'gzip:6']) {
+    const copies: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    let outputs = 0;
+    let acknowledged = 0;
+    let released = 0;
+    const consumer = new Writable({
+      write: (c: Buffer, _e, cb) => {
+        outputs++;
+        memories.add(c.buffer);
+        acknowledged += c.length;
+        setTimeout(() => {
+          copies.push(Buffer.from(c));
+          released += c.length;
+        }, 20);
+        cb();
+      },
+      final: (cb) => void setTimeout(cb, 40),
+    });
+    (consumer as unknown as Record<symbol, unknown>)[kChunkProgress] = () => ({ acknowledged, released });
+    await pipeline(async function* () {
+      for (let at = 0; at < size; at += 4 * 1024 * 1024) yield data.subarray(at, at + 4 * 1024 * 1024);
+    }, createCompressor(spec), consumer);
+    t.equal(released, acknowledged, `${spec}: every output released`);
+    t.ok(memories.size < outputs, `${spec}: ${outputs} outputs in ${memories.size} buffers (memory reused)`);
+    const back = spec.startsWith('gzip') ? execFileSync('gunzip', ['-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 }) : execFileSync('zstd', ['-d', '-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 });
+    t.ok(back.equals(data), `${spec}: what the consumer read at release decompresses to the data`);
+  }
+});
+
+t.test('piped to an fs.WriteStream, the file decompresses to the data; to a plain Writable, every output is its own memory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dgen-codecs-stream-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const size = 20 * 1024 * 1024 + 3;
+  const data = createGenerator({ size, compressRatio: 2, seed: 32 }).generateSync();
+  const source = async function* () {
+    for (let at = 0; at < size; at += 1024 * 1024) yield data.subarray(at, at + 1024 * 1024);
+  };
+  const file = join(dir, 'out.zst');
+  await pipeline(source, createCompressor('zstd:1'), createWriteStream(file));
+  t.ok(execFileSync('zstd', ['-d', '-c', file], { maxBuffer: 1 << 30 }).equals(data), 'zstd -d reads the file');
+  const kept: Buffer[] = [];
+  await pipeline(source, createCompressor('zstd:1'), collect(kept));
+  t.equal(new Set(kept.map((c) => c.buffer)).size, kept.length, 'no output memory shared with another output');
+  t.ok(Buffer.concat(kept).equals(readFileSync(file)), 'same bytes as the file');
 });
 
 t.test('destroy in the middle: no output afterwards, every block finishes and lets go of its input', async (t) => {
