@@ -53,7 +53,7 @@ export function isUsageError(err: unknown): err is Error & { code: string } {
 
 /** Examples at the end of a command's help. */
 function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 }
 
 /** The command whose action runs (set before it runs), for error messages: its flags and values. */

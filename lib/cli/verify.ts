@@ -21,6 +21,18 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
     concurrency,
     ...connectionOptions(opts),
+  }).catch(async (err: unknown) => {
+    // No manifest under the target, but shard manifests: a sharded run not merged yet.
+    if ((err as { code?: unknown }).code !== 'ERR_DGEN_NOT_FOUND' || opts.manifest !== undefined) throw err;
+    const shards = await findShardManifests(parseTarget(target, true), connectionOptions(opts)).catch(() => [] as string[]);
+    if (shards.length === 0) throw err;
+    throw Object.assign(
+      new Error(
+        `${(err as Error).message}; the target holds ${shards.length} shard manifest${shards.length === 1 ? '' : 's'} of a sharded run (${shards[0]}${shards.length > 1 ? ', ...' : ''}): ` +
+          `join them with \`dgen merge ${target}\` first, or verify one shard with --manifest ${shards[0]}`,
+      ),
+      { code: 'ERR_DGEN_NOT_MERGED' },
+    );
   });
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
@@ -51,7 +63,16 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
  * their records into `dgen-manifest.records.ndjson`. */
 export async function runMerge(target: string, opts: Opts): Promise<void> {
   const prefix = parseTarget(target, true);
-  const shards = await findShardManifests(prefix, connectionOptions(opts));
+  const shards = await findShardManifests(prefix, connectionOptions(opts)).catch((err: unknown) => {
+    if ((err as { code?: unknown }).code === 'ENOENT') throw Object.assign(new Error(`${target} does not exist: nothing to merge`), { code: 'ERR_DGEN_NOT_FOUND' });
+    throw err;
+  });
+  if (shards.length === 0) {
+    throw Object.assign(
+      new Error(`no shard manifests (dgen-manifest.shard-I-of-N.json) under ${target}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs`),
+      { code: 'ERR_DGEN_NOT_FOUND' },
+    );
+  }
   const { manifest, manifestUri, recordsUri } = await mergeShardManifests(shards, childTarget(prefix, MANIFEST_NAME), connectionOptions(opts));
   process.stderr.write(
     `dgen merge: ${shards.length} shard manifests, ${manifest.committed} objects, ${manifest.failed} failures -> ${manifestUri} (records ${recordsUri})\n`,
