@@ -1,8 +1,10 @@
 /**
- * The one loader of the native addon (built by cmake-js into build/Release/dgen.node).
+ * The one loader of the native addon (built by cmake-js into build/Release/dgen.node, or prebuilt in
+ * prebuilds/linux-x64/).
  * @module
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Options of the native generator; validated by params.ts before they get here. */
 export interface NativeGeneratorOptions {
@@ -59,7 +61,9 @@ interface Binding {
   planWorkers(options?: { synthetic?: string; threads?: number; numa?: NumaOption }): WorkerPlacement[];
   configurePool(options?: { threads?: number; numa?: NumaOption }): void;
   poolInfo(): { threads: number; workers: WorkerPlacement[]; bound: boolean[]; hwloc: boolean; topologySource: string };
-  allocChunk(size: number): Buffer;
+  /** A Buffer on pooled chunk memory, back in the pool when collected; `collectYoung` lets V8 check for
+   * a young-generation collection (cpp/addon.cc, "Chunk Buffers and V8's collector"). */
+  allocChunk(size: number, collectYoung?: boolean): Buffer;
   /** A Buffer on fresh, untouched memory backed by transparent huge pages (cpp/buffers.h). */
   allocHugeChunk(size: number): Buffer;
   setBufferPoolLimit(bytes: number): void;
@@ -105,16 +109,21 @@ interface Binding {
 
 const require = createRequire(import.meta.url);
 
-/** Where the addon is: `DGEN_ADDON` (a path to another build, e.g. one without hwloc or with sanitizers),
- * else build/Release/dgen.node in the package. */
-const ADDON_PATH = process.env.DGEN_ADDON || '../build/Release/dgen.node';
-
+/**
+ * Loads the addon: `DGEN_ADDON` (a path to another build, e.g. one without hwloc or with sanitizers), else
+ * node-gyp-build's choice in the package directory: build/Release/dgen.node (a source build, made by the
+ * install script when no prebuilt fits or in a checkout), then prebuilds/<platform>-<arch>/ (the prebuilt
+ * that `npm pack` adds; scripts/prebuild.js).
+ */
 function load(): Binding {
+  const packageDir = fileURLToPath(new URL('..', import.meta.url));
+  let addon = process.env.DGEN_ADDON;
   try {
-    return require(ADDON_PATH) as Binding;
+    addon ||= (require('node-gyp-build') as { path(dir: string): string }).path(packageDir);
+    return require(addon) as Binding;
   } catch (cause) {
     throw new Error(
-      `dgen-stream: the native addon ${ADDON_PATH} could not be loaded; run \`npm install\` ` +
+      `dgen-stream: the native addon ${addon ?? `(none found in ${packageDir})`} could not be loaded; run \`npm install\` ` +
         '(or `npm run build:native`) in the package directory to build it',
       { cause },
     );
