@@ -6,6 +6,7 @@ import { getSystemErrorMap } from 'node:util';
 import { binding, type NativeGenerator } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { invalidRange, invalidType } from './errors.js';
+import { layoutCompressRatio } from './ratio-codec.js';
 import { MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
 
 /** Fills at or below this many bytes run on the calling thread even through the async API: handing them
@@ -73,7 +74,8 @@ export interface ObjectSpec {
  * dedupRatio)) are unique and the others are byte-exact copies of them, scattered by a keyed permutation.
  * Inside a unit every 512-byte sector begins with keystream bytes (xoshiro256++, seeded per unique unit
  * from a hash of seed, object identity and unit index) and ends with zeros, in the proportion that makes
- * real compressors measure `compressRatio`.
+ * real compressors measure `compressRatio` (with `ratioCodec`, exactly the named codec: see
+ * lib/ratio-codec.ts).
  *
  * Any byte range can be generated on its own, in any order, on any thread: the result is the same as
  * generating the whole object at once.
@@ -101,7 +103,8 @@ export class DataGenerator {
       size: config.size,
       unitBytes: config.dedupUnit,
       dedupRatio: config.dedupRatio,
-      compressRatio: config.compressRatio,
+      // With a named codec, the layout ratio that makes that codec measure compressRatio (once per object).
+      compressRatio: layoutCompressRatio(config.compressRatio, config.ratioCodec),
       kernel: config.kernel,
       ...(config.threads !== 0 && { threads: config.threads }),
       ...(config.datasetUnits !== 0 && { datasetUnits: config.datasetUnits, unitOffset: config.unitOffset }),
@@ -156,6 +159,7 @@ export class DataGenerator {
       size: c.size,
       dedupRatio: c.dedupRatio,
       compressRatio: c.compressRatio,
+      ...(c.ratioCodec !== undefined && { ratioCodec: c.ratioCodec }),
       dedupUnit: c.dedupUnit,
       ...(c.datasetUnits !== 0 && { datasetUnits: c.datasetUnits, unitOffset: c.unitOffset }),
     };

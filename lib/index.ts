@@ -13,6 +13,7 @@ export {
   type WriteToFdOptions,
   type FdWriteError,
 } from './generator.js';
+export { RATIO_CODECS, parseRatioCodec, layoutCompressRatio, maxCompressRatio } from './ratio-codec.js';
 export { DataSource, createDataSource, parseChunking, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, type SourceOptions } from './source.js';
 export { kChunkProgress, type ChunkProgress, type ChunkPoolStats } from './chunk-recycling.js';
 export { createWebStream } from './web.js';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { constants } from 'node:os';
 import { binding } from './native.js';
+import { layoutCompressRatio } from './ratio-codec.js';
 import type { ManifestParameters, ManifestRecord } from './manifest.js';
 
 /** Bytes each worker reads and compares at once: 1 MiB. */
@@ -43,7 +44,7 @@ export async function verifyLocalObjects(manifest: ManifestParameters, records: 
     seed: BigInt(manifest.seed),
     unitBytes: manifest.dedupUnit,
     dedupRatio: manifest.dedupRatio,
-    compressRatio: manifest.compressRatio,
+    compressRatio: layoutCompressRatio(manifest.compressRatio, manifest.ratioCodec),
     ...(manifest.dedupScope === 'dataset' && { datasetUnits: manifest.datasetUnits }),
     kernel: 'auto',
   };

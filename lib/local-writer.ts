@@ -16,6 +16,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
+import { layoutCompressRatio } from './ratio-codec.js';
 import type { DataConfig } from './params.js';
 import { formatCrc32c } from './sinks/object-writer.js';
 
@@ -106,7 +107,7 @@ export function writeLocalObjects(data: DataConfig, objects: readonly LocalObjec
     seed: data.seed,
     unitBytes: data.dedupUnit,
     dedupRatio: data.dedupRatio,
-    compressRatio: data.compressRatio,
+    compressRatio: layoutCompressRatio(data.compressRatio, data.ratioCodec),
     ...(options.datasetUnits && { datasetUnits: options.datasetUnits }),
     kernel: options.kernel ?? 'auto',
   };

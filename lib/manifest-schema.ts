@@ -22,6 +22,7 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { DgenRangeError } from './errors.js';
+import { RATIO_CODECS } from './ratio-codec.js';
 
 /** Largest manifest document read: 64 MiB (a version 1 manifest of about 500,000 inline objects). Records
  * files are streamed and have no cap as a whole; each of their lines has {@link MAX_RECORD_LINE_BYTES}. */
@@ -150,7 +151,8 @@ const parameterProperties = {
   nameTemplate: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH, description: 'a name template string' },
   dedupRatio: { type: 'number', minimum: 1, description: 'a number >= 1 (dedup ratio)' },
   compressRatio: { type: 'number', minimum: 1, maximum: 64, description: 'a number from 1 to 64 (compression ratio)' },
-  ratioCodec: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9]+(-[0-9]+)?(@[0-9]+)?$', description: 'a codec name such as "zstd-1" or "lz4@4096" (ratio codec)' },
+  // Only the calibrated codecs, in canonical form: a manifest naming another could not be regenerated.
+  ratioCodec: { enum: [...RATIO_CODECS], description: `one of ${RATIO_CODECS.map((n) => `"${n}"`).join(', ')} (ratio codec, canonical form)` },
   dedupUnit: { type: 'integer', minimum: 512, maximum: 1024 ** 3, multipleOf: 512, description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)' },
   dedupScope: { enum: ['object', 'dataset'], description: '"object" or "dataset"' },
   datasetUnits: count('a whole number of dedup units >= 1', 1),

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import bytes from 'bytes-iec';
 import { invalidRange, invalidType } from './errors.js';
+import { maxCompressRatio, parseRatioCodec } from './ratio-codec.js';
 
 /** Bytes in a sector: the granularity of chunk sizes, dedup units and the compressible layout. */
 export const SECTOR = 512;
@@ -113,8 +114,12 @@ export interface DataOptions {
   dedupRatio?: number | string;
   /** Compression ratio c in [1, 64]: what real compressors measure on the data. Default 1. */
   compressRatio?: number | string;
-  /** The codec `compressRatio` is exact for, `CODEC[-LEVEL][@CHUNK]` (for example `zstd-1`, `lz4@4KiB`).
-   * Default: none (one calibration for zstd, gzip and lz4 together). */
+  /** The codec `compressRatio` is exact for, `CODEC[-LEVEL][@CHUNK]`: `zstd-1`, `zstd-3`, `gzip-6` or `lz4`
+   * for the whole object through that command-line tool, or `zstd-1`, `zstd-3`, `deflate-6` or `lz4` at
+   * `@4KiB` to `@64KiB` (powers of two) for each unique chunk compressed alone (see lib/ratio-codec.ts for
+   * what each means and how it is calibrated); every one reaches `compressRatio` 64. Part of the object's
+   * parameters: it changes the bytes. Default: none (one calibration
+   * for zstd, gzip and lz4 together, each a few percent off in its own direction). */
   ratioCodec?: string;
   /** Dedup unit U in bytes (or a size string): a multiple of 512 up to 1 GiB. Default 4 KiB. */
   dedupUnit?: SizeInput;
@@ -166,14 +171,19 @@ export interface GeneratorConfig extends DataConfig {
 
 /**
  * Validates the options shared by every object of a run.
- * @throws RangeError/TypeError with codes `ERR_DGEN_INVALID_RATIO`, `ERR_DGEN_INVALID_DEDUP_UNIT`,
- *   `ERR_DGEN_INVALID_SEED`.
+ * @throws RangeError/TypeError with codes `ERR_DGEN_INVALID_RATIO` (also for a `compressRatio` above what
+ *   the `ratioCodec` reaches), `ERR_DGEN_INVALID_OPTION` (a `ratioCodec` that is not calibrated),
+ *   `ERR_DGEN_INVALID_DEDUP_UNIT`, `ERR_DGEN_INVALID_SEED`.
  */
 export function parseDataOptions(options: DataOptions): DataConfig {
+  const ratioCodec = options.ratioCodec === undefined ? undefined : parseRatioCodec('ratioCodec', options.ratioCodec);
   return {
     dedupRatio: options.dedupRatio === undefined ? 1 : parseRatio('dedupRatio', options.dedupRatio),
     compressRatio:
-      options.compressRatio === undefined ? 1 : parseRatio('compressRatio', options.compressRatio, MAX_COMPRESS_RATIO),
+      options.compressRatio === undefined
+        ? 1
+        : parseRatio('compressRatio', options.compressRatio, ratioCodec === undefined ? MAX_COMPRESS_RATIO : Math.min(MAX_COMPRESS_RATIO, maxCompressRatio(ratioCodec))),
+    ...(ratioCodec !== undefined && { ratioCodec }),
     dedupUnit:
       options.dedupUnit === undefined
         ? DEFAULT_DEDUP_UNIT
