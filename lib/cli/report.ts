@@ -128,13 +128,12 @@ export function progressEvent(s: StatusSample): string {
 
 /**
  * Reports a run's progress every `intervalMs` on `out` (a status line, or with `json` an NDJSON event),
- * from the last progress seen; also before the first object finishes (then with zeros), so that a log
- * shows the run is alive. The timer does not keep the process alive.
+ * from the last progress seen (progress comes with every chunk written, so a log shows a run is alive
+ * also while its first object is being written). The timer does not keep the process alive.
  */
 export class StatusReporter {
   #timer: NodeJS.Timeout;
   #last: PutProgress | undefined;
-  #started = performance.now();
   #previous = { bytes: 0, at: 0 };
 
   constructor(
@@ -151,22 +150,23 @@ export class StatusReporter {
     this.#last = progress;
   }
 
-  /** Writes one report now. */
+  /** Writes one report now (none before the run's first progress: until then nothing is known). */
   report(): void {
     const p = this.#last;
-    const elapsedMs = p?.elapsedMs ?? performance.now() - this.#started;
-    const bytesDone = p?.bytesDone ?? 0;
+    if (p === undefined) return;
+    const elapsedMs = p.elapsedMs;
+    const bytesDone = p.bytesDone;
     const since = Math.max(1e-3, (elapsedMs - this.#previous.at) / 1000);
     const sample: StatusSample = {
-      objectsDone: p?.objectsDone ?? 0,
-      objectsFailed: p?.objectsFailed ?? 0,
-      objectsTotal: p?.objectsTotal ?? 0,
+      objectsDone: p.objectsDone,
+      objectsFailed: p.objectsFailed,
+      objectsTotal: p.objectsTotal,
       bytesDone,
-      bytesTotal: p?.bytesTotal ?? 0,
+      bytesTotal: p.bytesTotal,
       elapsedMs,
       currentRate: (bytesDone - this.#previous.bytes) / since,
       averageRate: bytesDone / Math.max(1e-3, elapsedMs / 1000),
-      ...(p?.latency && { latency: p.latency }),
+      ...(p.latency && { latency: p.latency }),
     };
     this.#previous = { bytes: bytesDone, at: elapsedMs };
     this.out.write(this.json ? progressEvent(sample) : statusLine(sample));
