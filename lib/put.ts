@@ -179,11 +179,12 @@ export interface PutLatency {
 export interface PutProgress {
   objectsDone: number;
   objectsFailed: number;
+  /** Objects of the run (this shard's); 0 (unknown) in a time-based run (`duration`). */
   objectsTotal: number;
   /** Uncompressed bytes generated so far (a retried object's bytes count again from zero). */
   bytesDone: number;
   /** Uncompressed bytes of all objects; 0 until known when a size distribution in object scope has its
-   * sizes summed beside the writes (see {@link putObjects}). */
+   * sizes summed beside the writes (see {@link putObjects}); always 0 in a time-based run (`duration`). */
   bytesTotal: number;
   /** Milliseconds since the run started (after the preflight), read when asked: with `bytesDone`, the
    * inputs of an average rate (bytesDone / elapsedMs), and of a current one from two readings. */
@@ -201,6 +202,8 @@ export const DEFAULT_NAME_TEMPLATE = 'obj-{index}.bin{ext}';
  * Name of object `index` in a run of `count` objects, from a template: `{index}` is the index zero-padded
  * to at least 6 digits (wider for runs of a million objects or more), `{n}` the bare index, `{ext}` the
  * compression's extension (`.zst`, `.gz`, or nothing). Slashes make prefixes (directories on files).
+ * (A time-based put without `count` names its objects as for a count of 1, i.e. 6 digits; see
+ * {@link PutOptions.duration}.)
  * @throws RangeError `ERR_DGEN_INVALID_OPTION` for a template without `{index}` or `{n}` (names would
  *   collide) or with an unknown `{field}`.
  */

@@ -14,7 +14,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { putObjects, type PutProgress, type PutResult } from '../lib/put.js';
 import { manifestName, mergeShardManifests, readManifestRecords, type ManifestLine, type ManifestV2 } from '../lib/manifest.js';
 import { verifyObjects } from '../lib/verify.js';
-import type { LatencySummary } from '../lib/latency.js';
+import { LatencyRecorder, type LatencySummary } from '../lib/latency.js';
 import { parseDataOptions } from '../lib/params.js';
 import { dedupRatio } from './fixtures/helpers.js';
 import { startAzurite, startS3rver } from './fixtures/servers.js';
@@ -141,6 +141,63 @@ t.test('duration: objects keep coming until the time is up; the manifest counts 
   t.equal(capped.committed, 3);
 });
 
+t.test('duration: an abort marks the manifest interrupted; a resume without duration completes it', async (t) => {
+  const target = fresh();
+  const ac = new AbortController();
+  let done = 0;
+  const stopped = await putObjects({
+    target,
+    duration: 600,
+    size: '64KiB',
+    seed: 25,
+    nativeWrites: false,
+    concurrency: 2,
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.objectsDone !== done && (done = p.objectsDone) >= 5) ac.abort();
+    },
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.match(stopped, { name: 'AbortError' }, 'the put rejects with the abort');
+  const stored = await storedManifest(target);
+  t.equal(stored.interrupted, true, 'interrupted');
+  t.ok(stored.committed >= 5 && stored.committed + stored.failed <= stored.count, `count ${stored.count} covers the ${stored.committed} objects committed`);
+  await t.rejects(putObjects({ target, resume: true, duration: 1 }), { code: 'ERR_DGEN_INVALID_OPTION', message: /duration/ }, 'not resumed with a duration');
+  const resumed = await putObjects({ target, resume: true, nativeWrites: false });
+  t.equal(resumed.count, stored.count);
+  t.equal(resumed.committed, stored.count, 'every object of the count committed');
+  t.equal(resumed.resumed, stored.committed, 'the committed ones kept');
+  t.notOk(resumed.interrupted);
+  t.equal(resumed.latency?.commit.count ?? 0, resumed.committed - resumed.resumed, 'latency counts the objects this run wrote');
+  const report = await verifyObjects({ manifest: join(target, 'dgen-manifest.json') });
+  t.equal(report.ok, stored.count);
+});
+
+t.test('LatencyRecorder: exact count, min, max, mean; percentiles within 0.1% of the sorted values', async (t) => {
+  const recorder = new LatencyRecorder();
+  t.equal(recorder.summary(), undefined, 'nothing recorded: no summary');
+  const values = Array.from({ length: 2000 }, (_, i) => ((i * 7919) % 2000) / 4 + 0.25); // 0.25 to 500 ms, shuffled
+  for (const v of values) recorder.record(v);
+  recorder.record(-1);
+  recorder.record(NaN);
+  const s = recorder.summary()!;
+  const sorted = [...values].sort((a, b) => a - b);
+  const exact = (q: number) => sorted[Math.ceil((q / 100) * sorted.length) - 1]!;
+  t.equal(s.count, 2000, 'negative and NaN values ignored');
+  t.equal(s.min, 0.25);
+  t.equal(s.max, 500);
+  t.ok(Math.abs(s.mean - values.reduce((a, b) => a + b, 0) / values.length) < 1e-9, 'mean exact');
+  for (const [key, q] of [['p50', 50], ['p90', 90], ['p99', 99], ['p999', 99.9]] as const) {
+    t.ok(Math.abs(s[key] - exact(q)) <= exact(q) * 0.001 + 0.001, `${key} ${s[key]} ~ ${exact(q)}`);
+  }
+  consistent(t, s, 'summary');
+  recorder.record(10_000_000); // about 3 hours: past the histogram's first range, which grows
+  t.equal(recorder.summary()!.max, 10_000_000);
+  t.ok(recorder.summary()!.p999 <= 10_000_000);
+});
+
 t.test('duration with shards: every shard records the given count; the shards merge and verify', async (t) => {
   const target = fresh();
   for (const index of [0, 1]) await putObjects({ target, duration: 0.3, count: 1_000_000, shard: `${index}/2`, size: '4KiB', seed: 17, nativeWrites: index === 0 });
@@ -222,7 +279,7 @@ t.test('ratioCodec is recorded in the manifest and compared on resume', async (t
   const target = fresh();
   await putObjects({ target, count: 2, size: '64KiB', compressRatio: 2, ratioCodec: 'zstd-1', seed: 24 });
   t.equal((await storedManifest(target)).ratioCodec, 'zstd-1');
-  const resumed = await putObjects({ target, resume: true });
+  const resumed = await putObjects({ target, resume: true, nativeWrites: false });
   t.equal(resumed.ratioCodec, 'zstd-1', 'taken from the run resumed');
   await t.rejects(putObjects({ target, resume: true, ratioCodec: 'lz4' }), { code: 'ERR_DGEN_INVALID_OPTION', message: /ratioCodec/ });
 });
