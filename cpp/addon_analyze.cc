@@ -77,7 +77,7 @@ class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
 
  private:
   Napi::Value Append(const Napi::CallbackInfo& info) {
-    if (busy_) throw Napi::Error::New(info.Env(), "append() while a batch runs");
+    // Allowed while a batch runs: appended bytes wait in their own buffer, which only this thread touches.
     if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "data must be a Buffer");
     auto ta = info[0].As<Napi::TypedArray>();
     analyzer_->append(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength());

@@ -20,7 +20,7 @@
  *   (1 - RATE) / (n * mean(compressed)^2) * sum((bytes_i - R * compressed_i)^2) / (n - 1)
  *   (Cochran, "Sampling Techniques", 3rd ed., Wiley 1977, section 6.3-6.4).
  *
- * Both are normal approximations: they hold when the sample has many items and no single item weighs
+ * Intervals use Student's t quantile for fewer than 31 items, z beyond. Both are normal approximations: they hold when the sample has many items and no single item weighs
  * much. A chunk with a huge count (a run of zeros) is either in the sample or not; zeroChunks stays exact,
  * as every chunk is still counted.
  * @module
@@ -29,6 +29,15 @@ import type { Interval } from './options.js';
 
 /** z of a two-sided 95 % normal interval. */
 export const Z95 = 1.959963984540054;
+
+// Student's t, two-sided 95 %, for 1 to 30 degrees of freedom: with few sampled items (whole-stream
+// segments of a small input) the variance is itself uncertain, and z would give intervals too narrow.
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** The 95 % two-sided quantile for an estimate from `n` items (Student's t with n - 1 degrees of freedom). */
+export function quantile95(n: number): number {
+  return T95[n - 2] ?? Z95;
+}
 
 /** Sums over sampled items: n items, x bytes, y[c] compressed bytes per codec (cpp/analyze.h RatioMoments). */
 export interface RatioMoments {
@@ -57,7 +66,8 @@ export function ratioEstimate(m: RatioMoments, codec: number, rate: number): Est
   const residual = Math.max(0, (m.xx - 2 * r * m.xy[codec]! + r * r * m.yy[codec]!) / (m.n - 1));
   const meanY = y / m.n;
   const se = Math.sqrt(((1 - rate) * residual) / (m.n * meanY * meanY));
-  return { estimate: r, interval: [Math.max(0, r - Z95 * se), r + Z95 * se] };
+  const q = quantile95(m.n);
+  return { estimate: r, interval: [Math.max(0, r - q * se), r + q * se] };
 }
 
 /**
@@ -69,5 +79,6 @@ export function dedupEstimate(n: number, sum: number, squares: number, rate: num
   if (n < 2) return { estimate: mean, interval: null };
   const variance = Math.max(0, (squares - n * mean * mean) / (n - 1));
   const se = Math.sqrt(((1 - rate) * variance) / n);
-  return { estimate: mean, interval: [Math.max(1, mean - Z95 * se), mean + Z95 * se] };
+  const q = quantile95(n);
+  return { estimate: mean, interval: [Math.max(1, mean - q * se), mean + q * se] };
 }
