@@ -49,7 +49,9 @@ function cleanEnv(path: string): NodeJS.ProcessEnv {
 
 function run(command: string, args: string[], options: SpawnSyncOptions) {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
+  // The output goes into an assertion's diagnostics only when it failed.
+  return { status: r.status, output, diag: r.status === 0 ? {} : { output: output.slice(-6000) } };
 }
 
 /** The system's copies of the addon's libraries that exist here. */
@@ -59,8 +61,10 @@ function systemLibraries(): string[] {
 
 /** `args` run in a private mount namespace where the system's copies of the addon's libraries are empty. */
 function runWithoutSystemLibraries(args: string[], options: SpawnSyncOptions) {
-  const mounts = systemLibraries().map((l) => `mount --bind /dev/null '${realpathSync(l)}' || exit 97`).join('; ');
-  return run('unshare', ['-m', '/bin/sh', '-c', `${mounts}; exec "$@"`, 'sh', ...args], options);
+  // unshare and mount by absolute path: they are util-linux's, not on the compiler-free PATH.
+  const mount = whichAll('mount')!;
+  const mounts = systemLibraries().map((l) => `${mount} --bind /dev/null '${realpathSync(l)}' || exit 97`).join('; ');
+  return run(whichAll('unshare')!, ['-m', '/bin/sh', '-c', `${mounts}; exec "$@"`, 'sh', ...args], options);
 }
 
 t.test('the packed tarball installs without a compiler on linux-x64 and runs the main job', {
@@ -70,27 +74,27 @@ t.test('the packed tarball installs without a compiler on linux-x64 and runs the
   const root = await mkdtemp(join(tmpdir(), 'dgen-package-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const path = await compilerFreePath(join(root, 'bin'));
-  for (const c of COMPILERS) t.notOk(run('sh', ['-c', `command -v ${c}`], { env: cleanEnv(path) }).status === 0, `no ${c} on the PATH`);
+  for (const c of COMPILERS) t.not(run('/bin/sh', ['-c', `command -v ${c}`], { env: cleanEnv(path) }).status, 0, `no ${c} on the PATH`);
 
   const project = join(root, 'project');
   await mkdir(project);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'fresh', version: '1.0.0', private: true }));
   const env = cleanEnv(path);
   const install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball!], { cwd: project, env });
-  t.equal(install.status, 0, `npm install of the tarball: ${install.output.slice(-4000)}`);
+  t.equal(install.status, 0, 'npm install of the tarball', install.diag);
   t.match(install.output, /dgen-stream: using the prebuilt addon/, 'the install script kept the prebuilt');
   const pkg = join(project, 'node_modules', 'dgen-stream');
   t.notOk(existsSync(join(pkg, 'build')), 'nothing was compiled');
-  t.ok(readdirSync(join(pkg, 'prebuilds', 'linux-x64')).includes('node.napi.glibc.node'));
+  t.ok(readdirSync(join(pkg, 'prebuilds', 'linux-x64')).includes('node.napi.glibc.node'), 'the tarball carries the prebuilt');
 
   const out = join(root, 'out');
   const hiddenCheck = runWithoutSystemLibraries(['sh', '-c', 'for f; do [ -s "$f" ] && exit 1; done; exit 0', 'sh', ...systemLibraries()], { env });
-  t.equal(hiddenCheck.status, 0, `the system's libraries are empty inside the namespace: ${hiddenCheck.output}`);
+  t.equal(hiddenCheck.status, 0, "the system's copies of the addon's libraries are empty inside the namespace", hiddenCheck.diag);
 
   const put = runWithoutSystemLibraries(['npx', 'dgen', 'put', out, '--count', '4', '--size', '16MiB', '--dedup', '2', '--compress', '3'], { cwd: project, env });
-  t.equal(put.status, 0, `dgen put from the installed package: ${put.output}`);
+  t.equal(put.status, 0, 'dgen put from the installed package', put.diag);
   const verify = runWithoutSystemLibraries(['npx', 'dgen', 'verify', out], { cwd: project, env });
-  t.equal(verify.status, 0, `dgen verify from the installed package: ${verify.output}`);
+  t.equal(verify.status, 0, 'dgen verify from the installed package', verify.diag);
   t.match(verify.output, /4 of 4 objects match/);
 
   const objects = (await readdir(out)).filter((f) => f.endsWith('.bin')).sort();
@@ -99,5 +103,5 @@ t.test('the packed tarball installs without a compiler on linux-x64 and runs the
   // Another build of the generator (this checkout's, from source, with the system's shared libraries) reads
   // the prebuilt's output as the bytes it would have written itself.
   const repoVerify = run(process.execPath, [repoBin, 'verify', out], {});
-  t.equal(repoVerify.status, 0, `the checkout's own build verifies the prebuilt's output: ${repoVerify.output}`);
+  t.equal(repoVerify.status, 0, "the checkout's own build verifies the prebuilt's output", repoVerify.diag);
 });
