@@ -33,6 +33,26 @@ function parseCdc(value: string | boolean | undefined): CdcParameters | false {
   return { min: parts[0]!, avg: parts[1]!, max: parts[2]! };
 }
 
+/**
+ * `--sample RATE`: a fraction in (0, 1] (`0.01`) or a percentage (`1%`); undefined when not given.
+ * @throws RangeError `ERR_DGEN_INVALID_OPTION` (parameter `sample`) for anything else.
+ */
+export function parseSample(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const m = /^(\d+(?:\.\d+)?|\.\d+)(%?)$/.exec(text);
+  const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(rate > 0 && rate <= 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', value, 'a fraction in (0, 1] or a percentage, e.g. 0.01 or 1%');
+  return rate;
+}
+
+/** `--hash xxh3|sha256`; undefined when not given. @throws RangeError `ERR_DGEN_INVALID_OPTION` (parameter `hash`). */
+export function parseHash(value: unknown): 'xxh3' | 'sha256' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'xxh3' || value === 'sha256') return value;
+  throw invalidRange('ERR_DGEN_INVALID_OPTION', 'hash', value, "'xxh3' or 'sha256'");
+}
+
 /** An entry of a directory or prefix that analyze did not read, and why. */
 export interface SkippedInput {
   uri: string;
@@ -50,7 +70,7 @@ export function reportDocument(r: AnalyzeReport, skipped: SkippedInput[]): objec
 /** The report as a table for a terminal. */
 export function formatReport(r: AnalyzeReport): string {
   const keys = Object.keys(r.dedup);
-  const w = 10;
+  const w = r.sample ? 14 : 10;
   const cell = (s: string) => s.padStart(w);
   const lines = [`${human(r.bytes)} (${r.bytes} bytes) in ${r.inputs} input${r.inputs === 1 ? '' : 's'}`, ''];
   if (r.bytes === 0) {
@@ -61,11 +81,18 @@ export function formatReport(r: AnalyzeReport): string {
   lines.push(`${'chunk size'.padEnd(12)}${keys.map((k) => cell(label(k))).join('')}`);
   lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
   lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
+  const iv = (i: [number, number] | null | undefined) => (i ? `${i[0].toFixed(3)}-${i[1].toFixed(3)}` : 'n/a');
+  if (r.sample) lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
   if (r.cdc) lines.push(`(cdc: FastCDC min ${human(r.cdc.min)}, avg ${human(r.cdc.avg)}, max ${human(r.cdc.max)}; ${r.cdc.chunks} chunks)`);
   lines.push('', `compression: whole stream, and each unique chunk alone after dedup`);
   lines.push(`${'codec'.padEnd(12)}${cell('whole')}${Object.keys(Object.values(r.compression)[0]?.perChunk ?? {}).map((k) => cell(label(k))).join('')}`);
   for (const [name, c] of Object.entries(r.compression)) {
     lines.push(`${name.padEnd(12)}${cell(c.whole.toFixed(3))}${Object.values(c.perChunk).map((v) => cell(v.toFixed(3))).join('')}`);
+    const ci = r.sample?.compression[name];
+    if (ci) lines.push(`${'(95 % CI)'.padEnd(12)}${cell(iv(ci.whole))}${Object.values(ci.perChunk).map((v) => cell(iv(v))).join('')}`);
+  }
+  if (r.sample) {
+    lines.push('', `estimated from a ${(r.sample.rate * 100).toPrecision(3)} % sample by fingerprint (every byte read; see the README's analyze section)`);
   }
   return lines.join('\n') + '\n';
 }
@@ -75,6 +102,8 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
   const chunkSizes = opts.chunkSizes === undefined ? undefined : String(opts.chunkSizes).split(',').map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
   if (chunkSizes?.some((s) => s < 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
   const cdc = parseCdc(opts.cdc as string | boolean | undefined);
+  const sample = parseSample(opts.sample);
+  const hash = parseHash(opts.hash);
   const connection = connectionOptions(opts);
   const showProgress = opts.progress !== false && process.stderr.isTTY === true;
   let bar: SingleBar | undefined;
@@ -93,6 +122,8 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
     ...(chunkSizes && { chunkSizes }),
     cdc,
     perChunk: opts.perChunk !== false,
+    ...(sample !== undefined && { sample }),
+    ...(hash && { hash }),
     onProgress: (done, uri) => {
       if (!bar || performance.now() - last < 100) return;
       last = performance.now();
