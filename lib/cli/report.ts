@@ -101,7 +101,7 @@ export function statusLine(s: StatusSample): string {
   const objects = s.objectsTotal > 0 ? `${s.objectsDone}/${s.objectsTotal} objects` : `${s.objectsDone} objects`;
   const size = s.bytesTotal > 0 ? `${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}` : formatBytes(s.bytesDone);
   return (
-    `dgen put: ${Math.round(s.elapsedMs / 1000)} s, ${objects}${s.objectsFailed ? ` (${s.objectsFailed} failed)` : ''}, ${size}, ` +
+    `dgen put: ${(s.elapsedMs / 1000).toFixed(s.elapsedMs < 10_000 ? 1 : 0)} s, ${objects}${s.objectsFailed ? ` (${s.objectsFailed} failed)` : ''}, ${size}, ` +
     `${formatBytes(s.currentRate)}/s now, ${formatBytes(s.averageRate)}/s average` +
     (s.latency ? `, commit latency ${formatLatency(s.latency.commit, true)}` : '') +
     '\n'
