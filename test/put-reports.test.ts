@@ -271,11 +271,9 @@ t.test('Azure (Azurite): first-byte latency of blobs staged in blocks', async (t
   t.equal(r.latency!.firstByte!.count, 3, 'every blob took 3 blocks');
 });
 
-t.test('ratioCodec is recorded in the manifest and compared on resume', async (t) => {
-  if (parseDataOptions({ ratioCodec: 'zstd-1' }).ratioCodec === undefined) {
-    t.skip('parseDataOptions does not carry ratioCodec yet (lib/params.ts)');
-    return;
-  }
+// Until lib/params.ts validates ratioCodec (issue 18), parseDataOptions drops it and there is nothing to record.
+const ratioCodecParsed = parseDataOptions({ ratioCodec: 'zstd-1' }).ratioCodec !== undefined;
+t.test('ratioCodec is recorded in the manifest and compared on resume', { skip: ratioCodecParsed ? false : 'parseDataOptions does not carry ratioCodec yet (lib/params.ts)' }, async (t) => {
   const target = fresh();
   await putObjects({ target, count: 2, size: '64KiB', compressRatio: 2, ratioCodec: 'zstd-1', seed: 24 });
   t.equal((await storedManifest(target)).ratioCodec, 'zstd-1');
