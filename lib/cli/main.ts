@@ -126,13 +126,12 @@ function buildProgram(): Command {
     });
 
   addDataOptions(
-    program
-      .command('cat')
+    addConnectionOptions(program.command('cat'))
       .description('write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it')
       .addOption(option('--object <n>', 'object identity (index in a put)', 'whole', { parameter: 'objectId', code: 'ERR_DGEN_INVALID_OBJECT_ID' }).default('0'))
       .addOption(option('--count <n>', 'objects in the put\'s data set: needed with --dedup-scope dataset, and checks --object', 'whole')),
   )
-    .addOption(option('--manifest <file>', 'take every parameter from this run\'s manifest (path or URI); the data flags are then refused'))
+    .addOption(option('--manifest <file>', 'take every parameter from this run\'s manifest (path or URI; --endpoint, --region for s3://); the data flags are then refused'))
     .addOption(option('--force', 'write to stdout even when it is a terminal'))
     .addHelpText('after', SIZES_HELP + '\n' + examples(
       'dgen cat --manifest /mnt/test/dgen-manifest.json --object 7 | cmp - /mnt/test/obj-000007.bin',
