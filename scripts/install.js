@@ -26,8 +26,12 @@ function prebuiltProblem() {
   }
   // In a child process: a prebuilt that cannot load (another libc, an older libstdc++) must not take
   // this process down with it.
-  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}).kernels()`], { encoding: 'utf8' });
-  if (probe.status !== 0) return `the prebuilt ${file} does not load here: ${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}`;
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `try { require(${JSON.stringify(file)}).kernels() } catch (e) { console.error(e.message); process.exit(1) }`],
+    { encoding: 'utf8' },
+  );
+  if (probe.status !== 0) return `the prebuilt ${file} does not load here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}`;
   return undefined;
 }
 
