@@ -24,13 +24,25 @@ uint8_t* BufferPool::take(size_t size) {
     }
     ++outstanding_blocks_, outstanding_bytes_ += size, ++allocations_;
   }
-  void* p = nullptr;
-  if (posix_memalign(&p, 64, size == 0 ? 64 : size) != 0) {
+  uint8_t* block = allocate(size);
+  if (block == nullptr) {
     std::lock_guard<std::mutex> lock(mutex_);
     --outstanding_blocks_, outstanding_bytes_ -= size;
     throw std::bad_alloc();
   }
+  return block;
+}
+
+uint8_t* BufferPool::allocate(size_t size) {
+  if (size >= kHugeChunkMin) return map_huge_chunk(size);
+  void* p = nullptr;
+  if (posix_memalign(&p, 64, size == 0 ? 64 : size) != 0) return nullptr;
   return static_cast<uint8_t*>(p);
+}
+
+void BufferPool::release(uint8_t* block, size_t size) {
+  if (size >= kHugeChunkMin) unmap_huge_chunk(block, size);
+  else std::free(block);
 }
 
 void BufferPool::give(uint8_t* block, size_t size) {
@@ -43,7 +55,7 @@ void BufferPool::give(uint8_t* block, size_t size) {
       return;
     }
   }
-  std::free(block);
+  release(block, size);
 }
 
 void BufferPool::trim() {
@@ -54,7 +66,7 @@ void BufferPool::trim() {
     free_bytes_ = 0;
   }
   for (auto& [size, list] : blocks)
-    for (uint8_t* b : list) std::free(b);
+    for (uint8_t* b : list) release(b, size);
 }
 
 void BufferPool::set_max_free(size_t bytes) {

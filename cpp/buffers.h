@@ -1,6 +1,7 @@
 // Recycled chunk memory for streaming: blocks of one size handed out as external Buffers and returned by
-// their finalizer, so steady-state streaming reuses memory that is already mapped (no page faults) and a
-// block is never handed out again while a Buffer still refers to it.
+// their finalizer, so steady-state streaming reuses memory that is already mapped and faulted in (no page
+// faults, no kernel zeroing) and a block is never handed out again while a Buffer still refers to it.
+// Blocks of kHugeChunkMin bytes and more are mapped on transparent huge pages (map_huge_chunk below).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,12 @@
 #include <vector>
 
 namespace dgen {
+
+// Blocks from this size on (one huge page) are mapped on transparent huge pages.
+constexpr size_t kHugeChunkMin = size_t(2) << 20;
+
+uint8_t* map_huge_chunk(size_t size);
+void unmap_huge_chunk(uint8_t* p, size_t size);
 
 class BufferPool {
  public:
@@ -31,6 +38,9 @@ class BufferPool {
   Stats stats();
 
  private:
+  static uint8_t* allocate(size_t size);  // null when out of memory
+  static void release(uint8_t* block, size_t size);
+
   std::mutex mutex_;
   std::map<size_t, std::vector<uint8_t*>> free_;
   size_t max_free_, free_bytes_ = 0, outstanding_blocks_ = 0, outstanding_bytes_ = 0, allocations_ = 0, reuses_ = 0;

@@ -61,9 +61,7 @@ interface Binding {
   planWorkers(options?: { synthetic?: string; threads?: number; numa?: NumaOption }): WorkerPlacement[];
   configurePool(options?: { threads?: number; numa?: NumaOption }): void;
   poolInfo(): { threads: number; workers: WorkerPlacement[]; bound: boolean[]; hwloc: boolean; topologySource: string };
-  /** A Buffer on pooled chunk memory, back in the pool when collected; `collectYoung` lets V8 check for
-   * a young-generation collection (cpp/addon.cc, "Chunk Buffers and V8's collector"). */
-  allocChunk(size: number, collectYoung?: boolean): Buffer;
+  allocChunk(size: number): Buffer;
   /** A Buffer on fresh, untouched memory backed by transparent huge pages (cpp/buffers.h). */
   allocHugeChunk(size: number): Buffer;
   setBufferPoolLimit(bytes: number): void;

@@ -31,10 +31,7 @@ export interface SourceOptions extends GeneratorOptions {
    * every worker, and a second fill in flight left the main thread no core on a 2-core machine (measured:
    * 4.4 instead of 10 GB/s into a null Writable, event-loop delay p99 15 instead of 3 ms). */
   queueDepth?: number;
-  /** Hand out chunks from recycled native memory (returned to a pool when a chunk is garbage-collected)
-   * instead of fresh Buffers. Default false: measured here it was slower (3.3-4.4 GB/s against 10) with
-   * more event-loop delay (p99 12-16 ms against 3) and RSS (+120-180 MiB against +56), because V8 only
-   * releases such chunks at full collections. */
+  /** Accepted for compatibility and ignored: chunk memory is always recycled now (see {@link chunkMemory}). */
   recycle?: boolean;
   /** Aborts the stream: it is destroyed with an `AbortError`. */
   signal?: AbortSignal;
@@ -45,20 +42,44 @@ export interface SourceOptions extends GeneratorOptions {
   rate?: number | string;
 }
 
-/** Chunks of at least this many bytes (2 MiB, one huge page) are fresh memory backed by transparent huge
- * pages, mapped and faulted in by the worker that fills them: on the virtual machines measured, a fresh
- * 4 MiB chunk of ordinary 4 KiB pages costs 1,024 page faults (into a null Writable 0.6-0.7 GB/s), of huge
- * pages two (2.7-4.5 GB/s, the same RSS). Smaller chunks are ordinary Buffers. */
+/** Chunks of at least this many bytes (2 MiB, one huge page) are backed by transparent huge pages, faulted
+ * in by the worker that fills them: on the virtual machines measured, a fresh 4 MiB chunk of ordinary 4 KiB
+ * pages costs 1,024 page faults (into a null Writable 0.6-0.7 GB/s), of huge pages two. */
 export const HUGE_CHUNK_MIN = 2 * 1024 * 1024;
 
-/** Fresh memory for a chunk of `n` bytes (see {@link HUGE_CHUNK_MIN}). */
+/** Fresh memory for a chunk of `n` bytes, unmapped when its Buffer is collected (see {@link HUGE_CHUNK_MIN}).
+ * Streams use {@link chunkMemory}, which reuses memory; this stays for buffers kept by their owner. */
 export function freshChunk(n: number): Buffer {
   return n >= HUGE_CHUNK_MIN ? binding.allocHugeChunk(n) : Buffer.allocUnsafe(n);
 }
 
-/** Free chunk memory kept for reuse while any recycling DataSource is open: 256 MiB. */
-const BUFFER_POOL_LIMIT = 256 * 1024 * 1024;
-let openSources = 0;
+/**
+ * Memory for a chunk of `n` bytes handed to a consumer that may keep it: a Buffer over a block of the
+ * addon's chunk pool (cpp/buffers.h; huge pages from {@link HUGE_CHUNK_MIN}, faulted in once by the worker
+ * that first fills them), which goes back to the pool when V8 collects the Buffer (every view of it, and
+ * its ArrayBuffer, unreachable), and only then is handed out again. So a chunk is never reused while
+ * anything can still read it, and in steady state streaming touches memory that is already mapped: no page
+ * faults, no kernel zeroing. Dead chunks go back at young-generation collections, about every 24 MiB of
+ * chunks, instead of full collections every 40-64 MiB (cpp/addon.cc, "Chunk Buffers and V8's collector").
+ */
+export function chunkMemory(n: number): Buffer {
+  return binding.allocChunk(n);
+}
+
+/** Free chunk memory the pool keeps for reuse while any stream is open: 256 MiB. */
+const CHUNK_POOL_LIMIT = 256 * 1024 * 1024;
+let openStreams = 0;
+
+/** Lets the chunk pool keep free blocks while a stream is open; returns the function that says it closed.
+ * When the last open stream closes, the pool frees its free blocks, and blocks returned later are freed. */
+export function openChunkPool(): () => void {
+  if (openStreams++ === 0) binding.setBufferPoolLimit(CHUNK_POOL_LIMIT);
+  let open = true;
+  return () => {
+    if (open && --openStreams === 0) binding.setBufferPoolLimit(0);
+    open = false;
+  };
+}
 
 /** Validated chunk size, high-water mark and rate (bytes per second, undefined for unpaced).
  * @throws RangeError `ERR_DGEN_INVALID_CHUNK_SIZE` for either size when not a multiple of 512 up to
@@ -84,10 +105,10 @@ export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWa
  * works; memory stays under highWaterMark + queueDepth x chunkSize whatever the size. Honours
  * backpressure, `destroy()` and `signal`.
  *
- * With `recycle: true` chunks live in recycled native memory: a chunk's memory goes back to a pool when
- * the chunk is garbage collected, and only then is handed out again, so steady-state streaming maps no
- * new pages; the pool keeps up to 256 MiB of free blocks while any recycling source is open and frees
- * them when the last one closes. (It is off by default: see {@link SourceOptions.recycle}.)
+ * Chunk memory is reused: piped into one consumer that says when it is done with a chunk (chunk-recycling.ts)
+ * a chunk's memory goes round a small ring; otherwise it comes from a pool and goes back when the chunk is
+ * garbage collected, and only then is handed out again ({@link chunkMemory}). The pool keeps up to 256 MiB
+ * of free blocks while any stream is open and frees them when the last one closes.
  *
  * @example
  * ```ts
@@ -101,7 +122,6 @@ export class DataSource extends Readable {
   readonly chunkSize: number;
   /** Chunks generated ahead at once. */
   readonly queueDepth: number;
-  readonly #recycle: boolean;
   readonly #chunks: ChunkRecycler;
   /** The one piped consumer whose progress says when a chunk's memory is free again (chunk-recycling.ts). */
   #tracked: { dest: Writable; read: (dest: Writable) => ChunkProgress | undefined; base: number; handed: number } | undefined;
@@ -133,19 +153,13 @@ export class DataSource extends Readable {
     this.generator = generator;
     this.chunkSize = chunkSize;
     this.queueDepth = queueDepth;
-    this.#recycle = options.recycle === true;
-    this.#chunks = new ChunkRecycler(chunkSize, freshChunk);
+    this.#chunks = new ChunkRecycler(chunkSize, chunkMemory);
     this.#pacer = rate === undefined ? undefined : new Pacer(rate);
     this.once('close', () => {
       this.#untrack();
       clearTimeout(this.#paceTimer);
     });
-    if (this.#recycle) {
-      if (openSources++ === 0) binding.setBufferPoolLimit(BUFFER_POOL_LIMIT);
-      this.once('close', () => {
-        if (--openSources === 0) binding.setBufferPoolLimit(0);
-      });
-    }
+    this.once('close', openChunkPool());
   }
 
   /** The rate the stream is paced at, in bytes per second; undefined when unpaced. */
@@ -215,11 +229,11 @@ export class DataSource extends Readable {
     this.#pushed.clear();
   }
 
-  /** Memory for the next chunk of n bytes: recycled when the tracked consumer has released a chunk. */
+  /** Memory for the next chunk of n bytes: from the tracked consumer's ring once it has released a chunk,
+   * else from the chunk pool (returned when the chunk is collected). */
   #take(n: number): Buffer {
-    if (this.#recycle) return binding.allocChunk(n);
     const t = this.#tracked;
-    if (!t) return freshChunk(n);
+    if (!t) return chunkMemory(n);
     const progress = t.read(t.dest);
     if (progress) this.#chunks.reclaim(progress.released);
     const chunk = this.#chunks.take(n);
