@@ -1,14 +1,14 @@
 // Dedup under content-defined chunking: what restic (a real CDC engine) measures on `dgen put` data, per dedup
 // unit and dedup ratio, beside what `dgen analyze --cdc` predicts for the same bytes.
 //
-//   npm run bench -- --only restic-cdc                   the README table (about 10-15 minutes, 2 cores)
+//   npm run bench -- --only restic-cdc                   the README table (about 30 minutes on a busy 2-core machine)
 //   node --import tsx benchmarks/restic-cdc.ts           the same, alone
 //
 // Environment (all optional):
 //   DGEN_BENCH_DIR=/path          where data and repositories go (default: os.tmpdir()); one case at a time,
 //                                 so it needs about twice DGEN_RESTIC_SIZE free
 //   DGEN_RESTIC_SIZE=512MiB       bytes per case (4 objects, dataset dedup scope)
-//   DGEN_RESTIC_UNITS=4KiB,...    dedup units (default 4KiB,64KiB,256KiB,1MiB,4MiB,16MiB)
+//   DGEN_RESTIC_UNITS=4KiB,...    dedup units (default 4KiB,64KiB,256KiB,1MiB,4MiB,16MiB,64MiB)
 //   DGEN_RESTIC_DEDUP=2,5         dedup ratios
 //   DGEN_RESTIC_ANALYZE=0         skip `dgen analyze` (restic only)
 //
@@ -105,7 +105,7 @@ export async function benchResticCdc(): Promise<void> {
   }
   const version = run('restic', ['version']).trim();
   const size = bytesOf(process.env.DGEN_RESTIC_SIZE ?? '512MiB');
-  const units = (process.env.DGEN_RESTIC_UNITS ?? '4KiB,64KiB,256KiB,1MiB,4MiB,16MiB').split(',').map(bytesOf);
+  const units = (process.env.DGEN_RESTIC_UNITS ?? '4KiB,64KiB,256KiB,1MiB,4MiB,16MiB,64MiB').split(',').map(bytesOf);
   const dedups = (process.env.DGEN_RESTIC_DEDUP ?? '2,5').split(',').map(Number);
   const withAnalyze = process.env.DGEN_RESTIC_ANALYZE !== '0';
   const base = process.env.DGEN_BENCH_DIR ?? tmpdir();
