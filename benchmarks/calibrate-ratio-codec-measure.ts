@@ -11,7 +11,7 @@
 //   deflate as raw deflate (zlib level N, wbits -15: no zlib or gzip wrapper, as storage systems store it),
 //   lz4 as one block (lz4.block, default fast mode, no size prefix). The ratio is the sum of the unique
 //   chunks' bytes over the sum of their compressed bytes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { binding } from '../lib/native.js';
 
@@ -51,6 +51,19 @@ export function wholeRatio(codec: string, data: Uint8Array): number {
   const r = spawnSync(cmd, args, { input: data, maxBuffer: data.length + (1 << 20) });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error ?? r.stderr}`);
   return data.length / r.stdout.length;
+}
+
+/** {@link wholeRatio} without blocking, so that several codecs can run at once. */
+export function wholeRatioAsync(codec: string, data: Uint8Array): Promise<number> {
+  const [cmd, args] = WHOLE_COMMANDS[codec]!;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = 0;
+    child.stdout.on('data', (b: Buffer) => (out += b.length));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(data.length / out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    child.stdin.end(data);
+  });
 }
 
 const PER_CHUNK_SCRIPT = `
