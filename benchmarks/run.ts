@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,put-vs-fio]
+// npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,analyze,put-vs-fio]
 // put-vs-fio and restic-cdc are not in the default set (each takes ~10 minutes and writes GBs): name them with --only;
 // it also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
@@ -16,6 +16,7 @@ const suites: [string, () => Promise<void>][] = [
   ['object-stores', async () => (await import('./object-stores.js')).benchObjectStores()],
   ['bulk-put', async () => (await import('./bulk-put.js')).benchBulkPut()],
   ['streams', async () => (await import('./streams.js')).benchStreams()],
+  ['analyze', async () => (await import('./analyze.js')).benchAnalyze()],
   ['put-vs-fio', async () => (await import('./put-vs-fio.js')).benchPutVsFio()],
   ['restic-cdc', async () => (await import('./restic-cdc.js')).benchResticCdc()],
 ];
