@@ -158,6 +158,9 @@ export class DataSource extends Readable {
     this.once('close', () => {
       this.#untrack();
       clearTimeout(this.#paceTimer);
+      // Chunks not handed out are let go of (a fill still running keeps its own until it ends), so that
+      // a destroyed source that is still referenced holds no chunk memory.
+      this.#queue = [];
     });
     this.once('close', openChunkPool());
   }
