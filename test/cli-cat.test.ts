@@ -35,7 +35,7 @@ const RUNS: [string, string[]][] = [
   ['dataset scope, a size distribution, zstd', ['--count', '5', '--size', 'uniform:10k,300k', '--dedup', '3', '--compress', '2', '--dedup-scope', 'dataset', '--compression', 'zstd', '--seed', '11']],
   ['a weighted size list, gzip level 1', ['--count', '4', '--size', '4k:50%,200k:50%', '--dedup', '1.5', '--compress', '4', '--compression', 'gzip', '--compression-level', '1', '--seed', '12']],
   ['dataset scope, fixed size, uncompressed', ['--count', '4', '--size', '96k', '--dedup', '2', '--dedup-scope', 'dataset', '--seed', '13']],
-  ['lognormal sizes, object scope', ['--count', '4', '--size', 'lognormal:64k,32k,4k,256k', '--dedup', '2', '--compress', '2', '--seed', '14']],
+  ['lognormal sizes, object scope, a ratio codec', ['--count', '4', '--size', 'lognormal:64k,32k,4k,256k', '--dedup', '2', '--compress', '2', '--ratio-codec', 'lz4@4k', '--seed', '14']],
 ];
 
 for (const [name, flags] of RUNS) {
@@ -89,4 +89,19 @@ t.test('cat keeps binary data off a terminal unless --force (a real pty)', { ski
   const piped = dgen(['cat', '--size', '64', '--seed', '1']);
   t.equal(piped.status, 0);
   t.equal(piped.stdout.length, 64);
+});
+
+t.test('cat --rate paces its output; a bad rate names the flag', async (t) => {
+  // 1.5 MiB at 1 MiB/s: the pacer lets the bytes up to offset E out no earlier than E / rate seconds after
+  // the start, so the run cannot end before 1.5 s (a bound the load can only make larger).
+  const started = performance.now();
+  const paced = dgen(['cat', '--size', '1.5m', '--seed', '3', '--rate', '1m/s']);
+  const seconds = (performance.now() - started) / 1000;
+  t.equal(paced.status, 0, paced.stderr);
+  t.equal(paced.stdout.length, 1.5 * 1024 * 1024);
+  t.ok(paced.stdout.equals(dgen(['cat', '--size', '1536KiB', '--seed', '3']).stdout), 'the same bytes as unpaced');
+  t.ok(seconds >= 1.4, `no faster than the rate (${seconds.toFixed(2)} s)`);
+  const bad = dgen(['cat', '--size', '4k', '--rate', 'fast']);
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^dgen: --rate: rate must be a positive rate in bytes per second.*; got "fast" \[ERR_DGEN_INVALID_OPTION\]\n/);
 });

@@ -52,6 +52,10 @@ t.test('dgen put takes 4k, 4kb and distributions with suffixes as the help says'
     ['4kb', '4000'],
     ['uniform:1k,2k', 'uniform:1024,2048'],
   ];
+  // --ratio-codec reaches the library (its chunk size spelled with a suffix too) and the manifest.
+  const codec = dgen(['put', join(base, 'codec'), '--size', '64k', '--compress', '2', '--ratio-codec', 'lz4@4k', '--json']);
+  t.equal(codec.status, 0, codec.stderr);
+  t.equal(JSON.parse(await readFile(join(base, 'codec', 'dgen-manifest.json'), 'utf8')).ratioCodec, 'lz4@4096');
   for (const [i, [size, recorded]] of sizes.entries()) {
     const dir = join(base, `run-${i}`);
     const r = dgen(['put', dir, '--count', '2', '--size', size, '--seed', '5', '--json']);
@@ -80,6 +84,7 @@ t.test('refusals: exit 2, the flag, the value as typed, the code, nothing create
     [['--dedup-unit', '1.1k'], /^dgen: --dedup-unit: dedupUnit must be .*; got "1\.1k" \[ERR_DGEN_INVALID_DEDUP_UNIT\]\n/],
     [['--chunk-size', '1.25k', '--size', '1m'], /^dgen: --chunk-size: chunkSize must be a multiple of 512 bytes from 512 to \d+; got "1\.25k" \[ERR_DGEN_INVALID_CHUNK_SIZE\]\n/],
     [['--status-interval', 'soon'], /^dgen: --status-interval: statusInterval must be a time above zero: .*; got "soon" \[ERR_DGEN_INVALID_OPTION\]\n/],
+    [['--ratio-codec', 'bogus'], /^dgen: --ratio-codec: ratioCodec must be .*; got "bogus" \[ERR_DGEN_INVALID_OPTION\]\n/],
     [['--duration', '0s'], /^dgen: --duration: duration must be a time above zero: .*; got "0s" \[ERR_DGEN_INVALID_OPTION\]\n/],
     [
       ['--shards', '3'],
