@@ -1,6 +1,6 @@
 // npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,analyze,put-vs-fio]
 // put-vs-fio and restic-cdc are not in the default set (each takes ~10 minutes and writes GBs): name them with --only;
-// it also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
+// put-vs-fio also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
 import { print } from './table.js';
 
