@@ -165,7 +165,11 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
   const bar = showProgress
     ? new SingleBar(
         {
-          format: 'dgen put |{bar}| {percentage}% {objects} objects{failed} | {done} / {size} | {rate}/s | ETA {eta_formatted}',
+          // A timed run's bar shows the time (its object and byte totals are unknown).
+          format:
+            duration === undefined
+              ? 'dgen put |{bar}| {percentage}% {objects} objects{failed} | {done} / {size} | {rate}/s | ETA {eta_formatted}'
+              : 'dgen put |{bar}| {percentage}% of {runtime} | {objects} objects{failed} | {done} | {rate}/s',
           stream: process.stderr,
           hideCursor: true,
           etaBuffer: 50,
@@ -176,7 +180,8 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
   const started = performance.now();
   const rate = (done: number) => formatBytes(done / Math.max(1e-3, (performance.now() - started) / 1000));
   const payload = (p: PutProgress) => ({
-    objects: `${p.objectsDone}/${p.objectsTotal}`,
+    objects: p.objectsTotal > 0 ? `${p.objectsDone}/${p.objectsTotal}` : `${p.objectsDone}`,
+    runtime: `${duration} s`,
     failed: p.objectsFailed ? `, ${p.objectsFailed} failed` : '',
     done: formatBytes(p.bytesDone),
     size: formatBytes(p.bytesTotal),
@@ -224,12 +229,13 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
       last = p;
       status?.update(p);
       if (!bar) return;
-      if (lastDraw === 0) bar.start(p.bytesTotal, 0, payload(p));
-      else if (bar.getTotal() !== p.bytesTotal) bar.setTotal(p.bytesTotal); // summed beside the writes
+      const [total, value] = duration === undefined ? [p.bytesTotal, p.bytesDone] : [duration, Math.min(duration, p.elapsedMs / 1000)];
+      if (lastDraw === 0) bar.start(total, 0, payload(p));
+      else if (bar.getTotal() !== total) bar.setTotal(total); // summed beside the writes
       const now = performance.now();
       if (now - lastDraw > 100 || p.objectsDone + p.objectsFailed === p.objectsTotal) {
         lastDraw = now;
-        bar.update(p.bytesDone, payload(p));
+        bar.update(value, payload(p));
       }
     },
   })
