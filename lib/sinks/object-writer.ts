@@ -167,7 +167,19 @@ export abstract class ObjectWriter extends Writable {
     this._open().then(() => {
       if (this.compression.algorithm !== 'none') {
         const compressor = createCompressor(this.compression);
-        const store = new Writable({ write: (chunk: Buffer, _e, cb) => void this.#store(chunk).then(() => cb(), cb) });
+        let stored = 0; // compressed bytes whose _writeBytes has resolved
+        const store = new Writable({
+          write: (chunk: Buffer, _e, cb) =>
+            void this.#store(chunk).then(() => {
+              stored += chunk.length;
+              cb();
+            }, cb),
+        });
+        // A sink done with each chunk once it is stored tells the compressor so, which then compresses into
+        // output memory already stored instead of fresh memory (compression.ts; fewer full GCs).
+        if (this.releasesChunks) {
+          Object.defineProperty(store, kChunkProgress, { value: (): ChunkProgress => ({ acknowledged: stored, released: stored }) });
+        }
         this.#compressor = compressor;
         this.#compressed = pipeline(compressor, store);
         this.#compressed.catch((err: Error) => this.destroy(err));
