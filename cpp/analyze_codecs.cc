@@ -27,17 +27,21 @@ uint8_t* scratch(size_t n) {
 }
 
 struct ThreadCodecs {
+  // Chunks and segments each have their own context: one switching between 4 KiB chunks and 4 MiB
+  // segments with a prefix would resize its tables at every switch.
   ZSTD_CCtx* zstd = ZSTD_createCCtx();
+  ZSTD_CCtx* zstd_segments = ZSTD_createCCtx();
   z_stream deflate_stream{};
   bool deflate_ready = false;
 #ifdef DGEN_HAVE_LIBDEFLATE
   libdeflate_compressor* libdeflate = libdeflate_alloc_compressor(6);
 #endif
   ThreadCodecs() {
-    if (!zstd) throw std::runtime_error("ZSTD_createCCtx failed");
+    if (!zstd || !zstd_segments) throw std::runtime_error("ZSTD_createCCtx failed");
   }
   ~ThreadCodecs() {
     ZSTD_freeCCtx(zstd);
+    ZSTD_freeCCtx(zstd_segments);
     if (deflate_ready) deflateEnd(&deflate_stream);
 #ifdef DGEN_HAVE_LIBDEFLATE
     libdeflate_free_compressor(libdeflate);
@@ -60,7 +64,7 @@ ThreadCodecs& codecs() {
 }
 
 size_t zstd_size(int level, const uint8_t* prefix, size_t prefix_bytes, const uint8_t* data, size_t n) {
-  ZSTD_CCtx* cctx = codecs().zstd;
+  ZSTD_CCtx* cctx = prefix ? codecs().zstd_segments : codecs().zstd;
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   if (prefix_bytes) ZSTD_CCtx_refPrefix(cctx, prefix, prefix_bytes);

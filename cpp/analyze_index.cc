@@ -6,7 +6,7 @@ namespace dgen {
 
 namespace {
 constexpr size_t kShards = 256;
-constexpr size_t kInitial = 1024;  // slots per shard at first
+constexpr size_t kInitial = 64;  // slots per shard at first (256 KiB an index: small inputs stay small)
 }  // namespace
 
 ChunkIndex::ChunkIndex(size_t words, bool counts) : words_(words), counts_(counts), shards_(new Shard[kShards]) {}
