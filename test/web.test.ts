@@ -36,7 +36,7 @@ t.test('default reader gets chunkSize chunks; 0-byte stream closes at once', asy
   t.equal(r.done, true);
 });
 
-t.test('default reader chunks of huge-page memory: byte-exact for odd sizes, held chunks intact', async (t) => {
+t.test('default reader chunks of pool memory: byte-exact for odd sizes, held chunks intact', async (t) => {
   const MiB = 1024 * 1024;
   for (const [size, chunkSize] of [[9 * MiB + 1, 2 * MiB], [13 * MiB + 4095, 4 * MiB], [2 * MiB, 2 * MiB], [3 * MiB + 512, 1 * MiB]] as const) {
     const parts: Uint8Array[] = [];
