@@ -15,6 +15,7 @@ import { loadManifest, objectSpec } from '../manifest.js';
 import { parseDataOptions } from '../params.js';
 import { parseSizeDistribution, unitsBefore } from '../sizes.js';
 import { invalidRange } from '../errors.js';
+import { parseRate } from '../pacing.js';
 import { compressionFromOptions, connectionOptions, type Opts } from './options.js';
 
 /** The flags that shape the data, which a manifest gives (refused beside `--manifest`). */
@@ -110,7 +111,8 @@ export async function runCat(opts: Opts, command?: Command): Promise<void> {
     });
   }
   const plan = opts.manifest !== undefined ? await fromManifest(opts.manifest as string, opts, command) : fromFlags(opts);
-  const rate = opts.rate === undefined ? {} : { rate: opts.rate as string };
+  // Checked before the seed is said: a refusal is the only thing a refused run prints.
+  const rate = opts.rate === undefined ? {} : { rate: parseRate('rate', opts.rate) };
   const chunkSize = opts.chunkSize as string;
   if (plan.randomSeed !== undefined) process.stderr.write(`dgen cat: seed ${plan.randomSeed}\n`);
   try {
