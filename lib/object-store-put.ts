@@ -37,6 +37,7 @@ import type { BlobServiceClient, BlockBlobClient, BlockBlobUploadOptions } from 
 import { DataGenerator } from './generator.js';
 import { binding } from './native.js';
 import { invalidRange, invalidType } from './errors.js';
+import type { SizeInput } from './params.js';
 import { formatTarget, parseTarget, type Target } from './sinks/uri.js';
 import { backendError, formatCrc32c, type ObjectWriteResult } from './sinks/object-writer.js';
 import { createS3Client, MAX_PARTS, parsePartOptions, type S3ConnectionOptions } from './sinks/s3-sink.js';
@@ -51,7 +52,7 @@ export interface ObjectStorePutOptions extends S3ConnectionOptions, AzureConnect
   client?: S3Client;
   /** S3: part size in bytes, 5 MiB to 5 GiB. Default 16 MiB. Objects of at most this size go as one
    * PutObject. */
-  partSize?: number;
+  partSize?: SizeInput;
   /** S3: parts uploaded at once per object. Default 4. */
   partConcurrency?: number;
   /** S3: `CRC32C` (default: every request carries the CRC-32C of its body, which S3 checks, and the
@@ -65,7 +66,7 @@ export interface ObjectStorePutOptions extends S3ConnectionOptions, AzureConnect
   signPayload?: boolean;
   /** Azure: block size in bytes, 1 byte to 4000 MiB. Default 8 MiB. Blobs of at most this size go as one
    * Put Blob (`upload`). */
-  blockSize?: number;
+  blockSize?: SizeInput;
   /** Azure: blocks staged at once per blob. Default 4. */
   blockConcurrency?: number;
   /** Content-Type of the object. Default `application/octet-stream`. */

@@ -8,6 +8,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions, type StorageRetryOptions } from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
+import { parseSize, type SizeInput } from '../params.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 import { provideAzure } from './backends.js';
 import { checkInstance, checkOptionsObject, checkString, checkWriterOptions } from './sink-options.js';
@@ -26,14 +27,13 @@ export const DEFAULT_BLOCK_CONCURRENCY = 4;
  * Validated block size and block concurrency (the defaults filled in), shared by {@link AzureBlobSink}
  * and the object-store put (`lib/object-store-put.ts`).
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`parameter` `blockSize` or `blockConcurrency`) for a value
- *   that is not a number; RangeError `ERR_DGEN_INVALID_OPTION` for a block size outside 1 byte to
+ *   that is not a number (or, for the block size, a size string); RangeError `ERR_DGEN_INVALID_OPTION` for a block size outside 1 byte to
  *   4000 MiB or a block concurrency outside 1 to 50,000.
  */
-export function parseBlockOptions(options: { blockSize?: number; blockConcurrency?: number }): { blockSize: number; blockConcurrency: number } {
-  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const sizes = `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB)`;
-  if (typeof blockSize !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blockSize', blockSize, sizes);
-  if (!Number.isSafeInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+export function parseBlockOptions(options: { blockSize?: SizeInput; blockConcurrency?: number }): { blockSize: number; blockConcurrency: number } {
+  const sizes = `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB), or a size string such as "8MiB"`;
+  const blockSize = options.blockSize === undefined ? DEFAULT_BLOCK_SIZE : parseSize('blockSize', options.blockSize, 'ERR_DGEN_INVALID_OPTION');
+  if (blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, sizes);
   }
   const blockConcurrency = options.blockConcurrency ?? DEFAULT_BLOCK_CONCURRENCY;
@@ -90,8 +90,8 @@ export function checkAzureConnectionOptions(options: AzureConnectionOptions): vo
 
 /** Options of {@link AzureBlobSink}. */
 export interface AzureBlobSinkOptions extends ObjectWriterOptions, AzureConnectionOptions {
-  /** Block size in bytes, 1 to 4000 MiB. Default 8 MiB. */
-  blockSize?: number;
+  /** Block size in bytes (or a size string such as `'8MiB'`), 1 to 4000 MiB. Default 8 MiB. */
+  blockSize?: SizeInput;
   /** Blocks staged at once. Default 4. */
   blockConcurrency?: number;
   /** Content-Type of the blob. Default `application/octet-stream`. */

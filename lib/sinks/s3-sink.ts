@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { invalidRange, invalidType } from '../errors.js';
+import { parseSize, type SizeInput } from '../params.js';
 import { binding } from '../native.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriteResult, type ObjectWriterOptions } from './object-writer.js';
 import { provideS3 } from './backends.js';
@@ -33,14 +34,13 @@ export const DEFAULT_PART_CONCURRENCY = 4;
  * Validated part size and part concurrency (the defaults filled in), shared by {@link S3Sink} and the
  * object-store put (`lib/object-store-put.ts`).
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`parameter` `partSize` or `partConcurrency`) for a value
- *   that is not a number; RangeError `ERR_DGEN_INVALID_OPTION` for a part size outside 5 MiB to 5 GiB or
- *   a part concurrency outside 1 to 10,000.
+ *   that is not a number (or, for the part size, a size string); RangeError `ERR_DGEN_INVALID_OPTION` for a
+ *   part size outside 5 MiB to 5 GiB or a part concurrency outside 1 to 10,000.
  */
-export function parsePartOptions(options: { partSize?: number; partConcurrency?: number }): { partSize: number; partConcurrency: number } {
-  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
-  const sizes = `a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB)`;
-  if (typeof partSize !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'partSize', partSize, sizes);
-  if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+export function parsePartOptions(options: { partSize?: SizeInput; partConcurrency?: number }): { partSize: number; partConcurrency: number } {
+  const sizes = `a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB), or a size string such as "16MiB"`;
+  const partSize = options.partSize === undefined ? DEFAULT_PART_SIZE : parseSize('partSize', options.partSize, 'ERR_DGEN_INVALID_OPTION');
+  if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, sizes);
   }
   const partConcurrency = options.partConcurrency ?? DEFAULT_PART_CONCURRENCY;
@@ -113,8 +113,8 @@ export function checkS3ConnectionOptions(options: S3ConnectionOptions): void {
 export interface S3SinkOptions extends ObjectWriterOptions, S3ConnectionOptions {
   /** Use this client instead of creating one from the connection options. */
   client?: S3Client;
-  /** Part size in bytes, 5 MiB to 5 GiB. Default 16 MiB. */
-  partSize?: number;
+  /** Part size in bytes (or a size string such as `'16MiB'`), 5 MiB to 5 GiB. Default 16 MiB. */
+  partSize?: SizeInput;
   /** Parts uploaded at once. Default 4. */
   partConcurrency?: number;
   /** Checksum S3 computes and checks per part: `CRC32C` (default) or `none`. */
@@ -174,7 +174,7 @@ export class S3Sink extends ObjectWriter {
   readonly key: string;
   readonly #client: S3Client;
   readonly #ownsClient: boolean;
-  readonly #options: S3SinkOptions;
+  readonly #options: S3SinkOptions & { partSize: number; partConcurrency: number };
   #body: PassThrough | undefined;
   #upload: Upload | undefined;
   #done: Promise<Awaited<ReturnType<Upload['done']>>> | undefined;

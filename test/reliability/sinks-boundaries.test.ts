@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { AzureBlobSink, createS3Client, createSink, MIN_PART_SIZE, S3Sink } from '../../lib/index.js';
+import { parsePartOptions } from '../../lib/sinks/s3-sink.js';
+import { parseBlockOptions } from '../../lib/sinks/azure-sink.js';
 import { startAzurite, startRecordingProxy, startS3rver } from '../fixtures/servers.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -66,7 +68,9 @@ t.test('S3 and Azure sinks: every option is checked before a request is sent', a
   const type = (parameter: string) => ({ name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter });
   const range = (parameter: string) => ({ name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter });
   const cases: [string, object, ReturnType<typeof type>][] = [
-    ["partSize: '5MiB'", { partSize: '5MiB' }, type('partSize')],
+    ['partSize: true', { partSize: true }, type('partSize')],
+    ["partSize: '4MiB'", { partSize: '4MiB' }, range('partSize')],
+    ["partSize: 'big'", { partSize: 'big' }, range('partSize')],
     ['partSize: 1 MiB', { partSize: 1 << 20 }, range('partSize')],
     ['partConcurrency: 0', { partConcurrency: 0 }, range('partConcurrency')],
     ['partConcurrency: 1e6', { partConcurrency: 1e6 }, range('partConcurrency')],
@@ -88,12 +92,17 @@ t.test('S3 and Azure sinks: every option is checked before a request is sent', a
     await rejects(t, `createSink s3:// ${name}`, () => createSink(`s3://${bucket}/${key}`, { ...at, ...options } as never), expected);
   }
   await rejects(t, "createS3Client maxAttempts: 'many'", () => createS3Client({ maxAttempts: 'many' as never }), type('maxAttempts'));
+  // Size options take size strings, as size and chunkSize do.
+  t.doesNotThrow(() => new S3Sink(bucket, key, { ...at, partSize: '5MiB' }).destroy(), "partSize: '5MiB' is 5 MiB");
+  t.same(parsePartOptions({ partSize: '64MiB' }), { partSize: 64 << 20, partConcurrency: 4 });
+  t.same(parseBlockOptions({ blockSize: '4MiB', blockConcurrency: 2 }), { blockSize: 4 << 20, blockConcurrency: 2 });
   await sleep(50);
   t.same(proxy.requests, [], 'not one request reached the server');
 
   const connectionString = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;';
   const az: [string, object, ReturnType<typeof type>][] = [
-    ["blockSize: '8MiB'", { connectionString, blockSize: '8MiB' }, type('blockSize')],
+    ['blockSize: true', { connectionString, blockSize: true }, type('blockSize')],
+    ["blockSize: '5000MiB'", { connectionString, blockSize: '5000MiB' }, range('blockSize')],
     ['blockSize: 0', { connectionString, blockSize: 0 }, range('blockSize')],
     ['blockConcurrency: 1e6', { connectionString, blockConcurrency: 1e6 }, range('blockConcurrency')],
     ['connectionString: 5', { connectionString: 5 }, type('connectionString')],
