@@ -565,6 +565,7 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
         item.Set("errno", r.error);
         item.Set("syscall", r.syscall);
         item.Set("cleanupErrno", r.cleanup_error);
+        item.Set("latencyMs", double(r.latency_ns) / 1e6);
         arr.Set(uint32_t(i), item);
       }
       j->deferred.Resolve(arr);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,10 @@ struct ChunkBuffer {
 };
 thread_local ChunkBuffer t_buffer;
 
+uint64_t steady_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
 struct ObjectState {
   std::mutex mutex;  // guards the open
   // Held around each write when several workers share the object: ext4 (like most file systems) takes
@@ -47,6 +52,7 @@ struct ObjectState {
   size_t parts = 1;  // ranges of pieces the object is split into, one task each
   int fd = -1;
   bool opened = false;
+  uint64_t opened_ns = 0;  // steady clock at the open (guarded by `mutex` until the object finishes)
   std::atomic<size_t> remaining{0};
   std::vector<uint32_t> piece_crc;
   std::atomic<int> error{0};
@@ -131,6 +137,7 @@ void write_piece(Batch& b, const ObjectPiece& piece) {
       }
       if (s.fd < 0) fail(s, open_error, "open");
       s.opened = s.fd >= 0;
+      if (s.opened) s.opened_ns = steady_ns();
     }
   }
   if (s.error.load() != 0) return;
@@ -173,6 +180,7 @@ void finish_object(Batch& b, size_t i) {
     if (s.error.load() == 0 && ::rename(o.partial_path.c_str(), o.path.c_str()) != 0) fail(s, errno, "rename");
     if (s.error.load() != 0 && s.opened && ::unlink(o.partial_path.c_str()) != 0 && errno != ENOENT) r.cleanup_error = errno;
   }
+  if (s.opened) r.latency_ns = steady_ns() - s.opened_ns;
   r.error = s.error.load();
   r.syscall = r.error != 0 ? s.syscall.load() : "";
   r.written = s.written.load();

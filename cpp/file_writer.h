@@ -39,6 +39,9 @@ struct FileResult {
   int error = 0;
   const char* syscall = "";
   int cleanup_error = 0;
+  // Nanoseconds from the open of the temporary file to the rename (or the removal): the object's own
+  // latency, without the time it waited for a worker. 0 when it never got that far.
+  uint64_t latency_ns = 0;
 };
 
 // Writes every object of `objects` on the pool, then calls done(results) on the worker that finished last

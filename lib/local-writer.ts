@@ -66,7 +66,16 @@ export interface LocalWriteError extends Error {
 
 /** What happened to one object of a batch. */
 export type LocalWriteResult =
-  | { ok: true; path: string; size: number; /** 8 lowercase hex digits. */ crc32c: string }
+  | {
+      ok: true;
+      path: string;
+      size: number;
+      /** 8 lowercase hex digits. */
+      crc32c: string;
+      /** Milliseconds from the open of the temporary file to the rename: the object's own latency, not the
+       * time it waited in its batch for a worker. */
+      latencyMs: number;
+    }
   | { ok: false; path: string; error: Error };
 
 /** Default bytes per chunk: 4 MiB. */
@@ -115,7 +124,7 @@ export function writeLocalObjects(data: DataConfig, objects: readonly LocalObjec
     signal?.removeEventListener('abort', onAbort);
     return results.map((r, i): LocalWriteResult => {
       const o = batch[i]!;
-      if (r.errno === 0) return { ok: true, path: o.path, size: o.size, crc32c: formatCrc32c(r.crc32c) };
+      if (r.errno === 0) return { ok: true, path: o.path, size: o.size, crc32c: formatCrc32c(r.crc32c), latencyMs: r.latencyMs };
       if (r.errno === ECANCELED && signal?.aborted) return { ok: false, path: o.path, error: signal.reason as Error };
       return { ok: false, path: o.path, error: systemError(r, o.path, o.partialPath, direct) };
     });

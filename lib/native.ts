@@ -70,7 +70,7 @@ interface Binding {
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
     objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string; partialPath: string }[],
     options: { chunkBytes: number; direct: boolean; fsync: boolean; cancel?: Uint8Array },
-  ): Promise<{ bytesWritten: number; crc32c: number; errno: number; syscall: string; cleanupErrno: number }[]>;
+  ): Promise<{ bytesWritten: number; crc32c: number; errno: number; syscall: string; cleanupErrno: number; latencyMs: number }[]>;
   /** Checks local files against regeneration on the pool (cpp/file_verifier.h); one result per object. */
   verifyFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },

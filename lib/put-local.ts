@@ -54,8 +54,9 @@ export interface LocalPutOptions {
   retryBaseMs?: number;
   /** Stops the run: no new batch starts, objects in flight are removed unless already committed. */
   signal: AbortSignal;
-  /** An object committed: its path, size and CRC-32C (8 hex digits). */
-  onCommitted(object: LocalPlanned, result: { path: string; size: number; crc32c: string }, attempts: number): void;
+  /** An object committed: its path, size, CRC-32C (8 hex digits) and latency (ms from the open of its
+   * temporary file to the rename). */
+  onCommitted(object: LocalPlanned, result: { path: string; size: number; crc32c: string; latencyMs: number }, attempts: number): void;
   /** An object failed for good (after `attempts` attempts); nothing of it is on disk. */
   onFailed(object: LocalPlanned, error: Error, attempts: number): void;
   /** Awaited before each batch is handed to the pool (backpressure from whoever records the results);

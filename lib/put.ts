@@ -388,9 +388,10 @@ export interface PutResult extends ManifestV2 {
   /**
    * Per-object latencies (milliseconds) of the objects committed by this run (not those kept by
    * `resume`), from an HdrHistogram (latency.ts); `commit.count` equals `committed - resumed`. Absent
-   * when no object committed, and on the native data plane (local targets without compression and with
-   * `nativeWrites`), whose worker pool reports objects by the batch, with no time of their own: give
-   * `nativeWrites: false` (or a `rate`) for per-object latencies there. Not stored in the manifest.
+   * when no object committed. On the native data plane (local targets without compression and with
+   * `nativeWrites`) an object's latency runs from the open of its temporary file to the rename, on the
+   * worker that wrote it: the time it waited in its batch for a worker is not in it. Not stored in the
+   * manifest.
    */
   latency?: PutLatency;
   /**
@@ -1043,6 +1044,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
               channels.objectFinish.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
             }
             if (debug.enabled) debug('finish %s', uriOf(p));
+            commitLatency.record(r.latencyMs);
             progress.bytesDone += r.size;
             record(p, { ok: true, result: { uri: '', size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
           },

@@ -83,10 +83,16 @@ t.test('stream plane: commit latency of every committed object, realized ratios 
   t.notOk(r.realizedCompressionRatio, 'no compression ratio without compression');
 });
 
-t.test('native plane: no per-object latency (batches), the realized dedup ratio all the same', async (t) => {
+t.test('native plane: per-object latency from the workers, the realized dedup ratio all the same', async (t) => {
   const target = fresh();
+  const started = performance.now();
   const r = await putObjects({ target, count: 5, size: '128KiB', dedupRatio: 2, seed: 12 });
-  t.notOk(r.latency, 'latency absent on the native data plane');
+  const wall = performance.now() - started;
+  const commit = r.latency?.commit;
+  t.ok(commit, 'latency present on the native data plane');
+  t.equal(commit?.count, 5, 'one latency per committed object');
+  t.ok(commit!.min > 0 && commit!.min <= commit!.p50 && commit!.p50 <= commit!.max, `0 < min ${commit!.min} <= p50 <= max ${commit!.max} ms`);
+  t.ok(commit!.max <= wall, `each object took less than the whole run (${commit!.max} <= ${wall} ms)`);
   const files = await Promise.all((await linesOf(r)).map((l) => readFile(join(target, l.name))));
   t.equal(r.realizedDedupRatio, dedupRatio(files, 4096));
 });
