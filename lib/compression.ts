@@ -23,6 +23,10 @@ import { freshChunk } from './source.js';
 /** Compression algorithms. `none` passes bytes through. */
 export type CompressionAlgorithm = 'none' | 'zstd' | 'gzip';
 
+/** A compressor as a string: an algorithm, optionally with its level after a colon (`'zstd'`, `'gzip:9'`).
+ * A closed set, so `createCompressor('brotli')` fails to type-check (and throws at run time). */
+export type CompressorName = Exclude<CompressionAlgorithm, 'none'> | `${Exclude<CompressionAlgorithm, 'none'>}:${number}`;
+
 /** A compression choice: an algorithm and its level. */
 export interface CompressionSpec {
   algorithm: CompressionAlgorithm;
@@ -495,7 +499,7 @@ class NativeCompressor extends CodecTransform {
  * @param options.level - level, overriding one given in `compression`.
  * @throws `ERR_DGEN_INVALID_COMPRESSION` (also for `"none"`: there is nothing to create).
  */
-export function createCompressor(compression: CompressionAlgorithm | string | Partial<CompressionSpec>, options: { level?: number } = {}): CodecTransform {
+export function createCompressor(compression: CompressorName | Partial<CompressionSpec>, options: { level?: number } = {}): CodecTransform {
   const spec = parseCompression(compression, options.level);
   if (spec.algorithm === 'none') throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', spec.algorithm, '"zstd" or "gzip"');
   return new NativeCompressor(spec, compressionLibrary(spec));

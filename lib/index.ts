@@ -49,6 +49,7 @@ export {
   COMPRESSION_EXTENSIONS,
   zstdImplementation,
   type CompressionAlgorithm,
+  type CompressorName,
   type CompressionSpec,
 } from './compression.js';
 export {

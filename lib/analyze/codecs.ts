@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
-import { createCompressor, zstdImplementation } from '../compression.js';
+import { createCompressor, zstdImplementation, type CompressorName } from '../compression.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,7 +45,7 @@ function zstdChunk(level: number): (chunk: Uint8Array) => number {
 }
 
 /** Whole-stream counter over one of this package's compression transforms. */
-function transformCounter(spec: string): StreamCounter {
+function transformCounter(spec: CompressorName): StreamCounter {
   const compressor = createCompressor(spec);
   let bytes = 0;
   const done = pipeline(compressor, new Writable({ write: (c: Buffer, _e, cb) => ((bytes += c.length), cb()) }));
