@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   ERR_DGEN_BUFFER_NOT_LENT: 'a buffer was given back to a pool that did not lend it, or twice',
   ERR_DGEN_PUT_FAILED: 'the CLI: some objects of a put failed (each is named in the report)',
   ERR_DGEN_VERIFY_FAILED: 'the CLI: some objects did not verify (each is named in the report)',
+  ERR_DGEN_NOT_MERGED: 'the CLI: verify found shard manifests and no merged one (run dgen merge first)',
+  ERR_DGEN_STDOUT_TERMINAL: 'the CLI: dgen cat refuses to write binary data to a terminal without --force',
 } as const;
 
 /** Codes of the errors dgen-stream throws; see {@link ERROR_CODES} for each one's meaning. */

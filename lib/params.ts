@@ -31,7 +31,10 @@ export type SizeInput = number | string;
 function parseSizeString(text: string): number | null {
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i.exec(text);
   if (!m) return null;
-  const multiplier = bytes.parse(`1${m[2]}`);
+  // fio's and dd's one-letter suffixes are binary (4k = 4096, 1g = 2^30), as the CLI reads them; bytes-iec
+  // reads `kB`/`MB` as SI and `KiB`/`MiB` as binary.
+  const unit = /^[kmgt]$/i.test(m[2]!) ? `${m[2]!.toUpperCase()}iB` : m[2]!;
+  const multiplier = bytes.parse(`1${unit}`);
   if (multiplier === null) return null;
   const exact = Number(m[1]) * multiplier;
   const whole = Math.round(exact);
@@ -48,7 +51,7 @@ function parseSizeString(text: string): number | null {
  *   RangeError with `code` when it does not parse, is negative, fractional or above 2^53 - 1.
  */
 export function parseSize(parameter: string, value: unknown, code: Parameters<typeof invalidRange>[0] = 'ERR_DGEN_INVALID_SIZE'): number {
-  const allowed = 'a whole number of bytes from 0 to 2^53-1, or a size string like "4096", "64MiB" or "1GB"';
+  const allowed = 'a whole number of bytes from 0 to 2^53-1, or a size string like "4096", "4k", "64MiB" or "1GB"';
   let n: number | null;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'bigint') n = value <= BigInt(MAX_SIZE) && value >= 0n ? Number(value) : -1;

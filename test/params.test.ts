@@ -13,6 +13,15 @@ t.test('sizes: numbers and strings with binary and SI prefixes', async (t) => {
   t.equal(parseSize('size', '.5KiB'), 512);
   t.equal(parseSize('size', 0), 0);
   t.equal(parseSize('size', Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+  // fio's and dd's one-letter suffixes are binary, in either case; two letters stay SI.
+  t.equal(parseSize('size', '4k'), 4096);
+  t.equal(parseSize('size', '4K'), 4096);
+  t.equal(parseSize('size', '1g'), 2 ** 30);
+  t.equal(parseSize('size', '2m'), 2 * 2 ** 20);
+  t.equal(parseSize('size', '1t'), 2 ** 40);
+  t.equal(parseSize('size', '1.5k'), 1536);
+  t.equal(parseSize('size', '4kb'), 4000);
+  t.equal(new DataSource({ size: '4k' }).generator.size, 4096, 'the library reads 4k as the CLI does');
   for (const bad of ['-5', '12 parsecs', '', '1.5', '0.3B', '1.0000001KiB', 1.5, -1, NaN, Infinity, 2 ** 53, '1e3']) {
     t.throws(() => parseSize('size', bad), { name: 'RangeError', code: 'ERR_DGEN_INVALID_SIZE', parameter: 'size' }, `rejects ${String(bad)}`);
   }
