@@ -175,9 +175,11 @@ function buildProgram(): Command {
     .addOption(option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)', 'size').default('2KiB,8KiB,64KiB'))
     .addOption(option('--no-cdc', 'no content-defined chunking'))
     .addOption(option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
+    .addOption(option('--sample <rate>', 'estimate from a fraction of the chunks (0.01 or 1%), sampled by fingerprint, with 95% intervals'))
+    .addOption(option('--hash <name>', 'chunk fingerprint: xxh3 (XXH3-128, default) or sha256 (collision resistant)'))
     .addOption(option('--json', 'print the report as JSON on stdout'))
     .addOption(option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
-    .addHelpText('after', examples('dgen analyze /data/backups', 'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json', 'dgen analyze big.img --no-per-chunk'))
+    .addHelpText('after', examples('dgen analyze /data/backups', 'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json', 'dgen analyze big.img --sample 1%'))
     .exitOverride()
     .action(async (inputs: string[], opts: Opts) => {
       await runAnalyze(inputs, opts);
