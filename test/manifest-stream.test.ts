@@ -60,8 +60,8 @@ t.test('a put streams a version 2 manifest and records that verify regenerates',
     'dedupUnit', 'dedupScope', 'datasetUnits', 'compression', 'seconds', 'records', 'committed', 'failed', 'bytes', 'compressedBytes',
   ], 'the fixed part and the summary, in order; no objects array');
   t.match(stored, { format: 'dgen-manifest', version: 2, count: 7, records: 'dgen-manifest.records.ndjson', committed: 7, failed: 0 });
-  const { failures: _f, manifestUri: _m, recordsUri: _r, partialsRemoved: _p, resumed: _re, concurrency: _c, ...document } = result;
-  t.same(stored, document, 'putObjects returns what it stored (plus failures, locations, partials removed, objects resumed, concurrency)');
+  const { failures: _f, manifestUri: _m, recordsUri: _r, partialsRemoved: _p, resumed: _re, concurrency: _c, latency: _l, realizedDedupRatio: _d, realizedCompressionRatio: _cr, ...document } = result;
+  t.same(stored, document, 'putObjects returns what it stored (plus failures, locations, partials removed, objects resumed, concurrency, latency, realized ratios)');
 
   const text = await readFile(recordsPath, 'utf8');
   t.ok(text.endsWith('\n'), 'every line ends with a newline');
