@@ -7,7 +7,8 @@ import { binding, type NativeGenerator } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { invalidRange, invalidType } from './errors.js';
 import { layoutCompressRatio } from './ratio-codec.js';
-import { MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
+import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /** Fills at or below this many bytes run on the calling thread even through the async API: handing them
  * to a worker thread costs more than generating them. */
@@ -298,7 +299,13 @@ export class DataGenerator {
   }
 }
 
-/** Shorthand for `new DataGenerator(options)`. */
+/**
+ * `new DataGenerator(options)`, after checking that `options` has no key other than those of
+ * {@link GeneratorOptions}.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` for an unknown key (naming it, with the closest known key
+ *   when one is close); the errors of `new DataGenerator(options)`.
+ */
 export function createGenerator(options: GeneratorOptions): DataGenerator {
+  checkOptionKeys(options, GENERATOR_OPTION_KEYS, 'generator options');
   return new DataGenerator(options);
 }

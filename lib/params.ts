@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import bytes from 'bytes-iec';
 import { invalidRange, invalidType } from './errors.js';
+import { optionKeys } from './option-keys.js';
 import { maxCompressRatio, parseRatioCodec } from './ratio-codec.js';
 
 /** Bytes in a sector: the granularity of chunk sizes, dedup units and the compressible layout. */
@@ -149,6 +150,21 @@ export interface GeneratorOptions extends DataOptions {
    * same bytes. Default `"auto"`. */
   kernel?: string;
 }
+
+/** Every key of {@link GeneratorOptions} (compile-time checked against it). */
+export const GENERATOR_OPTION_KEYS = optionKeys<GeneratorOptions>({
+  dedupRatio: true,
+  compressRatio: true,
+  ratioCodec: true,
+  dedupUnit: true,
+  seed: true,
+  size: true,
+  objectId: true,
+  datasetUnits: true,
+  unitOffset: true,
+  threads: true,
+  kernel: true,
+});
 
 /** Validated, normalized data options. */
 export interface DataConfig {

@@ -58,6 +58,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { checkOptionKeys, optionKeys } from './option-keys.js';
 import { Pacer, parseRate } from './pacing.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
@@ -535,6 +536,52 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
   return { objects, bytes, datasetUnits };
 }
 
+/** Every key of {@link PutOptions} (compile-time checked against it): unknown keys are an error. */
+const PUT_OPTION_KEYS = optionKeys<PutOptions>({
+  target: true,
+  count: true,
+  size: true,
+  dedupScope: true,
+  concurrency: true,
+  chunkSize: true,
+  nativeWrites: true,
+  attempts: true,
+  retryBaseMs: true,
+  failFast: true,
+  shard: true,
+  nameTemplate: true,
+  manifest: true,
+  signal: true,
+  onProgress: true,
+  overwrite: true,
+  resume: true,
+  duration: true,
+  rate: true,
+  dedupRatio: true,
+  compressRatio: true,
+  ratioCodec: true,
+  dedupUnit: true,
+  seed: true,
+  compression: true,
+  highWaterMark: true,
+  fsync: true,
+  client: true,
+  partSize: true,
+  partConcurrency: true,
+  checksumAlgorithm: true,
+  contentType: true,
+  endpoint: true,
+  region: true,
+  forcePathStyle: true,
+  credentials: true,
+  maxAttempts: true,
+  blockSize: true,
+  blockConcurrency: true,
+  connectionString: true,
+  serviceClient: true,
+  pipeline: true,
+});
+
 /**
  * Writes the data set's objects (or this shard's) under `target`, then the manifest there
  * (`dgen-manifest.json`, or `dgen-manifest.shard-I-of-N.json` for a shard) and its records beside it
@@ -566,7 +613,8 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  *   manifest's and records' URIs, the partials removed, the objects resumed, the concurrency used, the
  *   per-object latencies (`latency`), `realizedDedupRatio` and, compressed, `realizedCompressionRatio`.
  * @throws the validation errors of the options (RangeError/TypeError with `ERR_DGEN_*` codes, e.g.
- *   `ERR_DGEN_INVALID_OPTION` naming `signal`, `retryBaseMs`, `failFast`, `manifest`, `duration` (not a
+ *   TypeError `ERR_DGEN_INVALID_OPTION` for a key that is no option (naming it, and the closest one), or
+ *   naming `signal`, `retryBaseMs`, `failFast`, `manifest`, `duration` (not a
  *   number of seconds > 0, or given with `resume`), `rate` (not a positive rate), `count` (absent with
  *   `duration` and a `shard` or dataset scope)); the preflight's
  *   `ERR_DGEN_TARGET_UNWRITABLE` and `ERR_DGEN_TARGET_IN_USE` (Error, `exitCode: 2`); with `resume`, the
@@ -578,6 +626,7 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   if (putOptions === null || typeof putOptions !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', putOptions, 'an object');
+  checkOptionKeys(putOptions, PUT_OPTION_KEYS, 'putObjects options');
   const prefix = parseTarget(putOptions.target, true);
   checkRunOptions(putOptions);
   const requestedConcurrency = positiveInt('concurrency', putOptions.concurrency, 4);

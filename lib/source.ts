@@ -14,7 +14,8 @@ import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { ChunkRecycler, progressReader, type ChunkPoolStats, type ChunkProgress } from './chunk-recycling.js';
-import { MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
+import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
+import { checkOptionKeys, optionKeys } from './option-keys.js';
 
 /** Default chunk size: 4 MiB, large enough to amortize per-chunk costs, small enough for the CPU cache. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -41,6 +42,17 @@ export interface SourceOptions extends GeneratorOptions {
    * second of data (at most 4 MiB). Default: as fast as the consumer takes them. */
   rate?: number | string;
 }
+
+/** Every key of {@link SourceOptions} (compile-time checked against it): unknown keys are an error. */
+export const SOURCE_OPTION_KEYS = optionKeys<SourceOptions>({
+  ...Object.fromEntries([...GENERATOR_OPTION_KEYS].map((k) => [k, true])) as { [K in keyof Required<GeneratorOptions>]: true },
+  chunkSize: true,
+  highWaterMark: true,
+  queueDepth: true,
+  recycle: true,
+  signal: true,
+  rate: true,
+});
 
 /** Chunks of at least this many bytes (2 MiB, one huge page) are backed by transparent huge pages, faulted
  * in by the worker that fills them: on the virtual machines measured, a fresh 4 MiB chunk of ordinary 4 KiB
@@ -140,6 +152,7 @@ export class DataSource extends Readable {
    *   `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal.
    */
   constructor(options: SourceOptions) {
+    checkOptionKeys(options, SOURCE_OPTION_KEYS, 'DataSource options');
     const generator = new DataGenerator(options);
     const { chunkSize, highWaterMark, rate } = parseChunking(options);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {

@@ -5,7 +5,8 @@
  */
 import { DataGenerator } from './generator.js';
 import { Pacer } from './pacing.js';
-import { chunkMemory, openChunkPool, parseChunking, type SourceOptions } from './source.js';
+import { chunkMemory, openChunkPool, parseChunking, SOURCE_OPTION_KEYS, type SourceOptions } from './source.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /** Closes the chunk pool of a stream that was dropped without being read to its end or cancelled. */
 const dropped = new FinalizationRegistry<() => void>((close) => close());
@@ -23,6 +24,7 @@ const dropped = new FinalizationRegistry<() => void>((close) => close());
  * @throws the errors of `new DataSource(options)` (validation is the same).
  */
 export function createWebStream(options: SourceOptions): ReadableStream<Uint8Array> {
+  checkOptionKeys(options, SOURCE_OPTION_KEYS, 'createWebStream options');
   const generator = new DataGenerator(options);
   const { chunkSize, highWaterMark, rate } = parseChunking(options);
   const pacer = rate === undefined ? undefined : new Pacer(rate);
