@@ -1,5 +1,5 @@
 // The published declarations (dist/index.d.ts, built by `npm test`'s tsc step) type-check the uses in
-// test/types/public-api.ts and reject the misuses marked `@ts-expect-error` there.
+// test/fixtures/types/public-api.ts and reject the misuses marked `@ts-expect-error` there.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
 
 t.test('dist/index.d.ts accepts the documented uses and rejects the misuses', { skip: existsSync(`${root}/dist/index.d.ts`) ? false : 'dist/ not built (npm test builds it first)' }, async (t) => {
-  const result = await promisify(execFile)(process.execPath, [tsc, '-p', 'test/types/tsconfig.json'], { cwd: root }).then(
+  const result = await promisify(execFile)(process.execPath, [tsc, '-p', 'test/fixtures/types/tsconfig.json'], { cwd: root }).then(
     () => ({ code: 0, out: '' }),
     (err: { code?: number; stdout?: string }) => ({ code: err.code ?? 1, out: err.stdout ?? String(err) }),
   );

@@ -72,9 +72,9 @@ t.test('--concurrency above the maximum is a usage error', async (t) => {
   t.match(r.stderr, /--concurrency: concurrency must be a whole number from 1 to 1024/);
 });
 
-t.test('--count 1e9 starts writing at once, in flat memory', async (t) => {
+t.test('--count 1000000000 starts writing at once, in flat memory', async (t) => {
   const dir = join(root, 'huge');
-  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1e9', '--size', '0'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1000000000', '--size', '0'], { stdio: 'ignore' });
   t.teardown(() => void child.kill('SIGKILL'));
   const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
   const count = () => {
@@ -97,10 +97,10 @@ t.test('--count 1e9 starts writing at once, in flat memory', async (t) => {
   child.kill('SIGKILL');
 });
 
-t.test('--count 1e9 with a size distribution starts writing before its sizes are summed', async (t) => {
+t.test('--count 1000000000 with a size distribution starts writing before its sizes are summed', async (t) => {
   // Summing 10^9 sizes first would take about half an hour: the objects come first, the total later.
   const dir = join(root, 'huge-distribution');
-  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1e9', '--size', 'uniform:1,100'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1000000000', '--size', 'uniform:1,100'], { stdio: 'ignore' });
   t.teardown(() => void child.kill('SIGKILL'));
   const count = () => {
     try {
