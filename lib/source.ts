@@ -32,7 +32,7 @@ export interface SourceOptions extends GeneratorOptions {
    * every worker, and a second fill in flight left the main thread no core on a 2-core machine (measured:
    * 4.4 instead of 10 GB/s into a null Writable, event-loop delay p99 15 instead of 3 ms). */
   queueDepth?: number;
-  /** Accepted for compatibility and ignored: chunk memory is always recycled now (see {@link chunkMemory}). */
+  /** @deprecated Accepted for compatibility and ignored: chunk memory is always recycled now (see {@link chunkMemory}). */
   recycle?: boolean;
   /** Aborts the stream: it is destroyed with an `AbortError`. */
   signal?: AbortSignal;
