@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import bytes from 'bytes-iec';
 import { invalidRange, invalidType } from './errors.js';
 import { optionKeys } from './option-keys.js';
+import { validateInteger } from './validators.js';
 import { maxCompressRatio, parseRatioCodec } from './ratio-codec.js';
 
 /** Bytes in a sector: the granularity of chunk sizes, dedup units and the compressible layout. */
@@ -246,14 +247,9 @@ export function parseGeneratorOptions(options: GeneratorOptions): GeneratorConfi
 }
 
 function parseThreads(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 1024) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'threads', value, 'a whole number from 1 to 1024');
-  }
-  return value;
+  return validateInteger('threads', value, { min: 1, max: 1024 });
 }
 
 function parseCount(parameter: string, value: unknown): number {
-  if (typeof value !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 0');
-  if (!Number.isSafeInteger(value) || value < 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 0');
-  return value;
+  return validateInteger(parameter, value);
 }
