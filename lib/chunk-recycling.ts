@@ -18,7 +18,7 @@
  * @module
  */
 import fs, { WriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * Implemented by a `Writable` that tells its sources when it is done with the memory of the chunks it was
@@ -128,5 +128,98 @@ export class ChunkRecycler {
 
   stats(): ChunkPoolStats {
     return { allocated: this.#allocated, reused: this.#reused, free: this.#free.length, outstanding: this.#outstanding.length };
+  }
+}
+
+/**
+ * The "one piped consumer that reports its progress" bookkeeping of a `Readable` that recycles the memory
+ * of what it pushes (DataSource's chunks, a compressor's outputs): which consumer is tracked, which pushed
+ * chunks are its own and on which memory, and when that memory is free again. The Readable forwards three
+ * calls to it:
+ * - `pipe(dest, () => super.pipe(dest, options))` from its `pipe` override;
+ * - `untrack()` from its `unpipe` override (and on close);
+ * - `handOut(chunk)` from its `emit` override on `'data'`: every chunk leaves a Readable through a
+ *   `'data'` event (pipe, read() and async iteration all emit it), so this is where a chunk is known to
+ *   go to the tracked consumer alone.
+ * and takes memory for what it pushes with `take(n)` (undefined when nothing is tracked: allocate as
+ * usual), marking each pushed chunk and the memory under it with `mark(chunk, memory)`.
+ *
+ * Recycling is on only from a first `pipe` into a consumer {@link progressReader} knows, while that is
+ * the only `'data'` listener, nobody listens for `'readable'`, and everything the consumer was given since
+ * came from this Readable (acknowledged + writableLength = bytes handed). Anything else turns it off for
+ * the rest of the stream; memory the consumer still holds then stays with it (freed when collected).
+ */
+export class ConsumerTracker {
+  readonly #source: Readable;
+  readonly #recycler: ChunkRecycler;
+  #tracked: { dest: Writable; read: ProgressReader; base: number; handed: number } | undefined;
+  #trackable = true; // false once anything made recycling unsafe for the rest of the stream
+  // Chunks pushed and not yet emitted, each with the recyclable memory under it: only these are recycled.
+  #pushed = new Map<Buffer, Buffer>();
+
+  /** @param source - the Readable whose pushed chunks are tracked. @param recycler - where their memory goes round. */
+  constructor(source: Readable, recycler: ChunkRecycler) {
+    this.#source = source;
+    this.#recycler = recycler;
+  }
+
+  /** Whether a consumer is tracked (memory from {@link ConsumerTracker.take} is recycled). */
+  get tracking(): boolean {
+    return this.#tracked !== undefined;
+  }
+
+  /** Runs `pipe` (the Readable's own `super.pipe(dest, options)`) and tracks `dest` when it is the first
+   * and only consumer and reports its progress; otherwise turns recycling off. */
+  pipe<T>(dest: T, pipe: () => T): T {
+    const source = this.#source;
+    const first = this.#trackable && this.#tracked === undefined && source.readableFlowing === null && source.listenerCount('data') === 0;
+    const piped = pipe();
+    const writable = dest as unknown as Writable;
+    const read = first ? progressReader(writable) : undefined;
+    const progress = read?.(writable);
+    if (read && progress) this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
+    else this.untrack();
+    return piped;
+  }
+
+  /** Records that `chunk` is being emitted; recycling goes on only if it goes to the tracked consumer alone. */
+  handOut(chunk: Buffer): void {
+    const memory = this.#pushed.get(chunk);
+    this.#pushed.delete(chunk);
+    const t = this.#tracked;
+    if (!t) return;
+    const progress = t.read(t.dest);
+    const source = this.#source;
+    // Safe only while the consumer got nothing but our chunks, whole, from us alone (see the module comment).
+    if (!memory || !progress || source.listenerCount('data') !== 1 || source.listenerCount('readable') !== 0 || progress.acknowledged + t.dest.writableLength !== t.base + t.handed) {
+      this.untrack();
+      return;
+    }
+    t.handed += chunk.length;
+    this.#recycler.handOut(memory, t.base + t.handed);
+  }
+
+  /** Memory of `n` bytes for the next chunk while a consumer is tracked (recycled once it released some,
+   * else fresh from the recycler's allocator); undefined when nothing is tracked. */
+  take(n: number): Buffer | undefined {
+    const t = this.#tracked;
+    if (!t) return undefined;
+    const progress = t.read(t.dest);
+    if (progress) this.#recycler.reclaim(progress.released);
+    return this.#recycler.take(n);
+  }
+
+  /** Marks `chunk` (memory from {@link ConsumerTracker.take}, or a view of it) as pushed by the Readable. */
+  mark(chunk: Buffer, memory: Buffer): void {
+    if (this.#tracked) this.#pushed.set(chunk, memory);
+  }
+
+  /** Turns recycling off for the rest of the stream and lets go of every pooled chunk (those the consumer
+   * holds stay with it). */
+  untrack(): void {
+    this.#tracked = undefined;
+    this.#trackable = false;
+    this.#recycler.clear();
+    this.#pushed.clear();
   }
 }

@@ -8,12 +8,12 @@
  * `AbortSignal`.
  * @module
  */
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DataGenerator } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
-import { ChunkRecycler, progressReader, type ChunkPoolStats, type ChunkProgress } from './chunk-recycling.js';
+import { ChunkRecycler, ConsumerTracker, type ChunkPoolStats } from './chunk-recycling.js';
 import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
 import { checkOptionKeys, optionKeys } from './option-keys.js';
 
@@ -136,9 +136,7 @@ export class DataSource extends Readable {
   readonly queueDepth: number;
   readonly #chunks: ChunkRecycler;
   /** The one piped consumer whose progress says when a chunk's memory is free again (chunk-recycling.ts). */
-  #tracked: { dest: Writable; read: (dest: Writable) => ChunkProgress | undefined; base: number; handed: number } | undefined;
-  #trackable = true; // false once anything made recycling unsafe for the rest of the stream
-  #pushed = new Set<Buffer>(); // chunks pushed and not yet emitted: only these are ever recycled
+  readonly #consumer: ConsumerTracker;
   readonly #pacer: Pacer | undefined;
   #paceTimer: NodeJS.Timeout | undefined;
   #handedOut = 0; // bytes pushed so far
@@ -167,9 +165,10 @@ export class DataSource extends Readable {
     this.chunkSize = chunkSize;
     this.queueDepth = queueDepth;
     this.#chunks = new ChunkRecycler(chunkSize, chunkMemory);
+    this.#consumer = new ConsumerTracker(this, this.#chunks);
     this.#pacer = rate === undefined ? undefined : new Pacer(rate);
     this.once('close', () => {
-      this.#untrack();
+      this.#consumer.untrack();
       clearTimeout(this.#paceTimer);
       // Chunks not handed out are let go of (a fill still running keeps its own until it ends), so that
       // a destroyed source that is still referenced holds no chunk memory.
@@ -198,63 +197,27 @@ export class DataSource extends Readable {
    * chunk's memory (an `fs.WriteStream`, a `FileSink` or `DirectFileSink`, or any Writable implementing
    * `kChunkProgress`), chunk memory it has released is reused instead of freshly allocated. */
   override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
-    const first = this.#trackable && this.#tracked === undefined && this.readableFlowing === null && this.listenerCount('data') === 0;
-    const piped = super.pipe(dest, options);
-    const read = first ? progressReader(dest as unknown as Writable) : undefined;
-    const progress = read?.(dest as unknown as Writable);
-    if (read && progress) {
-      const writable = dest as unknown as Writable;
-      this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
-    } else {
-      this.#untrack();
-    }
-    return piped;
+    return this.#consumer.pipe(dest, () => super.pipe(dest, options));
   }
 
   override unpipe(dest?: NodeJS.WritableStream): this {
-    this.#untrack();
+    this.#consumer.untrack();
     return super.unpipe(dest);
   }
 
-  // Every chunk leaves a Readable through a 'data' event (pipe, read() and async iteration all emit it),
-  // so this is where a chunk is known to go to the tracked consumer alone.
+  // Every chunk leaves a Readable through a 'data' event: see ConsumerTracker.
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'data') this.#handOut(args[0] as Buffer);
+    if (event === 'data') this.#consumer.handOut(args[0] as Buffer);
     return super.emit(event, ...args);
-  }
-
-  #handOut(chunk: Buffer): void {
-    const ours = this.#pushed.delete(chunk);
-    const t = this.#tracked;
-    if (!t) return;
-    const progress = t.read(t.dest);
-    // Safe only while the consumer got nothing but our bytes, from us alone (see chunk-recycling.ts).
-    if (!ours || !progress || this.listenerCount('data') !== 1 || this.listenerCount('readable') !== 0 || progress.acknowledged + t.dest.writableLength !== t.base + t.handed) {
-      this.#untrack();
-      return;
-    }
-    t.handed += chunk.length;
-    this.#chunks.handOut(chunk, t.base + t.handed);
-  }
-
-  /** Turns recycling off for the rest of the stream and lets go of every pooled chunk. */
-  #untrack(): void {
-    this.#tracked = undefined;
-    this.#trackable = false;
-    this.#chunks.clear();
-    this.#pushed.clear();
   }
 
   /** Memory for the next chunk of n bytes: from the tracked consumer's ring once it has released a chunk,
    * else from the chunk pool (returned when the chunk is collected). */
   #take(n: number): Buffer {
-    const t = this.#tracked;
-    if (!t) return chunkMemory(n);
-    const progress = t.read(t.dest);
-    if (progress) this.#chunks.reclaim(progress.released);
-    const chunk = this.#chunks.take(n);
-    this.#pushed.add(chunk);
-    return chunk;
+    const memory = this.#consumer.take(n);
+    if (!memory) return chunkMemory(n);
+    this.#consumer.mark(memory, memory);
+    return memory;
   }
 
   override _read(): void {
