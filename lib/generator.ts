@@ -6,6 +6,7 @@ import { getSystemErrorMap } from 'node:util';
 import { binding, type NativeGenerator } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { invalidRange, invalidType } from './errors.js';
+import { validateInteger, validateSignal } from './validators.js';
 import { layoutCompressRatio } from './ratio-codec.js';
 import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
 import { checkOptionKeys } from './option-keys.js';
@@ -222,16 +223,14 @@ export class DataGenerator {
    * with write(2); keep fd open until the promise settles.
    * @param fd - an open descriptor, e.g. 1 for standard output.
    * @returns a promise of the bytes written (length).
-   * @throws RangeError `ERR_DGEN_INVALID_OPTION` for a bad fd, `ERR_DGEN_INVALID_OFFSET` /
+   * @throws TypeError or RangeError `ERR_DGEN_INVALID_OPTION` for a bad fd (not a whole number from 0 to 2^31 - 1), `ERR_DGEN_INVALID_OFFSET` /
    *   `ERR_DGEN_INVALID_TARGET` for a range outside the object, `ERR_DGEN_INVALID_CHUNK_SIZE` for a bad
    *   chunkSize, TypeError `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal (synchronously);
    *   the promise rejects with an {@link FdWriteError} when a write fails (for example `EPIPE` when the
    *   reader of a pipe went away, `ENOSPC`), and with `signal.reason` when the signal aborts it.
    */
   writeToFd(fd: number, options: WriteToFdOptions = {}): Promise<number> {
-    if (!Number.isSafeInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'fd', fd, 'an open file descriptor (an integer from 0 to 2^31 - 1)');
-    }
+    validateInteger('fd', fd, { max: 0x7fffffff });
     const offset = options.offset ?? 0;
     this.#checkOffset(offset);
     const length = options.length ?? this.size - offset;
@@ -242,10 +241,7 @@ export class DataGenerator {
       options.chunkSize === undefined
         ? DEFAULT_WRITE_CHUNK
         : parseSectorMultiple('chunkSize', options.chunkSize, 'ERR_DGEN_INVALID_CHUNK_SIZE', MAX_CHUNK_SIZE);
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
-    }
+    const signal = validateSignal(options.signal);
     const rate = options.rate === undefined ? undefined : parseRate('rate', options.rate);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (length === 0) return Promise.resolve(0);

@@ -14,7 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
-import { invalidRange, invalidType } from './errors.js';
+import { invalidRange } from './errors.js';
+import { validateSignal } from './validators.js';
 import { binding } from './native.js';
 import { layoutCompressRatio } from './ratio-codec.js';
 import type { DataConfig } from './params.js';
@@ -99,8 +100,7 @@ export function writeLocalObjects(data: DataConfig, objects: readonly LocalObjec
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0 || chunkSize % align !== 0 || chunkSize > 2 ** 30) {
     throw invalidRange('ERR_DGEN_INVALID_CHUNK_SIZE', 'chunkSize', chunkSize, `a multiple of ${align} bytes up to 1 GiB${direct ? ' (direct I/O)' : ''}`);
   }
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
+  const signal = validateSignal(options.signal);
   // One random tag per batch keeps temporary names unique across runs and processes; the index keeps
   // them unique inside the batch.
   const tag = randomBytes(6).toString('hex');

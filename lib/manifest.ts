@@ -41,6 +41,7 @@ import { mkdir, opendir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DataGenerator, type ObjectSpec } from './generator.js';
 import { invalidRange, invalidType } from './errors.js';
+import { optionalInteger } from './validators.js';
 import type { CompressionSpec } from './compression.js';
 import type { BackendChecksum, ObjectWriter } from './sinks/object-writer.js';
 import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
@@ -457,10 +458,7 @@ export class ManifestWriter {
   constructor(target: string | Target, options: ManifestWriterOptions = {}) {
     const t = typeof target === 'string' ? parseTarget(target) : target;
     const { compression: _c, flushBytes, signal: _s, ...plain } = options;
-    if (flushBytes !== undefined && (!Number.isSafeInteger(flushBytes) || flushBytes < 1)) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'flushBytes', flushBytes, 'a whole number of bytes >= 1');
-    }
-    this.#flushBytes = flushBytes ?? 256 * 1024;
+    this.#flushBytes = optionalInteger('flushBytes', flushBytes, 256 * 1024, { min: 1, unit: ' of bytes' });
     this.target = t.scheme === 'direct' ? { scheme: 'file', path: t.path } : t;
     this.#sink = createSink(this.target, { highWaterMark: 4 * 1024 * 1024, ...plain, contentType: 'application/x-ndjson' });
     this.uri = formatTarget(this.target);

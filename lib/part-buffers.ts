@@ -10,7 +10,8 @@
  * @module
  */
 import { binding } from './native.js';
-import { dgenError, invalidRange, invalidType } from './errors.js';
+import { dgenError } from './errors.js';
+import { validateInteger, validateSignal } from './validators.js';
 
 /** Alignment of every pool buffer's memory: 4096 bytes (a page; generation runs fastest 64-byte aligned). */
 export const PART_BUFFER_ALIGNMENT = 4096;
@@ -66,13 +67,9 @@ export class PartBufferPool {
    *   under 1 byte or above 2^53 - 1, or a buffer count that is not a whole number >= 1 (or `Infinity`).
    */
   constructor(bufferSize: number, options: PartBufferPoolOptions = {}) {
-    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', bufferSize, 'a whole number of bytes >= 1');
-    }
+    validateInteger('bufferSize', bufferSize, { min: 1, unit: ' of bytes' });
     const maxBuffers = options.maxBuffers ?? Infinity;
-    if (maxBuffers !== Infinity && (!Number.isSafeInteger(maxBuffers) || maxBuffers < 1)) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'maxBuffers', options.maxBuffers, 'a whole number >= 1, or Infinity');
-    }
+    if (maxBuffers !== Infinity) validateInteger('maxBuffers', maxBuffers, { min: 1 });
     this.bufferSize = bufferSize;
     this.maxBuffers = maxBuffers;
   }
@@ -103,9 +100,7 @@ export class PartBufferPool {
    * @throws TypeError `ERR_DGEN_INVALID_OPTION` (synchronously) when signal is not an AbortSignal.
    */
   acquire(signal?: AbortSignal): Promise<Buffer> {
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
-    }
+    validateSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ready = this.#waiters.length === 0 ? this.#take() : undefined;
     if (ready !== undefined) return Promise.resolve(ready);
