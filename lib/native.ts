@@ -92,8 +92,15 @@ interface Binding {
   /** With `output`: the worker compresses into it when it holds the library's bound, and the callback gets
    * the compressed length; otherwise a new Buffer. */
   compressBlock(library: string, level: number, pieces: Uint8Array[], callback: (err: Error | null, output?: Buffer | number) => void, output?: Buffer): void;
-  /** Blocks submitted to compressBlock and not yet called back. */
+  /** Blocks submitted to compressBlock (and zstdDecompress steps) not yet called back. */
   codecStats(): { blocksInFlight: number };
+  /** A streaming zstd decoder (libzstd's context, freed when collected or by zstdDecoderFree); cpp/addon_codecs.cc. */
+  zstdDecoder(): object;
+  /** Frees a decoder's context now (after its step in flight, if any). */
+  zstdDecoderFree(decoder: object): void;
+  /** One decompression step on the worker pool: reads `input` until it is used up or `output` is full; calls
+   * back with libzstd's message as `err` for data that is not zstd, and whether the input so far ends a frame. */
+  zstdDecompress(decoder: object, input: Uint8Array, output: Uint8Array, callback: (err: string | Error | null, consumed: number, produced: number, frameDone: boolean) => void): void;
   /** `zstd`: the libzstd version; `gzip`: the gzip libraries of this build, comma-separated, fastest first. */
   readonly codecLibraries: { zstd: string; gzip: string };
   /** The native `dgen analyze` engine (cpp/addon_analyze.cc); see lib/analyze/analyzer.ts. */
