@@ -1,18 +1,17 @@
 /**
  * NPZ files (NumPy's `savez` layout: a ZIP of stored, uncompressed `.npy` members), as DLIO's unet3d
  * workload writes and reads them: `x` of shape (...sampleShape, samples) and `y`, `samples` int64 labels
- * (zeros), in that order. The ZIP container is written by yazl; the NPY headers here (format 1.0, see
- * numpy.lib.format).
+ * (zeros), in that order. The ZIP container (stored members, CRC-32 by node:zlib) is written by
+ * zip-store.ts; the NPY headers here (format 1.0, see numpy.lib.format).
  *
  * Ratios: `x`'s bytes are one generated object (same seed and object id as a raw put). Its NPY header is
  * padded with spaces so that the array's first byte sits at a multiple of the dedup unit in the file, so
  * every dedup unit of the array is a whole unit of the object. NumPy refuses NPY headers longer than
- * 10000 bytes (`max_header_size`), so this works for dedup units up to 8 KiB; with larger units the
- * header keeps NumPy's 64-byte padding and the array is not unit-aligned (`aligned` says which).
+ * 10000 bytes (`max_header_size`), so for dedup units past about 8 KiB the padding goes into the ZIP local
+ * header's extra field instead (up to 65535 bytes, so units up to 64 KiB and a bit more align); beyond
+ * that the array is not unit-aligned (`aligned` says which).
  * @module
  */
-import { PassThrough, type Readable } from 'node:stream';
-import yazl from 'yazl';
 import { parseSize, type SizeInput } from '../params.js';
 import {
   byteStream,
@@ -31,15 +30,12 @@ import {
   type FormatDataOptions,
   type FormatFile,
 } from './common.js';
+import { storedZip, storedZipLayout, ZIP_LOCAL_HEADER, ZIP_MAX_EXTRA, type StoredMember } from './zip-store.js';
 
 /** NumPy's limit on an NPY header's dictionary text (numpy.lib.format `_MAX_HEADER_SIZE`, NumPy >= 1.24). */
 export const NPY_MAX_HEADER_TEXT = 10000;
 /** Bytes before the NPY header text in format 1.0: magic (6), version (2), text length (2). */
 const NPY_PREAMBLE = 10;
-/** ZIP local file header before the member name (yazl writes no extra field there). */
-const ZIP_LOCAL_HEADER = 30;
-/** Fixed modification time of the members, so that the same parameters give the same bytes. */
-const MTIME = new Date(Date.UTC(2020, 0, 1));
 
 /** Options of {@link createNpzFile}. */
 export interface NpzOptions extends FormatDataOptions {
@@ -93,14 +89,19 @@ export function npyHeader(descr: string, shape: readonly number[], total?: numbe
   return header;
 }
 
-/** Picks the x header so that x's data starts at a multiple of the dedup unit when NumPy allows it. */
-function xHeader(descr: string, shape: number[], unit: number): { header: Buffer; aligned: boolean } {
+/** The x member's NPY header and ZIP extra-field padding, chosen so that x's data starts at a multiple
+ * of the dedup unit: NPY header padding first (as NumPy's own writer pads), the ZIP extra field past
+ * NumPy's header limit. */
+function xHeader(descr: string, shape: number[], unit: number): { header: Buffer; padding: number; aligned: boolean } {
   const plain = npyHeader(descr, shape);
   const before = ZIP_LOCAL_HEADER + 'x.npy'.length;
   const minimum = NPY_PREAMBLE + plain.toString('latin1', NPY_PREAMBLE).trimEnd().length + 1;
-  const total = minimum + padTo(before + minimum, unit);
-  if (total - NPY_PREAMBLE <= NPY_MAX_HEADER_TEXT) return { header: npyHeader(descr, shape, total), aligned: true };
-  return { header: plain, aligned: (before + plain.length) % unit === 0 };
+  const slack = NPY_PREAMBLE + NPY_MAX_HEADER_TEXT - minimum; // spaces NumPy still reads
+  const need = padTo(before + minimum, unit);
+  if (need <= slack) return { header: npyHeader(descr, shape, minimum + need), padding: 0, aligned: true };
+  if (need <= ZIP_MAX_EXTRA) return { header: npyHeader(descr, shape, minimum), padding: need, aligned: true };
+  if (need - slack <= ZIP_MAX_EXTRA) return { header: npyHeader(descr, shape, minimum + slack), padding: need - slack, aligned: true };
+  return { header: plain, padding: 0, aligned: (before + plain.length) % unit === 0 };
 }
 
 /** The y member: `samples` int64 zero labels, as DLIO's list of zeros becomes in `np.savez`. */
@@ -109,25 +110,31 @@ function yMember(samples: number): Buffer {
   return Buffer.concat([header, Buffer.alloc(samples * 8)]);
 }
 
-/** Adds the members to a yazl ZipFile; `xStream` gives x's data (called when yazl starts that member). */
-function addMembers(zip: yazl.ZipFile, header: Buffer, arrayBytes: number, y: Buffer, xStream: () => Readable | null): void {
-  zip.addReadStreamLazy('x.npy', { compress: false, size: header.length + arrayBytes, mtime: MTIME }, (cb) => {
-    const s = xStream();
-    if (s) cb(null, s);
-  });
-  zip.addBuffer(y, 'y.npy', { compress: false, mtime: MTIME });
+/** The members x.npy (header, then `array()`'s bytes) and y.npy, in np.savez's order. */
+function members(x: { header: Buffer; padding: number }, arrayBytes: number, y: Buffer, array: () => AsyncIterable<Buffer>): StoredMember[] {
+  return [
+    {
+      name: 'x.npy',
+      size: x.header.length + arrayBytes,
+      padding: x.padding,
+      async *data() {
+        yield x.header;
+        yield* array();
+      },
+    },
+    {
+      name: 'y.npy',
+      size: y.length,
+      async *data() {
+        yield y;
+      },
+    },
+  ];
 }
 
-/** ZIP size of the members by yazl's own reckoning (its size callback runs synchronously once every
- * member's size is known; the x data is never asked for here). */
-function zipSize(header: Buffer, arrayBytes: number, y: Buffer): number {
-  const zip = new yazl.ZipFile();
-  addMembers(zip, header, arrayBytes, y, () => null);
-  let size = -1;
-  // @types/yazl declares the size callback without its argument.
-  (zip as unknown as { end(o: object, cb: (n: number) => void): void }).end({}, (n) => (size = n));
-  if (size < 0) throw new Error('yazl did not compute the NPZ size');
-  return size;
+/** ZIP size of the members (nothing generated). */
+function zipSize(x: { header: Buffer; padding: number }, arrayBytes: number, y: Buffer): number {
+  return storedZipLayout(members(x, arrayBytes, y, async function* () {})).size;
 }
 
 interface Parsed {
@@ -179,8 +186,7 @@ function fitSize(data: FileData, samples: number, dtype: Dtype, size: number, gi
   const item = DTYPES[dtype].bytes;
   const sizeOf = (perSample: number) => {
     const shape = [...squarishShape(perSample), samples];
-    const { header } = xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit);
-    return zipSize(header, perSample * item * samples, yMember(samples));
+    return zipSize(xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit), perSample * item * samples, yMember(samples));
   };
   const overhead = sizeOf(1) - item * samples;
   let perSample = Math.floor((size - overhead) / (item * samples));
@@ -201,37 +207,19 @@ export function createNpzFile(options: NpzOptions): NpzFile {
   const { data, samples, dtype, sampleShape } = parse(options);
   const shape = [...sampleShape, samples];
   const arrayBytes = elements(shape) * DTYPES[dtype].bytes;
-  const { header, aligned } = xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit);
+  const x = xHeader(DTYPES[dtype].npy!, shape, data.dedupUnit);
   const y = yMember(samples);
-  const size = zipSize(header, arrayBytes, y);
+  const size = zipSize(x, arrayBytes, y);
   const generator = fileGenerator(data, arrayBytes);
-  const layout: NpzLayout = { samples, dtype, shape, arrayBytes, arrayOffset: ZIP_LOCAL_HEADER + 5 + header.length, aligned };
+  const arrayOffset = ZIP_LOCAL_HEADER + 'x.npy'.length + x.padding + x.header.length;
+  const layout: NpzLayout = { samples, dtype, shape, arrayBytes, arrayOffset, aligned: x.aligned };
   return {
     format: 'npz',
     extension: '.npz',
     size,
     generator,
     layout,
-    stream() {
-      const out = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-      const zip = new yazl.ZipFile();
-      let x: Readable | undefined;
-      zip.on('error', (err: Error) => out.destroy(err));
-      out.on('close', () => x?.destroy());
-      addMembers(zip, header, arrayBytes, y, () => {
-        x = byteStream(
-          (async function* () {
-            yield header;
-            yield* generatedChunks(generator, 0, arrayBytes);
-          })(),
-        );
-        x.on('error', (err) => out.destroy(err));
-        return x;
-      });
-      zip.end();
-      zip.outputStream.on('error', (err: Error) => out.destroy(err));
-      zip.outputStream.pipe(out);
-      return out;
-    },
+    // One stream, no pipes: the ZIP writer pulls the generated chunks and passes them on.
+    stream: () => byteStream(storedZip(members(x, arrayBytes, y, () => generatedChunks(generator, 0, arrayBytes)))),
   };
 }
