@@ -60,6 +60,7 @@ import { TOOL } from './version.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { checkOptionKeys, optionKeys } from './option-keys.js';
 import { Pacer, parseRate } from './pacing.js';
+import { runBounded } from './run-bounded.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -1052,22 +1053,27 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       }
     };
 
-    // Workers take the next object of the plan until it runs out or the run stops; between objects they
-    // wait for the records' backpressure (and learn of their failure, which stops the run).
-    const worker = async () => {
-      try {
-        while (!stop.signal.aborted) {
+    // The stream data plane (run-bounded.ts): `concurrency` objects in flight, the next one taken from the
+    // plan only after the records' backpressure lets it (a failure to write them stops the run).
+    async function* whileRecording(planned: Iterator<Planned>): AsyncGenerator<Planned> {
+      for (;;) {
+        try {
           await writer.flushIfNeeded();
-          if (stop.signal.aborted) return;
-          const next = plan.next();
-          if (next.done) return;
-          await putOne(next.value);
+        } catch (err) {
+          if (!stop.signal.aborted) stopFatally(err);
+          return;
         }
-      } catch (err) {
-        if (stop.signal.aborted) return; // the objects in flight of a stopped run
-        stopFatally(err);
+        if (stop.signal.aborted) return;
+        const next = planned.next();
+        if (next.done) return;
+        yield next.value;
       }
-    };
+    }
+    const streams = () =>
+      runBounded(whileRecording(plan), (p: Planned) => putOne(p).catch((err: unknown) => {
+        // putOne rejects only when the run stops: the objects in flight of a stopped run are no failure.
+        if (!stop.signal.aborted) stopFatally(err);
+      }), { concurrency: Math.max(1, Math.min(concurrency, totals.objects)), signal: stop.signal, collect: false });
 
     /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
      * batch completes. */
@@ -1116,7 +1122,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
 
     try {
       if (local && compression.algorithm === 'none' && nativeWrites && pace === undefined) await native(prefix.path);
-      else await Promise.all(Array.from({ length: Math.min(concurrency, totals.objects) }, worker));
+      else await streams();
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);
       besideStop.abort();
