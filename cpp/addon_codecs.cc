@@ -142,11 +142,122 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// codecStats(): blocks in flight (submitted, not yet called back), for tests that check nothing is left.
+// codecStats(): blocks (and decompression steps) in flight (submitted, not yet called back), for tests that check nothing is left.
 Napi::Value CodecStats(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("blocksInFlight", double(g_jobs.load()));
   return o;
+}
+
+
+// ---- zstd decompression ----
+// zstdDecoder(): a decoder (an External; the libzstd context is freed when it is collected, or at once by
+// zstdDecoderFree). zstdDecompress(decoder, input, output, callback): one step of ZstdDecoder::step on the
+// worker pool, reading `input` and writing `output` (both Buffers, referenced until the callback), then
+// callback(error, consumed, produced, frameDone) on the main thread. error is a string (libzstd's message)
+// when the input is not valid zstd. A decoder takes one step at a time (the caller waits for the callback).
+// Why the pool: a step over a 4 MiB chunk takes milliseconds, which on the main thread is event-loop delay.
+
+struct DecoderHolder {
+  std::unique_ptr<ZstdDecoder> decoder = std::make_unique<ZstdDecoder>();
+  bool busy = false;
+  bool freed = false;  // zstdDecoderFree while a step ran: the step's completion frees it
+};
+
+struct DecodeJob {
+  CodecEnv* codec_env;
+  DecoderHolder* holder;
+  Napi::ObjectReference decoder_ref, input_ref, output_ref;
+  Napi::FunctionReference callback;
+  const uint8_t* in;
+  size_t n;
+  uint8_t* out;
+  size_t capacity;
+  std::shared_ptr<WorkerPool> pool;
+  ZstdDecoder::Step result;
+  std::string error;
+};
+
+void CompleteDecode(Napi::Env env, DecodeJob* job) {
+  g_jobs.fetch_sub(1);
+  CodecEnv* ce = job->codec_env;
+  if (--ce->pending == 0) ce->done.Unref(env);
+  DecoderHolder* h = job->holder;
+  h->busy = false;
+  if (h->freed) h->decoder.reset();
+  const ZstdDecoder::Step r = job->result;
+  Napi::Value err = env.Null();
+  if (!job->error.empty()) err = Napi::Error::New(env, job->error).Value();
+  else if (!r.error.empty()) err = Napi::String::New(env, r.error);
+  Napi::FunctionReference callback = std::move(job->callback);
+  delete job;  // drops the references to the decoder and both Buffers
+  try {
+    callback.Value().Call({err, Napi::Number::New(env, double(r.consumed)), Napi::Number::New(env, double(r.produced)), Napi::Boolean::New(env, r.frame_done)});
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+}
+
+Napi::Value ZstdDecoderNew(const Napi::CallbackInfo& info) {
+  try {
+    auto* h = new DecoderHolder;
+    return Napi::External<DecoderHolder>::New(info.Env(), h, [](Napi::Env, DecoderHolder* p) { delete p; });
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+DecoderHolder* HolderOf(const Napi::Env& env, const Napi::Value& v) {
+  if (!v.IsExternal()) throw Napi::TypeError::New(env, "decoder must come from zstdDecoder()");
+  return v.As<Napi::External<DecoderHolder>>().Data();
+}
+
+Napi::Value ZstdDecoderFree(const Napi::CallbackInfo& info) {
+  DecoderHolder* h = HolderOf(info.Env(), info[0]);
+  if (h->busy) h->freed = true;
+  else h->decoder.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value ZstdDecompress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* ce = static_cast<CodecEnv*>(info.Data());
+  DecoderHolder* h = HolderOf(env, info[0]);
+  if (!h->decoder) throw Napi::Error::New(env, "the decoder was freed");
+  if (h->busy) throw Napi::Error::New(env, "the decoder is busy with another step");
+  if (!info[1].IsTypedArray() || !info[2].IsTypedArray()) throw Napi::TypeError::New(env, "input and output must be Buffers");
+  if (!info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  auto in = info[1].As<Napi::TypedArray>();
+  auto out = info[2].As<Napi::TypedArray>();
+  auto pool = ce->pool();
+  auto* job = new DecodeJob{ce,
+                            h,
+                            Napi::Persistent(info[0].As<Napi::Object>()),
+                            Napi::Persistent(info[1].As<Napi::Object>()),
+                            Napi::Persistent(info[2].As<Napi::Object>()),
+                            Napi::Persistent(info[3].As<Napi::Function>()),
+                            static_cast<const uint8_t*>(in.ArrayBuffer().Data()) + in.ByteOffset(),
+                            in.ByteLength(),
+                            static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset(),
+                            out.ByteLength(),
+                            pool,
+                            {},
+                            {}};
+  h->busy = true;
+  if (ce->pending++ == 0) ce->done.Ref(env);
+  g_jobs.fetch_add(1);
+  Napi::ThreadSafeFunction done = ce->done;
+  pool->submit(
+      1,
+      [job](size_t) {
+        try {
+          job->result = job->holder->decoder->step(job->in, job->n, job->out, job->capacity);
+        } catch (const std::exception& e) {
+          job->error = e.what();
+        }
+      },
+      [job, done]() mutable { done.BlockingCall(job, [](Napi::Env env, Napi::Function, DecodeJob* j) { CompleteDecode(env, j); }); });
+  return env.Undefined();
 }
 
 }  // namespace
@@ -157,6 +268,9 @@ void RegisterCodecs(Napi::Env env, Napi::Object exports, std::shared_ptr<WorkerP
   env.AddCleanupHook([ce]() { delete ce; });
   exports.Set("compressBlock", Napi::Function::New(env, CompressBlock, "compressBlock", ce));
   exports.Set("codecStats", Napi::Function::New(env, CodecStats, "codecStats"));
+  exports.Set("zstdDecoder", Napi::Function::New(env, ZstdDecoderNew, "zstdDecoder"));
+  exports.Set("zstdDecoderFree", Napi::Function::New(env, ZstdDecoderFree, "zstdDecoderFree"));
+  exports.Set("zstdDecompress", Napi::Function::New(env, ZstdDecompress, "zstdDecompress", ce));
   auto libs = Napi::Object::New(env);
   libs.Set("zstd", std::string("libzstd ") + ZSTD_versionString());
   libs.Set("gzip", gzip_libraries());

@@ -4,6 +4,7 @@
 #include <zstd.h>
 
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #ifdef DGEN_HAVE_ISAL
@@ -169,6 +170,48 @@ CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* i
 #endif
     default: return zlib_block(level, in, n, to);
   }
+}
+
+struct ZstdDecoder::Impl {
+  ZSTD_DCtx* dctx = nullptr;
+  bool frame_done = true;
+};
+
+ZstdDecoder::ZstdDecoder() : impl_(new Impl) {
+  impl_->dctx = ZSTD_createDCtx();
+  if (impl_->dctx == nullptr) {
+    delete impl_;
+    throw std::runtime_error("ZSTD_createDCtx failed");
+  }
+  ZSTD_DCtx_setParameter(impl_->dctx, ZSTD_d_windowLogMax, kZstdWindowLogMax);
+}
+
+ZstdDecoder::~ZstdDecoder() {
+  ZSTD_freeDCtx(impl_->dctx);
+  delete impl_;
+}
+
+ZstdDecoder::Step ZstdDecoder::step(const uint8_t* in, size_t n, uint8_t* out, size_t capacity) {
+  Step s;
+  ZSTD_inBuffer input{in, n, 0};
+  ZSTD_outBuffer output{out, capacity, 0};
+  // Loop while progress is possible: one call stops at the end of a frame, and the next frame may follow.
+  while (output.pos < output.size) {
+    const size_t in_before = input.pos, out_before = output.pos;
+    const size_t r = ZSTD_decompressStream(impl_->dctx, &output, &input);
+    if (ZSTD_isError(r)) {
+      s.error = ZSTD_getErrorName(r);
+      break;
+    }
+    // r == 0: a frame ended here and everything it holds is flushed; otherwise a frame is open.
+    if (input.pos != in_before || r == 0) impl_->frame_done = r == 0;
+    if (input.pos == input.size && (r == 0 || output.pos < output.size)) break;  // all read, all flushed
+    if (input.pos == in_before && output.pos == out_before) break;  // no progress (needs more input)
+  }
+  s.consumed = input.pos;
+  s.produced = output.pos;
+  s.frame_done = impl_->frame_done;
+  return s;
 }
 
 }  // namespace dgen

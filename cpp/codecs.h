@@ -35,4 +35,34 @@ int codec_max_level(CodecLibrary library);
 // fails (out of memory).
 CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n, uint8_t* dst = nullptr, size_t capacity = 0);
 
+// Streaming zstd decompression (libzstd's ZSTD_decompressStream) of a series of frames, as `zstd -d` reads
+// them: concatenated frames (what the block compressor writes, or `cat a.zst b.zst`) and skippable frames.
+// Memory is bounded by the frame's window (at most 2^kZstdWindowLogMax bytes, the zstd CLI's default
+// limit) plus the caller's buffers. One step at a time on any thread, but never two at once.
+class ZstdDecoder {
+ public:
+  // The largest window accepted (128 MiB, the zstd CLI's default --memory limit): a frame asking for more
+  // is an error rather than a large allocation.
+  static constexpr int kZstdWindowLogMax = 27;
+  ZstdDecoder();
+  ~ZstdDecoder();
+  ZstdDecoder(const ZstdDecoder&) = delete;
+  ZstdDecoder& operator=(const ZstdDecoder&) = delete;
+
+  struct Step {
+    size_t consumed = 0;  // input bytes read
+    size_t produced = 0;  // output bytes written
+    bool frame_done = true;  // the input read so far ends at a frame boundary (no frame is half read)
+    std::string error;  // set when the input is not valid zstd (libzstd's message)
+  };
+  // Decompresses from [in, in + n) into [out, out + capacity) until the input is used up or the output is
+  // full (then call again with the rest of the input: data may be pending inside the decoder even when
+  // all input was read, which a further step with no input flushes).
+  Step step(const uint8_t* in, size_t n, uint8_t* out, size_t capacity);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 }  // namespace dgen

@@ -9,13 +9,12 @@
  * only copies small chunks into block buffers and pushes the results.
  *
  * Decompressors: gzip from `node:zlib`; zstd from `node:zlib` where the runtime has it (Node >= 22.15),
- * otherwise from the `zstd-napi` package (on the calling thread, fed in 256 KiB slices).
+ * otherwise native: libzstd's streaming decoder on the worker pool (cpp/codecs.cc `ZstdDecoder`).
  * @module
  */
 import { kChunkProgress, progressReader, type ChunkProgress } from './chunk-recycling.js';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { createRequire } from 'node:module';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
 import { freshChunk } from './source.js';
@@ -66,31 +65,19 @@ type ZlibWithZstd = typeof zlib & {
 };
 const z = zlib as ZlibWithZstd;
 
-/** Where zstd decompression comes from on this runtime: `"node:zlib"` (Node >= 22.15) or `"zstd-napi"`
- * (compression is native: libzstd on the worker pool). */
-export const zstdImplementation: 'node:zlib' | 'zstd-napi' = typeof z.createZstdCompress === 'function' ? 'node:zlib' : 'zstd-napi';
-
-interface ZstdNapi {
-  CompressStream: new (p?: { compressionLevel?: number }) => Transform;
-  DecompressStream: new () => Transform;
-}
-let zstdNapi: ZstdNapi | undefined;
-function napi(): ZstdNapi {
-  return (zstdNapi ??= createRequire(import.meta.url)('zstd-napi') as ZstdNapi);
-}
+/** Where zstd decompression comes from on this runtime: `"node:zlib"` (Node >= 22.15) or `"libzstd"` (native,
+ * on the worker pool; compression is native everywhere). */
+export const zstdImplementation: 'node:zlib' | 'libzstd' = typeof z.createZstdDecompress === 'function' ? 'node:zlib' : 'libzstd';
 
 /** Output buffer of node:zlib streams: 256 KiB instead of the default 16 KiB, so a 4 MiB chunk costs a
  * few thread-pool round trips instead of hundreds. */
 const ZLIB_CHUNK = 256 * 1024;
 
-function innerDecompressor(algorithm: CompressionAlgorithm, implementation: string): Transform {
+function innerDecompressor(algorithm: CompressionAlgorithm): Transform {
   if (algorithm === 'gzip') return zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
-  if (algorithm === 'zstd') return implementation === 'node:zlib' ? z.createZstdDecompress!({ chunkSize: ZLIB_CHUNK }) : new (napi().DecompressStream)();
+  if (algorithm === 'zstd') return z.createZstdDecompress!({ chunkSize: ZLIB_CHUNK });
   throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', algorithm, '"zstd" or "gzip"');
 }
-
-/** Largest piece handed at once to a codec that runs on the calling thread (zstd-napi): 256 KiB. */
-const SYNC_SLICE = 256 * 1024;
 
 /**
  * A codec as a `Transform` that counts what passes: `bytesIn`, `bytesOut`, `bytesReleased`, and `ratio`
@@ -114,7 +101,7 @@ export abstract class CodecTransform extends Transform {
     /** The algorithm and level (level 0 for decompressors). */
     readonly spec: CompressionSpec,
     /** The library doing the work: `libzstd`, `isa-l`, `libdeflate` or `zlib` for compressors (native, on
-     * the worker pool); `node:zlib` or `zstd-napi` for decompressors. */
+     * the worker pool); `node:zlib` or `libzstd` for decompressors. */
     readonly implementation: string,
   ) {
     super();
@@ -129,10 +116,11 @@ export abstract class CodecTransform extends Transform {
   /**
    * Input bytes, counted from the first byte written and in order, whose memory this transform no longer
    * references: their write callbacks have fired and the codec has either copied them into its own buffers
-   * (decompressors: node:zlib, zstd-napi) or finished the jobs that read them in place (the native
+   * (node:zlib's decompressors) or finished the jobs that read them in place (the native
    * compressors, which never copy on the main thread: a chunk counts once the last block holding a piece
    * of it is compressed). A writer may reuse the memory of every chunk that ends at or before this count. A
-   * chunk is counted only when it and every chunk before it are released. Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
+   * chunk is counted only when it and every chunk before it are released. (The native zstd decompressor reads
+   * a chunk in place and calls back once it has read all of it.) Never exceeds {@link CodecTransform.bytesIn}; after `'finish'` it equals it
    * (unless the stream was destroyed). Each advance emits `'release'` with the new count.
    */
   get bytesReleased(): number {
@@ -195,7 +183,8 @@ export abstract class CodecTransform extends Transform {
   }
 }
 
-/** A codec from another library, as a `Transform` (node:zlib's, zstd-napi's): the decompressors. */
+/** A codec from another library, as a `Transform` (node:zlib's): the gzip decompressor, and zstd's where
+ * the runtime has it. */
 class WrappedCodec extends CodecTransform {
   readonly #inner: Transform;
 
@@ -211,25 +200,12 @@ class WrappedCodec extends CodecTransform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const record = this.takeChunk(chunk.length);
-    // Both libraries consume a chunk before they call its write callback; then they hold no reference.
-    const done = (err?: Error | null): void => {
+    // node:zlib consumes a chunk before it calls its write callback; then it holds no reference.
+    this.#inner.write(chunk, (err?: Error | null) => {
       if (err) return callback(corrupt(err, this.spec.algorithm, this.direction));
       this.acceptChunk(record);
       callback();
-    };
-    if (this.implementation !== 'zstd-napi' || chunk.length <= SYNC_SLICE) {
-      this.#inner.write(chunk, done);
-      return;
-    }
-    // zstd-napi works on this thread: feed it slices and yield to the event loop between them, so one
-    // 4 MiB chunk does not block the loop for its whole time.
-    let at = 0;
-    const next = (err?: Error | null): void => {
-      if (err || at >= chunk.length) return done(err);
-      const slice = chunk.subarray(at, (at += SYNC_SLICE));
-      this.#inner.write(slice, (e) => setImmediate(next, e));
-    };
-    next();
+    });
   }
 
   override _flush(callback: TransformCallback): void {
@@ -241,6 +217,84 @@ class WrappedCodec extends CodecTransform {
     this.#inner.destroy();
     callback(error);
   }
+}
+
+/** Output buffers of the native zstd decompressor: 1 MiB; a step fills the rest of the current one, and a
+ * new one starts when less than {@link ZSTD_OUT_MIN} is left, so small outputs do not each pin 1 MiB. */
+const ZSTD_OUT = 1 << 20;
+const ZSTD_OUT_MIN = 64 * 1024;
+
+/**
+ * zstd decompression with libzstd's streaming decoder (ZSTD_decompressStream) on the worker pool, for
+ * runtimes whose node:zlib lacks zstd (Node < 22.15). A written chunk is read in place, in steps that each
+ * fill at most the rest of a 1 MiB output buffer, one step in flight at a time; the chunk's write callback
+ * fires once it is all read. Reads concatenated and skippable frames as `zstd -d` does. Memory: the frame's
+ * window (at most 128 MiB, the zstd CLI's default limit; a frame asking for more is corrupt data here) and
+ * the output of the chunk being decoded, which is pushed as it comes (as node:zlib does).
+ */
+class NativeZstdDecompressor extends CodecTransform {
+  readonly #decoder = binding.zstdDecoder();
+  #out: Buffer = Buffer.allocUnsafe(ZSTD_OUT);
+  #outAt = 0;
+  #frameDone = true;
+  #stopped = false;
+
+  constructor() {
+    super('decompress', { algorithm: 'zstd', level: 0 }, 'libzstd');
+  }
+
+  // Steps over `input` until it is read and the decoder has nothing more to give, then calls `done`.
+  #decode(input: Buffer, done: (err?: Error) => void): void {
+    if (this.#out.length - this.#outAt < ZSTD_OUT_MIN) {
+      this.#out = Buffer.allocUnsafe(ZSTD_OUT);
+      this.#outAt = 0;
+    }
+    const room = this.#out.subarray(this.#outAt);
+    binding.zstdDecompress(this.#decoder, input, room, (err, consumed, produced, frameDone) => {
+      if (this.#stopped) return;
+      if (err !== null) return done(corruptZstd(typeof err === 'string' ? err : err.message));
+      this.#frameDone = frameDone;
+      if (produced > 0) {
+        this.bytesOut += produced;
+        this.push(this.#out.subarray(this.#outAt, (this.#outAt += produced)));
+      }
+      // Output filled the room: the decoder may hold more, even if every input byte is read.
+      if (consumed < input.length || produced === room.length) return this.#decode(input.subarray(consumed), done);
+      done();
+    });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const record = this.takeChunk(chunk.length);
+    this.holdChunk(record);
+    this.#decode(chunk, (err) => {
+      this.dropChunk(record);
+      if (err) return callback(err);
+      this.acceptChunk(record);
+      callback();
+    });
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#decode(Buffer.alloc(0), (err) => {
+      binding.zstdDecoderFree(this.#decoder);
+      if (err) return callback(err);
+      // Input that ends inside a frame (a truncated file) is corrupt, as `zstd -d` says.
+      if (!this.#frameDone) return callback(corruptZstd('truncated input: it ends inside a frame'));
+      callback();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#stopped = true; // a step in flight finishes on the pool; its result is dropped
+    binding.zstdDecoderFree(this.#decoder);
+    callback(error);
+  }
+}
+
+function corruptZstd(message: string): CorruptDataError {
+  const cause = new Error(`libzstd: ${message}`);
+  return Object.assign(new Error(`zstd data is corrupt: ${message}`, { cause }), { code: 'ERR_DGEN_CORRUPT_DATA' as const, algorithm: 'zstd' as const, cause });
 }
 
 /** Error of a decompressor given data that is not a valid stream of its algorithm. */
@@ -514,6 +568,6 @@ export function createCompressor(compression: CompressorName | Partial<Compressi
  */
 export function createDecompressor(algorithm: CompressionAlgorithm | string): CodecTransform {
   const spec = parseCompression(algorithm);
-  const implementation = spec.algorithm === 'zstd' ? zstdImplementation : 'node:zlib';
-  return new WrappedCodec(innerDecompressor(spec.algorithm, implementation), 'decompress', { algorithm: spec.algorithm, level: 0 }, implementation);
+  if (spec.algorithm === 'zstd' && zstdImplementation === 'libzstd') return new NativeZstdDecompressor();
+  return new WrappedCodec(innerDecompressor(spec.algorithm), 'decompress', { algorithm: spec.algorithm, level: 0 }, 'node:zlib');
 }
