@@ -58,7 +58,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
-import { checkOptionKeys, optionKeys } from './option-keys.js';
+import { checkPutOptions, sinkOptionsOf, wholeOption } from './put-options.js';
 import { Pacer, parseRate } from './pacing.js';
 import { runBounded } from './run-bounded.js';
 
@@ -231,14 +231,6 @@ function checkTemplate(template: unknown): string {
 /** Default object size of a bulk put: 1 MiB. */
 export const DEFAULT_PUT_SIZE = 1024 * 1024;
 
-function positiveInt(parameter: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 1');
-  if (!Number.isSafeInteger(n) || n < 1) throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, 'a whole number >= 1');
-  return n;
-}
-
 /**
  * Parses a duration in seconds (a positive finite number, or a decimal string) into milliseconds.
  * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming `duration`.
@@ -332,26 +324,6 @@ function errorDetails(error: unknown): { errno?: number; syscall?: string; statu
     if (out.status === undefined && typeof status === 'number') out.status = status;
   }
   return out;
-}
-
-function optionalBoolean(parameter: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'a boolean (true or false)');
-}
-
-/** Type checks of the run's options that are not data parameters (those are parseDataOptions'). */
-function checkRunOptions(options: PutOptions): void {
-  const o = options as unknown as Record<string, unknown>;
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', o.signal, 'an AbortSignal');
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidType('ERR_DGEN_INVALID_OPTION', 'onProgress', o.onProgress, 'a function');
-  for (const name of ['failFast', 'fsync', 'nativeWrites', 'overwrite', 'resume', 'forcePathStyle']) optionalBoolean(name, o[name]);
-  if (o.retryBaseMs !== undefined) {
-    if (typeof o.retryBaseMs !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'retryBaseMs', o.retryBaseMs, 'a number of milliseconds >= 0');
-    if (!Number.isFinite(o.retryBaseMs) || o.retryBaseMs < 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'retryBaseMs', o.retryBaseMs, 'a number of milliseconds >= 0');
-  }
-  for (const name of ['manifest', 'endpoint', 'region', 'connectionString', 'contentType']) {
-    if (o[name] !== undefined && typeof o[name] !== 'string') throw invalidType('ERR_DGEN_INVALID_OPTION', name, o[name], 'a string');
-  }
-  if (o.manifest === '') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'manifest', o.manifest, 'a path or URI');
 }
 
 /** The data parameters of a run to resume: those not given are the old run's; those given must equal them. */
@@ -537,52 +509,6 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
   return { objects, bytes, datasetUnits };
 }
 
-/** Every key of {@link PutOptions} (compile-time checked against it): unknown keys are an error. */
-const PUT_OPTION_KEYS = optionKeys<PutOptions>({
-  target: true,
-  count: true,
-  size: true,
-  dedupScope: true,
-  concurrency: true,
-  chunkSize: true,
-  nativeWrites: true,
-  attempts: true,
-  retryBaseMs: true,
-  failFast: true,
-  shard: true,
-  nameTemplate: true,
-  manifest: true,
-  signal: true,
-  onProgress: true,
-  overwrite: true,
-  resume: true,
-  duration: true,
-  rate: true,
-  dedupRatio: true,
-  compressRatio: true,
-  ratioCodec: true,
-  dedupUnit: true,
-  seed: true,
-  compression: true,
-  highWaterMark: true,
-  fsync: true,
-  client: true,
-  partSize: true,
-  partConcurrency: true,
-  checksumAlgorithm: true,
-  contentType: true,
-  endpoint: true,
-  region: true,
-  forcePathStyle: true,
-  credentials: true,
-  maxAttempts: true,
-  blockSize: true,
-  blockConcurrency: true,
-  connectionString: true,
-  serviceClient: true,
-  pipeline: true,
-});
-
 /**
  * Writes the data set's objects (or this shard's) under `target`, then the manifest there
  * (`dgen-manifest.json`, or `dgen-manifest.shard-I-of-N.json` for a shard) and its records beside it
@@ -626,15 +552,12 @@ const PUT_OPTION_KEYS = optionKeys<PutOptions>({
  *   cannot be stored (nothing of the records remains).
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
-  if (putOptions === null || typeof putOptions !== 'object') throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', putOptions, 'an object');
-  checkOptionKeys(putOptions, PUT_OPTION_KEYS, 'putObjects options');
+  await checkPutOptions(putOptions);
   const prefix = parseTarget(putOptions.target, true);
-  checkRunOptions(putOptions);
-  const requestedConcurrency = positiveInt('concurrency', putOptions.concurrency, 4);
-  if (requestedConcurrency > MAX_CONCURRENCY) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', putOptions.concurrency, `a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const requestedConcurrency = wholeOption('concurrency', putOptions.concurrency, 4, { min: 1, max: MAX_CONCURRENCY });
   const concurrencyLimit = limitConcurrency(requestedConcurrency);
   const concurrency = concurrencyLimit.used;
-  const attempts = positiveInt('attempts', putOptions.attempts, 3);
+  const attempts = wholeOption('attempts', putOptions.attempts, 3, { min: 1 });
   const shard = parseShard(putOptions.shard);
   const manifestAt = putOptions.manifest !== undefined ? parseTarget(putOptions.manifest) : childTarget(prefix, manifestName(shard));
   await loadBackend(prefix.scheme);
@@ -652,11 +575,11 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   const kept = new Map<number, ManifestRecord>();
   if (putOptions.resume === true) {
     const location = manifestAt.scheme === 'file' || manifestAt.scheme === 'direct' ? manifestAt.path : formatTarget(manifestAt);
-    old = await loadManifest(location, putOptions);
+    old = await loadManifest(location, sinkOptionsOf(putOptions));
     if ((old.shard?.index ?? -1) !== (shard?.index ?? -1) || (old.shard?.count ?? -1) !== (shard?.count ?? -1)) {
       throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', putOptions.shard, `the shard of the run resumed (${old.shard ? `${old.shard.index}/${old.shard.count}` : 'none'})`);
     }
-    for await (const line of readManifestRecords(old, location, putOptions)) {
+    for await (const line of readManifestRecords(old, location, sinkOptionsOf(putOptions))) {
       if (!('failure' in line)) kept.set(Number(line.objectId), line);
     }
   }
@@ -669,7 +592,7 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     const why = shard !== undefined ? 'with duration and shard (the data set the shards share, recorded by every shard)' : "with duration and dedupScope 'dataset' (the data set whose units the objects share)";
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'count', options.count, `a whole number >= 1 ${why}`);
   }
-  const count = openEnded ? Number.MAX_SAFE_INTEGER : positiveInt('count', options.count, 1);
+  const count = openEnded ? Number.MAX_SAFE_INTEGER : wholeOption('count', options.count, 1, { min: 1 });
   /** The count object names are padded for (objectName): 1 (6 digits) when open-ended. */
   const nameCount = openEnded ? 1 : count;
   const sizes = parseSizeDistribution(options.size ?? DEFAULT_PUT_SIZE);
@@ -698,33 +621,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       if (value !== was) throw invalidRange('ERR_DGEN_INVALID_OPTION', name, value, `${JSON.stringify(was)}, as in the run resumed (or left out)`);
     }
   }
-  const {
-    onProgress,
-    signal,
-    target: _t,
-    count: _c,
-    size: _s,
-    concurrency: _j,
-    chunkSize,
-    attempts: _a,
-    retryBaseMs,
-    failFast,
-    shard: _sh,
-    dedupScope: _d,
-    manifest: manifestTo,
-    nameTemplate: _nt,
-    dedupRatio: _dr,
-    compressRatio: _cr,
-    dedupUnit: _du,
-    seed: _seed,
-    nativeWrites: _nw,
-    overwrite,
-    resume: _resume,
-    duration: _duration,
-    rate: _rate,
-    ratioCodec: _rc,
-    ...sinkOptions
-  } = options;
+  // What the run reads of its options, and what it hands the sinks (a named list: put-options.ts).
+  const { onProgress, signal, retryBaseMs, failFast = false, manifest: manifestTo, overwrite } = options;
+  const sinkOptions = sinkOptionsOf(options);
   const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
 
