@@ -23,7 +23,8 @@ import { DataSource, createWebStream, createGenerator, FileSink, DirectFileSink 
 const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), outFile = '/tmp/dgen-streams.out'] = process.argv.slice(2);
 const size = Number(bytesArg);
 const CHUNK = 4 * 1024 * 1024;
-const options = { size, compressRatio: 2, dedupRatio: 1, seed: 7, chunkSize: CHUNK };
+const shape = { size, compressRatio: 2, dedupRatio: 1, seed: 7 };
+const options = { ...shape, chunkSize: CHUNK };
 
 /** A Readable (or its web counterpart) that pushes `blocks` preallocated chunks in turn. */
 function zeroCost(blocks: number): Buffer[] {
@@ -96,7 +97,7 @@ const start = process.hrtime.bigint();
 
 if (sourceName === 'fd') {
   const fd = openSync('/dev/null', 'w');
-  await createGenerator(options).writeToFd(fd);
+  await createGenerator(shape).writeToFd(fd);
   closeSync(fd);
 } else if (consumerName.startsWith('fetch')) {
   const body = sourceName.startsWith('web-') ? webSource() : nodeSource();

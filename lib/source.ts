@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { DataGenerator } from './generator.js';
-import { invalidRange, invalidType } from './errors.js';
+import { optionalInteger, validateSignal } from './validators.js';
 import { binding } from './native.js';
 import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { ChunkRecycler, ConsumerTracker, type ChunkPoolStats } from './chunk-recycling.js';
@@ -111,6 +111,13 @@ export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWa
   return { chunkSize, highWaterMark, rate };
 }
 
+/** Validated `signal` and `queueDepth` (default 1) of a source.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal or queueDepth not a number;
+ *   RangeError `ERR_DGEN_INVALID_OPTION` when queueDepth is not a whole number from 1 to 64. */
+export function parseQueueing(options: Pick<SourceOptions, 'signal' | 'queueDepth'>): { signal: AbortSignal | undefined; queueDepth: number } {
+  return { signal: validateSignal(options.signal), queueDepth: optionalInteger('queueDepth', options.queueDepth, 1, { min: 1, max: 64 }) };
+}
+
 /**
  * A `Readable` of exactly `size` bytes of generated data, in chunks of `chunkSize` bytes (the last one
  * may be shorter). The next `queueDepth` chunks are generated on the worker pool while the consumer
@@ -146,21 +153,14 @@ export class DataSource extends Readable {
   #ended = false;
 
   /**
-   * @throws the errors of {@link DataGenerator} and of {@link parseChunking}; TypeError
-   *   `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal.
+   * @throws the errors of {@link DataGenerator}, {@link parseChunking} and {@link parseQueueing}.
    */
   constructor(options: SourceOptions) {
     checkOptionKeys(options, SOURCE_OPTION_KEYS, 'DataSource options');
     const generator = new DataGenerator(options);
     const { chunkSize, highWaterMark, rate } = parseChunking(options);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
-    }
-    const queueDepth = options.queueDepth ?? 1;
-    if (!Number.isSafeInteger(queueDepth) || queueDepth < 1 || queueDepth > 64) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'queueDepth', options.queueDepth, 'a whole number from 1 to 64');
-    }
-    super({ highWaterMark, signal: options.signal });
+    const { signal, queueDepth } = parseQueueing(options);
+    super({ highWaterMark, signal });
     this.generator = generator;
     this.chunkSize = chunkSize;
     this.queueDepth = queueDepth;

@@ -5,7 +5,7 @@
  */
 import { DataGenerator } from './generator.js';
 import { Pacer } from './pacing.js';
-import { chunkMemory, openChunkPool, parseChunking, SOURCE_OPTION_KEYS, type SourceOptions } from './source.js';
+import { chunkMemory, openChunkPool, parseChunking, parseQueueing, SOURCE_OPTION_KEYS, type SourceOptions } from './source.js';
 import { checkOptionKeys } from './option-keys.js';
 
 /** Closes the chunk pool of a stream that was dropped without being read to its end or cancelled. */
@@ -17,23 +17,46 @@ const dropped = new FinalizationRegistry<() => void>((close) => close());
  * With a BYOB reader (`stream.getReader({ mode: 'byob' })`) each read fills the caller's view (up to the
  * bytes left), with no copy. With a default reader each chunk is `chunkSize` bytes that the reader owns,
  * from the chunk pool (see `chunkMemory` in source.ts: reused once the reader's chunk is garbage collected,
- * never before). The stream pulls at most `highWaterMark` bytes
- * ahead (byte-counted queue). `signal` errors the stream with the signal's reason. `rate` (bytes per
- * second) paces it as it paces a `DataSource`.
+ * never before), and the next `queueDepth` chunks (default 1) are generated on the worker pool ahead of
+ * the reads. The stream pulls at most `highWaterMark` bytes ahead (byte-counted queue), so memory stays
+ * under highWaterMark + queueDepth x chunkSize. `signal` errors the stream with the signal's reason.
+ * `rate` (bytes per second) paces it as it paces a `DataSource`.
  *
- * @throws the errors of `new DataSource(options)` (validation is the same).
+ * @throws the errors of `new DataSource(options)` (validation is the same: `parseChunking` and
+ *   `parseQueueing` in source.ts, unknown keys `ERR_DGEN_INVALID_OPTION`).
  */
 export function createWebStream(options: SourceOptions): ReadableStream<Uint8Array> {
   checkOptionKeys(options, SOURCE_OPTION_KEYS, 'createWebStream options');
   const generator = new DataGenerator(options);
   const { chunkSize, highWaterMark, rate } = parseChunking(options);
+  const { signal, queueDepth } = parseQueueing(options);
+  const size = generator.size;
   const pacer = rate === undefined ? undefined : new Pacer(rate);
-  let offset = 0;
+  let offset = 0; // bytes generated or being generated
+  // Default-reader chunks being filled ahead, in order; each is enqueued when its fill is done.
+  const ahead: { chunk: Buffer; end: number; filled: Promise<unknown> }[] = [];
   let closed = false;
   let closePool: (() => void) | undefined;
   const close = () => {
     closed = true;
+    ahead.length = 0; // a fill still running keeps its own chunk until it ends
     closePool?.();
+  };
+  /** Starts fills of pool chunks until queueDepth are in flight (or every byte is being generated). */
+  const fillAhead = () => {
+    if (closePool === undefined) {
+      closePool = openChunkPool();
+      dropped.register(stream, closePool, closePool);
+    }
+    while (ahead.length < queueDepth && offset < size) {
+      const n = Math.min(chunkSize, size - offset);
+      const chunk = chunkMemory(n);
+      const at = offset;
+      offset += n;
+      const filled = generator.fill(chunk, at);
+      filled.catch(() => undefined); // a fill that fails after a cancel is nobody's error; pull awaits the others
+      ahead.push({ chunk, end: offset, filled });
+    }
   };
   const stream: ReadableStream<Uint8Array> = new ReadableStream(
     {
@@ -42,12 +65,11 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
       // is memory from the chunk pool (already faulted in, on huge pages from 2 MiB) instead of an
       // ArrayBuffer the main thread allocates and the worker faults in 4 KiB at a time.
       start(controller) {
-        if (generator.size === 0) {
+        if (size === 0) {
           close();
           controller.close();
           return;
         }
-        const signal = options.signal;
         if (!signal) return;
         const abort = () => {
           if (!closed) controller.error(signal.reason);
@@ -57,26 +79,35 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
         else signal.addEventListener('abort', abort, { once: true });
       },
       async pull(controller) {
-        // A pending BYOB read has a request: fill the reader's view. A default reader's read, or a pull that
-        // tops the queue up to highWaterMark, has none: enqueue a chunk of our own (enqueue transfers it).
+        // A pending BYOB read has a request: fill the reader's view, unless chunks are already being filled
+        // ahead (a default reader came first): those go first, in order (enqueue fills a pending view from
+        // them). A default reader's read, or a pull that tops the queue up to highWaterMark, has none:
+        // enqueue a chunk of our own (enqueue transfers it).
         const request = controller.byobRequest;
-        const view = request?.view;
-        const room = view ? view.byteLength : chunkSize;
-        const n = Math.min(room, generator.size - offset);
-        // A pool chunk's ArrayBuffer is exactly its block (enqueue transfers the whole ArrayBuffer).
-        if (!view && closePool === undefined) {
-          closePool = openChunkPool();
-          dropped.register(stream, closePool, closePool);
+        const view = ahead.length === 0 ? request?.view : null;
+        let end: number;
+        let n = 0; // bytes of a BYOB read
+        if (view) {
+          n = Math.min(view.byteLength, size - offset);
+          const at = offset;
+          end = offset += n;
+          await generator.fill(new Uint8Array(view.buffer, view.byteOffset, n), at);
+        } else {
+          fillAhead();
+          const head = ahead[0]!;
+          end = head.end;
+          await head.filled;
         }
-        const target = view ? new Uint8Array(view.buffer, view.byteOffset, n) : chunkMemory(n);
-        const at = offset;
-        offset += n;
-        await generator.fill(target, at);
-        if (pacer) await pacer.wait(offset, options.signal).catch(() => undefined); // aborted: see below
+        if (pacer) await pacer.wait(end, signal).catch(() => undefined); // aborted: see below
         if (closed) return; // aborted or cancelled meanwhile
         if (view) request!.respond(n);
-        else controller.enqueue(new Uint8Array(target.buffer as ArrayBuffer, target.byteOffset, n));
-        if (offset === generator.size) {
+        else {
+          const { chunk } = ahead.shift()!;
+          fillAhead(); // the next fill starts before the consumer gets this chunk
+          // A pool chunk's ArrayBuffer is exactly its block (enqueue transfers the whole ArrayBuffer).
+          controller.enqueue(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.length));
+        }
+        if (end === size) {
           close();
           controller.close();
           // A pending BYOB read must be answered after close (with an empty view).

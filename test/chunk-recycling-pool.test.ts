@@ -109,6 +109,10 @@ t.test('destroy, abort and cancel mid-stream: once the chunks are collected the 
   const reader = createWebStream({ size: 1024 ** 3, chunkSize: 4 * MiB, ...shape }).getReader();
   for (let i = 0; i < 6; i++) await reader.read();
   await reader.cancel();
+  // and one that fills three chunks ahead
+  const ahead = createWebStream({ size: 1024 ** 3, chunkSize: 4 * MiB, queueDepth: 3, ...shape }).getReader();
+  for (let i = 0; i < 6; i++) await ahead.read();
+  await ahead.cancel();
   await collect();
   await new Promise((r) => setTimeout(r, 50)); // fills that were running when the streams stopped
   await collect();

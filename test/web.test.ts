@@ -95,3 +95,38 @@ t.test('fetch PUT with the stream as body (duplex: half)', async (t) => {
   await direct.text();
   t.ok(Buffer.concat(received).equals(createGenerator({ size, ...shape }).generateSync()), 'redirect: error, window: null: bytes exact');
 });
+
+t.test('signal and queueDepth are checked before anything is created', async (t) => {
+  t.throws(() => createWebStream({ size: 10, signal: {} as AbortSignal }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'signal' });
+  for (const queueDepth of [0, 65, 1.5, -1]) {
+    t.throws(() => createWebStream({ size: 10, queueDepth }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'queueDepth' }, `queueDepth ${queueDepth}`);
+  }
+  t.throws(() => createWebStream({ size: 10, queueDepth: '2' as unknown as number }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'queueDepth' });
+});
+
+t.test('queueDepth fills ahead: bytes exact, held chunks intact, then a BYOB reader continues in order', async (t) => {
+  const MiB = 1024 * 1024;
+  for (const [queueDepth, size, chunkSize] of [[2, 13 * MiB + 511, 1 * MiB], [4, 9 * MiB + 4097, 2 * MiB], [3, 5000, 512]] as const) {
+    const stream = createWebStream({ size, chunkSize, queueDepth, ...shape });
+    const parts: Uint8Array[] = [];
+    // Default reads first: these chunks are held to the end, so nothing may write into one meanwhile.
+    const reader = stream.getReader();
+    for (let i = 0; i < 3; i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+    t.ok(parts.every((p) => p.byteLength === chunkSize), `queueDepth ${queueDepth}: default reads are whole chunks`);
+    reader.releaseLock();
+    // Then BYOB reads of an odd size: chunks filled ahead and queued come first, then the views are filled.
+    const byob = stream.getReader({ mode: 'byob' });
+    let buffer = new ArrayBuffer(300_001);
+    for (;;) {
+      const { done, value } = await byob.read(new Uint8Array(buffer));
+      if (done) break;
+      parts.push(value.slice());
+      buffer = value.buffer as ArrayBuffer;
+    }
+    t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()), `queueDepth ${queueDepth}, size ${size}, chunks of ${chunkSize}: bytes exact`);
+  }
+});
