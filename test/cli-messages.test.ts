@@ -3,7 +3,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,4 +152,27 @@ t.test('every command\'s help ends with examples; --version', async (t) => {
     t.equal(r.status, 0);
     t.equal(r.stdout, `${pkg.name} ${pkg.version}\n`);
   }
+});
+
+t.test('put refuses bad options and missing credentials before it creates anything: exit 2, the flag named', async (t) => {
+  const base = await tempDir(t);
+  const noAzure = { AZURE_STORAGE_CONNECTION_STRING: '' };
+  const cases: [string[], NodeJS.ProcessEnv, string][] = [
+    // An Azure target without an account: refused up front, not one manifest failure per object (exit 1).
+    [['put', 'az://container/run', '--count', '3', '--manifest', join(base, 'az', 'm.json')], noAzure, 'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n'],
+    [['put', join(base, 'az-manifest'), '--manifest', 'az://container/m.json'], noAzure, 'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n'],
+    [['put', join(base, 'retry'), '--retry-base-ms', '-5'], {}, 'dgen: --retry-base-ms: retryBaseMs must be a whole number in decimal digits; got "-5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+    [['put', join(base, 'attempts'), '--attempts', '0'], {}, 'dgen: --attempts: attempts must be a whole number >= 1; got "0" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+    // A backend's option is checked by its backend whatever the target.
+    [['put', join(base, 'part'), '--part-size', '5'], {}, 'dgen: --part-size: partSize must be a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB), or a size string such as "16MiB"; got "5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+    [['put', join(base, 'endpoint'), '--endpoint', 'ftp://host'], {}, 'dgen: --endpoint: endpoint must be an http:// or https:// URL; got "ftp://host" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+  ];
+  for (const [args, env, stderr] of cases) {
+    const r = dgen(args, env);
+    t.equal(r.status, 2, args.join(' '));
+    t.equal(r.stderr, stderr);
+  }
+  t.same(readdirSync(base), [], 'nothing created: no target directory, no manifest');
+  const ok = dgen(['put', join(base, 'ok'), '--size', '4k', '--retry-base-ms', '0']);
+  t.equal(ok.status, 0, '--retry-base-ms 0 is a value the run takes');
 });

@@ -84,6 +84,7 @@ function buildProgram(): Command {
   )
     .addOption(option('--duration <time>', 'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many', 'duration'))
     .addOption(option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'))
+    .addOption(option('--retry-base-ms <ms>', 'first wait before retrying an object, in ms; doubles per attempt, with jitter, at most 10 s (default 200)', 'whole'))
     .addOption(option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
     .addOption(option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
     .addOption(option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)', 'whole'))
