@@ -15,7 +15,9 @@ const dts = `${root}/dist/index.d.ts`;
 const skip = existsSync(dts) ? false : 'dist/ not built (npm test builds it first)';
 
 t.test('dist/index.d.ts accepts the documented uses and rejects the misuses', { skip }, async (t) => {
-  const result = await promisify(execFile)(process.execPath, [tsc, '-p', 'test/fixtures/types/tsconfig.json'], { cwd: root }).then(
+  const result = await promisify(execFile)(process.execPath, [tsc, '-p', 'test/fixtures/types/tsconfig.json'], {
+    cwd: root,
+  }).then(
     () => ({ code: 0, out: '' }),
     (err: { code?: number; stdout?: string }) => ({ code: err.code ?? 1, out: err.stdout ?? String(err) }),
   );
@@ -49,6 +51,8 @@ t.test("the README's API section lists exactly the exports of dist/index.d.ts", 
   // Backticked words that are not exports (`diagnostics_channel`, say) are allowed; every export must be listed.
   const notDocumented = [...declared].filter((n) => !documented.has(n)).sort();
   t.same(notDocumented, [], 'every export is listed in the README API section');
-  const notExported = [...documented].filter((n) => !declared.has(n) && /^[A-Z]|^[a-z]+[A-Z]/.test(n) && n !== 'diagnostics_channel').sort();
+  const notExported = [...documented]
+    .filter((n) => !declared.has(n) && /^[A-Z]|^[a-z]+[A-Z]/.test(n) && n !== 'diagnostics_channel')
+    .sort();
   t.same(notExported, [], 'every name the API section lists is exported');
 });
