@@ -33,7 +33,7 @@ t.test('--format npz: 3 files under train/ that numpy.load reads, distinct, with
   t.equal(r.stdout, '', 'without --json nothing on stdout');
   t.match(r.stderr, /dgen put: 3 npz files, /);
   const names = ['train/img_0_of_3.npz', 'train/img_1_of_3.npz', 'train/img_2_of_3.npz'];
-  t.same(tree(dir), names);
+  t.same(tree(dir), ['dgen-manifest.json', 'dgen-manifest.records.ndjson', ...names], 'the files and the manifest');
   const script = `
 import sys, json, hashlib, numpy as np
 out = []
@@ -74,6 +74,8 @@ t.test('--dlio-workload resnet50 --count 2 (small records): TFRecord files, DALI
   t.type(summary.seconds, 'number');
   t.type(summary.bytesPerSecond, 'number');
   t.same(tree(dir), [
+    'dgen-manifest.json',
+    'dgen-manifest.records.ndjson',
     'index/train/img_0_of_2.tfrecord.idx',
     'index/train/img_1_of_2.tfrecord.idx',
     'index/valid/img_0_of_1.tfrecord.idx',
@@ -147,7 +149,7 @@ t.test('SIGINT stops a formatted put: exit 130, committed files whole, nothing p
   t.equal(await exited, 130, stderr);
   t.match(JSON.parse(stdout), { ok: false, interrupted: 'SIGINT', format: 'npz' });
   t.match(stderr, /interrupted by SIGINT/);
-  const files = tree(dir);
+  const files = tree(dir).filter((n) => !n.startsWith('dgen-manifest.'));
   t.ok(files.length > 0 && files.length < 400, `stopped early (${files.length} files)`);
   t.same(files.filter((n) => !/^train\/img_\d+_of_400\.npz$/.test(n)), [], 'no partial or stray file left');
   const sizes = new Set(files.map((n) => statSync(join(dir, n)).size));

@@ -7,6 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, DLIO_WORKLOADS, formatObjectFor, planFormatObjects, putFormatObjects } from '../lib/index.js';
+import { crc32c } from '@node-rs/crc32';
+import { readManifest, readManifestRecords, type ManifestRecord } from '../lib/manifest.js';
 import { startS3rver } from './fixtures/servers.js';
 import { PYTHON, hasPythonModule, sha, tempDir } from './fixtures/python.js';
 
@@ -144,5 +146,52 @@ t.test('an abort while files are being written leaves no partial file: every fil
   const size = (await formatObjectFor('npz', 0, { seed: 3 }, formatOptions)).size;
   const left = existsSync(join(dir, 'train')) ? readdirSync(join(dir, 'train')) : [];
   t.same(left.filter((n) => n.includes('dgen-partial')), [], 'no partial files');
+  const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & { interrupted?: boolean; committed?: number };
+  t.equal(m.interrupted, true, 'the manifest says the run was interrupted');
+  t.equal(m.committed, left.length, 'and lists the files that committed');
   for (const n of left) t.equal(statSync(join(dir, 'train', n)).size, size, `${n} complete`);
+});
+
+t.test('a formatted put stores a manifest like a raw put: records of every file, fileFormat, progress to the total', async (t) => {
+  const dir = tempDir(t);
+  const formatOptions = { samples: 2, recordLength: 300_000 };
+  const seen: { filesDone: number; bytesDone: number; bytesTotal: number; filesTotal: number }[] = [];
+  const r = await putFormatObjects(dir, {
+    format: 'npz', count: 3, validCount: 1, seed: 8, dedupRatio: 2, formatOptions, concurrency: 2,
+    onProgress: (p) => seen.push({ ...p }),
+  });
+  t.equal(r.manifestUri, `file://${join(dir, 'dgen-manifest.json')}`);
+  // The lead's reader validates the document against the manifest schema.
+  const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & { fileFormat?: unknown };
+  t.match(m, { version: 2, seed: '8', count: 4, committed: 4, failed: 0, dedupRatio: 2, dedupScope: 'object', records: 'dgen-manifest.records.ndjson' });
+  t.notOk('interrupted' in m, 'complete run');
+  t.same(m.fileFormat, { format: 'npz', formatOptions, layout: 'dlio', prefix: 'img', validCount: 1 });
+  const records: ManifestRecord[] = [];
+  for await (const line of readManifestRecords(m, join(dir, 'dgen-manifest.json'))) records.push(line as ManifestRecord);
+  records.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  t.same(records.map((x) => x.name), ['train/img_0_of_3.npz', 'train/img_1_of_3.npz', 'train/img_2_of_3.npz', 'valid/img_0_of_1.npz']);
+  let bytes = 0;
+  for (const rec of records) {
+    const file = readFileSync(join(dir, rec.name));
+    t.equal(rec.size, file.length, `${rec.name}: size`);
+    t.equal(rec.crc32c, crc32c(file).toString(16).padStart(8, '0'), `${rec.name}: CRC-32C of the file's bytes (@node-rs/crc32)`);
+    bytes += file.length;
+  }
+  t.equal(m.version === 2 && m.bytes, bytes, 'bytes sums the files');
+  const last = seen.at(-1)!;
+  t.same([last.filesDone, last.filesTotal, last.bytesDone, last.bytesTotal], [4, 4, bytes, bytes], 'progress ends at the totals');
+  t.ok(seen.every((p, i) => i === 0 || (p.bytesDone >= seen[i - 1]!.bytesDone && p.filesDone >= seen[i - 1]!.filesDone)), 'progress never goes back');
+  t.ok(seen.length > 4, `progress reported as bytes pass, not only per file (${seen.length} calls)`);
+});
+
+t.test('manifest: false writes none; a throwing onProgress stops the run with its error', async (t) => {
+  const dir = tempDir(t);
+  await putFormatObjects(dir, { format: 'npz', layout: 'flat', count: 2, seed: 1, formatOptions: { recordLength: 4096 }, manifest: false });
+  t.same(readdirSync(dir).sort(), ['img_0_of_2.npz', 'img_1_of_2.npz']);
+  const dir2 = tempDir(t);
+  await t.rejects(
+    putFormatObjects(dir2, { format: 'npz', layout: 'flat', count: 2, seed: 1, formatOptions: { recordLength: 4096 }, onProgress: () => { throw new Error('callback says stop'); } }),
+    /callback says stop/,
+  );
+  await t.rejects(putFormatObjects(dir2, { format: 'npz', count: 1, seed: 1, formatOptions: { recordLength: 4096 }, manifest: 'yes' as never }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'manifest' });
 });

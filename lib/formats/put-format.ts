@@ -5,6 +5,12 @@
  * the names ending in the format), plus `<target>/index/{train,valid}/<name>.idx` for TFRecord (the DALI
  * index files DLIO's TFRecord generator writes). This is the library side of `dgen put --format`: the CLI
  * and `putObjects` can call {@link formatObjectFor} per object, or this function for a whole run.
+ *
+ * Like a raw put, a run stores a manifest (`dgen-manifest.json`, records in `dgen-manifest.records.ndjson`,
+ * through manifest.ts) at the target and can report progress. Its records are the files (name, object id,
+ * size, CRC-32C of the file's bytes); the document adds `fileFormat` (format, its parameters, layout),
+ * because a file's bytes are not the raw object of (seed, object id, size): readers that regenerate raw
+ * objects from a manifest must look for `fileFormat` first.
  * @module
  */
 import { mkdir } from 'node:fs/promises';
@@ -12,6 +18,10 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDataOptions, type DataOptions } from '../params.js';
+import { parseCompression } from '../compression.js';
+import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestWriter, orderManifest, recordsName, storeManifest, type ManifestV2 } from '../manifest.js';
+import { formatTarget } from '../sinks/uri.js';
+import { TOOL } from '../version.js';
 import { childTarget, createSink, parseTarget, type SinkOptions, type Target } from '../sinks/uri.js';
 import { invalidFormat, invalidFormatType, parsePositive, type FormatFile } from './common.js';
 import { createFormatFile, FORMAT_EXTENSIONS, parseFormat, type FileFormat } from './index.js';
@@ -59,6 +69,41 @@ export interface PutFormatOptions extends DataOptions {
   concurrency?: number;
   /** Stops the run: files being written are aborted (nothing partial is left), the promise rejects. */
   signal?: AbortSignal;
+  /** Store the manifest (`dgen-manifest.json` and its records) at the target after the run, as a raw put
+   * does; also after a failure or an abort (then with `interrupted: true` and the failed file's line),
+   * before the promise rejects. An existing manifest there is replaced. Default true. */
+  manifest?: boolean;
+  /** Called as bytes are written (at most once per chunk of about 4 MiB) and as files commit or fail. If it
+   * throws, the run stops as on an abort and the put rejects with what it threw. */
+  onProgress?: (progress: PutFormatProgress) => void;
+}
+
+/** What {@link PutFormatOptions.onProgress} is given (one object, updated in place between calls). */
+export interface PutFormatProgress {
+  /** Files committed (companion index files not counted). */
+  filesDone: number;
+  filesFailed: number;
+  /** Files of the run: train plus valid. */
+  filesTotal: number;
+  /** Bytes of the files handed to their sinks so far (uncompressed). */
+  bytesDone: number;
+  /** Bytes of all files (every file of a run has the same size). */
+  bytesTotal: number;
+  /** Milliseconds since the run started. */
+  elapsedMs: number;
+}
+
+/** The manifest of a formatted put: a version 2 manifest plus what says how its files were made. */
+export interface FormatManifest extends ManifestV2 {
+  fileFormat: {
+    format: FileFormat;
+    /** The format's parameters as given (DLIO preset applied). */
+    formatOptions: object;
+    layout: 'dlio' | 'flat';
+    prefix: string;
+    validCount: number;
+    dlioWorkload?: string;
+  };
 }
 
 /** One file of a formatted data set, as {@link planFormatObjects} plans it. */
@@ -79,6 +124,8 @@ export interface PutFormatResult {
   /** The seed every file was derived from (decimal), given or drawn. */
   seed: string;
   files: { name: string; uri: string; objectId: number; size: number; crc32c: string }[];
+  /** URI of the stored manifest (absent with `manifest: false`). */
+  manifestUri?: string;
 }
 
 /**
@@ -96,8 +143,19 @@ export function formatObjectFor(format: string, objectId: number | bigint, data:
   return createFormatFile(format, { ...formatOptions, ...data, objectId });
 }
 
+/** A planned run: its seed, format, files, and what its manifest states. */
+export interface FormatPlan {
+  seed: bigint;
+  format: FileFormat;
+  files: FormatObjectPlan[];
+  /** Bytes of each file (all files of a run have the same size). */
+  fileSize: number;
+  /** The manifest's `fileFormat`. */
+  fileFormat: FormatManifest['fileFormat'];
+}
+
 /** Plans the files of a run (validating all parameters; nothing is created at the target). */
-export async function planFormatObjects(options: PutFormatOptions): Promise<{ seed: bigint; format: FileFormat; files: FormatObjectPlan[] }> {
+export async function planFormatObjects(options: PutFormatOptions): Promise<FormatPlan> {
   if (options === null || typeof options !== 'object') throw invalidFormatType('options', options, 'an object');
   if (options.dlioWorkload !== undefined) {
     const names = Object.keys(DLIO_WORKLOADS);
@@ -121,7 +179,7 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<{ se
   const files: FormatObjectPlan[] = [];
   const splits: [string, number, number][] = layout === 'dlio' ? [['train', count, 0], ['valid', validCount, count]] : [['', count, 0]];
   const make = (objectId: number) => formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
-  await make(0); // validates the format's parameters before anything is written
+  const first = await make(0); // validates the format's parameters before anything is written
   for (const [split, n, firstId] of splits) {
     for (let i = 0; i < n; i++) {
       const base = `${prefix}_${i}_of_${n}${extension}`;
@@ -132,10 +190,18 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<{ se
       files.push({ name, objectId, file: () => make(objectId), companions });
     }
   }
-  return { seed, format, files };
+  const fileFormat: FormatManifest['fileFormat'] = {
+    format,
+    formatOptions: { ...options.formatOptions },
+    layout,
+    prefix,
+    validCount,
+    ...(options.dlioWorkload !== undefined && { dlioWorkload: options.dlioWorkload }),
+  };
+  return { seed, format, files, fileSize: first.size, fileFormat };
 }
 
-async function writeOne(target: Target, name: string, stream: Readable, sink: Omit<SinkOptions, 'signal'>, signal: AbortSignal) {
+async function writeOne(target: Target, name: string, stream: Readable, sink: Omit<SinkOptions, 'signal'>, signal: AbortSignal, onBytes?: (n: number) => void) {
   const child = childTarget(target, name);
   // Local sinks write beside the final name; the split folders must exist first.
   if (child.scheme === 'file' || child.scheme === 'direct') await mkdir(dirname(child.path), { recursive: true });
@@ -143,7 +209,16 @@ async function writeOne(target: Target, name: string, stream: Readable, sink: Om
   signal.throwIfAborted();
   const writer = createSink(child, { ...sink, signal });
   try {
-    await pipeline(stream, writer, { signal });
+    if (onBytes) {
+      // Counted as the chunks pass (one step per ~4 MiB chunk), for progress.
+      const counted = async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          onBytes(chunk.length);
+          yield chunk;
+        }
+      };
+      await pipeline(stream, counted, writer, { signal });
+    } else await pipeline(stream, writer, { signal });
   } catch (err) {
     // pipeline settles as soon as it is aborted; the sink removes its partial object after that. Wait for
     // the sink to finish cleaning up, so nothing partial is left when the caller sees the error.
@@ -166,39 +241,111 @@ async function writeOne(target: Target, name: string, stream: Readable, sink: Om
  */
 export async function putFormatObjects(target: string | Target, options: PutFormatOptions): Promise<PutFormatResult> {
   const prefix = typeof target === 'string' ? parseTarget(target, true) : target;
-  const { seed, files } = await planFormatObjects(options);
+  const plan = await planFormatObjects(options);
+  const { seed, files } = plan;
   const concurrency = options.concurrency === undefined ? 4 : parsePositive('concurrency', options.concurrency, 1024);
+  if (options.manifest !== undefined && typeof options.manifest !== 'boolean') throw invalidFormatType('manifest', options.manifest, 'true or false');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidFormatType('onProgress', options.onProgress, 'a function');
+  const sinkOptions = options.sink ?? {};
+  const compression = parseCompression(sinkOptions.compression);
+  const data = parseDataOptions(options);
+  const started = performance.now();
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal!.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort(options.signal.reason);
   const results: PutFormatResult['files'] = [];
-  let next = 0;
+  const progress: PutFormatProgress = { filesDone: 0, filesFailed: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: plan.fileSize * files.length, elapsedMs: 0 };
   let failure: unknown;
+  const fail = (err: unknown) => {
+    // The first failure stops the others; their abort errors are not the cause.
+    if (!stop.signal.aborted) {
+      failure = err;
+      stop.abort(err);
+    }
+  };
+  const report = () => {
+    if (!options.onProgress) return;
+    progress.elapsedMs = performance.now() - started;
+    try {
+      options.onProgress(progress);
+    } catch (err) {
+      fail(err);
+    }
+  };
+  const records = options.manifest === false ? undefined : await ManifestWriter.create(childTarget(prefix, recordsName(MANIFEST_NAME)), sinkOptions);
+  let next = 0;
   const worker = async () => {
     while (next < files.length && !stop.signal.aborted) {
       const plan = files[next++]!;
       try {
         const file = await plan.file();
-        const r = await writeOne(prefix, plan.name, file.stream(), options.sink ?? {}, stop.signal);
-        for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), options.sink ?? {}, stop.signal);
+        const r = await writeOne(prefix, plan.name, file.stream(), sinkOptions, stop.signal, options.onProgress && ((n) => ((progress.bytesDone += n), report())));
+        for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), sinkOptions, stop.signal);
         results.push({ name: plan.name, uri: r.uri, objectId: plan.objectId, size: r.size, crc32c: r.crc32c });
+        records?.object({
+          objectId: String(plan.objectId),
+          name: plan.name,
+          size: r.size,
+          crc32c: r.crc32c,
+          ...(compression.algorithm !== 'none' && { compressedSize: r.compressedSize }),
+          ...(r.etag !== undefined && { etag: r.etag }),
+          ...(r.backendChecksum !== undefined && { backendChecksum: r.backendChecksum }),
+        });
+        progress.filesDone++;
+        report();
       } catch (err) {
-        // The first failure stops the others; their abort errors are not the cause.
         if (!stop.signal.aborted) {
-          failure = err;
-          stop.abort(err);
+          const e = err as { message?: unknown; code?: unknown };
+          records?.failure({ objectId: String(plan.objectId), name: plan.name, failure: { attempts: 1, error: String(e?.message ?? err), ...(typeof e?.code === 'string' && { code: e.code }) } });
+          progress.filesFailed++;
         }
+        fail(err);
       }
+      await records?.flushIfNeeded().catch(fail);
     }
   };
+  let manifestUri: string | undefined;
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    if (records) {
+      await records.close();
+      const manifest: FormatManifest = {
+        ...orderManifest({
+          format: MANIFEST_FORMAT,
+          version: MANIFEST_VERSION,
+          tool: TOOL,
+          createdAt: new Date().toISOString(),
+          target: formatTarget(prefix),
+          seed: seed.toString(),
+          count: files.length,
+          size: String(plan.fileSize),
+          dedupRatio: data.dedupRatio,
+          compressRatio: data.compressRatio,
+          ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
+          dedupUnit: data.dedupUnit,
+          dedupScope: 'object',
+          compression,
+          seconds: (performance.now() - started) / 1000,
+          records: records.name,
+          committed: records.committed,
+          failed: records.failed,
+          bytes: records.bytes,
+          ...(compression.algorithm !== 'none' && { compressedBytes: records.compressedBytes }),
+          ...(records.committed + records.failed < files.length && { interrupted: true as const }),
+        }),
+        fileFormat: plan.fileFormat,
+      };
+      manifestUri = await storeManifest(prefix, MANIFEST_NAME, manifest, sinkOptions);
+    }
+  } catch (err) {
+    await records?.abort(err instanceof Error ? err : undefined);
+    failure ??= err;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
   if (failure !== undefined) throw failure;
   if (stop.signal.aborted) throw stop.signal.reason;
   results.sort((a, b) => a.objectId - b.objectId);
-  return { seed: seed.toString(), files: results };
+  return { seed: seed.toString(), files: results, ...(manifestUri !== undefined && { manifestUri }) };
 }
