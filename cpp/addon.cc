@@ -1,11 +1,12 @@
 // The addon's entry point: registers the functions of each domain's N-API glue. Each addon_*.cc file
 // converts JavaScript values (through addon_args.h) and calls pure C++ in the file of its domain:
 //   addon_pool.cc      the process-wide worker pool, configurePool(), poolInfo() (pool.h)
-//   addon_topology.cc  topology(), planWorkers() (topology.h)
+//   addon_topology.cc  topology(), planWorkers(), parseNuma() (topology.h)
 //   addon_generator.cc the Generator class (fill(), fillSync(), writeToFd()) and kernels() (fill.h, fd_writer.h)
 //   addon_files.cc     writeFiles(), verifyFiles() (file_writer.h, file_verifier.h)
 //   addon_buffers.cc   the chunk buffer pool: allocChunk(), allocHugeChunk(), ... (buffers.h)
 //   addon_aligned.cc   allocAligned()
+//   addon_limits.cc    limits (limits.h) and mix64() (mix.h), which the TypeScript side must agree with
 //   addon_crc32c.cc    crc32c(), crc32cCombine() (crc32c.h)
 //   addon_codecs.cc    compressBlock(), codecStats() (codecs.h)
 //   addon_analyze.cc   the native analyzer (analyze*.h)
@@ -20,6 +21,7 @@
 #include "addon_crc32c.h"
 #include "addon_files.h"
 #include "addon_generator.h"
+#include "addon_limits.h"
 #include "addon_pool.h"
 #include "addon_topology.h"
 
@@ -27,6 +29,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dgen::RegisterPool(env, exports);  // first: sets up the completion state the others' async work uses
+  dgen::RegisterLimits(env, exports);
   dgen::RegisterTopology(env, exports);
   dgen::RegisterBuffers(env, exports);
   dgen::RegisterAligned(env, exports);

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "limits.h"
+
 namespace dgen {
 
 uint64_t ToU64(const Napi::Value& v, const char* name) {
@@ -20,6 +22,13 @@ uint64_t ToU64(const Napi::Value& v, const char* name) {
   throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a number or bigint");
 }
 
+int ToThreads(const Napi::Value& v) {
+  if (v.IsUndefined()) return 0;
+  const uint64_t n = ToU64(v, "threads");
+  if (n > kMaxThreads) throw Napi::RangeError::New(v.Env(), "threads must be at most " + std::to_string(kMaxThreads));
+  return int(n);
+}
+
 LayoutParams ToLayoutParams(const Napi::Object& common, const Napi::Object& object) {
   Napi::Env env = common.Env();
   LayoutParams p{};
@@ -32,8 +41,8 @@ LayoutParams ToLayoutParams(const Napi::Object& common, const Napi::Object& obje
   p.unit_offset = optional(object, "unitOffset");
   p.dedup_ratio = common.Get("dedupRatio").ToNumber().DoubleValue();
   p.compress_ratio = common.Get("compressRatio").ToNumber().DoubleValue();
-  if (p.unit_bytes == 0 || p.unit_bytes % kSector != 0)
-    throw Napi::RangeError::New(env, "unitBytes must be a positive multiple of 512");
+  if (p.unit_bytes == 0 || p.unit_bytes % kSector != 0 || p.unit_bytes > kMaxDedupUnit)
+    throw Napi::RangeError::New(env, "unitBytes must be a positive multiple of 512 up to 1 GiB");
   const uint64_t units = (p.size + p.unit_bytes - 1) / p.unit_bytes;
   if (p.dataset_units != 0 && (p.unit_offset > p.dataset_units || units > p.dataset_units - p.unit_offset))
     throw Napi::RangeError::New(env, "unitOffset + units must not exceed datasetUnits");

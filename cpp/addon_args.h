@@ -16,9 +16,15 @@ namespace dgen {
 // `name` otherwise.
 uint64_t ToU64(const Napi::Value& v, const char* name);
 
+// An optional thread count (`threads`): 0 when undefined (as many as the pool has workers), at most
+// kMaxThreads; RangeError above.
+int ToThreads(const Napi::Value& v);
+
 // The layout parameters of one object: the run's common ones from `common` (seed, unitBytes, dedupRatio,
 // compressRatio, datasetUnits) and the object's own from `object` (objectId, size, unitOffset); one object
-// may serve as both.
+// may serve as both. RangeError where unitBytes is not a multiple of kSector up to kMaxDedupUnit or a ratio is
+// below 1. The compression ratio has no upper bound here: the layout's ratio for a named codec
+// (lib/ratio-codec.ts) goes past the public limit of 64 (MAX_COMPRESS_RATIO in lib/params.ts).
 LayoutParams ToLayoutParams(const Napi::Object& common, const Napi::Object& object);
 
 // The fill kernel named by `o.kernel` ("auto" when absent); RangeError where this CPU lacks it. Points

@@ -44,10 +44,10 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
   options.chunk = size_t(ToU64(o.Get("chunkBytes"), "chunkBytes"));
   options.direct = o.Get("direct").ToBoolean();
   options.fsync = o.Get("fsync").ToBoolean();
-  const size_t align = options.direct ? 4096 : kSector;
+  const size_t align = options.direct ? kDirectAlign : kSector;
   if (options.chunk == 0 || options.chunk % align != 0 || options.chunk > kMaxChunk)
-    throw Napi::RangeError::New(env, options.direct ? "chunkBytes must be a multiple of 4096 up to 1 GiB with direct I/O"
-                                                    : "chunkBytes must be a multiple of 512 up to 1 GiB");
+    throw Napi::RangeError::New(env, options.direct ? "chunkBytes must be a multiple of 4096 up to 256 MiB with direct I/O"
+                                                    : "chunkBytes must be a multiple of 512 up to 256 MiB");
   std::vector<FileObject> objects;
   objects.reserve(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {
@@ -110,7 +110,7 @@ Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
   const KernelInfo* kernel = ToKernel(common);
   const uint64_t chunk = ToU64(o.Get("chunkBytes"), "chunkBytes");
   if (chunk == 0 || chunk % kSector != 0 || chunk > kMaxChunk)
-    throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
+    throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 256 MiB");
   std::vector<VerifyObject> objects;
   objects.reserve(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {

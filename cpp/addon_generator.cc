@@ -59,7 +59,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Generator expects an options object");
     auto o = info[0].As<Napi::Object>();
     const LayoutParams p = ToLayoutParams(o, o);
-    threads_ = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
+    threads_ = ToThreads(o.Get("threads"));
     kernel_ = ToKernel(o);
     layout_ = std::make_shared<const Layout>(p);
   }
@@ -136,7 +136,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     if (fd > uint64_t(INT32_MAX)) throw Napi::RangeError::New(env, "fd out of range");
     CheckRange(env, offset, length);
     if (chunk == 0 || chunk % kSector != 0 || chunk > kMaxChunk)
-      throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 1 GiB");
+      throw Napi::RangeError::New(env, "chunkBytes must be a multiple of 512 up to 256 MiB");
     Napi::ObjectReference cancel_ref;
     const uint8_t* cancel = ToCancelFlag(info[4], cancel_ref);
     auto pool = Pool();

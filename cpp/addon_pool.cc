@@ -37,7 +37,7 @@ Napi::Value ConfigurePool(const Napi::CallbackInfo& info) {
   auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
   PoolConfig config;
   config.mode = ParseNuma(o.Get("numa"), config.nodes);
-  config.threads = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
+  config.threads = ToThreads(o.Get("threads"));
   const Topology topo = load_topology("");
   std::vector<WorkerPlan> plan;
   try {

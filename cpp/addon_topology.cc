@@ -1,5 +1,6 @@
 #include "addon_topology.h"
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -48,12 +49,33 @@ Napi::Value PlanWorkers(const Napi::CallbackInfo& info) {
   auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
   std::vector<int> nodes;
   const NumaMode mode = ParseNuma(o.Get("numa"), nodes);
-  const int threads = o.Get("threads").IsUndefined() ? 0 : int(ToU64(o.Get("threads"), "threads"));
+  const int threads = ToThreads(o.Get("threads"));
   try {
     return PlanToJs(info.Env(), plan_workers(load_topology(SyntheticOption(o)), threads, mode, nodes));
   } catch (const std::exception& e) {
     throw Napi::RangeError::New(info.Env(), e.what());
   }
+}
+
+// parseNuma(numa): the `numa` option as the pool reads it: 'auto' (also for undefined), 'off' or
+// { nodes: [...] } (a fresh array); TypeError/RangeError as configurePool() would throw. lib/workers.ts
+// validates the option with it, so the option is parsed in one place.
+Napi::Value ParseNumaJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int> nodes;
+  switch (ParseNuma(info[0], nodes)) {
+    case NumaMode::Auto:
+      return Napi::String::New(env, "auto");
+    case NumaMode::Off:
+      return Napi::String::New(env, "off");
+    case NumaMode::Nodes:
+      break;
+  }
+  auto arr = Napi::Array::New(env, nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) arr.Set(uint32_t(i), nodes[i]);
+  auto o = Napi::Object::New(env);
+  o.Set("nodes", arr);
+  return o;
 }
 
 }  // namespace
@@ -63,7 +85,13 @@ NumaMode ParseNuma(const Napi::Value& v, std::vector<int>& nodes) {
   if (v.IsString() && v.As<Napi::String>().Utf8Value() == "off") return NumaMode::Off;
   if (v.IsObject() && v.As<Napi::Object>().Get("nodes").IsArray()) {
     auto arr = v.As<Napi::Object>().Get("nodes").As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); ++i) nodes.push_back(int(ToU64(arr.Get(i), "nodes[i]")));
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      const Napi::Value node = arr.Get(i);
+      if (!node.IsNumber()) throw Napi::TypeError::New(v.Env(), "numa.nodes must hold non-negative integers");
+      const uint64_t n = ToU64(node, "numa.nodes[i]");
+      if (n > uint64_t(INT32_MAX)) throw Napi::RangeError::New(v.Env(), "numa.nodes[i] is not a NUMA node");
+      nodes.push_back(int(n));
+    }
     return NumaMode::Nodes;
   }
   throw Napi::TypeError::New(v.Env(), "numa must be 'auto', 'off' or { nodes: [...] }");
@@ -83,6 +111,7 @@ Napi::Array PlanToJs(Napi::Env env, const std::vector<WorkerPlan>& plan) {
 void RegisterTopology(Napi::Env env, Napi::Object exports) {
   exports.Set("topology", Napi::Function::New(env, TopologyJs, "topology"));
   exports.Set("planWorkers", Napi::Function::New(env, PlanWorkers, "planWorkers"));
+  exports.Set("parseNuma", Napi::Function::New(env, ParseNumaJs, "parseNuma"));
 }
 
 }  // namespace dgen

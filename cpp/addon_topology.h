@@ -9,7 +9,8 @@
 
 namespace dgen {
 
-// The `numa` option: undefined or 'auto', 'off', or { nodes: [...] } (filling `nodes`); TypeError else.
+// The `numa` option: undefined or 'auto', 'off', or { nodes: [non-negative integers] } (filling `nodes`);
+// TypeError or RangeError else.
 NumaMode ParseNuma(const Napi::Value& v, std::vector<int>& nodes);
 
 // [{ pu, node }] for a worker plan.

@@ -1,10 +1,13 @@
 /**
- * How many objects a run may have in flight: a documented maximum, lowered to what the process's limit
- * of open files (RLIMIT_NOFILE) allows. Node has no getrlimit(2); Linux shows the limit in
- * /proc/self/limits ("Max open files  <soft>  <hard>  files"); elsewhere a safe default is assumed.
+ * Limits, each defined once. How many objects a run may have in flight: a documented maximum, lowered to
+ * what the process's limit of open files (RLIMIT_NOFILE) allows. Node has no getrlimit(2); Linux shows
+ * the limit in /proc/self/limits ("Max open files  <soft>  <hard>  files"); elsewhere a safe default is
+ * assumed. The limits the addon enforces too (chunk size, dedup unit, threads, ...) are read from the
+ * addon (`binding.limits`, cpp/limits.h), so both sides check the same numbers.
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { binding } from './native.js';
 
 /** Most objects in flight at once on the stream data plane: 1024. Each holds about 3 chunks plus its
  * sink's buffer (see put.ts), so more buys no speed and costs memory (20,000 took 1.9 GB of RSS). */
@@ -59,3 +62,30 @@ export function limitConcurrency(requested: number, openFiles: number | undefine
   const allowed = Math.max(1, Math.floor((limit - RESERVED_FILES) / FILES_PER_OBJECT));
   return { requested, used: Math.min(requested, allowed), openFiles: limit, measured: openFiles != null };
 }
+
+/** Bytes in a sector (512): the granularity of chunk sizes, dedup units and the compressible layout; the
+ * addon's (cpp/limits.h, like every constant below read from the addon). */
+export const SECTOR: number = binding.limits.sector;
+
+/** Largest chunk size (256 MiB): stream chunks, writeToFd and local-file chunks. */
+export const MAX_CHUNK_SIZE: number = binding.limits.maxChunkBytes;
+
+/** Largest dedup unit accepted: 1 GiB. */
+export const MAX_DEDUP_UNIT: number = binding.limits.maxDedupUnit;
+
+/** Most worker threads (`threads` of the pool and of a generator): 1024. */
+export const MAX_THREADS: number = binding.limits.maxThreads;
+
+/** O_DIRECT alignment of buffers, offsets and chunk sizes: 4096. */
+export const DIRECT_ALIGNMENT: number = binding.limits.directAlignment;
+
+/** Chunks of at least this many bytes (2 MiB, one huge page) are backed by transparent huge pages. */
+export const HUGE_CHUNK_MIN: number = binding.limits.hugeChunkMin;
+
+/** Fills at or below this many bytes (256 KiB, the smallest piece the addon hands a worker) run on the
+ * calling thread even through the async API: handing them to a worker costs more than generating them. */
+export const SYNC_FILL_LIMIT: number = binding.limits.minPieceBytes;
+
+/** Most chunks a stream generates ahead of its consumer (`queueDepth`): 64. TypeScript only (the addon
+ * never sees a queue). */
+export const MAX_QUEUE_DEPTH = 64;

@@ -52,7 +52,34 @@ export interface WorkerPlacement {
   node: number;
 }
 
+/** The limits the addon enforces or works by (cpp/limits.h), in bytes unless named otherwise; lib/limits.ts
+ * re-exports them so that TypeScript checks the same numbers. */
+export interface NativeLimits {
+  /** 512: the granularity of dedup units, chunk sizes and the compressible layout. */
+  readonly sector: number;
+  /** Largest chunk a worker generates and writes at once, and the largest stream chunk: 256 MiB. */
+  readonly maxChunkBytes: number;
+  /** Largest dedup unit: 1 GiB. */
+  readonly maxDedupUnit: number;
+  /** Most worker threads of the pool or of one generator: 1024. */
+  readonly maxThreads: number;
+  /** Alignment O_DIRECT writes use for buffers, offsets and chunk sizes: 4096. */
+  readonly directAlignment: number;
+  /** Chunks from this size on are backed by transparent huge pages: 2 MiB. */
+  readonly hugeChunkMin: number;
+  /** fillSync() splits fills of at least this many bytes across the worker pool: 1 MiB. */
+  readonly parallelFillMin: number;
+  /** Smallest piece of a fill a worker gets: 256 KiB. */
+  readonly minPieceBytes: number;
+}
+
 interface Binding {
+  /** See {@link NativeLimits}; frozen. */
+  readonly limits: NativeLimits;
+  /** SplitMix64's output function as the addon derives keys with it (cpp/mix.h). */
+  mix64(z: bigint): bigint;
+  /** The `numa` option as the pool reads it (undefined reads as 'auto'); TypeError/RangeError otherwise. */
+  parseNuma(numa: unknown): NumaOption;
   Generator: new (options: NativeGeneratorOptions) => NativeGenerator;
   kernels(): string[];
   /** A Buffer of `size` bytes whose memory is aligned to `alignment` (power of two), for O_DIRECT. */

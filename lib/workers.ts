@@ -12,20 +12,28 @@
  */
 import { binding, type NumaOption, type TopologyInfo, type WorkerPlacement } from './native.js';
 import { invalidRange, invalidType } from './errors.js';
+import { MAX_THREADS } from './limits.js';
 
 export type { NumaOption, TopologyInfo, WorkerPlacement };
 
+// The addon parses the option (cpp/addon_topology.cc, ParseNuma), the same code configurePool() runs, so
+// what is accepted here is exactly what the pool reads.
 function checkNuma(numa: unknown): NumaOption | undefined {
-  if (numa === undefined || numa === 'auto' || numa === 'off') return numa as NumaOption | undefined;
-  const nodes = (numa as { nodes?: unknown })?.nodes;
-  if (Array.isArray(nodes) && nodes.every((n) => Number.isSafeInteger(n) && n >= 0)) return { nodes: nodes as number[] };
-  throw invalidType('ERR_DGEN_INVALID_OPTION', 'numa', numa, "'auto', 'off' or { nodes: [non-negative integers] }");
+  if (numa === undefined) return undefined;
+  try {
+    return binding.parseNuma(numa);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) {
+      throw invalidType('ERR_DGEN_INVALID_OPTION', 'numa', numa, "'auto', 'off' or { nodes: [non-negative integers] }");
+    }
+    throw err;
+  }
 }
 
 function checkThreads(threads: unknown): number | undefined {
   if (threads === undefined) return undefined;
-  if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 1 || threads > 1024) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'threads', threads, 'a whole number from 1 to 1024');
+  if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'threads', threads, `a whole number from 1 to ${MAX_THREADS}`);
   }
   return threads;
 }
