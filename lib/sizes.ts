@@ -16,6 +16,7 @@
  */
 import { invalidRange } from './errors.js';
 import { parseSize, MAX_SIZE } from './params.js';
+import { GOLDEN_GAMMA, MASK64 as M64, mix64 } from './splitmix64.js';
 
 /** A parsed size specification. */
 export interface SizeDistribution {
@@ -27,18 +28,12 @@ export interface SizeDistribution {
   readonly mean: number;
 }
 
-const M64 = (1n << 64n) - 1n;
-function mix64(z: bigint): bigint {
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
-  return z ^ (z >> 31n);
-}
 const DOMAIN_SIZES = 0x9b05688c2b3e6c1fn; // sqrt(13), beside the native code's domain separators
 
 /** The k-th uniform in [0, 1) of object `index` (53 bits). */
 function uniform(seed: bigint, index: number, k: number): number {
-  const key = mix64(mix64(seed ^ DOMAIN_SIZES) ^ mix64((BigInt(index) + 0x9e3779b97f4a7c15n) & M64));
-  const z = mix64((key + BigInt(k + 1) * 0x9e3779b97f4a7c15n) & M64);
+  const key = mix64(mix64(seed ^ DOMAIN_SIZES) ^ mix64((BigInt(index) + GOLDEN_GAMMA) & M64));
+  const z = mix64((key + BigInt(k + 1) * GOLDEN_GAMMA) & M64);
   return Number(z >> 11n) / 2 ** 53;
 }
 
