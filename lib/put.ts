@@ -17,50 +17,42 @@
 import { setMaxListeners } from 'node:events';
 import { lstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
-import { invalidRange, invalidType } from './errors.js';
-import { parseDataOptions, type DataOptions, type SizeInput } from './params.js';
-import { DataSource, parseChunking } from './source.js';
-import { COMPRESSION_EXTENSIONS, parseCompression } from './compression.js';
-import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataOptions, SizeInput } from './params.js';
+import { DataSource } from './source.js';
+import { childTarget, createSink, formatTarget, type SinkOptions, type Target } from './sinks/uri.js';
 import type { ObjectWriteResult } from './sinks/object-writer.js';
 import {
-  loadManifest,
-  readManifestRecords,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   ManifestWriter,
-  manifestName,
   orderManifest,
   recordsTargetFor,
   storeManifest,
   storeManifestAt,
-  type Manifest,
   type ManifestFailure,
   type ManifestRecord,
   type ManifestV2,
 } from './manifest.js';
-import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { backoffMs, isResourceExhausted, isTransient, MAX_RESOURCE_WAITS, resourceWaitMs } from './retry.js';
-import { limitConcurrency, MAX_CONCURRENCY, type ConcurrencyLimit } from './limits.js';
+import type { ConcurrencyLimit } from './limits.js';
 import { sweepPartials, type SweepResult } from './partials.js';
-import { refuseCollision } from './names.js';
 import { objectSize, probeTarget, refuseExistingManifest, type PreflightClients } from './preflight.js';
 import { putLocalObjects } from './put-local.js';
 import type { putGeneratedObject as PutGeneratedObject } from './object-store-put.js';
 import { DataGenerator } from './generator.js';
-import { azureBackend, loadBackend, s3Backend } from './sinks/backends.js';
+import { azureBackend, s3Backend } from './sinks/backends.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { channels, debug } from './observe.js';
 import { TOOL } from './version.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
-import { checkPutOptions, sinkOptionsOf, wholeOption } from './put-options.js';
-import { Pacer, parseRate } from './pacing.js';
+import { Pacer } from './pacing.js';
 import { runBounded } from './run-bounded.js';
+import { fixedSize, ONE_BYTE, objectName, planObjects, planPut, planTotals, relativeName, uniqueUnits, type Planned } from './put-plan.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -197,66 +189,6 @@ export interface PutProgress {
   readonly latency: PutLatency | undefined;
 }
 
-/** Default name template: `obj-000000.bin`, `obj-000001.bin`, ... (plus `.zst`/`.gz` when compressed). */
-export const DEFAULT_NAME_TEMPLATE = 'obj-{index}.bin{ext}';
-
-/**
- * Name of object `index` in a run of `count` objects, from a template: `{index}` is the index zero-padded
- * to at least 6 digits (wider for runs of a million objects or more), `{n}` the bare index, `{ext}` the
- * compression's extension (`.zst`, `.gz`, or nothing). Slashes make prefixes (directories on files).
- * (A time-based put without `count` names its objects as for a count of 1, i.e. 6 digits; see
- * {@link PutOptions.duration}.)
- * @throws RangeError `ERR_DGEN_INVALID_OPTION` for a template without `{index}` or `{n}` (names would
- *   collide) or with an unknown `{field}`.
- */
-export function objectName(index: number, count: number, extension = '', template = DEFAULT_NAME_TEMPLATE): string {
-  const padded = String(index).padStart(Math.max(6, String(count - 1).length), '0');
-  return template.replace(/\{(\w*)\}/g, (field, name: string) => {
-    if (name === 'index') return padded;
-    if (name === 'n') return String(index);
-    if (name === 'ext') return extension;
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, `a template using {index}, {n} and {ext}; ${field} is unknown`);
-  });
-}
-
-function checkTemplate(template: unknown): string {
-  if (template === undefined) return DEFAULT_NAME_TEMPLATE;
-  if (typeof template !== 'string' || !/\{(index|n)\}/.test(template) || template.startsWith('/') || template.includes('..')) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, 'a relative name containing {index} or {n}, e.g. "data/part-{index}.bin{ext}"');
-  }
-  objectName(0, 1, '', template); // unknown fields
-  return template;
-}
-
-/** Default object size of a bulk put: 1 MiB. */
-export const DEFAULT_PUT_SIZE = 1024 * 1024;
-
-/**
- * Parses a duration in seconds (a positive finite number, or a decimal string) into milliseconds.
- * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming `duration`.
- */
-function parseDuration(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const allowed = 'a number of seconds > 0, e.g. 60 or "0.5"';
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'duration', value, allowed);
-  if (!Number.isFinite(n) || n <= 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'duration', value, allowed);
-  return n * 1000;
-}
-
-/**
- * Parses a shard: `{ index, count }` or `"I/N"` with 0 <= I < N.
- * @throws RangeError `ERR_DGEN_INVALID_OPTION`.
- */
-export function parseShard(value: Shard | string | undefined): Shard | undefined {
-  if (value === undefined) return undefined;
-  const [index, count] = typeof value === 'string' ? value.split('/').map((s) => (s.trim() === '' ? NaN : Number(s))) : [value.index, value.count];
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count! < 1 || index! < 0 || index! >= count!) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', value, 'I/N with 0 <= I < N, e.g. "3/10"');
-  }
-  return { index: index!, count: count! };
-}
-
 /** Failures a run keeps in memory for its result (`failed` counts them all; the records list them all). */
 export const MAX_FAILURES_KEPT = 1000;
 
@@ -326,23 +258,6 @@ function errorDetails(error: unknown): { errno?: number; syscall?: string; statu
   return out;
 }
 
-/** The data parameters of a run to resume: those not given are the old run's; those given must equal them. */
-function resumeOptions(options: PutOptions, old: Manifest): PutOptions {
-  return {
-    ...options,
-    seed: options.seed ?? old.seed,
-    count: options.count ?? old.count,
-    size: options.size ?? old.size,
-    nameTemplate: options.nameTemplate ?? old.nameTemplate,
-    dedupRatio: options.dedupRatio ?? old.dedupRatio,
-    compressRatio: options.compressRatio ?? old.compressRatio,
-    ratioCodec: options.ratioCodec ?? old.ratioCodec,
-    dedupUnit: options.dedupUnit ?? old.dedupUnit,
-    dedupScope: options.dedupScope ?? old.dedupScope,
-    compression: options.compression ?? old.compression,
-  };
-}
-
 /** What {@link putObjects} resolves to: the stored manifest document (version 2: parameters and summary),
  * plus, not stored, the first failures and where the manifest and its records are. */
 export interface PutResult extends ManifestV2 {
@@ -393,61 +308,8 @@ function paced(pace: (bytes: number) => Promise<void>): Transform {
   });
 }
 
-/** One object of the plan. */
-interface Planned {
-  index: number;
-  name: string;
-  size: number;
-  /** First dedup unit of the object in the data set (dataset scope; 0 otherwise). */
-  unitOffset: number;
-}
-
 /** How an object ended: committed (the sink's result) or failed (after `attempts` attempts). */
 type Outcome = { ok: true; result: ObjectWriteResult } | { ok: false; attempts: number; error: unknown };
-
-/**
- * The plan, lazily: this shard's objects in index order, each computed when it is taken (O(1) memory).
- * Dataset scope keeps the running sum of the units of every object before it (every index, this shard's
- * or not) as the object's unitOffset; with a fixed size that is index x units per object.
- */
-function* planObjects(
-  count: number,
-  shard: Shard | undefined,
-  dataset: boolean,
-  sizes: SizeDistribution,
-  seed: bigint,
-  unitBytes: number,
-  nameOf: (index: number) => string,
-): Generator<Planned> {
-  const fixed = fixedSize(sizes);
-  if (!dataset || fixed !== undefined) {
-    const unitsEach = fixed === undefined ? 0 : Math.ceil(fixed / unitBytes);
-    for (let index = shard?.index ?? 0; index < count; index += shard?.count ?? 1) {
-      yield { index, name: nameOf(index), size: fixed ?? sizes.sizeOf(seed, index), unitOffset: dataset ? index * unitsEach : 0 };
-    }
-    return;
-  }
-  let units = 0;
-  for (let index = 0; index < count; index++) {
-    const size = sizes.sizeOf(seed, index);
-    if (!shard || index % shard.count === shard.index) yield { index, name: nameOf(index), size, unitOffset: units };
-    units += Math.ceil(size / unitBytes);
-  }
-}
-
-/** K, the unique dedup units among n (cpp/layout.cc: max(1, min(n, round(n / d)))); 0 for n = 0 (an empty
- * object holds no unit). */
-function uniqueUnits(n: number, dedupRatio: number): number {
-  return n === 0 ? 0 : Math.max(1, Math.min(n, Math.round(n / dedupRatio)));
-}
-
-/** A stand-in distribution of one fixed size (1 byte), for counting objects by arithmetic. */
-const ONE_BYTE: SizeDistribution = { spec: '1', mean: 1, sizeOf: () => 1 };
-
-/** The size of every object when the specification is a plain size, else undefined. */
-function fixedSize(sizes: SizeDistribution): number | undefined {
-  return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
-}
 
 /** The clients a run shares between its objects on the generated-parts path: the caller's, else one made
  * from the connection options. @throws TypeError `ERR_DGEN_INVALID_OPTION` for Azure without a connection
@@ -458,21 +320,6 @@ function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; 
   return {};
 }
 
-/** The name of `at` under the prefix target (`/`-separated), or undefined when it lies elsewhere. */
-function relativeName(prefix: Target, at: Target): string | undefined {
-  const local = (t: Target) => t.scheme === 'file' || t.scheme === 'direct';
-  if (local(prefix) && local(at)) {
-    const rel = relative((prefix as { path: string }).path, (at as { path: string }).path);
-    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
-  }
-  const key = (t: Target) => (t.scheme === 's3' ? [t.bucket, t.key] : t.scheme === 'az' ? [t.container, t.blob] : undefined);
-  const [pb, pk] = key(prefix) ?? [];
-  const [ab, ak] = key(at) ?? [];
-  if (prefix.scheme !== at.scheme || pb === undefined || pb !== ab) return undefined;
-  const base = pk === '' || pk!.endsWith('/') ? pk! : `${pk}/`;
-  return ak!.startsWith(base) ? ak!.slice(base.length) : undefined;
-}
-
 /** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
 function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
   for (const p of plan) {
@@ -480,33 +327,6 @@ function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Gen
     if (debug.enabled) debug('start %s (%d bytes, attempt 1)', uriOf(p), p.size);
     yield p;
   }
-}
-
-/**
- * The totals a run needs before it starts, by a pass over the sizes that keeps nothing (O(count) time,
- * O(1) memory; arithmetic for a fixed size): this shard's objects and bytes, and for dataset scope the
- * units of the whole data set. Yields to the event loop every 64Ki objects, and stops when `signal`
- * aborts.
- */
-async function planTotals(count: number, shard: Shard | undefined, dataset: boolean, sizes: SizeDistribution, seed: bigint, unitBytes: number, signal: AbortSignal | undefined) {
-  const step = shard?.count ?? 1;
-  const first = shard?.index ?? 0;
-  const objects = first < count ? Math.floor((count - 1 - first) / step) + 1 : 0;
-  const fixed = fixedSize(sizes);
-  if (fixed !== undefined) return { objects, bytes: objects * fixed, datasetUnits: count * Math.ceil(fixed / unitBytes) };
-  let bytes = 0;
-  let datasetUnits = 0;
-  let n = 0;
-  for (let index = dataset ? 0 : first; index < count; index += dataset ? 1 : step) {
-    if (++n % 65536 === 0) {
-      await setImmediate();
-      signal?.throwIfAborted();
-    }
-    const size = sizes.sizeOf(seed, index);
-    if (index % step === first) bytes += size;
-    datasetUnits += Math.ceil(size / unitBytes);
-  }
-  return { objects, bytes, datasetUnits };
 }
 
 /**
@@ -552,93 +372,9 @@ async function planTotals(count: number, shard: Shard | undefined, dataset: bool
  *   cannot be stored (nothing of the records remains).
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
-  await checkPutOptions(putOptions);
-  const prefix = parseTarget(putOptions.target, true);
-  const requestedConcurrency = wholeOption('concurrency', putOptions.concurrency, 4, { min: 1, max: MAX_CONCURRENCY });
-  const concurrencyLimit = limitConcurrency(requestedConcurrency);
-  const concurrency = concurrencyLimit.used;
-  const attempts = wholeOption('attempts', putOptions.attempts, 3, { min: 1 });
-  const shard = parseShard(putOptions.shard);
-  const manifestAt = putOptions.manifest !== undefined ? parseTarget(putOptions.manifest) : childTarget(prefix, manifestName(shard));
-  await loadBackend(prefix.scheme);
-  await loadBackend(manifestAt.scheme);
-  const retryOptions = { attempts, retryBaseMs: putOptions.retryBaseMs, signal: putOptions.signal };
-  const durationMs = parseDuration(putOptions.duration);
-  if (durationMs !== undefined && putOptions.resume === true) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'duration', putOptions.duration, 'absent with resume (a time-based run has no fixed plan to continue; resume its manifest without duration to retry its failed objects)');
-  }
-  // Bytes per second of the whole run (validated here; parseChunking below sizes paced chunks from it).
-  const rate = putOptions.rate === undefined ? undefined : parseRate('rate', putOptions.rate);
-
-  // The run to resume: its parameters are this run's (see resumeOptions), its committed records are kept.
-  let old: Manifest | undefined;
-  const kept = new Map<number, ManifestRecord>();
-  if (putOptions.resume === true) {
-    const location = manifestAt.scheme === 'file' || manifestAt.scheme === 'direct' ? manifestAt.path : formatTarget(manifestAt);
-    old = await loadManifest(location, sinkOptionsOf(putOptions));
-    if ((old.shard?.index ?? -1) !== (shard?.index ?? -1) || (old.shard?.count ?? -1) !== (shard?.count ?? -1)) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', putOptions.shard, `the shard of the run resumed (${old.shard ? `${old.shard.index}/${old.shard.count}` : 'none'})`);
-    }
-    for await (const line of readManifestRecords(old, location, sinkOptionsOf(putOptions))) {
-      if (!('failure' in line)) kept.set(Number(line.objectId), line);
-    }
-  }
-  const options = old ? resumeOptions(putOptions, old) : putOptions;
-  const data = parseDataOptions(options);
-  // A time-based run without a count is open-ended: its plan goes on until the deadline (names padded to
-  // 6 digits); the data set must be fixed beforehand for shards (to merge) and dataset scope (its units).
-  const openEnded = durationMs !== undefined && options.count === undefined;
-  if (openEnded && (shard !== undefined || options.dedupScope === 'dataset')) {
-    const why = shard !== undefined ? 'with duration and shard (the data set the shards share, recorded by every shard)' : "with duration and dedupScope 'dataset' (the data set whose units the objects share)";
-    throw invalidType('ERR_DGEN_INVALID_OPTION', 'count', options.count, `a whole number >= 1 ${why}`);
-  }
-  const count = openEnded ? Number.MAX_SAFE_INTEGER : wholeOption('count', options.count, 1, { min: 1 });
-  /** The count object names are padded for (objectName): 1 (6 digits) when open-ended. */
-  const nameCount = openEnded ? 1 : count;
-  const sizes = parseSizeDistribution(options.size ?? DEFAULT_PUT_SIZE);
-  const compression = parseCompression(options.compression);
-  const template = checkTemplate(options.nameTemplate);
-  const scope = options.dedupScope ?? 'object';
-  if (scope !== 'object' && scope !== 'dataset') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', scope, '"object" or "dataset"');
-  const { chunkSize: chunkBytes } = parseChunking(options);
-  const nativeWrites = options.nativeWrites ?? true;
-  if (typeof nativeWrites !== 'boolean') throw invalidType('ERR_DGEN_INVALID_OPTION', 'nativeWrites', nativeWrites, 'a boolean');
-  if (old) {
-    // What was given must be what the old run used.
-    const given: [string, unknown, unknown][] = [
-      ['seed', data.seed.toString(), old.seed],
-      ['count', count, old.count],
-      ['size', sizes.spec, old.size],
-      ['nameTemplate', template, old.nameTemplate],
-      ['dedupRatio', data.dedupRatio, old.dedupRatio],
-      ['compressRatio', data.compressRatio, old.compressRatio],
-      ['ratioCodec', data.ratioCodec, old.ratioCodec],
-      ['dedupUnit', data.dedupUnit, old.dedupUnit],
-      ['dedupScope', scope, old.dedupScope],
-      ['compression', `${compression.algorithm}:${compression.level}`, `${old.compression.algorithm}:${old.compression.level}`],
-    ];
-    for (const [name, value, was] of given) {
-      if (value !== was) throw invalidRange('ERR_DGEN_INVALID_OPTION', name, value, `${JSON.stringify(was)}, as in the run resumed (or left out)`);
-    }
-  }
-  // What the run reads of its options, and what it hands the sinks (a named list: put-options.ts).
-  const { onProgress, signal, retryBaseMs, failFast = false, manifest: manifestTo, overwrite } = options;
-  const sinkOptions = sinkOptionsOf(options);
-  const extension = COMPRESSION_EXTENSIONS[compression.algorithm];
+  // 1. The plan (put-plan.ts): every option validated, targets and sizes resolved; nothing created yet.
+  const { prefix, manifestAt, manifestRelative, shard, concurrencyLimit, concurrency, attempts, retryBaseMs, retryOptions, failFast, durationMs, openEnded, rate, old, kept, data, count, nameCount, sizes, compression, extension, template, scope, chunkBytes, nativeWrites, partBytes, sinkOptions, onProgress, signal, overwrite } = await planPut(putOptions);
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
-
-  // Preflight (preflight.ts, names.ts): every option and credential, the manifest's place among the
-  // objects, the target's writability and its manifest, before anything is created.
-  // The size of an object's requests on the generated-parts plane: larger objects take several, and have
-  // a first-byte latency apart from their commit.
-  const partBytes = prefix.scheme === 's3' ? s3Backend().parsePartOptions(sinkOptions).partSize : prefix.scheme === 'az' ? azureBackend().parseBlockOptions(sinkOptions).blockSize : Infinity;
-  const names = { template, extension, count, ...(shard && { shard }) };
-  const manifestRelative = relativeName(prefix, manifestAt);
-  if (manifestRelative !== undefined) {
-    refuseCollision(manifestRelative, names, 'manifest', manifestTo ?? manifestRelative, local);
-    const records = relativeName(prefix, recordsTargetFor(manifestAt))!;
-    refuseCollision(records, names, 'manifest', manifestTo ?? manifestRelative, local);
-  }
   const clients: PreflightClients = runClients(prefix, sinkOptions);
   const manifestClients: PreflightClients = manifestAt.scheme === prefix.scheme ? clients : runClients(manifestAt, sinkOptions);
   const ownClients = [clients.client !== sinkOptions.client && clients.client, manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client].filter(
@@ -1112,3 +848,4 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
 }
 
 export { storeManifest, storeManifestAt };
+export { DEFAULT_NAME_TEMPLATE, DEFAULT_PUT_SIZE, objectName, parseShard } from './put-plan.js';
