@@ -65,6 +65,18 @@ class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
     if (!(sample > 0 && sample <= 1)) throw Napi::RangeError::New(env, "sample must be in (0, 1]");
     config.sample = sample;
     if (o.Has("segmentBytes")) config.segment_bytes = size_field(o, "segmentBytes");
+    // Optional (the defaults are the old behaviour: every codec, whole streams, every distinct chunk).
+    if (o.Has("whole")) config.whole = o.Get("whole").ToBoolean();
+    if (o.Has("codecs")) {
+      const double k = o.Get("codecs").ToNumber().DoubleValue();
+      if (!(k >= 1 && k <= kAnalyzeCodecs)) throw Napi::RangeError::New(env, "codecs must be 1 to " + std::to_string(kAnalyzeCodecs));
+      config.codecs = int(k);
+    }
+    if (o.Has("perChunkBudget")) {
+      const double b = o.Get("perChunkBudget").ToNumber().DoubleValue();
+      if (!(b >= 0 && b <= 9007199254740991.0)) throw Napi::RangeError::New(env, "perChunkBudget must be a whole number >= 0");
+      config.per_chunk_budget = uint64_t(b);
+    }
     analyzer_ = std::make_unique<Analyzer>(config);
   }
 
@@ -126,14 +138,16 @@ class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
   Napi::Value Report(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (busy_) throw Napi::Error::New(env, "report() while a batch runs");
-    const Analyzer& a = *analyzer_;
+    Analyzer& a = *analyzer_;
     auto r = Napi::Object::New(env);
     r.Set("bytes", double(a.bytes));
     r.Set("inputs", double(a.inputs));
     auto list = Napi::Array::New(env);
     for (size_t i = 0; i < a.chunkings.size(); ++i) {
-      const ChunkingState& c = a.chunkings[i];
+      ChunkingState& c = a.chunkings[i];
+      const double per_chunk_rate = a.settle_per_chunk(c);
       auto o = Napi::Object::New(env);
+      o.Set("perChunkRate", per_chunk_rate);
       o.Set("key", c.fixed ? std::to_string(c.fixed) : std::string("cdc"));
       o.Set("chunks", double(c.chunks));
       o.Set("zero", double(c.zero));

@@ -46,7 +46,45 @@ Analyzer::Analyzer(AnalyzeConfig config) : config_(std::move(config)) {
     chunkings.back().fixed = s;
   }
   if (config_.cdc) chunkings.emplace_back();
-  for (auto& c : chunkings) c.index = std::make_unique<ChunkIndex>(words, sampling);
+  for (auto& c : chunkings) {
+    c.index = std::make_unique<ChunkIndex>(words, sampling);
+    if (config_.per_chunk && config_.per_chunk_budget) {
+      c.budgeted = std::make_unique<PerChunkSample>();
+      c.budgeted->threshold.store(threshold_);
+    }
+  }
+}
+
+void PerChunkSample::add(const Item& item, uint64_t budget) {
+  std::lock_guard<std::mutex> lock(mutex);
+  uint64_t t = threshold.load(std::memory_order_relaxed);
+  if (t != UINT64_MAX && item.key0 >= t) return;
+  items.push_back(item);
+  bytes += item.bytes;
+  // At least kMinItems stay: an interval from a handful of large chunks would say little.
+  constexpr size_t kMinItems = 256;
+  while (bytes > budget && items.size() > kMinItems) {
+    t = t == UINT64_MAX ? uint64_t(1) << 63 : t / 2;
+    items.erase(std::remove_if(items.begin(), items.end(), [t](const Item& i) { return i.key0 >= t; }), items.end());
+    bytes = 0;
+    for (const Item& i : items) bytes += i.bytes;
+    threshold.store(t, std::memory_order_relaxed);
+  }
+}
+
+double Analyzer::settle_per_chunk(ChunkingState& c) {
+  if (!c.budgeted) return config_.sample;  // every kept distinct chunk
+  PerChunkSample& s = *c.budgeted;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  c.moments = RatioMoments();
+  for (int k = 0; k < kAnalyzeCodecs; ++k) c.compressed[k] = 0;
+  size_t sizes[kAnalyzeCodecs];
+  for (const auto& i : s.items) {
+    for (int k = 0; k < kAnalyzeCodecs; ++k) c.compressed[k] += sizes[k] = i.compressed[k];
+    c.moments.add(double(i.bytes), sizes);
+  }
+  const uint64_t t = s.threshold.load(std::memory_order_relaxed);
+  return t == UINT64_MAX ? 1 : double(t) / 18446744073709551616.0;
 }
 
 void Analyzer::append(const uint8_t* data, size_t n) {
@@ -76,7 +114,15 @@ void Analyzer::chunks(ChunkingState& c, const std::vector<size_t>& bounds, size_
     ++unique;
     unique_bytes += n;
     if (!config_.per_chunk) continue;
-    for (int k = 0; k < kAnalyzeCodecs; ++k) compressed[k] += sizes[k] = chunk_compressed_size(k, p, n);
+    if (c.budgeted) {
+      const uint64_t t = c.budgeted->threshold.load(std::memory_order_relaxed);
+      if (t != UINT64_MAX && key[0] >= t) continue;
+      PerChunkSample::Item item{key[0], n, {}};
+      for (int k = 0; k < config_.codecs; ++k) item.compressed[k] = uint32_t(chunk_compressed_size(k, p, n));
+      c.budgeted->add(item, config_.per_chunk_budget);
+      continue;
+    }
+    for (int k = 0; k < config_.codecs; ++k) compressed[k] += sizes[k] = chunk_compressed_size(k, p, n);
     moments.add(double(n), sizes);
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -113,15 +159,15 @@ void Analyzer::plan_round1(std::vector<Task>& tasks, bool final) {
   }
   // Whole-stream segments, one task per segment and codec.
   const size_t seg = config_.segment_bytes;
-  while (seg_pos_ < end && (end - seg_pos_ >= seg || final)) {
+  while (config_.whole && seg_pos_ < end && (end - seg_pos_ >= seg || final)) {
     const size_t n = size_t(std::min<uint64_t>(seg, end - seg_pos_));
     const size_t at = size_t(seg_pos_ - buf_base_);
     const uint64_t id[2] = {inputs, segment_index_++};
     seg_pos_ += n;
     if (config_.sample < 1 && XXH3_64bits(id, sizeof id) >= threshold_) continue;
     auto sizes = std::make_shared<std::vector<size_t>>(kAnalyzeCodecs, 0);
-    auto left = std::make_shared<std::atomic<int>>(kAnalyzeCodecs);
-    for (int k = 0; k < kAnalyzeCodecs; ++k) {
+    auto left = std::make_shared<std::atomic<int>>(config_.codecs);
+    for (int k = 0; k < config_.codecs; ++k) {
       tasks.push_back([this, k, at, n, sizes, left] {
         (*sizes)[k] = segment_compressed_size(k, buf_.data(), at, buf_.data() + at, n);
         if (left->fetch_sub(1) != 1) return;
@@ -177,16 +223,16 @@ void Analyzer::run_round(std::shared_ptr<WorkerPool> pool, std::shared_ptr<std::
 void Analyzer::finish_batch(bool final) {
   if (final) {
     ++inputs;
-    if (config_.sample >= 1) whole_compressed[2] += 18;  // the gzip member's header and trailer
+    if (config_.sample >= 1 && config_.whole && config_.codecs > 2) whole_compressed[2] += 18;  // the gzip member's header and trailer
     buf_.clear();
     buf_base_ = seg_pos_ = segment_index_ = 0;
     for (auto& c : chunkings) c.pos = 0;
     return;
   }
   // Keep what the next batch needs: unfinished chunks, the unfinished segment and its history.
-  uint64_t keep = seg_pos_ - std::min<uint64_t>(seg_pos_, kZstdHistory);
+  uint64_t keep = config_.whole ? seg_pos_ - std::min<uint64_t>(seg_pos_, kZstdHistory) : UINT64_MAX;
   for (auto& c : chunkings) keep = std::min(keep, c.pos);
-  keep = std::max(keep, buf_base_);
+  keep = std::min(std::max(keep, buf_base_), buf_base_ + buf_.size());
   buf_.erase(buf_.begin(), buf_.begin() + ptrdiff_t(keep - buf_base_));
   buf_base_ = keep;
 }

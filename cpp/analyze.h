@@ -16,7 +16,16 @@
 // copies, compresses only kept new chunks, and compresses a whole-stream segment only if a hash of its
 // (input, index) is below RATE * 2^64. The report holds the sums and sums of squares the estimators
 // and their intervals need (lib/analyze/sample.ts).
+//
+// Per-chunk compression with a budget (the default; lib/analyze/options.ts says why): each chunking
+// compresses only distinct chunks whose word 0 is below its own threshold, which starts at the --sample
+// threshold and halves whenever the sampled chunks' bytes exceed the budget, dropping those above the
+// new threshold (Flajolet's adaptive sampling, "On adaptive sampling", Computing 43, 1990; Gibbons,
+// "Distinct sampling for highly-accurate answers to distinct values queries", VLDB 2001). The result is
+// the set of distinct chunks below the final threshold, whatever the order of arrival: a uniform
+// Bernoulli sample by fingerprint, exact (rate 1) when the distinct bytes fit the budget.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +46,9 @@ struct AnalyzeConfig {
   bool cdc = true;
   CdcParams cdc_params;
   bool per_chunk = true;
+  bool whole = true;  // whole-stream compression of each input
+  int codecs = kAnalyzeCodecs;  // codecs measured: [0, codecs) of kAnalyzeCodecNames
+  uint64_t per_chunk_budget = 0;  // bytes of sampled distinct chunks per chunking; 0 = no limit
   bool sha256 = false;
   double sample = 1;  // fraction of fingerprints and segments measured; 1 = everything
   size_t segment_bytes = size_t(4) << 20;  // whole-stream segment (lz4's CLI block size)
@@ -51,6 +63,22 @@ struct RatioMoments {
   void merge(const RatioMoments& o);
 };
 
+// The chunks a chunking compresses under a budget: those whose word 0 is below `threshold`.
+struct PerChunkSample {
+  struct Item {
+    uint64_t key0;
+    uint64_t bytes;
+    uint32_t compressed[kAnalyzeCodecs];
+  };
+  std::atomic<uint64_t> threshold{UINT64_MAX};
+  std::mutex mutex;
+  std::vector<Item> items;
+  uint64_t bytes = 0;
+  // Adds a measured chunk unless the threshold fell below it meanwhile; halves the threshold while the
+  // items' bytes exceed `budget`.
+  void add(const Item& item, uint64_t budget);
+};
+
 struct ChunkingState {
   size_t fixed = 0;  // chunk size, or 0 for CDC
   std::unique_ptr<ChunkIndex> index;
@@ -59,6 +87,7 @@ struct ChunkingState {
   uint64_t unique_chunks = 0;  // kept distinct chunks
   uint64_t compressed[kAnalyzeCodecs] = {};
   RatioMoments moments;  // over distinct chunks measured per chunk
+  std::unique_ptr<PerChunkSample> budgeted;  // with a per-chunk budget: the sampled chunks
   uint64_t pos = 0;  // input offset of the next chunk's first byte
 };
 
@@ -72,6 +101,10 @@ class Analyzer {
   // Main thread: processes the bytes appended so far on `pool` (at the end of an input if `final`), then
   // calls done(error) on a worker (empty error on success). One call at a time.
   void process(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done);
+
+  // With a per-chunk budget: folds the sampled chunks into `compressed` and `moments` (call between
+  // batches, before reading them) and returns the fraction of distinct chunks compressed.
+  double settle_per_chunk(ChunkingState& c);
 
   uint64_t bytes = 0, inputs = 0;
   std::vector<ChunkingState> chunkings;  // fixed sizes in order, then CDC

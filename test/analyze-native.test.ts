@@ -8,8 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Analyzer, createGenerator, FastCdc, DEFAULT_CDC, type AnalyzeOptions, type AnalyzeReport } from '../lib/index.js';
+import { analyze, Analyzer, createGenerator, FastCdc, DEFAULT_CDC, type AnalyzeOptions, type AnalyzeReport } from '../lib/index.js';
 import { ReferenceAnalyzer } from '../lib/analyze/reference-analyzer.js';
+import { PER_CHUNK_BUDGET } from '../lib/analyze/analyzer.js';
 import { defaultCodecs } from '../lib/analyze/codecs.js';
 import { binding } from '../lib/native.js';
 import { lcg, near } from './fixtures/helpers.js';
@@ -89,11 +90,11 @@ async function cliRatio(command: string[], inputs: Buffer[]): Promise<number> {
 
 const CLIS: Record<string, string[]> = { 'zstd-1': ['zstd', '-1', '-q'], 'zstd-3': ['zstd', '-3', '-q'], 'gzip-6': ['gzip', '-6'], lz4: ['lz4', '-1', '-q'] };
 
-t.test('native results equal the JavaScript reference on the fixtures; whole streams agree with the CLIs', async (t) => {
+t.test('native results (full) equal the JavaScript reference on the fixtures; whole streams agree with the CLIs', async (t) => {
   const options: AnalyzeOptions = { chunkSizes: [4096, 16384, 131072, 1000] };
   for (const [name, inputs] of fixtures()) {
     const reference = await run(new ReferenceAnalyzer(options), inputs.map((b) => [b]));
-    const native = await run(new Analyzer(options), inputs.map((b, i) => split(b, i + 1, 300_000)));
+    const native = await run(new Analyzer({ ...options, full: true }), inputs.map((b, i) => split(b, i + 1, 300_000)));
     t.equal(native.bytes, reference.bytes, `${name}: bytes`);
     t.equal(native.inputs, reference.inputs, `${name}: inputs`);
     t.same(native.dedup, reference.dedup, `${name}: dedup ${JSON.stringify(native.dedup)}`);
@@ -117,6 +118,98 @@ t.test('native results equal the JavaScript reference on the fixtures; whole str
   }
 });
 
+t.test('default measurements equal the reference where both measure: dedup exactly, zstd-1 whole and per chunk', async (t) => {
+  // The fixtures' distinct chunks fit the per-chunk budget: every one is compressed, so per chunk is exact too.
+  const options: AnalyzeOptions = { chunkSizes: [4096, 16384, 131072, 1000] };
+  for (const [name, inputs] of fixtures()) {
+    const reference = await run(new ReferenceAnalyzer(options), inputs.map((b) => [b]));
+    const native = await run(new Analyzer(options), inputs.map((b, i) => split(b, i + 1, 300_000)));
+    t.same(native.dedup, reference.dedup, `${name}: dedup`);
+    t.same(native.uniqueBytes, reference.uniqueBytes, `${name}: unique bytes`);
+    t.same(native.zeroChunks, reference.zeroChunks, `${name}: zero chunks`);
+    t.same(native.cdc, reference.cdc, `${name}: cdc chunks`);
+    t.same(Object.keys(native.compression), ['zstd-1'], `${name}: zstd-1 only`);
+    // Only chunkings whose distinct chunks exceed the budget are sampled; their dedup stays exact.
+    for (const [key, rate] of Object.entries(native.sample?.perChunkRate ?? {})) {
+      t.ok(rate === 1 || native.uniqueBytes[key]! > PER_CHUNK_BUDGET, `${name}: ${key} per-chunk rate ${rate}, ${native.uniqueBytes[key]} distinct bytes`);
+    }
+    if (native.bytes < 64 * KiB) continue;
+    const n = native.compression['zstd-1']!, c = reference.compression['zstd-1']!;
+    for (const key of Object.keys(c.perChunk)) {
+      const [a, e] = [n.perChunk[key]!, c.perChunk[key]!];
+      t.ok(e > 20 ? a > 20 : near(a, e, 0.01), `${name}: zstd-1 per ${key} ${a.toFixed(4)} vs ${e.toFixed(4)}`);
+    }
+    t.ok(c.whole > 20 ? n.whole > 20 : near(n.whole, c.whole, 0.03), `${name}: zstd-1 whole ${n.whole.toFixed(4)} vs ${c.whole.toFixed(4)}`);
+  }
+});
+
+t.test('perChunk false: hashing only (no compression); with full, whole streams by every codec', async (t) => {
+  const inputs = [[generated(5 * MiB, 2, 3, 0)]];
+  const options: AnalyzeOptions = { chunkSizes: [4096, 65536] };
+  const hashing = await run(new Analyzer({ ...options, perChunk: false }), inputs);
+  const full = await run(new Analyzer({ ...options, full: true }), inputs);
+  t.same(hashing.compression, {}, 'no compression measured');
+  t.notOk(hashing.sample);
+  t.same(hashing.dedup, full.dedup, 'the same dedup');
+  const wholeOnly = await run(new Analyzer({ ...options, perChunk: false, full: true }), inputs);
+  t.same(Object.keys(wholeOnly.compression), ['zstd-1', 'zstd-3', 'gzip-6', 'lz4']);
+  for (const [codec, c] of Object.entries(wholeOnly.compression)) {
+    t.equal(c.whole, full.compression[codec]!.whole, `${codec}: the same whole-stream ratio as full`);
+    t.same(c.perChunk, {}, `${codec}: no per-chunk ratios`);
+  }
+});
+
+t.test('unknown option keys and mistyped options are rejected before anything is read', async (t) => {
+  t.throws(() => new Analyzer({ chunksize: [4096] } as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'chunksize', message: /did you mean chunkSizes\?/ });
+  t.throws(() => new Analyzer({ perChunk: 'no' } as unknown as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'perChunk' });
+  t.throws(() => new Analyzer({ full: 1 } as unknown as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'full' });
+  t.throws(() => new Analyzer({ sample: '1%' } as unknown as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'sample' });
+  t.throws(() => new Analyzer({ chunkSizes: [4096, 1.5] }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'chunkSizes' });
+  t.throws(() => new Analyzer({ chunkSizes: 4096 } as unknown as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'chunkSizes' });
+  t.throws(() => new Analyzer({ full: true, codecs: defaultCodecs() }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'codecs' });
+  const file = join(dir, 'keys.bin');
+  await writeFile(file, randomBytes(1000));
+  await t.rejects(analyze([file], { perchunk: false } as AnalyzeOptions), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'perchunk', message: /analyze options .*did you mean perChunk\?/ });
+  await t.rejects(analyze([file], { onProgress: 5 } as unknown as AnalyzeOptions), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'onProgress' });
+  // Connection and listing options are analyze()'s too.
+  t.equal((await analyze([file], { skipDgenFiles: true, region: 'us-east-1', perChunk: false })).bytes, 1000);
+});
+
+t.test('per-chunk compression on a budget: the intervals hold the full answer; rates are powers of 1/2', async (t) => {
+  // Distinct bytes beyond PER_CHUNK_BUDGET (4 MiB) per chunking: the per-chunk ratio is estimated from a
+  // sample by fingerprint. The full answer is every distinct chunk compressed (full). Deterministic data
+  // and sampling; asserted as in the --sample test below.
+  let checks = 0;
+  let held = 0;
+  for (const [d, c, size] of [[2, 2, 24 * MiB], [3, 4, 48 * MiB]] as const) {
+    const data = generated(size, d, c, 0, 12);
+    const options: AnalyzeOptions = { chunkSizes: [4096, 16384] };
+    const full = await run(new Analyzer({ ...options, full: true }), [[data]]);
+    for (const extra of [{}, { sample: 0.5 }] as AnalyzeOptions[]) {
+      const s = await run(new Analyzer({ ...options, ...extra }), [split(data, 3, 5 * MiB)]);
+      const label = `d = ${d}, c = ${c}, ${size / MiB} MiB${extra.sample ? ', sample 0.5' : ''}`;
+      if (!extra.sample) {
+        t.same(s.dedup, full.dedup, `${label}: dedup exact`);
+        t.same(s.sample!.dedup['4096'], [full.dedup['4096'], full.dedup['4096']], `${label}: an exact ratio's interval is [v, v]`);
+        t.equal(s.compression['zstd-1']!.whole, full.compression['zstd-1']!.whole, `${label}: zstd-1 whole exact`);
+      }
+      for (const key of ['4096', '16384', 'cdc']) {
+        const rate = s.sample!.perChunkRate![key]!;
+        t.ok(rate < 1 && Number.isInteger(Math.log2(rate)), `${label}, ${key}: per-chunk rate ${rate}`);
+        const estimate = s.compression['zstd-1']!.perChunk[key]!;
+        const truth = full.compression['zstd-1']!.perChunk[key]!;
+        const interval = s.sample!.compression['zstd-1']!.perChunk[key]!;
+        if (!t.ok(interval, `${label}, ${key}: an interval`)) continue;
+        const [low, high] = interval!;
+        checks++;
+        if (low <= truth && truth <= high) held++;
+        t.ok(near(estimate, truth, 0.02), `${label}, ${key}: ${estimate.toFixed(4)} [${low.toFixed(4)}, ${high.toFixed(4)}], full ${truth.toFixed(4)}, within 2 %`);
+      }
+    }
+  }
+  t.ok(held >= 0.85 * checks, `${held} of ${checks} intervals hold the full answer`);
+});
+
 t.test('native results do not depend on how the input is split, within and across batches', async (t) => {
   const data = Buffer.concat([generated(20 * MiB, 2, 3, 0, 9), randomBytes(777), generated(15 * MiB, 2, 3, 1, 9)]);
   const options: AnalyzeOptions = { chunkSizes: [4096, 1000, 131072], perChunk: false };
@@ -125,8 +218,12 @@ t.test('native results do not depend on how the input is split, within and acros
     t.same(await run(new Analyzer(options), [split(data, seed, max)]), whole, `pieces up to ${max} B`);
   }
   const small = data.subarray(0, 6 * MiB + 5);
-  const perChunk = await run(new Analyzer({ chunkSizes: [4096, 65536] }), [[small]]);
-  t.same(await run(new Analyzer({ chunkSizes: [4096, 65536] }), [split(small, 8, 50_000)]), perChunk, 'with per-chunk compression');
+  const perChunk = await run(new Analyzer({ chunkSizes: [4096, 65536], full: true }), [[small]]);
+  t.same(await run(new Analyzer({ chunkSizes: [4096, 65536], full: true }), [split(small, 8, 50_000)]), perChunk, 'with per-chunk compression');
+  // Sampled to the budget (20 MiB of distinct 4 KiB chunks): the same sample whatever the order of arrival.
+  const budgeted = await run(new Analyzer({ chunkSizes: [4096] }), [[data]]);
+  t.ok(budgeted.sample!.perChunkRate!['4096']! < 1, 'per chunk sampled');
+  t.same(await run(new Analyzer({ chunkSizes: [4096] }), [split(data, 9, 2 * MiB)]), budgeted, 'per-chunk sample on a budget');
 });
 
 t.test('SHA-256 fingerprints: the same dedup, twice the index', async (t) => {
@@ -152,7 +249,7 @@ t.test('--sample: the intervals hold the full answer on data of known ratios', a
   let held = 0;
   for (const [d, c] of [[2, 2], [4, 3]] as const) {
     const data = generated(64 * MiB, d, c, 0, 11);
-    const options: AnalyzeOptions = { chunkSizes: [4096, 16384] };
+    const options: AnalyzeOptions = { chunkSizes: [4096, 16384], full: true };
     const full = await run(new Analyzer(options), [[data]]);
     t.ok(near(full.dedup['16384']!, d, 0.02), `d = ${d}: full dedup at the 16 KiB unit ${full.dedup['16384']!.toFixed(3)}`);
     for (const rate of [0.05, 0.2, 0.5]) {

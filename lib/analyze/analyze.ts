@@ -2,8 +2,14 @@
  * `analyze()`: measure files, directories and objects with an {@link Analyzer}.
  * @module
  */
+import { read, ReadStream } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
 import { Analyzer, type AnalyzeOptions, type AnalyzeReport } from './analyzer.js';
 import { listInputs, type InputOptions } from './inputs.js';
+import { ANALYZE_OPTION_KEYS } from './options.js';
+import { checkOptionKeys, optionKeys } from '../option-keys.js';
+import { validateFunction, validateOptionsObject } from '../validators.js';
 
 /** Options of {@link analyze}. */
 export interface AnalyzeInputsOptions extends AnalyzeOptions, InputOptions {
@@ -13,17 +19,62 @@ export interface AnalyzeInputsOptions extends AnalyzeOptions, InputOptions {
   onInput?: (uri: string, size: number | undefined) => void;
 }
 
+/** Every key of {@link AnalyzeInputsOptions} (the compiler checks the list against the type). */
+const ANALYZE_INPUTS_OPTION_KEYS = optionKeys<AnalyzeInputsOptions>({
+  chunkSizes: true, cdc: true, codecs: true, perChunk: true, full: true, hash: true, sample: true,
+  endpoint: true, region: true, forcePathStyle: true, credentials: true, maxAttempts: true,
+  connectionString: true, serviceClient: true, pipeline: true,
+  skipDgenFiles: true, onSkip: true,
+  onProgress: true, onInput: true,
+});
+
+/** Bytes a local file is read in, into one buffer reused for the whole file. */
+const READ_BYTES = 4 * 1024 * 1024;
+const readAt = promisify(read);
+
+/**
+ * The bytes of an input in order. A local file (a `fs.ReadStream` on a descriptor the listing opened and
+ * checked) is read with pread into one reused buffer: a stream allocates a fresh buffer per read, and
+ * faulting those pages in cost more than all the hashing (1 GiB: 8.6 s against 0.2 s, loaded machine).
+ * Each buffer handed out is valid until the next is asked for (the analyzer copies it at once).
+ */
+async function* bytesOf(stream: Readable): AsyncGenerator<Buffer> {
+  const fd = stream instanceof ReadStream ? (stream as ReadStream & { fd: unknown }).fd : undefined;
+  if (typeof fd !== 'number') {
+    for await (const chunk of stream) yield chunk as Buffer;
+    return;
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    stream.destroy(); // closes the descriptor (the listing opened it with autoClose)
+  }
+}
+
 /**
  * Reads every input (streamed, one at a time) and reports dedup and compression as storage systems see
- * them. See {@link AnalyzeReport} for the shape.
+ * them. See {@link AnalyzeReport} for the shape and {@link AnalyzeOptions} for what is measured by default.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` for an options key no option has (naming the closest one) or
+ *   an option of the wrong type; RangeError `ERR_DGEN_INVALID_OPTION` for a bad value (see {@link Analyzer}).
  */
 export async function analyze(specs: string[], options: AnalyzeInputsOptions = {}): Promise<AnalyzeReport> {
-  const analyzer = new Analyzer(options);
+  options = validateOptionsObject('options', options);
+  checkOptionKeys(options, ANALYZE_INPUTS_OPTION_KEYS, 'analyze options');
+  if (options.onProgress !== undefined) validateFunction('onProgress', options.onProgress);
+  if (options.onInput !== undefined) validateFunction('onInput', options.onInput);
+  const analyzerOptions = Object.fromEntries(Object.entries(options).filter(([k]) => ANALYZE_OPTION_KEYS.has(k))) as AnalyzeOptions;
+  const analyzer = new Analyzer(analyzerOptions);
   for await (const input of listInputs(specs, options)) {
     options.onInput?.(input.uri, input.size);
     analyzer.beginInput();
-    for await (const chunk of await input.open()) {
-      await analyzer.update(chunk as Buffer);
+    for await (const chunk of bytesOf(await input.open())) {
+      await analyzer.update(chunk);
       options.onProgress?.(analyzer.bytes, input.uri);
     }
     await analyzer.endInput();

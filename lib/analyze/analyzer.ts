@@ -3,6 +3,13 @@
  * content-defined chunks (FastCDC), within and across inputs; compression per codec over each whole
  * input, and in the storage model "dedup first, then compress each unique chunk alone"; all-zero chunks.
  *
+ * Defaults (chosen so that analyzing costs about what compressing the data once does, issue 13): dedup
+ * is exact at every chunking (fingerprints are cheap); compression is measured with zstd-1 only: over
+ * each whole input exactly, and per distinct chunk on a uniform sample by fingerprint of at most
+ * {@link PER_CHUNK_BUDGET} bytes per chunking (exact while the distinct chunks fit; an estimate with a
+ * 95 % interval beyond). `full` restores every codec on every distinct chunk; `perChunk: false` leaves
+ * compression out (hashing only).
+ *
  * The work runs in the native addon on the worker pool (cpp/analyze.h): XXH3-128 (or SHA-256) chunk
  * fingerprints in a sharded hash set, FastCDC cut points, per-chunk compression with libzstd, libdeflate
  * (or zlib) and liblz4, and whole-stream compression of each input in 4 MiB segments, each compressed
@@ -19,11 +26,13 @@
 import { binding } from '../native.js';
 import { DEFAULT_CDC, FastCdc, type CdcParameters } from './fastcdc.js';
 import { ReferenceAnalyzer } from './reference-analyzer.js';
-import { DEFAULT_CHUNK_SIZES, checkChunkSizes, type AnalyzeOptions, type AnalyzeReport, type Interval } from './options.js';
+import { ANALYZE_OPTION_KEYS, DEFAULT_CHUNK_SIZES, PER_CHUNK_BUDGET, checkChunkSizes, type AnalyzeOptions, type AnalyzeReport, type Interval } from './options.js';
 import { dedupEstimate, ratioEstimate, type RatioMoments } from './sample.js';
 import { invalidRange } from '../errors.js';
+import { checkOptionKeys } from '../option-keys.js';
+import { optionalBoolean, validateNumber, validateOneOf, validateOptionsObject } from '../validators.js';
 
-export { DEFAULT_CHUNK_SIZES, type AnalyzeOptions, type AnalyzeReport } from './options.js';
+export { DEFAULT_CHUNK_SIZES, PER_CHUNK_BUDGET, type AnalyzeOptions, type AnalyzeReport } from './options.js';
 
 /** The native analyzer's codecs, in its report order. */
 const NATIVE_CODECS = ['zstd-1', 'zstd-3', 'gzip-6', 'lz4'];
@@ -46,9 +55,25 @@ interface NativeReport {
     countSum: number;
     countSquares: number;
     indexBytes: number;
+    perChunkRate: number;
   }[];
   wholeCompressed: number[];
   segments: RatioMoments;
+}
+
+/** Options of the addon's analyzer (cpp/addon_analyze.cc); the last three are optional there. */
+interface NativeOptions {
+  chunkSizes: number[];
+  cdc: CdcParameters | null;
+  perChunk: boolean;
+  hash: string;
+  sample: number;
+  /** Whole-stream compression of each input. */
+  whole: boolean;
+  /** How many of zstd-1, zstd-3, gzip-6, lz4 (in that order) to measure with. */
+  codecs: number;
+  /** Bytes of sampled distinct chunks per chunking (0: every kept distinct chunk). */
+  perChunkBudget: number;
 }
 
 /** The addon's analyzer (cpp/addon_analyze.cc). */
@@ -69,37 +94,50 @@ export class Analyzer {
   readonly #reference: ReferenceAnalyzer | undefined;
   readonly #cdc: CdcParameters | undefined;
   readonly #perChunk: boolean;
+  readonly #whole: boolean;
+  readonly #codecs: string[];
   readonly #rate: number;
   readonly #hash: 'xxh3' | 'sha256';
   #inflight: Promise<void> = Promise.resolve();
   #bytes = 0;
 
   /**
-   * @throws RangeError `ERR_DGEN_INVALID_OPTION` for chunk sizes that are not whole numbers of 1 B to
-   *   1 GiB, bad CDC sizes (see {@link FastCdc}), a `sample` outside (0, 1], a `hash` other than `xxh3`
-   *   or `sha256`, or `codecs` together with `sample` or `hash`.
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for an options key no option has (naming the closest one),
+   *   or an option of the wrong type. RangeError `ERR_DGEN_INVALID_OPTION` for chunk sizes that are not
+   *   whole numbers of 1 B to 1 GiB, bad CDC sizes (see {@link FastCdc}), a `sample` outside (0, 1], a
+   *   `hash` other than `xxh3` or `sha256`, or `codecs` together with `sample`, `hash` or `full`.
    */
   constructor(options: AnalyzeOptions = {}) {
+    options = validateOptionsObject('options', options);
+    checkOptionKeys(options, ANALYZE_OPTION_KEYS, 'Analyzer options');
     const sizes = options.chunkSizes ?? DEFAULT_CHUNK_SIZES;
     checkChunkSizes(sizes);
     this.#cdc = options.cdc === false ? undefined : (options.cdc ?? DEFAULT_CDC);
     if (this.#cdc) new FastCdc(this.#cdc); // validates the sizes with the reference's rules and error
-    this.#perChunk = options.perChunk ?? true;
-    this.#rate = options.sample ?? 1;
-    if (typeof this.#rate !== 'number' || !(this.#rate > 0 && this.#rate <= 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', options.sample, 'a fraction in (0, 1], e.g. 0.01');
-    this.#hash = options.hash ?? 'xxh3';
-    if (this.#hash !== 'xxh3' && this.#hash !== 'sha256') throw invalidRange('ERR_DGEN_INVALID_OPTION', 'hash', options.hash, "'xxh3' or 'sha256'");
+    this.#perChunk = optionalBoolean('perChunk', options.perChunk, true);
+    const full = optionalBoolean('full', options.full, false);
+    this.#rate = options.sample === undefined ? 1 : validateNumber('sample', options.sample, 0, 1);
+    if (this.#rate === 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', options.sample, 'a fraction in (0, 1], e.g. 0.01');
+    this.#hash = options.hash === undefined ? 'xxh3' : validateOneOf('hash', options.hash, ['xxh3', 'sha256'] as const);
     if (options.codecs) {
-      if (options.sample !== undefined || options.hash !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'codecs', 'custom codecs', 'left out with sample or hash (the native analyzer has its own codecs)');
+      if (options.sample !== undefined || options.hash !== undefined || options.full !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'codecs', 'custom codecs', 'left out with sample, hash or full (the native analyzer has its own codecs)');
       this.#reference = new ReferenceAnalyzer(options);
+      this.#whole = true;
+      this.#codecs = [];
       return;
     }
-    this.#native = new binding.Analyzer({
+    // Without `full`: zstd-1 only; per chunk on a budget; no whole streams when perChunk is false.
+    this.#codecs = full ? NATIVE_CODECS : NATIVE_CODECS.slice(0, 1);
+    this.#whole = full || this.#perChunk;
+    this.#native = new (binding.Analyzer as unknown as new (options: NativeOptions) => NativeAnalyzer)({
       chunkSizes: sizes,
       cdc: this.#cdc ?? null,
       perChunk: this.#perChunk,
       hash: this.#hash,
       sample: this.#rate,
+      whole: this.#whole,
+      codecs: this.#codecs.length,
+      perChunkBudget: full ? 0 : PER_CHUNK_BUDGET,
     });
   }
 
@@ -145,43 +183,52 @@ export class Analyzer {
     if (this.#reference) return this.#reference.report();
     const n = this.#native!.report();
     const rate = this.#rate;
-    const sampled = rate < 1;
+    const perChunkRate: Record<string, number> = this.#perChunk ? Object.fromEntries(n.chunkings.map((c) => [c.key, c.perChunkRate])) : {};
+    const sampled = rate < 1 || Object.values(perChunkRate).some((r) => r < 1);
+    const exact = (v: number): Interval => [v, v];
     const ratio = (a: number, b: number) => (b === 0 ? 1 : a / b);
     const dedup: Record<string, number> = {};
     const uniqueBytes: Record<string, number> = {};
     const zeroChunks: Record<string, number> = {};
     const dedupIntervals: Record<string, Interval> = {};
     for (const c of n.chunkings) {
-      if (sampled) {
+      if (rate < 1) {
         const e = dedupEstimate(c.uniqueChunks, c.countSum, c.countSquares, rate);
         dedup[c.key] = e.estimate;
         dedupIntervals[c.key] = e.interval;
         uniqueBytes[c.key] = Math.round(c.uniqueBytes / rate);
       } else {
         dedup[c.key] = ratio(c.chunks, c.uniqueChunks);
+        dedupIntervals[c.key] = exact(dedup[c.key]!);
         uniqueBytes[c.key] = c.uniqueBytes;
       }
       zeroChunks[c.key] = c.zero;
     }
     const compression: AnalyzeReport['compression'] = {};
     const compressionIntervals: NonNullable<AnalyzeReport['sample']>['compression'] = {};
-    NATIVE_CODECS.forEach((name, i) => {
+    if (this.#whole) this.#codecs.forEach((name, i) => {
       const perChunk: Record<string, number> = {};
       const perChunkIntervals: Record<string, Interval> = {};
       if (this.#perChunk) {
         for (const c of n.chunkings) {
-          if (sampled) {
-            const e = ratioEstimate(c.moments, i, rate);
+          if (c.perChunkRate < 1) {
+            const e = ratioEstimate(c.moments, i, c.perChunkRate);
             perChunk[c.key] = e.estimate;
             perChunkIntervals[c.key] = e.interval;
-          } else perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
+          } else {
+            perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
+            perChunkIntervals[c.key] = exact(perChunk[c.key]!);
+          }
         }
       }
-      if (sampled) {
+      if (rate < 1) {
         const e = ratioEstimate(n.segments, i, rate);
         compression[name] = { whole: e.estimate, perChunk };
         compressionIntervals[name] = { whole: e.interval, perChunk: perChunkIntervals };
-      } else compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };
+      } else {
+        compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };
+        compressionIntervals[name] = { whole: exact(compression[name].whole), perChunk: perChunkIntervals };
+      }
     });
     const cdc = n.chunkings.find((c) => c.key === 'cdc');
     return {
@@ -193,7 +240,7 @@ export class Analyzer {
       compression,
       zeroChunks,
       index: { hash: this.#hash === 'sha256' ? 'sha-256' : 'xxh3-128', bytes: n.chunkings.reduce((a, c) => a + c.indexBytes, 0) },
-      ...(sampled && { sample: { rate, confidence: 0.95, dedup: dedupIntervals, compression: compressionIntervals } }),
+      ...(sampled && { sample: { rate, perChunkRate, confidence: 0.95, dedup: dedupIntervals, compression: compressionIntervals } }),
     };
   }
 }

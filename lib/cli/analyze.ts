@@ -82,8 +82,12 @@ export function formatReport(r: AnalyzeReport): string {
   lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
   lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
   const iv = (i: [number, number] | null | undefined) => (i ? `${i[0].toFixed(3)}-${i[1].toFixed(3)}` : 'n/a');
-  if (r.sample) lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
+  if (r.sample && r.sample.rate < 1) lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
   if (r.cdc) lines.push(`(cdc: FastCDC min ${human(r.cdc.min)}, avg ${human(r.cdc.avg)}, max ${human(r.cdc.max)}; ${r.cdc.chunks} chunks)`);
+  if (Object.keys(r.compression).length === 0) {
+    lines.push('', 'compression: not measured (--no-per-chunk; --full --no-per-chunk measures whole streams)');
+    return lines.join('\n') + '\n';
+  }
   lines.push('', `compression: whole stream, and each unique chunk alone after dedup`);
   lines.push(`${'codec'.padEnd(12)}${cell('whole')}${Object.keys(Object.values(r.compression)[0]?.perChunk ?? {}).map((k) => cell(label(k))).join('')}`);
   for (const [name, c] of Object.entries(r.compression)) {
@@ -91,8 +95,13 @@ export function formatReport(r: AnalyzeReport): string {
     const ci = r.sample?.compression[name];
     if (ci) lines.push(`${'(95 % CI)'.padEnd(12)}${cell(iv(ci.whole))}${Object.values(ci.perChunk).map((v) => cell(iv(v))).join('')}`);
   }
-  if (r.sample) {
+  if (r.sample && r.sample.rate < 1) {
     lines.push('', `estimated from a ${(r.sample.rate * 100).toPrecision(3)} % sample by fingerprint (every byte read; see the README's analyze section)`);
+  }
+  const rates = Object.entries(r.sample?.perChunkRate ?? {}).filter(([, v]) => v < 1);
+  if (rates.length > 0) {
+    const list = rates.map(([k, v]) => `${label(k)} ${(v * 100).toPrecision(2)} %`).join(', ');
+    lines.push('', `per chunk: distinct chunks sampled by fingerprint (${list}); --full compresses every one with every codec`);
   }
   return lines.join('\n') + '\n';
 }
@@ -122,6 +131,8 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
     ...(chunkSizes && { chunkSizes }),
     cdc,
     perChunk: opts.perChunk !== false,
+    // --full: every codec on every distinct chunk (the measurements before 2026-12; see AnalyzeOptions).
+    ...(opts.full === true && { full: true }),
     ...(sample !== undefined && { sample }),
     ...(hash && { hash }),
     onProgress: (done, uri) => {
