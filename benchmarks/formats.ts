@@ -1,16 +1,25 @@
 // A unet3d-like NPZ data set (DLIO's unet3d: 1 sample of 146,600,628 bytes per file) written to a
-// directory by putFormatObjects, against a raw `putObjects` of the same number of files of the same size
-// in the same run; each in a fresh child process for its peak RSS.
-//   node --import tsx benchmarks/formats.ts            (10 GiB each)
-//   DGEN_BENCH_FORMATS_GIB=2 node --import tsx benchmarks/formats.ts
+// directory by putFormatObjects (what `dgen put --format npz` runs), against a raw putObjects (what
+// `dgen put` runs) of the same number of files of the same size, interleaved in the same run (raw, npz,
+// raw, npz, ...), each in a fresh child process for its peak RSS; outputs deleted after each child.
+//   node --import tsx benchmarks/formats.ts                       (10 GiB per case, 2 rounds)
+//   npm run bench -- --only formats                          (the same, from benchmarks/run.ts)
+//   DGEN_BENCH_FORMATS_GIB=2 DGEN_BENCH_FORMATS_ROUNDS=3 node --import tsx benchmarks/formats.ts
+// DGEN_BENCH_FORMATS_DIR picks the parent directory of the outputs (default: the OS temp directory).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RECORD = 146_600_628;
 const GiB = 1024 ** 3;
+
+interface Row {
+  bytes: number;
+  seconds: number;
+  maxRssMiB: number;
+}
 
 async function child(mode: string, dir: string, count: number): Promise<void> {
   const { putFormatObjects, putObjects, createNpzFile } = await import('../lib/index.js');
@@ -18,32 +27,49 @@ async function child(mode: string, dir: string, count: number): Promise<void> {
   const size = createNpzFile({ ...formatOptions, seed: 1 }).size;
   const t0 = performance.now();
   if (mode === 'npz') await putFormatObjects(dir, { format: 'npz', count, seed: 1, compressRatio: 2, formatOptions, concurrency: 4 });
-  else await putObjects({ target: dir, count, size, seed: 1, compressRatio: 2 });
+  else await putObjects({ target: dir, count, size, seed: 1, compressRatio: 2, concurrency: 4 });
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(JSON.stringify({ bytes: size * count, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
-async function main(): Promise<void> {
+const range = (xs: number[], digits: number) => {
+  const lo = Math.min(...xs).toFixed(digits);
+  const hi = Math.max(...xs).toFixed(digits);
+  return lo === hi ? lo : `${lo}-${hi}`;
+};
+
+/** The benchmark (also `npm run bench -- --only formats`); prints a Markdown table on stdout. */
+export async function benchFormats(): Promise<void> {
   const total = Number(process.env.DGEN_BENCH_FORMATS_GIB ?? 10) * GiB;
+  const rounds = Number(process.env.DGEN_BENCH_FORMATS_ROUNDS ?? 2);
+  const parent = process.env.DGEN_BENCH_FORMATS_DIR ?? tmpdir();
   const count = Math.max(1, Math.round(total / RECORD));
-  const rows: Record<string, { bytes: number; seconds: number; maxRssMiB: number }> = {};
-  for (const mode of ['raw', 'npz']) {
-    const dir = mkdtempSync(join(tmpdir(), `dgen-bench-${mode}-`));
-    try {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', mode, dir, String(count)], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
-      rows[mode] = JSON.parse(r.stdout);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  const rows: Record<'raw' | 'npz', Row[]> = { raw: [], npz: [] };
+  const loads: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of ['raw', 'npz'] as const) {
+      const dir = mkdtempSync(join(parent, `dgen-bench-${mode}-`));
+      try {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', mode, dir, String(count)], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
+        rows[mode].push(JSON.parse(r.stdout) as Row);
+        loads.push(loadavg()[0]!);
+        console.error(`round ${round + 1} ${mode}: ${JSON.stringify(rows[mode].at(-1))}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
-  console.log(`| data set (${count} files of ~${(RECORD / 2 ** 20).toFixed(1)} MiB, c=2) | GB/s | seconds | peak RSS MiB |`);
+  const gbs = (r: Row) => r.bytes / r.seconds / 1e9;
+  const ratios = rows.npz.map((n, i) => gbs(n) / gbs(rows.raw[i]!));
+  console.log(`| ${count} files of ${(rows.raw[0]!.bytes / count / 2 ** 20).toFixed(1)} MiB (${(rows.raw[0]!.bytes / GiB).toFixed(1)} GiB), compress 2, concurrency 4 | GB/s | seconds | peak RSS MiB |`);
   console.log('|---|---|---|---|');
-  for (const [mode, r] of Object.entries(rows)) {
-    console.log(`| ${mode === 'raw' ? 'raw dgen put (putObjects)' : 'NPZ (putFormatObjects, concurrency 4)'} | ${(r.bytes / r.seconds / 1e9).toFixed(2)} | ${r.seconds.toFixed(1)} | ${r.maxRssMiB.toFixed(0)} |`);
+  for (const [mode, label] of [['raw', 'raw `dgen put` (putObjects)'], ['npz', 'NPZ, `--format npz` (putFormatObjects)']] as const) {
+    const rs = rows[mode];
+    console.log(`| ${label} | ${range(rs.map(gbs), 2)} | ${range(rs.map((r) => r.seconds), 1)} | ${range(rs.map((r) => r.maxRssMiB), 0)} |`);
   }
-  console.log(`NPZ / raw throughput: ${(rows.raw!.seconds / rows.npz!.seconds).toFixed(2)}x`);
+  console.log(`\nNPZ / raw throughput per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} (${rounds} interleaved rounds; 1-min load average ${range(loads, 1)}, ${cpus().length} cores)`);
 }
 
 if (process.argv[2] === 'child') await child(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
-else await main();
+else if (process.argv[1] === fileURLToPath(import.meta.url)) await benchFormats();

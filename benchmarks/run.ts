@@ -1,5 +1,5 @@
 // npm run bench [-- --json] [-- --only generation,compression,object-stores,bulk-put,streams,analyze,put-vs-fio]
-// put-vs-fio and restic-cdc are not in the default set (each takes ~10 minutes and writes GBs): name them with --only;
+// put-vs-fio, restic-cdc and formats are not in the default set (each takes ~10 minutes or more and writes GBs): name them with --only;
 // put-vs-fio also takes --huge and --verify (see benchmarks/put-vs-fio.ts).
 // Every line gives GB/s and the ratio to a baseline measured in the same run.
 import { print } from './table.js';
@@ -19,8 +19,9 @@ const suites: [string, () => Promise<void>][] = [
   ['analyze', async () => (await import('./analyze.js')).benchAnalyze()],
   ['put-vs-fio', async () => (await import('./put-vs-fio.js')).benchPutVsFio()],
   ['restic-cdc', async () => (await import('./restic-cdc.js')).benchResticCdc()],
+  ['formats', async () => (await import('./formats.js')).benchFormats()],
 ];
-const optIn = new Set(['put-vs-fio', 'restic-cdc']);
+const optIn = new Set(['put-vs-fio', 'restic-cdc', 'formats']);
 for (const [name, run] of suites) {
   if (only ? !only.has(name) : optIn.has(name)) continue;
   if (!json) process.stderr.write(`running ${name}...\n`);
