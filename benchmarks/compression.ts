@@ -18,7 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createCompressor, createGenerator, DataSource, kChunkProgress, type CompressorName } from '../lib/index.js';
+import { createCompressor, createDecompressor, createGenerator, DataSource, kChunkProgress, zstdImplementation, type CompressorName } from '../lib/index.js';
+import { createReadStream } from 'node:fs';
 import { GB, row, timed } from './table.js';
 
 const MIB = 1024 * 1024;
@@ -142,6 +143,25 @@ export async function benchCompression(): Promise<void> {
       const name = `DataSource -> ${spec} (${implementation}) -> null`;
       if (!have) row(section, name, ours, `${tool} not installed`, NaN, note);
       else row(section, name, ours, `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> tmpfs file, ratio ${cliRatio.toFixed(3)}`, theirs, note);
+    }
+    // zstd decompression (dgen verify of a zstd run): a `zstd -1` file of the same bytes, read from tmpfs,
+    // through createDecompressor into null, beside `zstd -d` (one thread) from that file to a tmpfs file.
+    if (hasTool('zstd')) {
+      const packed = join(dir, 'data.bin.zst');
+      spawnSync('zstd', ['-q', '-1', '-T0', '-f', input, '-o', packed]);
+      let ours = 0, theirs = 0, p99 = 0;
+      const load = loadavg()[0]!;
+      for (let round = 0; round < 3; round++) {
+        const h = monitorEventLoopDelay({ resolution: 1 });
+        h.enable();
+        const s = await timed(() => pipeline(createReadStream(packed, { highWaterMark: 1 << 20 }), createDecompressor('zstd'), nullSink()));
+        h.disable();
+        ours = Math.max(ours, zstdBytes / s / GB);
+        p99 = Math.max(p99, h.percentile(99) / 1e6);
+        const c = await cli('zstd', ['-q', '-d'], packed, join(dir, 'cli.out'));
+        theirs = Math.max(theirs, zstdBytes / c.seconds / GB);
+      }
+      row(section, `zstd -1 file -> createDecompressor('zstd') (${zstdImplementation}) -> null`, ours, 'zstd -d tmpfs file -> tmpfs file', theirs, `event-loop delay p99 ${p99.toFixed(1)} ms; load ${load.toFixed(1)}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

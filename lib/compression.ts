@@ -12,7 +12,7 @@
  * otherwise native: libzstd's streaming decoder on the worker pool (cpp/codecs.cc `ZstdDecoder`).
  * @module
  */
-import { kChunkProgress, progressReader, type ChunkProgress } from './chunk-recycling.js';
+import { ChunkRecycler, ConsumerTracker, kChunkProgress, progressReader, type ChunkProgress } from './chunk-recycling.js';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { invalidRange, invalidType } from './errors.js';
@@ -385,15 +385,12 @@ class NativeCompressor extends CodecTransform {
   #resume: (() => void) | undefined;
   #finish: TransformCallback | undefined;
   #stopped = false;
-  // Output memory reuse (see the class comment): the one piped consumer that reports its progress, the
-  // output buffers free to compress into, those whose output it was handed (with the byte count at which
-  // it releases them), and the outputs pushed and not yet emitted (each with its buffer, if recycled).
+  // Output memory reuse (see the class comment): output buffers go round through the one piped consumer
+  // that reports its progress (chunk-recycling.ts's ConsumerTracker, as DataSource's chunks do).
   readonly #outCapacity: number;
-  #tracked: { dest: Writable; read: NonNullable<ReturnType<typeof progressReader>>; base: number; handed: number } | undefined;
-  #trackable = true;
-  #outFree: Buffer[] = [];
-  #outHeld: { memory: Buffer; end: number }[] = [];
-  #outPushed = new Map<Buffer, Buffer | undefined>();
+  readonly #outRecycler: ChunkRecycler;
+  readonly #consumer: ConsumerTracker;
+  #dest: Writable | undefined;
 
   constructor(spec: CompressionSpec, library: string, block = blockBytes(spec)) {
     super('compress', spec, library);
@@ -403,20 +400,15 @@ class NativeCompressor extends CodecTransform {
     // Above every library's worst-case bound for a block (zstd: n + n/256 + a few bytes; libdeflate
     // n + n/1000; ISA-L and zlib less): a block never falls back to fresh memory for want of room.
     this.#outCapacity = block + (block >> 7) + 64 * 1024;
+    this.#outRecycler = new ChunkRecycler(this.#outCapacity, (n) => spareOutputs.take(n) ?? freshChunk(n));
+    this.#consumer = new ConsumerTracker(this, this.#outRecycler);
   }
 
   /** Pipes as `Readable.pipe` does; when `dest` is the only consumer and reports what it has released,
    * output memory it has released is reused (see the class comment). */
   override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
-    const first = this.#trackable && this.#tracked === undefined && this.readableFlowing === null && this.listenerCount('data') === 0;
-    const piped = super.pipe(dest, options);
-    const writable = dest as unknown as Writable;
-    const read = first ? progressReader(writable) : undefined;
-    const progress = read?.(writable);
-    if (read && progress) {
-      this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
-    } else this.#untrack();
-    return piped;
+    this.#dest ??= dest as unknown as Writable;
+    return this.#consumer.pipe(dest, () => super.pipe(dest, options));
   }
 
   override unpipe(dest?: NodeJS.WritableStream): this {
@@ -426,61 +418,22 @@ class NativeCompressor extends CodecTransform {
 
   // Every output leaves through a 'data' event (pipe, read() and async iteration all emit it).
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'data') this.#handOut(args[0] as Buffer);
+    if (event === 'data') this.#consumer.handOut(args[0] as Buffer);
     return super.emit(event, ...args);
   }
 
-  #handOut(chunk: Buffer): void {
-    const ours = this.#outPushed.has(chunk);
-    const memory = this.#outPushed.get(chunk);
-    this.#outPushed.delete(chunk);
-    const t = this.#tracked;
-    if (!t) return;
-    const progress = t.read(t.dest);
-    // Safe only while the consumer got nothing but our outputs, whole, from us alone (chunk-recycling.ts).
-    if (!ours || !progress || this.listenerCount('data') !== 1 || this.listenerCount('readable') !== 0 || progress.acknowledged + t.dest.writableLength !== t.base + t.handed) {
-      this.#untrack();
-      return;
-    }
-    t.handed += chunk.length;
-    if (memory) this.#outHeld.push({ memory, end: t.base + t.handed });
-  }
-
-  /** Turns output reuse off for the rest of the stream (buffers the consumer holds stay with it). */
-  #untrack(): void {
-    this.#tracked = undefined;
-    this.#trackable = false;
-    this.#outFree = [];
-    this.#outHeld = [];
-    for (const key of this.#outPushed.keys()) this.#outPushed.set(key, undefined);
-  }
-
   /** Unpiped (pipe() unpipes when the consumer finishes): output buffers the consumer has released go to
-   * {@link spareOutputs} for the next compressor. None of them is in a job: a job's buffer joins these lists
-   * only once its output is handed out, and this compressor takes none back once untracked. */
+   * {@link spareOutputs} for the next compressor, and output reuse ends for this one. None of them is in a
+   * job: a job's buffer goes round only once its output is handed out. */
   #retire(): void {
-    const t = this.#tracked;
-    if (!t) return;
-    const progress = t.read(t.dest);
-    const free = this.#outFree;
-    for (const h of this.#outHeld) if (progress && h.end <= progress.released) free.push(h.memory);
-    this.#untrack();
-    for (const memory of free) spareOutputs.put(memory);
-  }
-
-  /** A buffer for the next block's output when the consumer is tracked: one it has released, one a finished
-   * compressor left, or fresh. */
-  #outputMemory(): Buffer | undefined {
-    const t = this.#tracked;
-    if (!t) return undefined;
-    const progress = t.read(t.dest);
+    const dest = this.#dest;
+    const progress = this.#consumer.tracking && dest ? progressReader(dest)?.(dest) : undefined;
     if (progress) {
-      const held = this.#outHeld;
-      let i = 0;
-      while (i < held.length && held[i]!.end <= progress.released) this.#outFree.push(held[i++]!.memory);
-      if (i > 0) held.splice(0, i);
+      const recycler = this.#outRecycler;
+      recycler.reclaim(progress.released);
+      while (recycler.stats().free > 0) spareOutputs.put(recycler.take(this.#outCapacity));
     }
-    return this.#outFree.pop() ?? spareOutputs.take(this.#outCapacity) ?? freshChunk(this.#outCapacity);
+    this.#consumer.untrack();
   }
 
   override get maxHeldBytes(): number {
@@ -521,7 +474,7 @@ class NativeCompressor extends CodecTransform {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Jobs in flight finish on the pool and let go of their pieces; their output is discarded.
     this.#stopped = true;
-    this.#untrack();
+    this.#consumer.untrack();
     for (const record of this.#pieceChunks) this.dropChunk(record);
     this.#pieces = [];
     this.#pieceChunks = [];
@@ -537,7 +490,8 @@ class NativeCompressor extends CodecTransform {
     this.#pieceBytes = 0;
     const seq = this.#submitted++;
     this.#inFlight++;
-    const memory = this.#outputMemory();
+    // Memory for the output while a consumer is tracked (one it has released, a spare one, or fresh).
+    const memory = this.#consumer.take(this.#outCapacity);
     const done = (err: Error | null, out?: Buffer | number): void => {
       this.#inFlight--;
       for (const record of chunks) this.dropChunk(record);
@@ -549,11 +503,9 @@ class NativeCompressor extends CodecTransform {
       let output: Buffer;
       if (typeof out === 'number') {
         output = memory!.subarray(0, out);
-        this.#outPushed.set(output, this.#tracked ? memory : undefined);
+        this.#consumer.mark(output, memory!);
       } else {
-        output = out!;
-        if (memory && this.#tracked) this.#outFree.push(memory); // not written: free again
-        this.#outPushed.set(output, undefined);
+        output = out!; // did not fit the buffer (never, by its size): handing it out ends output reuse
       }
       this.#outputs.set(seq, output);
       this.#settle();
