@@ -8,9 +8,13 @@
  */
 import { opendir } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
-import { childTarget, formatTarget, type Target } from './sinks/uri.js';
-import { listInputs, type InputOptions } from './analyze/inputs.js';
+import { childTarget, formatTarget, type Backends, type Target } from './backends/index.js';
+import { s3Child } from './backends/s3.js';
+import { azureChild } from './backends/azure.js';
 import { RESERVED_NAME } from './manifest-schema.js';
+
+/** dgen's manifests and records, by the last segment of a key: not extras wherever they lie under a prefix. */
+const MANIFEST_FILE = /^dgen-manifest.*\.(?:json|ndjson)$/;
 
 /** A file or object under the target that the manifest does not list. */
 export interface VerifyExtra {
@@ -43,13 +47,14 @@ function kindOf(entry: Dirent): VerifyExtra['kind'] {
  * @param listed - whether the manifest lists a name.
  * @param ignore - further names not to report (the manifest and records files under the target).
  * @param onExtra - called for each extra, in walk order.
+ * @param backends - the run's backends: an object store is listed through the run's client.
  */
 export async function findExtras(
   prefix: Target,
   listed: (name: string) => boolean,
   ignore: ReadonlySet<string>,
   onExtra: (extra: VerifyExtra) => void,
-  options: InputOptions = {},
+  backends: Backends,
 ): Promise<ExtrasFound> {
   const found: ExtrasFound = { count: 0, partials: 0 };
   const consider = (name: string, kind: VerifyExtra['kind']) => {
@@ -78,9 +83,13 @@ export async function findExtras(
     await walk(prefix.path, '');
     return found;
   }
-  const under = formatTarget(childTarget(prefix, ''));
-  for await (const input of listInputs([under], options)) {
-    if (input.uri.startsWith(under)) consider(input.uri.slice(under.length), 'file');
+  // Listed under `prefix/` (a sibling prefix such as `run2/` is not under `run`).
+  const objects = prefix.scheme === 's3' ? (await backends.s3()).list(s3Child(prefix, '')) : (await backends.azure()).list(azureChild(prefix, ''));
+  const start = (prefix.scheme === 's3' ? s3Child(prefix, '').key : azureChild(prefix, '').blob).length;
+  for await (const object of objects) {
+    const key = object.target.scheme === 's3' ? object.target.key : object.target.blob;
+    if (MANIFEST_FILE.test(key.slice(key.lastIndexOf('/') + 1))) continue;
+    consider(key.slice(start), 'file');
   }
   return found;
 }

@@ -14,7 +14,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { relative, resolve, sep } from 'node:path';
-import { invalidRange, invalidType } from './errors.js';
+import { invalidType } from './errors.js';
 import {
   checkManifest,
   generatorFor,
@@ -29,11 +29,13 @@ import {
   type ManifestRecord,
 } from './manifest.js';
 import { createDecompressor } from './compression.js';
-import { childTarget, formatTarget, parseTarget, type Target } from './sinks/uri.js';
-import { openTarget, type InputOptions } from './analyze/inputs.js';
+import { Backends, childTarget, formatTarget, parseTarget, type ConnectionOptions, type Target } from './backends/index.js';
+import { checkOptionKeys, optionKeys } from './option-keys.js';
+import { optionalBoolean, optionalInteger, validateFunction, validateOptionsObject, validateString } from './validators.js';
 import { channels, debug } from './observe.js';
 import { verifyLocalObjects } from './local-verifier.js';
 import { readManifestText } from './manifest-input.js';
+import { runBounded } from './run-bounded.js';
 import { canonicalRoot, openObjectFile } from './verify-open.js';
 import { findExtras, type VerifyExtra } from './verify-extras.js';
 import type { ManifestError } from './manifest-schema.js';
@@ -47,8 +49,9 @@ export const MAX_EXTRAS_LISTED = 1000;
 const VERIFY_BATCH_OBJECTS = 1024;
 const VERIFY_BATCH_BYTES = 256 * 1024 * 1024;
 
-/** Options of {@link verifyObjects}. */
-export interface VerifyOptions extends InputOptions {
+/** Options of {@link verifyObjects}: where the objects and the manifest are, and how to reach them (S3 and
+ * Azure connection options, or ready clients: `client`, `serviceClient`, used as they are). */
+export interface VerifyOptions extends ConnectionOptions {
   /** Where the objects are: the run's target (default: the manifest's `target`). */
   target?: string;
   /** The manifest: a parsed one, or a path/URI (default `<target>/dgen-manifest.json`). */
@@ -65,6 +68,28 @@ export interface VerifyOptions extends InputOptions {
   /** List the target for objects the manifest does not list (`extras`). Default true. */
   extras?: boolean;
 }
+
+/** The keys of {@link VerifyOptions}: any other key is an error. */
+export const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>({
+  target: true,
+  manifest: true,
+  manifestLocation: true,
+  concurrency: true,
+  onObject: true,
+  extras: true,
+  endpoint: true,
+  region: true,
+  forcePathStyle: true,
+  credentials: true,
+  maxAttempts: true,
+  client: true,
+  connectionString: true,
+  serviceClient: true,
+  pipeline: true,
+});
+
+/** Default objects read at once on the stream path: 4. */
+export const DEFAULT_VERIFY_CONCURRENCY = 4;
 
 /** What verify found for one object. */
 export interface VerifyObjectResult {
@@ -115,7 +140,8 @@ const STOP = Object.freeze(new Error('verdict known'));
  * @param root - for local targets, the canonical target directory: the object is opened by
  *   {@link openObjectFile} (regular files only, no link followed, never outside the target).
  */
-async function compare(manifest: ManifestParameters, object: ManifestRecord, uri: string, options: InputOptions, root?: string): Promise<VerifyObjectResult> {
+async function compare(manifest: ManifestParameters, object: ManifestRecord, target: Target, backends: Backends, root?: string): Promise<VerifyObjectResult> {
+  const uri = formatTarget(target);
   const base = { name: object.name, uri };
   const generator = generatorFor(manifest, object);
   let offset = 0;
@@ -146,7 +172,7 @@ async function compare(manifest: ManifestParameters, object: ManifestRecord, uri
       fileSize = opened.size;
       // A regular file: its size from fstat bounds the read (stored bytes, compressed or not).
       source = opened.handle.createReadStream({ highWaterMark: 4 * 1024 * 1024, start: 0, ...(opened.size > 0 && { end: opened.size - 1 }), autoClose: true });
-    } else source = await openTarget(uri, options);
+    } else source = await backends.open(target);
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_DGEN_NOT_FOUND') return { ...base, status: 'missing' };
     return { ...base, status: 'error', error: (err as Error).message };
@@ -191,8 +217,10 @@ function ownFiles(prefix: Target, manifestUri: string, recordsUri: string | unde
  * @returns the report: counts, and the objects that did not match (mismatch, size, missing, error),
  *   each list sorted by name; the extras (count, the first {@link MAX_EXTRAS_LISTED} by name) and the
  *   `.dgen-partial` files found.
- * @throws TypeError `ERR_DGEN_INVALID_OPTION` without a target or manifest; RangeError
- *   `ERR_DGEN_INVALID_OPTION` for a bad concurrency; RangeError `ERR_DGEN_INVALID_MANIFEST`
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` without a target or manifest, for a key verify does not take
+ *   (`parameter` the key; "did you mean ...?") or an option of the wrong type; RangeError
+ *   `ERR_DGEN_INVALID_OPTION` for a concurrency that is not a whole number >= 1; `ERR_DGEN_INVALID_OPTION`
+ *   (`connectionString`) for an `az://` target or manifest without a connection; RangeError `ERR_DGEN_INVALID_MANIFEST`
  *   ({@link ManifestError}: `field`, `index` or `line`, `location`) for an invalid manifest or record, a
  *   manifest that is not a regular file or is over 64 MiB, a records line over 64 KiB, a name that leaves
  *   the target, repeats another or names the manifest's own files; `ERR_DGEN_NOT_FOUND` when the manifest
@@ -200,11 +228,29 @@ function ownFiles(prefix: Target, manifestUri: string, recordsUri: string | unde
  *   link, a FIFO, unreadable) are not thrown: they are in the report.
  */
 export async function verifyObjects(options: VerifyOptions): Promise<VerifyReport> {
+  options = validateOptionsObject('options', options);
+  checkOptionKeys(options, VERIFY_OPTION_KEYS, 'verifyObjects options');
   if (options.target === undefined && options.manifest === undefined) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'target', undefined, 'a target or a manifest');
   }
-  const concurrency = options.concurrency ?? 4;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', concurrency, 'a whole number >= 1');
+  if (options.target !== undefined) validateString('target', options.target, 'a path or URI');
+  if (typeof options.manifest !== 'object' && options.manifest !== undefined) validateString('manifest', options.manifest, 'a manifest path or URI, or a parsed manifest');
+  if (options.manifestLocation !== undefined) validateString('manifestLocation', options.manifestLocation, 'a path or URI');
+  if (options.onObject !== undefined) validateFunction('onObject', options.onObject);
+  const concurrency = optionalInteger('concurrency', options.concurrency, DEFAULT_VERIFY_CONCURRENCY, { min: 1 });
+  const listExtras = optionalBoolean('extras', options.extras, true);
+  // One run, one client per object store: the manifest, its records, every object and the listing for
+  // extras all go through it.
+  const backends = new Backends(options);
+  try {
+    return await verifyRun(options, concurrency, listExtras, backends);
+  } finally {
+    await backends.close();
+  }
+}
+
+/** {@link verifyObjects} once its options are checked, through the run's backends. */
+async function verifyRun(options: VerifyOptions, concurrency: number, listExtras: boolean, backends: Backends): Promise<VerifyReport> {
   let manifestUri: string;
   let location: string;
   let manifest: Manifest;
@@ -218,10 +264,12 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
   } else {
     location = options.manifest ?? formatTarget(childTarget(parseTarget(options.target!, true), manifestName()));
     manifestUri = location;
-    manifest = parseManifest(await readManifestText(location, options), location);
+    manifest = parseManifest(await readManifestText(location, await backends.connectionOptions(options, [parseTarget(location)])), location);
   }
   const prefix = parseTarget(options.target ?? manifest.target, true);
   const recordsUri = manifest.version === 2 ? formatTarget(siblingTarget(parseTarget(location), manifest.records)) : undefined;
+  /** The connection options with the run's clients, for the manifest functions that read through them. */
+  const runOptions = await backends.connectionOptions(options, [parseTarget(location), ...(recordsUri !== undefined ? [parseTarget(recordsUri)] : [])]);
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
   /** The canonical target directory: objects are opened beneath it, never through a link. */
   const root = local ? await canonicalRoot(prefix.path) : undefined;
@@ -240,7 +288,7 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
   // regeneration), nor are they extras.
   const own = ownFiles(prefix, location, recordsUri);
   const names = manifestNames(manifest);
-  const records = readManifestRecords(manifest, location, { ...options, names, reserved: own });
+  const records = readManifestRecords(manifest, location, { ...runOptions, names, reserved: own });
   /** The next committed object's record (failed objects were never written), or undefined at the end. */
   const nextObject = async (): Promise<ManifestRecord | undefined> => {
     for (;;) {
@@ -263,12 +311,23 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
     }
     options.onObject?.(result);
   };
-  const worker = async () => {
+  /** The committed objects' records, one at a time as the runner takes them. */
+  async function* committed(): AsyncGenerator<ManifestRecord> {
+    for (let object = await nextObject(); object; object = await nextObject()) yield object;
+  }
+  /** The stream path: `concurrency` objects read at once by the shared runner; the first failure (of a
+   * callback, not a verdict: a bad object is a verdict) stops it taking more. */
+  const streamed = async () => {
     try {
-      for (let object = await nextObject(); object && !failure; object = await nextObject()) {
-        const uri = formatTarget(childTarget(prefix, object.name));
-        tally(object, uri, await compare(manifest, object, uri, options, root));
-      }
+      const run = await runBounded(
+        committed(),
+        async (object) => {
+          const target = childTarget(prefix, object.name);
+          tally(object, formatTarget(target), await compare(manifest, object, target, backends, root));
+        },
+        { concurrency, failFast: true, collect: false },
+      );
+      if (run.firstError) failure ??= { error: run.firstError.error };
     } catch (err) {
       failure ??= { error: err };
     }
@@ -301,12 +360,12 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
   };
   try {
     if (local && manifest.compression.algorithm === 'none') await native(root!);
-    else await Promise.all(Array.from({ length: concurrency }, worker));
+    else await streamed();
   } finally {
     await records.return(undefined);
   }
   if (failure) throw failure.error;
-  if (options.extras ?? true) {
+  if (listExtras) {
     // The first MAX_EXTRAS_LISTED by name, in bounded memory: sorted and cut whenever twice as many gathered.
     let extras: VerifyExtra[] = [];
     const byName = (a: VerifyExtra, b: VerifyExtra) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -314,7 +373,7 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
       extras.push(extra);
       if (extras.length >= 2 * MAX_EXTRAS_LISTED) extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
     };
-    const found = await findExtras(prefix, (name) => names.has(name), own, keep, options);
+    const found = await findExtras(prefix, (name) => names.has(name), own, keep, backends);
     report.extraObjects = found.count;
     report.extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
     report.partialFiles = found.partials;

@@ -1,6 +1,7 @@
 /**
  * What `dgen analyze` reads: files, directories (recursively, in name order), and objects under URIs
- * (`file://`, `s3://bucket/prefix`, `az://container/prefix`, parsed by the sinks' URI factory).
+ * (`file://`, `s3://bucket/prefix`, `az://container/prefix`), listed and read through the backend modules
+ * (`lib/backends/`): one client per object store for a whole listing, whose objects are read through it.
  *
  * Only regular files and objects are data. An input named on its own that is something else (a FIFO,
  * a character or block device such as `/dev/zero`, a socket; `/dev/stdin` is a pipe or a terminal) is
@@ -13,17 +14,17 @@
  * open descriptor, so an entry swapped for a FIFO after the listing is refused, not waited on.
  * @module
  */
-import { constants, createReadStream, type Dirent, type Stats } from 'node:fs';
+import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, opendir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
-import { once } from 'node:events';
-import { formatTarget, parseTarget, type Target } from '../sinks/uri.js';
 import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import type { AzureConnectionOptions } from '../sinks/azure-sink.js';
-import { azureBackend, loadBackend, s3Backend } from '../sinks/backends.js';
 import type { DgenErrorCode } from '../errors.js';
+import { Backends, formatTarget, notFound, parseTarget, type ConnectionOptions, type Target } from '../backends/index.js';
+
+export { notFound } from '../backends/index.js';
 
 /** One input: where it is, its size when known, and how to read it. */
 export interface Input {
@@ -148,111 +149,73 @@ function skipObject(key: string, prefix: string, options: ListOptions): string |
 
 /**
  * The inputs named by `specs`, in order. Every local input named on its own is checked before the first
- * is listed, so a bad one stops the run before anything is read.
+ * is listed, so a bad one stops the run before anything is read. The objects under `s3://` and `az://`
+ * prefixes are listed and opened through one client per object store (the options' `client` or
+ * `serviceClient` when given), released when the listing ends; an input's `open()` after that uses a
+ * client of its own.
  * @throws TypeError `ERR_DGEN_INVALID_INPUT` (`parameter` `inputs`) for a local input that is not a
  *   regular file or a directory (a FIFO, a device, a socket); `ERR_DGEN_INVALID_URI` for a malformed URI;
  *   file-system and SDK errors as they come (`ENOENT` for a missing path).
  */
-export async function* listInputs(specs: string[], options: InputOptions = {}): AsyncGenerator<Input> {
+export async function* listInputs(specs: string[], options: InputOptions & ConnectionOptions = {}): AsyncGenerator<Input> {
   const targets = specs.map((spec) => parseTarget(spec, true));
   const local = new Map<number, Stats>();
   for (const [i, target] of targets.entries()) {
     if (target.scheme === 'file' || target.scheme === 'direct') local.set(i, await checkLocal(target.path, specs[i]!));
   }
-  for (const [i, target] of targets.entries()) {
-    if (target.scheme === 'file' || target.scheme === 'direct') {
-      const info = local.get(i)!;
-      // Named on its own: read even if it is one of dgen's files; a link given by name is followed.
-      if (info.isFile()) yield fileInput(target.path, info.size, false);
-      else yield* walkDirectory(target.path, options);
-    } else if (target.scheme === 's3') {
-      await loadBackend('s3');
-      const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-      const client = s3Backend().createS3Client(options);
-      try {
-        let token: string | undefined;
-        do {
-          const page = await client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: target.key, ContinuationToken: token }));
-          for (const o of page.Contents ?? []) {
-            const key = o.Key!;
-            const skip = skipObject(key, target.key, options);
-            if (skip) {
-              options.onSkip?.(`s3://${target.bucket}/${key}`, skip);
-              continue;
-            }
-            yield {
-              uri: `s3://${target.bucket}/${key}`,
-              ...(o.Size !== undefined && { size: o.Size }),
-              open: async () => (await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }))).Body as Readable,
-            };
-          }
-          token = page.IsTruncated ? page.NextContinuationToken : undefined;
-        } while (token);
-      } finally {
-        client.destroy();
+  const backends = new Backends(options);
+  let listing = true;
+  /** Opens an object through the listing's client while the listing lasts, else through one of its own. */
+  const opener = (target: Target) => () => (listing ? backends.open(target) : openTarget(target, options));
+  try {
+    for (const [i, target] of targets.entries()) {
+      if (target.scheme === 'file' || target.scheme === 'direct') {
+        const info = local.get(i)!;
+        // Named on its own: read even if it is one of dgen's files; a link given by name is followed.
+        if (info.isFile()) yield fileInput(target.path, info.size, false);
+        else yield* walkDirectory(target.path, options);
+        continue;
       }
-    } else {
-      await loadBackend('az');
-      const container = azureBackend().createBlobServiceClient(options).getContainerClient(target.container);
-      for await (const blob of container.listBlobsFlat({ prefix: target.blob })) {
-        const skip = skipObject(blob.name, target.blob, options);
+      const found = target.scheme === 's3' ? (await backends.s3()).list(target) : (await backends.azure()).list(target);
+      const prefix = target.scheme === 's3' ? target.key : target.blob;
+      for await (const object of found) {
+        const uri = formatTarget(object.target);
+        const name = object.target.scheme === 's3' ? object.target.key : object.target.blob;
+        const skip = skipObject(name, prefix, options);
         if (skip) {
-          options.onSkip?.(`az://${target.container}/${blob.name}`, skip);
+          options.onSkip?.(uri, skip);
           continue;
         }
-        yield {
-          uri: `az://${target.container}/${blob.name}`,
-          ...(blob.properties.contentLength !== undefined && { size: blob.properties.contentLength }),
-          open: async () => (await container.getBlobClient(blob.name).download()).readableStreamBody as Readable,
-        };
+        yield { uri, ...(object.size !== undefined && { size: object.size }), open: opener(object.target) };
       }
     }
+  } finally {
+    listing = false;
+    await backends.close();
   }
 }
 
-/** Error for an object or file that does not exist: `code` `ERR_DGEN_NOT_FOUND`, `cause` the backend's. */
-export function notFound(uri: string, cause: unknown): Error & { code: string } {
-  return Object.assign(new Error(`${uri} does not exist`, { cause }), { code: 'ERR_DGEN_NOT_FOUND' });
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; statusCode?: number; $metadata?: { httpStatusCode?: number } };
-  return e?.code === 'ENOENT' || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.statusCode === 404 || e?.$metadata?.httpStatusCode === 404;
-}
-
 /**
- * Opens one object or file for reading.
+ * Opens one object or file for reading, through a client of its own that goes when the stream closes (the
+ * options' `client` or `serviceClient` when given, left open). A run that reads many objects uses one
+ * {@link Backends} for all of them instead.
  * @throws `ERR_DGEN_NOT_FOUND` when it does not exist; other file-system and SDK errors as they come.
  */
-export async function openTarget(target: string | Target, options: InputOptions = {}): Promise<Readable> {
+export async function openTarget(target: string | Target, options: InputOptions & ConnectionOptions = {}): Promise<Readable> {
   const t = typeof target === 'string' ? parseTarget(target) : target;
-  const uri = formatTarget(t);
+  const backends = new Backends(options);
   try {
-    if (t.scheme === 'file' || t.scheme === 'direct') {
-      const stream = createReadStream(t.path, { highWaterMark: 4 * 1024 * 1024 });
-      await once(stream, 'open');
-      return stream;
-    }
-    if (t.scheme === 's3') {
-      await loadBackend('s3');
-      const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-      const client = s3Backend().createS3Client(options);
-      const out = await client.send(new GetObjectCommand({ Bucket: t.bucket, Key: t.key }));
-      const body = out.Body as Readable;
-      body.once('close', () => client.destroy());
-      return body;
-    }
-    await loadBackend('az');
-    const blob = azureBackend().createBlobServiceClient(options).getContainerClient(t.container).getBlobClient(t.blob);
-    return (await blob.download()).readableStreamBody as Readable;
+    const stream = await backends.open(t);
+    stream.once('close', () => void backends.close());
+    return stream;
   } catch (err) {
-    if (isNotFound(err)) throw notFound(uri, err);
+    await backends.close();
     throw err;
   }
 }
 
 /** Reads a whole (small) object or file as UTF-8 text. */
-export async function readText(target: string | Target, options: InputOptions = {}): Promise<string> {
+export async function readText(target: string | Target, options: InputOptions & ConnectionOptions = {}): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of await openTarget(target, options)) parts.push(chunk as Buffer);
   return Buffer.concat(parts).toString('utf8');

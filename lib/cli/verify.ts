@@ -2,7 +2,7 @@
 import { verifyObjects } from '../verify.js';
 import { findShardManifests, mergeShardManifests, MANIFEST_NAME } from '../manifest.js';
 import { childTarget, parseTarget } from '../sinks/uri.js';
-import { invalidRange } from '../errors.js';
+import { validateInteger } from '../validators.js';
 import { formatBytes } from './report.js';
 import { connectionOptions, type Opts } from './options.js';
 
@@ -14,8 +14,8 @@ import { connectionOptions, type Opts } from './options.js';
  * files on purpose, and verify's question is whether the run's objects are intact.
  */
 export async function runVerify(target: string, opts: Opts): Promise<boolean> {
-  const concurrency = opts.concurrency === undefined ? 4 : Number(opts.concurrency);
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'concurrency', opts.concurrency, 'a whole number >= 1');
+  // The value's syntax (decimal digits) was checked by the option's kind (`whole`, cli/values.ts).
+  const concurrency = opts.concurrency === undefined ? 4 : validateInteger('concurrency', Number(opts.concurrency), { min: 1 });
   const report = await verifyObjects({
     target,
     ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),

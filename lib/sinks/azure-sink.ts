@@ -10,8 +10,11 @@ import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions, t
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
-import { provideAzure } from './backends.js';
-import { checkInstance, checkOptionsObject, checkString, checkWriterOptions } from './sink-options.js';
+import { clientChannel, provideAzure } from './backends.js';
+import { checkInstance, checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
+import { optionKeys } from '../option-keys.js';
+import { validateInteger, validateString } from '../validators.js';
+import { formatAzureTarget } from '../backends/azure.js';
 import * as self from './azure-sink.js';
 
 /** Default block size: 8 MiB. */
@@ -36,13 +39,9 @@ export function parseBlockOptions(options: { blockSize?: SizeInput; blockConcurr
   if (blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, sizes);
   }
-  const blockConcurrency = options.blockConcurrency ?? DEFAULT_BLOCK_CONCURRENCY;
-  const counts = `a whole number from 1 to ${MAX_BLOCKS}`;
-  if (typeof blockConcurrency !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', blockConcurrency, counts);
   // More blocks in flight than a blob can have buys nothing and would hold that many block buffers.
-  if (!Number.isSafeInteger(blockConcurrency) || blockConcurrency < 1 || blockConcurrency > MAX_BLOCKS) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockConcurrency', options.blockConcurrency, counts);
-  }
+  const blockConcurrency =
+    options.blockConcurrency === undefined ? DEFAULT_BLOCK_CONCURRENCY : validateInteger('blockConcurrency', options.blockConcurrency, { min: 1, max: MAX_BLOCKS });
   return { blockSize, blockConcurrency };
 }
 
@@ -98,6 +97,19 @@ export interface AzureBlobSinkOptions extends ObjectWriterOptions, AzureConnecti
   contentType?: string;
 }
 
+/** The keys of {@link AzureBlobSinkOptions}: any other key is an error. */
+export const AZURE_BLOB_SINK_OPTION_KEYS = optionKeys<AzureBlobSinkOptions>({
+  signal: true,
+  highWaterMark: true,
+  compression: true,
+  blockSize: true,
+  blockConcurrency: true,
+  contentType: true,
+  connectionString: true,
+  serviceClient: true,
+  pipeline: true,
+});
+
 /**
  * A blob service client from the options or `AZURE_STORAGE_CONNECTION_STRING`, retrying transient
  * failures as {@link DEFAULT_AZURE_RETRY_OPTIONS} says (a given `serviceClient` is used as it is).
@@ -111,10 +123,12 @@ export function createBlobServiceClient(options: AzureConnectionOptions = {}): B
   if (!connectionString) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'connectionString', undefined, 'given, or AZURE_STORAGE_CONNECTION_STRING set');
   }
-  return BlobServiceClient.fromConnectionString(connectionString, {
+  const client = BlobServiceClient.fromConnectionString(connectionString, {
     ...options.pipeline,
     retryOptions: { ...DEFAULT_AZURE_RETRY_OPTIONS, ...options.pipeline?.retryOptions },
   });
+  if (clientChannel.hasSubscribers) clientChannel.publish({ scheme: 'az', client });
+  return client;
 }
 
 /** A sink (see {@link ObjectWriter}) for one block blob. */
@@ -135,15 +149,16 @@ export class AzureBlobSink extends ObjectWriter {
 
   /**
    * Every option is checked before anything is created (no request is sent before the first write).
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing container, blob or connection, or an option of
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing container, blob or connection, a key the sink
+   *   does not take (`parameter` the key; "did you mean ...?"), or an option of
    *   the wrong type (`signal` not an AbortSignal, `contentType` not a string, ...); RangeError
    *   `ERR_DGEN_INVALID_OPTION` for a block size or concurrency, or a `highWaterMark`, out of range;
    *   `ERR_DGEN_INVALID_COMPRESSION`.
    */
   constructor(container: string, blob: string, options: AzureBlobSinkOptions = {}) {
-    if (typeof container !== 'string' || container === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'container', container, 'a container name');
-    if (typeof blob !== 'string' || blob === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'blob', blob, 'a blob name');
-    checkOptionsObject(options);
+    validateString('container', container, 'a container name');
+    validateString('blob', blob, 'a blob name');
+    checkSinkOptions(options, AZURE_BLOB_SINK_OPTION_KEYS, 'AzureBlobSink options');
     checkWriterOptions(options as Record<string, unknown>);
     checkString(options as Record<string, unknown>, 'contentType', 'a media type such as application/octet-stream');
     const { blockSize, blockConcurrency: concurrency } = parseBlockOptions(options);
@@ -159,7 +174,7 @@ export class AzureBlobSink extends ObjectWriter {
 
   /** `az://container/blob`. */
   get uri(): string {
-    return `az://${this.container}/${this.blob}`;
+    return formatAzureTarget({ scheme: 'az', container: this.container, blob: this.blob });
   }
 
   /** Stages one block; keeps at most `blockConcurrency` in flight (the wait is the backpressure). */

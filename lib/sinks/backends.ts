@@ -5,8 +5,16 @@
  * putObjects call {@link loadBackend} for the schemes they are about to use.
  * @module
  */
+import diagnostics_channel from 'node:diagnostics_channel';
 import type * as S3Module from './s3-sink.js';
 import type * as AzureModule from './azure-sink.js';
+
+/**
+ * `dgen:backend:client` `{ scheme, client }`: published each time the package creates a backend client
+ * (`createS3Client`, `createBlobServiceClient`), never for a client the caller gave. A run makes one per
+ * backend it uses (verify, analyze, put), so subscribers can count them.
+ */
+export const clientChannel = diagnostics_channel.channel('dgen:backend:client');
 
 let s3: typeof S3Module | undefined;
 let azure: typeof AzureModule | undefined;

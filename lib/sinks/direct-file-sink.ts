@@ -8,15 +8,46 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dgenError, invalidRange } from '../errors.js';
 import { binding } from '../native.js';
+import type { SizeInput } from '../params.js';
+import { optionKeys } from '../option-keys.js';
 import { FileSink, type FileSinkOptions } from './file-sink.js';
+import { checkSinkOptions, sizeOption } from './sink-options.js';
 
 /** Alignment of O_DIRECT buffers, offsets and lengths: 4096 bytes covers 512-byte and 4K-sector devices. */
 export const DIRECT_IO_ALIGNMENT = 4096;
 
 /** Options of {@link DirectFileSink}. */
 export interface DirectFileSinkOptions extends FileSinkOptions {
-  /** Bytes gathered before each O_DIRECT write: a multiple of 4096. Default 4 MiB. */
-  bufferSize?: number;
+  /** Bytes gathered before each O_DIRECT write: a multiple of 4096 from 4096 to 1 GiB, as a number or a size
+   * string (`'1MiB'`). Default 4 MiB. */
+  bufferSize?: SizeInput;
+}
+
+/** The keys of {@link DirectFileSinkOptions}: any other key is an error. */
+export const DIRECT_FILE_SINK_OPTION_KEYS = optionKeys<DirectFileSinkOptions>({
+  signal: true,
+  highWaterMark: true,
+  compression: true,
+  fsync: true,
+  bufferSize: true,
+});
+
+/** Largest `bufferSize`: 1 GiB. */
+export const MAX_DIRECT_BUFFER_SIZE = 2 ** 30;
+/** Default `bufferSize`: 4 MiB. */
+export const DEFAULT_DIRECT_BUFFER_SIZE = 4 * 1024 * 1024;
+
+/**
+ * The `bufferSize` option checked (default {@link DEFAULT_DIRECT_BUFFER_SIZE}).
+ * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` (`parameter` `bufferSize`) for a value that is not
+ *   a size, or not a multiple of 4096 from 4096 to 1 GiB.
+ */
+export function parseDirectBufferSize(options: { bufferSize?: unknown }): number {
+  const size = sizeOption(options, 'bufferSize', DIRECT_IO_ALIGNMENT, MAX_DIRECT_BUFFER_SIZE) ?? DEFAULT_DIRECT_BUFFER_SIZE;
+  if (size % DIRECT_IO_ALIGNMENT !== 0) {
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', options.bufferSize, `a multiple of ${DIRECT_IO_ALIGNMENT} bytes from ${DIRECT_IO_ALIGNMENT} to ${MAX_DIRECT_BUFFER_SIZE}`);
+  }
+  return size;
 }
 
 /**
@@ -32,14 +63,13 @@ export class DirectFileSink extends FileSink {
   readonly #staging: Buffer;
   #filled = 0;
 
-  /** @throws RangeError `ERR_DGEN_INVALID_OPTION` for a bufferSize that is not a positive multiple of
-   *   4096 (before anything is created); the errors of {@link FileSink}. */
+  /** @throws TypeError `ERR_DGEN_INVALID_OPTION` for a key a direct file sink does not take (`parameter`
+   *   the key; "did you mean ...?"); TypeError/RangeError `ERR_DGEN_INVALID_OPTION` for a bufferSize that is
+   *   not a multiple of 4096 from 4096 to 1 GiB (before anything is created); the errors of {@link FileSink}. */
   constructor(path: string, options: DirectFileSinkOptions = {}) {
     // Checked before super(): the base class schedules the file's creation as soon as it is constructed.
-    const size = options.bufferSize ?? 4 * 1024 * 1024;
-    if (!Number.isSafeInteger(size) || size <= 0 || size % DIRECT_IO_ALIGNMENT !== 0) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', options.bufferSize, `a positive multiple of ${DIRECT_IO_ALIGNMENT} bytes`);
-    }
+    checkSinkOptions(options, DIRECT_FILE_SINK_OPTION_KEYS, 'DirectFileSink options');
+    const size = parseDirectBufferSize(options ?? {});
     super(path, options);
     this.#staging = binding.allocAligned(size, DIRECT_IO_ALIGNMENT);
   }

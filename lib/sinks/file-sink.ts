@@ -7,14 +7,19 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { invalidType } from '../errors.js';
+import { optionKeys } from '../option-keys.js';
+import { optionalBoolean, validateString } from '../validators.js';
 import { ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { checkOptionsObject, checkSinkOptions } from './sink-options.js';
 
 /** Options of {@link FileSink}. */
 export interface FileSinkOptions extends ObjectWriterOptions {
   /** fsync the file before the rename, so a committed object survives a crash. Default false. */
   fsync?: boolean;
 }
+
+/** The keys of {@link FileSinkOptions}: any other key is an error. */
+export const FILE_SINK_OPTION_KEYS = optionKeys<FileSinkOptions>({ signal: true, highWaterMark: true, compression: true, fsync: true });
 
 /**
  * A sink (see {@link ObjectWriter}) for one local file. Bytes go to `.<name>.<random>.dgen-partial` beside
@@ -35,19 +40,20 @@ export class FileSink extends ObjectWriter {
 
   /**
    * @param path - destination file path.
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string or fsync not a
-   *   boolean (before anything is created); the errors of
-   *   {@link ObjectWriter}.
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` when path is not a non-empty string, fsync not a boolean,
+   *   or the options have a key a file sink does not take (`parameter` the key; "did you mean ...?"), all
+   *   before anything is created; the errors of {@link ObjectWriter}.
    */
   constructor(path: string, options: FileSinkOptions = {}) {
-    if (typeof path !== 'string' || path === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'path', path, 'a non-empty file path');
-    if (options.fsync !== undefined && typeof options.fsync !== 'boolean') {
-      throw invalidType('ERR_DGEN_INVALID_OPTION', 'fsync', options.fsync, 'true or false');
-    }
+    validateString('path', path, 'a non-empty file path');
+    // A subclass (DirectFileSink) checks the keys itself: it takes more.
+    if (new.target === FileSink) checkSinkOptions(options, FILE_SINK_OPTION_KEYS, 'FileSink options');
+    else checkOptionsObject(options);
+    const fsync = optionalBoolean('fsync', options.fsync, false);
     super(options);
     this.path = resolve(path);
     this.partialPath = join(dirname(this.path), `.${basename(this.path)}.${randomBytes(6).toString('hex')}.dgen-partial`);
-    this.#fsync = options.fsync ?? false;
+    this.#fsync = fsync;
   }
 
   /** `file://` URI of the destination. */

@@ -25,8 +25,12 @@ import { Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { binding } from '../native.js';
 import { kChunkProgress, type ChunkProgress } from '../chunk-recycling.js';
-import { dgenError, invalidType, type DgenRuntimeError } from '../errors.js';
+import { dgenError, type DgenRuntimeError } from '../errors.js';
 import { createCompressor, parseCompression, type CodecTransform, type CompressionSpec } from '../compression.js';
+import type { SizeInput } from '../params.js';
+import { optionKeys } from '../option-keys.js';
+import { validateSignal } from '../validators.js';
+import { MAX_HIGH_WATER_MARK, sizeOption } from './sink-options.js';
 
 /** A checksum computed by the backend (or for it) over the stored bytes. */
 export interface BackendChecksum {
@@ -66,11 +70,18 @@ export interface CommitInfo {
 export interface ObjectWriterOptions {
   /** Aborts the write: the sink is destroyed with an `AbortError` and the destination is left untouched. */
   signal?: AbortSignal;
-  /** Bytes the sink buffers before `write()` returns false (backpressure). Default 16 MiB. */
-  highWaterMark?: number;
+  /** Bytes the sink buffers before `write()` returns false (backpressure): a number or a size string such as
+   * `'8MiB'`, from 1 byte to 2 GiB - 1. Default 16 MiB. */
+  highWaterMark?: SizeInput;
   /** Compress inside the sink: `"zstd"`, `"gzip"`, `"zstd:19"`, `{ algorithm, level }`. Default none. */
   compression?: string | Partial<CompressionSpec>;
 }
+
+/** The keys of {@link ObjectWriterOptions} (every sink takes them). */
+export const OBJECT_WRITER_OPTION_KEYS = optionKeys<ObjectWriterOptions>({ signal: true, highWaterMark: true, compression: true });
+
+/** Default `highWaterMark` of a sink: 16 MiB. */
+export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
 
 /** Formats a CRC-32C value as 8 lowercase hex digits. */
 export function formatCrc32c(value: number): string {
@@ -97,14 +108,14 @@ export abstract class ObjectWriter extends Writable {
   #failure: Error | undefined;
   #acknowledged = 0;
 
-  /** @throws TypeError `ERR_DGEN_INVALID_OPTION` for a signal that is not an AbortSignal;
+  /** @throws TypeError `ERR_DGEN_INVALID_OPTION` for a signal that is not an AbortSignal; TypeError /
+   *   RangeError `ERR_DGEN_INVALID_OPTION` for a `highWaterMark` that is not a size from 1 byte to 2 GiB - 1;
    *   `ERR_DGEN_INVALID_COMPRESSION` for a bad compression option. */
   constructor(options: ObjectWriterOptions = {}) {
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', options.signal, 'an AbortSignal');
-    }
+    validateSignal(options.signal);
+    const highWaterMark = sizeOption(options as Record<string, unknown>, 'highWaterMark', 1, MAX_HIGH_WATER_MARK) ?? DEFAULT_HIGH_WATER_MARK;
     const compression = parseCompression(options.compression);
-    super({ highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024, decodeStrings: true });
+    super({ highWaterMark, decodeStrings: true });
     this.compression = compression;
     // Attached here rather than through super(): a signal already aborted destroys the stream at once,
     // and this class's fields must exist by then to record why.

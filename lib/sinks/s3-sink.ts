@@ -15,8 +15,11 @@ import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { binding } from '../native.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriteResult, type ObjectWriterOptions } from './object-writer.js';
-import { provideS3 } from './backends.js';
-import { checkBoolean, checkInstance, checkInteger, checkOneOf, checkOptionsObject, checkString, checkWriterOptions } from './sink-options.js';
+import { clientChannel, provideS3 } from './backends.js';
+import { checkBoolean, checkInstance, checkInteger, checkOneOf, checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
+import { optionKeys } from '../option-keys.js';
+import { validateInteger, validateString } from '../validators.js';
+import { formatS3Target } from '../backends/s3.js';
 import * as self from './s3-sink.js';
 
 /** Smallest part S3 accepts (except the last): 5 MiB. */
@@ -43,13 +46,8 @@ export function parsePartOptions(options: { partSize?: SizeInput; partConcurrenc
   if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, sizes);
   }
-  const partConcurrency = options.partConcurrency ?? DEFAULT_PART_CONCURRENCY;
-  const counts = `a whole number from 1 to ${MAX_PARTS}`;
-  if (typeof partConcurrency !== 'number') throw invalidType('ERR_DGEN_INVALID_OPTION', 'partConcurrency', partConcurrency, counts);
   // More parts in flight than an upload can have buys nothing and would hold that many part buffers.
-  if (!Number.isSafeInteger(partConcurrency) || partConcurrency < 1 || partConcurrency > MAX_PARTS) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partConcurrency', options.partConcurrency, counts);
-  }
+  const partConcurrency = options.partConcurrency === undefined ? DEFAULT_PART_CONCURRENCY : validateInteger('partConcurrency', options.partConcurrency, { min: 1, max: MAX_PARTS });
   return { partSize, partConcurrency };
 }
 
@@ -123,6 +121,23 @@ export interface S3SinkOptions extends ObjectWriterOptions, S3ConnectionOptions 
   contentType?: string;
 }
 
+/** The keys of {@link S3SinkOptions}: any other key is an error. */
+export const S3_SINK_OPTION_KEYS = optionKeys<S3SinkOptions>({
+  signal: true,
+  highWaterMark: true,
+  compression: true,
+  client: true,
+  partSize: true,
+  partConcurrency: true,
+  checksumAlgorithm: true,
+  contentType: true,
+  endpoint: true,
+  region: true,
+  forcePathStyle: true,
+  credentials: true,
+  maxAttempts: true,
+});
+
 /**
  * CRC-32C for the SDK's flexible checksums (the `Checksum` interface of `@smithy/types`), computed by the
  * addon (ISA-L where it was built with it) instead of the SDK's byte-at-a-time JavaScript table, which
@@ -155,7 +170,7 @@ export class Crc32cChecksum {
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
   checkS3ConnectionOptions(options);
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  return new S3Client({
+  const client = new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint && { endpoint }),
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
@@ -166,6 +181,8 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     checksumAlgorithms: { CRC32C: Crc32cChecksum },
   });
+  if (clientChannel.hasSubscribers) clientChannel.publish({ scheme: 's3', client });
+  return client;
 }
 
 /** A sink (see {@link ObjectWriter}) for one S3 object. */
@@ -183,15 +200,15 @@ export class S3Sink extends ObjectWriter {
 
   /**
    * Every option is checked before anything is created (no client, no request).
-   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing bucket or key, or an option of the wrong
-   *   type (`client` not an S3Client, `signal` not an AbortSignal, `contentType` not a string, ...);
+   * @throws TypeError `ERR_DGEN_INVALID_OPTION` for a missing bucket or key, a key S3Sink does not take
+   *   (`parameter` the key; "did you mean ...?"), or an option of the wrong type (`client` not an S3Client, `signal` not an AbortSignal, `contentType` not a string, ...);
    *   RangeError `ERR_DGEN_INVALID_OPTION` for a part size outside 5 MiB to 5 GiB, a part concurrency
    *   outside 1 to 10,000, a `checksumAlgorithm` other than `CRC32C` or `none`, a `highWaterMark` out of
    *   range; the errors of {@link checkS3ConnectionOptions}; `ERR_DGEN_INVALID_COMPRESSION`.
    */
   constructor(bucket: string, key: string, options: S3SinkOptions = {}) {
-    if (typeof bucket !== 'string' || bucket === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'bucket', bucket, 'a bucket name');
-    if (typeof key !== 'string' || key === '') throw invalidType('ERR_DGEN_INVALID_OPTION', 'key', key, 'an object key');
+    validateString('bucket', bucket, 'a bucket name');
+    validateString('key', key, 'an object key');
     checkS3SinkOptions(options);
     const { partSize, partConcurrency } = parsePartOptions(options);
     super(options);
@@ -204,7 +221,7 @@ export class S3Sink extends ObjectWriter {
 
   /** `s3://bucket/key`. */
   get uri(): string {
-    return `s3://${this.bucket}/${this.key}`;
+    return formatS3Target({ scheme: 's3', bucket: this.bucket, key: this.key });
   }
 
   protected override async _open(): Promise<void> {
@@ -311,7 +328,7 @@ export class S3Sink extends ObjectWriter {
  * @throws TypeError/RangeError `ERR_DGEN_INVALID_OPTION` naming the option.
  */
 function checkS3SinkOptions(options: S3SinkOptions): void {
-  checkOptionsObject(options);
+  checkSinkOptions(options, S3_SINK_OPTION_KEYS, 'S3Sink options');
   const o = options as Record<string, unknown>;
   checkWriterOptions(o);
   checkInstance(o, 'client', S3Client, 'an S3Client');
