@@ -26,7 +26,8 @@ async function child(mode: string, dir: string, count: number): Promise<void> {
   const formatOptions = { samples: 1, recordLength: RECORD };
   const size = createNpzFile({ ...formatOptions, seed: 1 }).size;
   const t0 = performance.now();
-  if (mode === 'npz') await putFormatObjects(dir, { format: 'npz', count, seed: 1, compressRatio: 2, formatOptions, concurrency: 4 });
+  if (mode === 'npz')
+    await putFormatObjects(dir, { format: 'npz', count, seed: 1, compressRatio: 2, formatOptions, concurrency: 4 });
   else await putObjects({ target: dir, count, size, seed: 1, compressRatio: 2, concurrency: 4 });
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(JSON.stringify({ bytes: size * count, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
@@ -50,7 +51,11 @@ export async function benchFormats(): Promise<void> {
     for (const mode of ['raw', 'npz'] as const) {
       const dir = mkdtempSync(join(parent, `dgen-bench-${mode}-`));
       try {
-        const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', mode, dir, String(count)], { encoding: 'utf8' });
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', mode, dir, String(count)],
+          { encoding: 'utf8' },
+        );
         if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
         rows[mode].push(JSON.parse(r.stdout) as Row);
         loads.push(loadavg()[0]!);
@@ -62,13 +67,28 @@ export async function benchFormats(): Promise<void> {
   }
   const gbs = (r: Row) => r.bytes / r.seconds / 1e9;
   const ratios = rows.npz.map((n, i) => gbs(n) / gbs(rows.raw[i]!));
-  console.log(`| ${count} files of ${(rows.raw[0]!.bytes / count / 2 ** 20).toFixed(1)} MiB (${(rows.raw[0]!.bytes / GiB).toFixed(1)} GiB), compress 2, concurrency 4 | GB/s | seconds | peak RSS MiB |`);
+  console.log(
+    `| ${count} files of ${(rows.raw[0]!.bytes / count / 2 ** 20).toFixed(1)} MiB (${(rows.raw[0]!.bytes / GiB).toFixed(1)} GiB), compress 2, concurrency 4 | GB/s | seconds | peak RSS MiB |`,
+  );
   console.log('|---|---|---|---|');
-  for (const [mode, label] of [['raw', 'raw `dgen put` (putObjects)'], ['npz', 'NPZ, `--format npz` (putFormatObjects)']] as const) {
+  for (const [mode, label] of [
+    ['raw', 'raw `dgen put` (putObjects)'],
+    ['npz', 'NPZ, `--format npz` (putFormatObjects)'],
+  ] as const) {
     const rs = rows[mode];
-    console.log(`| ${label} | ${range(rs.map(gbs), 2)} | ${range(rs.map((r) => r.seconds), 1)} | ${range(rs.map((r) => r.maxRssMiB), 0)} |`);
+    console.log(
+      `| ${label} | ${range(rs.map(gbs), 2)} | ${range(
+        rs.map((r) => r.seconds),
+        1,
+      )} | ${range(
+        rs.map((r) => r.maxRssMiB),
+        0,
+      )} |`,
+    );
   }
-  console.log(`\nNPZ / raw throughput per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} (${rounds} interleaved rounds; 1-min load average ${range(loads, 1)}, ${cpus().length} cores)`);
+  console.log(
+    `\nNPZ / raw throughput per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} (${rounds} interleaved rounds; 1-min load average ${range(loads, 1)}, ${cpus().length} cores)`,
+  );
 }
 
 if (process.argv[2] === 'child') await child(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));

@@ -28,7 +28,26 @@ function tree(dir: string): string[] {
 t.test('--format npz: 3 files under train/ that numpy.load reads, distinct, with the asked shape', async (t) => {
   if (!hasNumpy) return t.skip('python3-numpy missing (apt-get install python3-numpy)');
   const dir = join(tempDir(t), 'npz');
-  const r = dgen(['put', dir, '--format', 'npz', '--count', '3', '--samples', '2', '--record-length', '64KiB', '--dtype', 'float32', '--dedup', '1', '--compress', '2', '--seed', '11']);
+  const r = dgen([
+    'put',
+    dir,
+    '--format',
+    'npz',
+    '--count',
+    '3',
+    '--samples',
+    '2',
+    '--record-length',
+    '64KiB',
+    '--dtype',
+    'float32',
+    '--dedup',
+    '1',
+    '--compress',
+    '2',
+    '--seed',
+    '11',
+  ]);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '', 'without --json nothing on stdout');
   t.match(r.stderr, /dgen put: 3 npz files, /);
@@ -60,13 +79,49 @@ print(json.dumps(out))
 
   // The same command with the same seed gives the same bytes (files derived from seed and object id).
   const again = join(dir, '..', 'again');
-  t.equal(dgen(['put', again, '--format', 'npz', '--count', '3', '--samples', '2', '--record-length', '64KiB', '--dtype', 'float32', '--compress', '2', '--seed', '11']).status, 0);
+  t.equal(
+    dgen([
+      'put',
+      again,
+      '--format',
+      'npz',
+      '--count',
+      '3',
+      '--samples',
+      '2',
+      '--record-length',
+      '64KiB',
+      '--dtype',
+      'float32',
+      '--compress',
+      '2',
+      '--seed',
+      '11',
+    ]).status,
+    0,
+  );
   for (const n of names) t.ok(readFileSync(join(dir, n)).equals(readFileSync(join(again, n))), `${n} equal with the same seed`);
 });
 
 t.test('--dlio-workload resnet50 --count 2 (small records): TFRecord files, DALI index files, --json summary', async (t) => {
   const dir = join(tempDir(t), 'resnet50');
-  const r = dgen(['put', dir, '--dlio-workload', 'resnet50', '--count', '2', '--samples', '8', '--record-length', '32KiB', '--valid-count', '1', '--seed', '3', '--json']);
+  const r = dgen([
+    'put',
+    dir,
+    '--dlio-workload',
+    'resnet50',
+    '--count',
+    '2',
+    '--samples',
+    '8',
+    '--record-length',
+    '32KiB',
+    '--valid-count',
+    '1',
+    '--seed',
+    '3',
+    '--json',
+  ]);
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   t.match(summary, { ok: true, format: 'tfrecord', dlioWorkload: 'resnet50', seed: '3', target: dir, files: 3 });
@@ -97,9 +152,15 @@ t.test('--dlio-workload resnet50 --count 2 (small records): TFRecord files, DALI
       t.ok(at <= file.length, 'records end inside the file');
     }
     t.equal(walked.length, 8, `${name}: --samples records`);
-    const index = readFileSync(join(dir, 'index', `${name}.idx`), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const index = readFileSync(join(dir, 'index', `${name}.idx`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
     t.same(index, walked, `${name}: index lists each record's offset and size`);
-    t.ok(walked.every(([, size]) => size > 32 * 1024), 'each record holds --record-length bytes of payload');
+    t.ok(
+      walked.every(([, size]) => size > 32 * 1024),
+      'each record holds --record-length bytes of payload',
+    );
   }
   t.equal(summary.bytes, total, 'bytes: the data files as stored');
 });
@@ -133,7 +194,11 @@ t.test('usage errors exit 2 and create nothing', async (t) => {
 
 t.test('SIGINT stops a formatted put: exit 130, committed files whole, nothing partial left', async (t) => {
   const dir = join(tempDir(t), 'sigint');
-  const child = spawn(process.execPath, [bin, 'put', dir, '--format', 'npz', '--count', '400', '--size', '4MiB', '--concurrency', '2', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [bin, 'put', dir, '--format', 'npz', '--count', '400', '--size', '4MiB', '--concurrency', '2', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -151,7 +216,11 @@ t.test('SIGINT stops a formatted put: exit 130, committed files whole, nothing p
   t.match(stderr, /interrupted by SIGINT/);
   const files = tree(dir).filter((n) => !n.startsWith('dgen-manifest.'));
   t.ok(files.length > 0 && files.length < 400, `stopped early (${files.length} files)`);
-  t.same(files.filter((n) => !/^train\/img_\d+_of_400\.npz$/.test(n)), [], 'no partial or stray file left');
+  t.same(
+    files.filter((n) => !/^train\/img_\d+_of_400\.npz$/.test(n)),
+    [],
+    'no partial or stray file left',
+  );
   const sizes = new Set(files.map((n) => statSync(join(dir, n)).size));
   t.equal(sizes.size, 1, 'every committed file has the full size');
 });

@@ -46,7 +46,18 @@ t.test('numpy.load reads every file: keys x/y, shapes, dtypes, bytes equal regen
       files.push(f);
     }
   }
-  const read = python<{ keys: string[]; shape: number[]; dtype: string; yshape: number[]; ydtype: string; yzero: boolean; sha: string; samples: string[] }[]>(READ, paths);
+  const read = python<
+    {
+      keys: string[];
+      shape: number[];
+      dtype: string;
+      yshape: number[];
+      ydtype: string;
+      yzero: boolean;
+      sha: string;
+      samples: string[];
+    }[]
+  >(READ, paths);
   const seen = new Set<string>();
   let total = 0;
   for (const [i, f] of files.entries()) {
@@ -63,7 +74,10 @@ t.test('numpy.load reads every file: keys x/y, shapes, dtypes, bytes equal regen
   }
   t.equal(seen.size, total, `all ${total} samples of all files distinct`);
   t.ok(files[0]!.layout.aligned && files[0]!.layout.arrayOffset % 4096 === 0, 'x data at a 4 KiB multiple');
-  t.ok(files[6]!.layout.aligned && files[6]!.layout.arrayOffset % 65536 === 0, '64 KiB unit: past NumPy header limit, aligned by ZIP extra-field padding');
+  t.ok(
+    files[6]!.layout.aligned && files[6]!.layout.arrayOffset % 65536 === 0,
+    '64 KiB unit: past NumPy header limit, aligned by ZIP extra-field padding',
+  );
   if (hasTool('unzip')) {
     for (const path of paths) {
       const r = spawnSync('unzip', ['-t', path], { encoding: 'utf8' });
@@ -75,8 +89,19 @@ t.test('numpy.load reads every file: keys x/y, shapes, dtypes, bytes equal regen
 t.test('DLIO unet3d-like file: the header stays within NumPy limits and the ratios hold in the file', async (t) => {
   if (!hasTool('zstd')) return t.skip('zstd CLI missing');
   const dir = tempDir(t);
-  for (const { d, c } of [{ d: 1, c: 1 }, { d: 2, c: 3 }, { d: 4, c: 2 }]) {
-    const f = createNpzFile({ samples: 1, recordLength: 32 * 1024 * 1024, seed: 5, objectId: 7, dedupRatio: d, compressRatio: c });
+  for (const { d, c } of [
+    { d: 1, c: 1 },
+    { d: 2, c: 3 },
+    { d: 4, c: 2 },
+  ]) {
+    const f = createNpzFile({
+      samples: 1,
+      recordLength: 32 * 1024 * 1024,
+      seed: 5,
+      objectId: 7,
+      dedupRatio: d,
+      compressRatio: c,
+    });
     const path = join(dir, `r-${d}-${c}.npz`);
     await pipeline(f.stream(), createWriteStream(path));
     const bytes = readFileSync(path);
@@ -108,7 +133,11 @@ t.test('bad parameters throw ERR_DGEN_INVALID_FORMAT before anything is generate
     ['size', { size: 100, samples: 4 }],
   ];
   for (const [parameter, options] of bad) {
-    t.throws(() => createNpzFile({ seed: 1, ...options }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.throws(
+      () => createNpzFile({ seed: 1, ...options }),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
   }
   t.throws(() => createNpzFile({ recordLength: 1024, dedupRatio: 0.5 }), { code: 'ERR_DGEN_INVALID_RATIO' });
 });

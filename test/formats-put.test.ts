@@ -22,14 +22,27 @@ async function streamBytes(s: NodeJS.ReadableStream): Promise<Buffer> {
 t.test('npz data set in DLIO layout: train/ and valid/, every sample distinct across splits', async (t) => {
   if (!hasNumpy) return t.skip('python3-numpy missing (apt-get install python3-numpy)');
   const dir = tempDir(t);
-  const r = await putFormatObjects(dir, { format: 'npz', count: 3, validCount: 2, seed: 4, formatOptions: { samples: 2, recordLength: 40000 }, compressRatio: 2 });
+  const r = await putFormatObjects(dir, {
+    format: 'npz',
+    count: 3,
+    validCount: 2,
+    seed: 4,
+    formatOptions: { samples: 2, recordLength: 40000 },
+    compressRatio: 2,
+  });
   t.same(readdirSync(join(dir, 'train')).sort(), ['img_0_of_3.npz', 'img_1_of_3.npz', 'img_2_of_3.npz']);
   t.same(readdirSync(join(dir, 'valid')).sort(), ['img_0_of_2.npz', 'img_1_of_2.npz']);
-  t.same(r.files.map((f) => f.objectId), [0, 1, 2, 3, 4], 'valid files continue the object ids');
+  t.same(
+    r.files.map((f) => f.objectId),
+    [0, 1, 2, 3, 4],
+    'valid files continue the object ids',
+  );
   const paths = r.files.map((f) => join(dir, f.name));
   const out = spawnSync(
     PYTHON,
-    ['-c', `
+    [
+      '-c',
+      `
 import sys, json, hashlib, numpy as np
 res = []
 for p in sys.argv[1:]:
@@ -37,7 +50,9 @@ for p in sys.argv[1:]:
         x = d['x']
         res.append([hashlib.sha256(np.ascontiguousarray(x[..., i]).tobytes()).hexdigest() for i in range(x.shape[-1])] + [hashlib.sha256(x.tobytes()).hexdigest()])
 print(json.dumps(res))
-`, ...paths],
+`,
+      ...paths,
+    ],
     { encoding: 'utf8' },
   );
   t.equal(out.status, 0, out.stderr);
@@ -45,14 +60,25 @@ print(json.dumps(res))
   const samples = new Set(read.flatMap((x) => x.slice(0, -1)));
   t.equal(samples.size, 10, 'all 10 samples of 5 files distinct');
   for (const [i, f] of r.files.entries()) {
-    const expected = await formatObjectFor('npz', f.objectId, { seed: r.seed, compressRatio: 2 }, { samples: 2, recordLength: 40000 });
+    const expected = await formatObjectFor(
+      'npz',
+      f.objectId,
+      { seed: r.seed, compressRatio: 2 },
+      { samples: 2, recordLength: 40000 },
+    );
     t.equal(read[i]!.at(-1), sha(expected.generator.generateSync()), `${f.name}: x equals regeneration from (seed, object id)`);
   }
 });
 
 t.test('tfrecord data set writes the DALI index files DLIO expects', async (t) => {
   const dir = tempDir(t);
-  await putFormatObjects(dir, { format: 'tfrecord', count: 2, validCount: 1, seed: 4, formatOptions: { samples: 3, recordLength: 5000 } });
+  await putFormatObjects(dir, {
+    format: 'tfrecord',
+    count: 2,
+    validCount: 1,
+    seed: 4,
+    formatOptions: { samples: 3, recordLength: 5000 },
+  });
   t.ok(existsSync(join(dir, 'index/train/img_1_of_2.tfrecord.idx')), 'train index');
   t.ok(existsSync(join(dir, 'index/valid/img_0_of_1.tfrecord.idx')), 'valid index');
   const lines = readFileSync(join(dir, 'index/train/img_0_of_2.tfrecord.idx'), 'utf8').trim().split('\n');
@@ -80,7 +106,11 @@ t.test('bad parameters: typed error and nothing created', async (t) => {
     ['layout', { format: 'npz', count: 2, layout: 'nested', formatOptions: { recordLength: 10 } }],
   ];
   for (const [parameter, options] of bad) {
-    await t.rejects(putFormatObjects(target, options as never), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    await t.rejects(
+      putFormatObjects(target, options as never),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
     t.notOk(existsSync(target), 'nothing created');
   }
 });
@@ -93,11 +123,22 @@ t.test('safetensors shards to S3 equal the local stream byte for byte', async (t
   const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttempts: 4 }); // retries a stale keep-alive socket
   t.teardown(() => client.destroy());
   const formatOptions = { size: 6 * 1024 * 1024, layers: 4 };
-  const r = await putFormatObjects(`s3://${bucket}/ckpt`, { format: 'safetensors', layout: 'flat', prefix: 'model', count: 2, seed: 9, dedupRatio: 2, formatOptions, sink: { client } });
+  const r = await putFormatObjects(`s3://${bucket}/ckpt`, {
+    format: 'safetensors',
+    layout: 'flat',
+    prefix: 'model',
+    count: 2,
+    seed: 9,
+    dedupRatio: 2,
+    formatOptions,
+    sink: { client },
+  });
   for (const f of r.files) {
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `ckpt/${f.name}` }));
     const stored = Buffer.from(await got.Body!.transformToByteArray());
-    const local = await streamBytes((await formatObjectFor('safetensors', f.objectId, { seed: r.seed, dedupRatio: 2 }, formatOptions)).stream());
+    const local = await streamBytes(
+      (await formatObjectFor('safetensors', f.objectId, { seed: r.seed, dedupRatio: 2 }, formatOptions)).stream(),
+    );
     t.equal(stored.length, f.size, `${f.name}: size`);
     t.ok(stored.equals(local), `${f.name}: bytes equal the local stream`);
   }
@@ -109,7 +150,10 @@ t.test('DLIO workload presets plan the MLPerf Storage data sets without generati
   t.equal(unet3d.files[0]!.name, 'train/img_0_of_168.npz');
   const f = await unet3d.files[167]!.file();
   t.equal(f.format, 'npz');
-  t.ok(f.size > 146_600_628 && f.size < 146_600_628 + 8192, `unet3d file ${f.size} bytes: one 146,600,628-byte sample plus framing`);
+  t.ok(
+    f.size > 146_600_628 && f.size < 146_600_628 + 8192,
+    `unet3d file ${f.size} bytes: one 146,600,628-byte sample plus framing`,
+  );
   const cosmoflow = await planFormatObjects({ dlioWorkload: 'cosmoflow', seed: 1 });
   t.equal(cosmoflow.files.length, DLIO_WORKLOADS.cosmoflow.count, 'cosmoflow: 524,288 files planned lazily');
   t.equal(cosmoflow.files.at(-1)!.name, 'train/img_524287_of_524288.tfrecord');
@@ -128,7 +172,14 @@ t.test('an abort while files are being written leaves no partial file: every fil
   const dir = tempDir(t);
   const controller = new AbortController();
   const formatOptions = { samples: 1, recordLength: 128 * 1024 * 1024 };
-  const run = putFormatObjects(dir, { format: 'npz', count: 4, seed: 3, formatOptions, concurrency: 2, signal: controller.signal });
+  const run = putFormatObjects(dir, {
+    format: 'npz',
+    count: 4,
+    seed: 3,
+    formatOptions,
+    concurrency: 2,
+    signal: controller.signal,
+  });
   // Abort once a file is being written (its partial file exists), not after a guessed time.
   const poll = setInterval(() => {
     const train = join(dir, 'train');
@@ -145,53 +196,113 @@ t.test('an abort while files are being written leaves no partial file: every fil
   t.equal(outcome, 'stop', 'the run rejects with the abort reason');
   const size = (await formatObjectFor('npz', 0, { seed: 3 }, formatOptions)).size;
   const left = existsSync(join(dir, 'train')) ? readdirSync(join(dir, 'train')) : [];
-  t.same(left.filter((n) => n.includes('dgen-partial')), [], 'no partial files');
-  const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & { interrupted?: boolean; committed?: number };
+  t.same(
+    left.filter((n) => n.includes('dgen-partial')),
+    [],
+    'no partial files',
+  );
+  const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & {
+    interrupted?: boolean;
+    committed?: number;
+  };
   t.equal(m.interrupted, true, 'the manifest says the run was interrupted');
   t.equal(m.committed, left.length, 'and lists the files that committed');
   for (const n of left) t.equal(statSync(join(dir, 'train', n)).size, size, `${n} complete`);
 });
 
-t.test('a formatted put stores a manifest like a raw put: records of every file, fileFormat, progress to the total', async (t) => {
-  const dir = tempDir(t);
-  const formatOptions = { samples: 2, recordLength: 300_000 };
-  const seen: { filesDone: number; bytesDone: number; bytesTotal: number; filesTotal: number }[] = [];
-  const r = await putFormatObjects(dir, {
-    format: 'npz', count: 3, validCount: 1, seed: 8, dedupRatio: 2, formatOptions, concurrency: 2,
-    onProgress: (p) => seen.push({ ...p }),
-  });
-  t.equal(r.manifestUri, `file://${join(dir, 'dgen-manifest.json')}`);
-  // The lead's reader validates the document against the manifest schema.
-  const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & { fileFormat?: unknown };
-  t.match(m, { version: 2, seed: '8', count: 4, committed: 4, failed: 0, dedupRatio: 2, dedupScope: 'object', records: 'dgen-manifest.records.ndjson' });
-  t.notOk('interrupted' in m, 'complete run');
-  t.same(m.fileFormat, { format: 'npz', formatOptions, layout: 'dlio', prefix: 'img', validCount: 1 });
-  const records: ManifestRecord[] = [];
-  for await (const line of readManifestRecords(m, join(dir, 'dgen-manifest.json'))) records.push(line as ManifestRecord);
-  records.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  t.same(records.map((x) => x.name), ['train/img_0_of_3.npz', 'train/img_1_of_3.npz', 'train/img_2_of_3.npz', 'valid/img_0_of_1.npz']);
-  let bytes = 0;
-  for (const rec of records) {
-    const file = readFileSync(join(dir, rec.name));
-    t.equal(rec.size, file.length, `${rec.name}: size`);
-    t.equal(rec.crc32c, crc32c(file).toString(16).padStart(8, '0'), `${rec.name}: CRC-32C of the file's bytes (@node-rs/crc32)`);
-    bytes += file.length;
-  }
-  t.equal(m.version === 2 && m.bytes, bytes, 'bytes sums the files');
-  const last = seen.at(-1)!;
-  t.same([last.filesDone, last.filesTotal, last.bytesDone, last.bytesTotal], [4, 4, bytes, bytes], 'progress ends at the totals');
-  t.ok(seen.every((p, i) => i === 0 || (p.bytesDone >= seen[i - 1]!.bytesDone && p.filesDone >= seen[i - 1]!.filesDone)), 'progress never goes back');
-  t.ok(seen.length > 4, `progress reported as bytes pass, not only per file (${seen.length} calls)`);
-});
+t.test(
+  'a formatted put stores a manifest like a raw put: records of every file, fileFormat, progress to the total',
+  async (t) => {
+    const dir = tempDir(t);
+    const formatOptions = { samples: 2, recordLength: 300_000 };
+    const seen: { filesDone: number; bytesDone: number; bytesTotal: number; filesTotal: number }[] = [];
+    const r = await putFormatObjects(dir, {
+      format: 'npz',
+      count: 3,
+      validCount: 1,
+      seed: 8,
+      dedupRatio: 2,
+      formatOptions,
+      concurrency: 2,
+      onProgress: (p) => seen.push({ ...p }),
+    });
+    t.equal(r.manifestUri, `file://${join(dir, 'dgen-manifest.json')}`);
+    // The lead's reader validates the document against the manifest schema.
+    const m = (await readManifest(join(dir, 'dgen-manifest.json'))) as Awaited<ReturnType<typeof readManifest>> & {
+      fileFormat?: unknown;
+    };
+    t.match(m, {
+      version: 2,
+      seed: '8',
+      count: 4,
+      committed: 4,
+      failed: 0,
+      dedupRatio: 2,
+      dedupScope: 'object',
+      records: 'dgen-manifest.records.ndjson',
+    });
+    t.notOk('interrupted' in m, 'complete run');
+    t.same(m.fileFormat, { format: 'npz', formatOptions, layout: 'dlio', prefix: 'img', validCount: 1 });
+    const records: ManifestRecord[] = [];
+    for await (const line of readManifestRecords(m, join(dir, 'dgen-manifest.json'))) records.push(line as ManifestRecord);
+    records.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+    t.same(
+      records.map((x) => x.name),
+      ['train/img_0_of_3.npz', 'train/img_1_of_3.npz', 'train/img_2_of_3.npz', 'valid/img_0_of_1.npz'],
+    );
+    let bytes = 0;
+    for (const rec of records) {
+      const file = readFileSync(join(dir, rec.name));
+      t.equal(rec.size, file.length, `${rec.name}: size`);
+      t.equal(
+        rec.crc32c,
+        crc32c(file).toString(16).padStart(8, '0'),
+        `${rec.name}: CRC-32C of the file's bytes (@node-rs/crc32)`,
+      );
+      bytes += file.length;
+    }
+    t.equal(m.version === 2 && m.bytes, bytes, 'bytes sums the files');
+    const last = seen.at(-1)!;
+    t.same(
+      [last.filesDone, last.filesTotal, last.bytesDone, last.bytesTotal],
+      [4, 4, bytes, bytes],
+      'progress ends at the totals',
+    );
+    t.ok(
+      seen.every((p, i) => i === 0 || (p.bytesDone >= seen[i - 1]!.bytesDone && p.filesDone >= seen[i - 1]!.filesDone)),
+      'progress never goes back',
+    );
+    t.ok(seen.length > 4, `progress reported as bytes pass, not only per file (${seen.length} calls)`);
+  },
+);
 
 t.test('manifest: false writes none; a throwing onProgress stops the run with its error', async (t) => {
   const dir = tempDir(t);
-  await putFormatObjects(dir, { format: 'npz', layout: 'flat', count: 2, seed: 1, formatOptions: { recordLength: 4096 }, manifest: false });
+  await putFormatObjects(dir, {
+    format: 'npz',
+    layout: 'flat',
+    count: 2,
+    seed: 1,
+    formatOptions: { recordLength: 4096 },
+    manifest: false,
+  });
   t.same(readdirSync(dir).sort(), ['img_0_of_2.npz', 'img_1_of_2.npz']);
   const dir2 = tempDir(t);
   await t.rejects(
-    putFormatObjects(dir2, { format: 'npz', layout: 'flat', count: 2, seed: 1, formatOptions: { recordLength: 4096 }, onProgress: () => { throw new Error('callback says stop'); } }),
+    putFormatObjects(dir2, {
+      format: 'npz',
+      layout: 'flat',
+      count: 2,
+      seed: 1,
+      formatOptions: { recordLength: 4096 },
+      onProgress: () => {
+        throw new Error('callback says stop');
+      },
+    }),
     /callback says stop/,
   );
-  await t.rejects(putFormatObjects(dir2, { format: 'npz', count: 1, seed: 1, formatOptions: { recordLength: 4096 }, manifest: 'yes' as never }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'manifest' });
+  await t.rejects(
+    putFormatObjects(dir2, { format: 'npz', count: 1, seed: 1, formatOptions: { recordLength: 4096 }, manifest: 'yes' as never }),
+    { code: 'ERR_DGEN_INVALID_FORMAT', parameter: 'manifest' },
+  );
 });

@@ -72,7 +72,15 @@ t.test('unzip -t and Python zipfile read the archive; sizes and data offsets as 
 });
 
 t.test('data shorter than declared fails the stream; bad padding is refused up front', async (t) => {
-  const m: StoredMember[] = [{ name: 'short', size: 10, async *data() { yield Buffer.alloc(9); } }];
+  const m: StoredMember[] = [
+    {
+      name: 'short',
+      size: 10,
+      async *data() {
+        yield Buffer.alloc(9);
+      },
+    },
+  ];
   await t.rejects(pipeline(Readable.from(storedZip(m)), createWriteStream('/dev/null')), /9 bytes of data, 10 declared/);
   for (const padding of [1, 3, 65536, 2.5]) {
     t.throws(() => storedZipLayout([{ name: 'p', size: 1, padding, async *data() {} }]), RangeError, `padding ${padding}`);

@@ -100,7 +100,8 @@ function xHeader(descr: string, shape: number[], unit: number): { header: Buffer
   const need = padTo(before + minimum, unit);
   if (need <= slack) return { header: npyHeader(descr, shape, minimum + need), padding: 0, aligned: true };
   if (need <= ZIP_MAX_EXTRA) return { header: npyHeader(descr, shape, minimum), padding: need, aligned: true };
-  if (need - slack <= ZIP_MAX_EXTRA) return { header: npyHeader(descr, shape, minimum + slack), padding: need - slack, aligned: true };
+  if (need - slack <= ZIP_MAX_EXTRA)
+    return { header: npyHeader(descr, shape, minimum + slack), padding: need - slack, aligned: true };
   return { header: plain, padding: 0, aligned: (before + plain.length) % unit === 0 };
 }
 
@@ -111,7 +112,12 @@ function yMember(samples: number): Buffer {
 }
 
 /** The members x.npy (header, then `array()`'s bytes) and y.npy, in np.savez's order. */
-function members(x: { header: Buffer; padding: number }, arrayBytes: number, y: Buffer, array: () => AsyncIterable<Buffer>): StoredMember[] {
+function members(
+  x: { header: Buffer; padding: number },
+  arrayBytes: number,
+  y: Buffer,
+  array: () => AsyncIterable<Buffer>,
+): StoredMember[] {
   return [
     {
       name: 'x.npy',
@@ -161,7 +167,11 @@ function parse(options: NpzOptions): Parsed {
     if (options.recordLength !== undefined) {
       const recordLength = parseSize('recordLength', options.recordLength);
       if (elements(sampleShape) * item !== recordLength) {
-        throw invalidFormat('sampleShape', options.sampleShape, `a shape of recordLength / ${item} = ${recordLength / item} ${dtype} elements`);
+        throw invalidFormat(
+          'sampleShape',
+          options.sampleShape,
+          `a shape of recordLength / ${item} = ${recordLength / item} ${dtype} elements`,
+        );
       }
     }
   } else if (options.recordLength !== undefined) {

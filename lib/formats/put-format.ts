@@ -19,7 +19,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDataOptions, type DataOptions } from '../params.js';
 import { parseCompression } from '../compression.js';
-import { MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, ManifestWriter, orderManifest, recordsName, storeManifest, type ManifestV2 } from '../manifest.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  ManifestWriter,
+  orderManifest,
+  recordsName,
+  storeManifest,
+  type ManifestV2,
+} from '../manifest.js';
 import { formatTarget } from '../sinks/uri.js';
 import { TOOL } from '../version.js';
 import { childTarget, createSink, parseTarget, type SinkOptions, type Target } from '../sinks/uri.js';
@@ -139,7 +148,12 @@ export interface PutFormatResult {
  *   format's parameters do not fix it.
  * @throws the errors of {@link createFormatFile}.
  */
-export function formatObjectFor(format: string, objectId: number | bigint, data: DataOptions, formatOptions: object = {}): Promise<FormatFile> {
+export function formatObjectFor(
+  format: string,
+  objectId: number | bigint,
+  data: DataOptions,
+  formatOptions: object = {},
+): Promise<FormatFile> {
   return createFormatFile(format, { ...formatOptions, ...data, objectId });
 }
 
@@ -163,21 +177,34 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<Form
       throw invalidFormat('dlioWorkload', options.dlioWorkload, `one of ${names.join(', ')}`);
     }
     const preset = DLIO_WORKLOADS[options.dlioWorkload as keyof typeof DLIO_WORKLOADS];
-    options = { ...options, format: options.format ?? preset.format, count: options.count ?? preset.count, formatOptions: { ...preset.formatOptions, ...options.formatOptions } };
+    options = {
+      ...options,
+      format: options.format ?? preset.format,
+      count: options.count ?? preset.count,
+      formatOptions: { ...preset.formatOptions, ...options.formatOptions },
+    };
   }
   const format = parseFormat(options.format);
   const count = parsePositive('count', options.count);
-  const validCount = options.validCount === undefined ? 0 : options.validCount === 0 ? 0 : parsePositive('validCount', options.validCount);
+  const validCount =
+    options.validCount === undefined ? 0 : options.validCount === 0 ? 0 : parsePositive('validCount', options.validCount);
   const layout = options.layout ?? 'dlio';
   if (layout !== 'dlio' && layout !== 'flat') throw invalidFormat('layout', layout, '"dlio" or "flat"');
   if (layout === 'flat' && validCount > 0) throw invalidFormat('validCount', validCount, '0 with layout "flat"');
   const prefix = options.prefix ?? 'img';
-  if (typeof prefix !== 'string' || !/^[A-Za-z0-9._-]+$/.test(prefix)) throw invalidFormat('prefix', prefix, 'letters, digits, ".", "_" or "-"');
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9._-]+$/.test(prefix))
+    throw invalidFormat('prefix', prefix, 'letters, digits, ".", "_" or "-"');
   const data = parseDataOptions(options);
   const seed = data.seed;
   const extension = FORMAT_EXTENSIONS[format];
   const files: FormatObjectPlan[] = [];
-  const splits: [string, number, number][] = layout === 'dlio' ? [['train', count, 0], ['valid', validCount, count]] : [['', count, 0]];
+  const splits: [string, number, number][] =
+    layout === 'dlio'
+      ? [
+          ['train', count, 0],
+          ['valid', validCount, count],
+        ]
+      : [['', count, 0]];
   const make = (objectId: number) => formatObjectFor(format, objectId, { ...data, seed }, options.formatOptions ?? {});
   const first = await make(0); // validates the format's parameters before anything is written
   for (const [split, n, firstId] of splits) {
@@ -186,7 +213,9 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<Form
       const name = split ? `${split}/${base}` : base;
       const objectId = firstId + i;
       const companions =
-        format === 'tfrecord' && layout === 'dlio' ? [{ name: `index/${split}/${base}.idx`, content: (file: FormatFile) => (file as TfrecordFile).indexText() }] : [];
+        format === 'tfrecord' && layout === 'dlio'
+          ? [{ name: `index/${split}/${base}.idx`, content: (file: FormatFile) => (file as TfrecordFile).indexText() }]
+          : [];
       files.push({ name, objectId, file: () => make(objectId), companions });
     }
   }
@@ -201,7 +230,14 @@ export async function planFormatObjects(options: PutFormatOptions): Promise<Form
   return { seed, format, files, fileSize: first.size, fileFormat };
 }
 
-async function writeOne(target: Target, name: string, stream: Readable, sink: Omit<SinkOptions, 'signal'>, signal: AbortSignal, onBytes?: (n: number) => void) {
+async function writeOne(
+  target: Target,
+  name: string,
+  stream: Readable,
+  sink: Omit<SinkOptions, 'signal'>,
+  signal: AbortSignal,
+  onBytes?: (n: number) => void,
+) {
   const child = childTarget(target, name);
   // Local sinks write beside the final name; the split folders must exist first.
   if (child.scheme === 'file' || child.scheme === 'direct') await mkdir(dirname(child.path), { recursive: true });
@@ -244,8 +280,10 @@ export async function putFormatObjects(target: string | Target, options: PutForm
   const plan = await planFormatObjects(options);
   const { seed, files } = plan;
   const concurrency = options.concurrency === undefined ? 4 : parsePositive('concurrency', options.concurrency, 1024);
-  if (options.manifest !== undefined && typeof options.manifest !== 'boolean') throw invalidFormatType('manifest', options.manifest, 'true or false');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidFormatType('onProgress', options.onProgress, 'a function');
+  if (options.manifest !== undefined && typeof options.manifest !== 'boolean')
+    throw invalidFormatType('manifest', options.manifest, 'true or false');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw invalidFormatType('onProgress', options.onProgress, 'a function');
   const sinkOptions = options.sink ?? {};
   const compression = parseCompression(sinkOptions.compression);
   const data = parseDataOptions(options);
@@ -255,7 +293,14 @@ export async function putFormatObjects(target: string | Target, options: PutForm
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort(options.signal.reason);
   const results: PutFormatResult['files'] = [];
-  const progress: PutFormatProgress = { filesDone: 0, filesFailed: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: plan.fileSize * files.length, elapsedMs: 0 };
+  const progress: PutFormatProgress = {
+    filesDone: 0,
+    filesFailed: 0,
+    filesTotal: files.length,
+    bytesDone: 0,
+    bytesTotal: plan.fileSize * files.length,
+    elapsedMs: 0,
+  };
   let failure: unknown;
   const fail = (err: unknown) => {
     // The first failure stops the others; their abort errors are not the cause.
@@ -273,15 +318,26 @@ export async function putFormatObjects(target: string | Target, options: PutForm
       fail(err);
     }
   };
-  const records = options.manifest === false ? undefined : await ManifestWriter.create(childTarget(prefix, recordsName(MANIFEST_NAME)), sinkOptions);
+  const records =
+    options.manifest === false
+      ? undefined
+      : await ManifestWriter.create(childTarget(prefix, recordsName(MANIFEST_NAME)), sinkOptions);
   let next = 0;
   const worker = async () => {
     while (next < files.length && !stop.signal.aborted) {
       const plan = files[next++]!;
       try {
         const file = await plan.file();
-        const r = await writeOne(prefix, plan.name, file.stream(), sinkOptions, stop.signal, options.onProgress && ((n) => ((progress.bytesDone += n), report())));
-        for (const c of plan.companions) await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), sinkOptions, stop.signal);
+        const r = await writeOne(
+          prefix,
+          plan.name,
+          file.stream(),
+          sinkOptions,
+          stop.signal,
+          options.onProgress && ((n) => ((progress.bytesDone += n), report())),
+        );
+        for (const c of plan.companions)
+          await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), sinkOptions, stop.signal);
         results.push({ name: plan.name, uri: r.uri, objectId: plan.objectId, size: r.size, crc32c: r.crc32c });
         records?.object({
           objectId: String(plan.objectId),
@@ -297,7 +353,11 @@ export async function putFormatObjects(target: string | Target, options: PutForm
       } catch (err) {
         if (!stop.signal.aborted) {
           const e = err as { message?: unknown; code?: unknown };
-          records?.failure({ objectId: String(plan.objectId), name: plan.name, failure: { attempts: 1, error: String(e?.message ?? err), ...(typeof e?.code === 'string' && { code: e.code }) } });
+          records?.failure({
+            objectId: String(plan.objectId),
+            name: plan.name,
+            failure: { attempts: 1, error: String(e?.message ?? err), ...(typeof e?.code === 'string' && { code: e.code }) },
+          });
           progress.filesFailed++;
         }
         fail(err);
