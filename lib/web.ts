@@ -102,8 +102,10 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
         if (closed) return; // aborted or cancelled meanwhile
         if (view) request!.respond(n);
         else {
+          // The next fill starts at the next pull (when the queue is below highWaterMark), not here: starting
+          // it at once measured up to 0.74x on a fetch body on 2 busy cores (a fill ahead of need competes
+          // with undici's writes for a core).
           const { chunk } = ahead.shift()!;
-          fillAhead(); // the next fill starts before the consumer gets this chunk
           // A pool chunk's ArrayBuffer is exactly its block (enqueue transfers the whole ArrayBuffer).
           controller.enqueue(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.length));
         }
