@@ -52,7 +52,8 @@ import { TOOL } from './version.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { Pacer } from './pacing.js';
 import { runBounded } from './run-bounded.js';
-import { fixedSize, ONE_BYTE, objectName, planObjects, planPut, planTotals, relativeName, uniqueUnits, type Planned } from './put-plan.js';
+import { invalidRange } from './errors.js';
+import { fixedSize, ONE_BYTE, objectName, planObjects, planPut, planTotals, relativeName, uniqueUnits, type Planned, type PutPlan } from './put-plan.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -312,12 +313,46 @@ function paced(pace: (bytes: number) => Promise<void>): Transform {
 type Outcome = { ok: true; result: ObjectWriteResult } | { ok: false; attempts: number; error: unknown };
 
 /** The clients a run shares between its objects on the generated-parts path: the caller's, else one made
- * from the connection options. @throws TypeError `ERR_DGEN_INVALID_OPTION` for Azure without a connection
- * string or client. */
+ * from the connection options.
+ * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`connectionString`) for Azure without a connection string
+ *   or client; RangeError `ERR_DGEN_INVALID_OPTION` (`connectionString`, the value hidden) for one the SDK
+ *   cannot read. */
 function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; serviceClient?: BlobServiceClient } {
   if (prefix.scheme === 's3') return { client: options.client ?? s3Backend().createS3Client(options) };
-  if (prefix.scheme === 'az') return { serviceClient: azureBackend().createBlobServiceClient(options) };
-  return {};
+  if (prefix.scheme !== 'az') return {};
+  try {
+    return { serviceClient: azureBackend().createBlobServiceClient(options) };
+  } catch (err) {
+    if (String((err as { code?: unknown }).code).startsWith('ERR_DGEN_')) throw err;
+    // The SDK's own error (a TypeError "Invalid URL" for a string without an account) names no option.
+    const reason = err instanceof Error ? err.message : String(err);
+    throw Object.assign(invalidRange('ERR_DGEN_INVALID_OPTION', 'connectionString', '(hidden)', `a storage connection string, "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;..." (the Azure SDK could not read it: ${reason})`), { cause: err });
+  }
+}
+
+/**
+ * The preflight (preflight.ts, partials.ts), after the plan and before anything is created: the target
+ * takes writes (a zero-byte probe object on S3/Azure, deleted again; `access(2)` locally), so does the
+ * directory of a manifest stored elsewhere, and with `overwrite: false` the manifest location holds no
+ * manifest; then local targets lose the stale `.dgen-partial` files of this run's names.
+ * @returns the partial files removed.
+ */
+async function preflight(plan: PutPlan, clients: PreflightClients, manifestClients: PreflightClients): Promise<SweepResult> {
+  const { prefix, manifestAt, manifestRelative, retryOptions } = plan;
+  await probeTarget(prefix, clients, retryOptions);
+  // A manifest file elsewhere: its directory must take it too.
+  if (manifestRelative === undefined && (manifestAt.scheme === 'file' || manifestAt.scheme === 'direct')) {
+    await probeTarget({ scheme: 'file', path: dirname(manifestAt.path) }, manifestClients, retryOptions);
+  }
+  if (!plan.old && plan.overwrite === false) await refuseExistingManifest(manifestAt, manifestClients, retryOptions);
+  plan.signal?.throwIfAborted();
+  if (prefix.scheme !== 'file' && prefix.scheme !== 'direct') return { removed: 0, bytes: 0 };
+  // Temporary files a killed run left (partials.ts): this run's names only.
+  const alsoNames = manifestRelative === undefined ? [] : [manifestRelative, relativeName(prefix, recordsTargetFor(manifestAt))!];
+  const { template: nameTemplate, extension, count, shard } = plan;
+  const removed = await sweepPartials(prefix.path, { nameTemplate, extension, count, ...(shard && { shard }), alsoNames });
+  if (removed.removed > 0) debug('removed %d stale .dgen-partial files (%d bytes) under %s', removed.removed, removed.bytes, prefix.path);
+  return removed;
 }
 
 /** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
@@ -373,29 +408,18 @@ function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Gen
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   // 1. The plan (put-plan.ts): every option validated, targets and sizes resolved; nothing created yet.
-  const { prefix, manifestAt, manifestRelative, shard, concurrencyLimit, concurrency, attempts, retryBaseMs, retryOptions, failFast, durationMs, openEnded, rate, old, kept, data, count, nameCount, sizes, compression, extension, template, scope, chunkBytes, nativeWrites, partBytes, sinkOptions, onProgress, signal, overwrite } = await planPut(putOptions);
+  const putPlan = await planPut(putOptions);
+  const { prefix, manifestAt, shard, concurrency, attempts, retryBaseMs, retryOptions, failFast, durationMs, openEnded, rate, kept, data, count, nameCount, sizes, compression, extension, template, scope, chunkBytes, nativeWrites, partBytes, sinkOptions, onProgress, signal } = putPlan;
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
+  // The clients the run shares (one per backend; the caller's when given), then 2. the preflight.
   const clients: PreflightClients = runClients(prefix, sinkOptions);
   const manifestClients: PreflightClients = manifestAt.scheme === prefix.scheme ? clients : runClients(manifestAt, sinkOptions);
   const ownClients = [clients.client !== sinkOptions.client && clients.client, manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client].filter(
     (c): c is S3Client => !!c,
   );
   let storeClients: { client?: S3Client; serviceClient?: BlobServiceClient } = {};
-  let partialsRemoved: SweepResult = { removed: 0, bytes: 0 };
   try {
-    await probeTarget(prefix, clients, retryOptions);
-    // A manifest file elsewhere: its directory must take it too.
-    if (manifestRelative === undefined && (manifestAt.scheme === 'file' || manifestAt.scheme === 'direct')) {
-      await probeTarget({ scheme: 'file', path: dirname(manifestAt.path) }, manifestClients, retryOptions);
-    }
-    if (!old && overwrite === false) await refuseExistingManifest(manifestAt, manifestClients, retryOptions);
-    signal?.throwIfAborted();
-    // Temporary files a killed run left (partials.ts): this run's names only.
-    if (local) {
-      const alsoNames = manifestRelative === undefined ? [] : [manifestRelative, relativeName(prefix, recordsTargetFor(manifestAt))!];
-      partialsRemoved = await sweepPartials(prefix.path, { nameTemplate: template, extension, count, ...(shard && { shard }), alsoNames });
-      if (partialsRemoved.removed > 0) debug('removed %d stale .dgen-partial files (%d bytes) under %s', partialsRemoved.removed, partialsRemoved.bytes, prefix.path);
-    }
+    const partialsRemoved = await preflight(putPlan, clients, manifestClients);
     const dataset = scope === 'dataset';
     // Dataset scope needs the data set's units before its first object, and a fixed size costs nothing to
     // sum; a size distribution in object scope has its bytes summed beside the writes (a count of 10^9
@@ -762,89 +786,141 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       signal?.removeEventListener('abort', onOuterAbort);
       besideStop.abort();
     }
-    const notStored = (error: unknown, what: string): ManifestNotStoredError => {
-      const reason = error instanceof Error ? error.message : String(error);
-      return Object.assign(
-        new Error(`the ${what} could not be stored at ${formatTarget(what === 'records' ? recordsTargetFor(manifestAt) : manifestAt)}: ${reason}; ${progress.objectsDone} objects committed (they stay, without a manifest), ${progress.objectsFailed} failed`, { cause: error }),
-        {
-          code: 'ERR_DGEN_MANIFEST_NOT_STORED' as const,
-          manifestUri: formatTarget(manifestAt),
-          committed: progress.objectsDone,
-          failed: progress.objectsFailed,
-          bytes: writer.bytes,
-          committedObjects,
-          failures: failures.sort((a, b) => Number(a.objectId) - Number(b.objectId)),
-          interrupted: progress.objectsDone + progress.objectsFailed < totals.objects,
-        },
-      );
-    };
-    if (fatal) {
-      await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
-      // The records failed: say what committed. A callback's own error is the caller's to see as it is.
-      if (!fatal.callback) throw notStored(fatal.error, 'records');
-      throw fatal.error;
-    }
-
-    let recordsUri: string;
-    try {
-      recordsUri = await writer.close();
-    } catch (err) {
-      throw notStored(err, 'records');
-    }
-    const manifest = orderManifest({
-      format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
-      tool: TOOL,
-      createdAt: new Date().toISOString(),
-      target: formatTarget(prefix),
-      seed: data.seed.toString(),
-      // Unsharded time-based runs: the objects taken (ids 0 to taken - 1).
-      count: durationMs !== undefined && !shard ? Math.max(1, taken) : count,
-      size: sizes.spec,
-      nameTemplate: template,
-      dedupRatio: data.dedupRatio,
-      compressRatio: data.compressRatio,
-      ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
-      dedupUnit: data.dedupUnit,
-      dedupScope: scope,
-      ...(dataset && { datasetUnits }),
-      compression,
-      ...(shard && { shard }),
-      seconds: (performance.now() - started) / 1000,
-      records: writer.name,
-      committed: writer.committed,
-      failed: writer.failed,
-      bytes: writer.bytes,
-      ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
-      ...((durationMs === undefined ? writer.committed + writer.failed < totals.objects : stop.signal.aborted || writer.committed + writer.failed < taken) && { interrupted: true as const }),
-    });
-    let manifestUri: string;
-    try {
-      manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
-    } catch (err) {
-      throw notStored(err, 'manifest');
-    }
-    if (signal?.aborted) throw signal.reason;
-    failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-    const latency = latencyNow();
-    // Dataset scope: the data set's units dedup as one (the generator's N / K).
-    const realizedDedupRatio = dataset && dedupSums.units > 0 ? datasetUnits / uniqueUnits(datasetUnits, data.dedupRatio) : dedupSums.unique === 0 ? 1 : dedupSums.units / dedupSums.unique;
-    const stored = manifest.compressedBytes;
-    return {
-      ...manifest,
+    // 4. The manifest: the records closed, the manifest stored, the result.
+    return await storeRun(putPlan, {
+      writer,
+      progress,
       failures,
-      manifestUri,
-      recordsUri,
-      partialsRemoved,
+      committedObjects,
+      fatal,
+      objectsTotal: totals.objects,
+      datasetUnits,
+      taken,
+      started,
+      stopped: stop.signal.aborted,
+      latency: latencyNow(),
+      dedupSums,
       resumed,
-      concurrency: concurrencyLimit,
-      ...(latency && { latency }),
-      realizedDedupRatio,
-      ...(stored !== undefined && stored > 0 && { realizedCompressionRatio: manifest.bytes / stored }),
-    };
+      partialsRemoved,
+    });
   } finally {
     for (const c of ownClients) c.destroy();
   }
+}
+
+/** How the run went, as the manifest step needs it. */
+interface RunOutcome {
+  writer: ManifestWriter;
+  progress: PutProgress;
+  failures: PutFailure[];
+  committedObjects: CommittedObject[];
+  /** A failure that stopped the run without a manifest (the records failed, or a callback threw). */
+  fatal: { error: unknown; callback?: boolean } | undefined;
+  objectsTotal: number;
+  datasetUnits: number;
+  /** Objects taken from the plan (a time-based run's count). */
+  taken: number;
+  /** performance.now() at the run's start (after the preflight). */
+  started: number;
+  /** The run was stopped (signal, failFast, a fatal failure). */
+  stopped: boolean;
+  latency: PutLatency | undefined;
+  dedupSums: { units: number; unique: number };
+  resumed: number;
+  partialsRemoved: SweepResult;
+}
+
+/**
+ * The manifest step: closes the records and stores the manifest (version 2) at the plan's manifest
+ * location, then builds the result. A run stopped by a fatal failure stores nothing.
+ * @throws {@link ManifestNotStoredError} when the records or the manifest cannot be stored; a callback's
+ *   own error as it was thrown; the signal's reason when the caller's signal aborted the run.
+ */
+async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
+  const { prefix, manifestAt, data, durationMs, shard, count, sizes, template, scope, compression, sinkOptions, signal, concurrencyLimit } = plan;
+  const { writer, progress, failures, committedObjects, fatal, datasetUnits, taken, started, dedupSums, resumed, partialsRemoved } = run;
+  const totals = { objects: run.objectsTotal };
+  const dataset = scope === 'dataset';
+  const notStored = (error: unknown, what: string): ManifestNotStoredError => {
+    const reason = error instanceof Error ? error.message : String(error);
+    return Object.assign(
+      new Error(`the ${what} could not be stored at ${formatTarget(what === 'records' ? recordsTargetFor(manifestAt) : manifestAt)}: ${reason}; ${progress.objectsDone} objects committed (they stay, without a manifest), ${progress.objectsFailed} failed`, { cause: error }),
+      {
+        code: 'ERR_DGEN_MANIFEST_NOT_STORED' as const,
+        manifestUri: formatTarget(manifestAt),
+        committed: progress.objectsDone,
+        failed: progress.objectsFailed,
+        bytes: writer.bytes,
+        committedObjects,
+        failures: failures.sort((a, b) => Number(a.objectId) - Number(b.objectId)),
+        interrupted: progress.objectsDone + progress.objectsFailed < totals.objects,
+      },
+    );
+  };
+  if (fatal) {
+    await writer.abort(fatal.error instanceof Error ? fatal.error : new Error(String(fatal.error)));
+    // The records failed: say what committed. A callback's own error is the caller's to see as it is.
+    if (!fatal.callback) throw notStored(fatal.error, 'records');
+    throw fatal.error;
+  }
+
+  let recordsUri: string;
+  try {
+    recordsUri = await writer.close();
+  } catch (err) {
+    throw notStored(err, 'records');
+  }
+  const manifest = orderManifest({
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    tool: TOOL,
+    createdAt: new Date().toISOString(),
+    target: formatTarget(prefix),
+    seed: data.seed.toString(),
+    // Unsharded time-based runs: the objects taken (ids 0 to taken - 1).
+    count: durationMs !== undefined && !shard ? Math.max(1, taken) : count,
+    size: sizes.spec,
+    nameTemplate: template,
+    dedupRatio: data.dedupRatio,
+    compressRatio: data.compressRatio,
+    ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
+    dedupUnit: data.dedupUnit,
+    dedupScope: scope,
+    ...(dataset && { datasetUnits }),
+    compression,
+    ...(shard && { shard }),
+    seconds: (performance.now() - started) / 1000,
+    records: writer.name,
+    committed: writer.committed,
+    failed: writer.failed,
+    bytes: writer.bytes,
+    ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
+    ...((durationMs === undefined ? writer.committed + writer.failed < totals.objects : run.stopped || writer.committed + writer.failed < taken) && { interrupted: true as const }),
+  });
+  let manifestUri: string;
+  try {
+    manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
+  } catch (err) {
+    throw notStored(err, 'manifest');
+  }
+  if (signal?.aborted) throw signal.reason;
+  failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
+  const latency = run.latency;
+  // Dataset scope: the data set's units dedup as one (the generator's N / K).
+  const realizedDedupRatio = dataset && dedupSums.units > 0 ? datasetUnits / uniqueUnits(datasetUnits, data.dedupRatio) : dedupSums.unique === 0 ? 1 : dedupSums.units / dedupSums.unique;
+  const stored = manifest.compressedBytes;
+  return {
+    ...manifest,
+    failures,
+    manifestUri,
+    recordsUri,
+    partialsRemoved,
+    resumed,
+    concurrency: concurrencyLimit,
+    ...(latency && { latency }),
+    realizedDedupRatio,
+    ...(stored !== undefined && stored > 0 && { realizedCompressionRatio: manifest.bytes / stored }),
+  };
 }
 
 export { storeManifest, storeManifestAt };
