@@ -17,7 +17,7 @@ import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
-import { freshChunk } from './source.js';
+import { chunkMemory, freshChunk } from './source.js';
 
 /** Compression algorithms. `none` passes bytes through. */
 export type CompressionAlgorithm = 'none' | 'zstd' | 'gzip';
@@ -219,22 +219,23 @@ class WrappedCodec extends CodecTransform {
   }
 }
 
-/** Output buffers of the native zstd decompressor: 1 MiB; a step fills the rest of the current one, and a
- * new one starts when less than {@link ZSTD_OUT_MIN} is left, so small outputs do not each pin 1 MiB. */
-const ZSTD_OUT = 1 << 20;
-const ZSTD_OUT_MIN = 64 * 1024;
+/** Output buffers of the native zstd decompressor: 4 MiB from the chunk pool (source.ts chunkMemory: huge
+ * pages, reused once collected, so no page faults per buffer); a step fills the rest of the current one,
+ * and a new one starts when less than {@link ZSTD_OUT_MIN} is left, so small outputs do not each pin one. */
+const ZSTD_OUT = 4 << 20;
+const ZSTD_OUT_MIN = 256 * 1024;
 
 /**
  * zstd decompression with libzstd's streaming decoder (ZSTD_decompressStream) on the worker pool, for
  * runtimes whose node:zlib lacks zstd (Node < 22.15). A written chunk is read in place, in steps that each
- * fill at most the rest of a 1 MiB output buffer, one step in flight at a time; the chunk's write callback
+ * fill at most the rest of a 4 MiB output buffer, one step in flight at a time; the chunk's write callback
  * fires once it is all read. Reads concatenated and skippable frames as `zstd -d` does. Memory: the frame's
  * window (at most 128 MiB, the zstd CLI's default limit; a frame asking for more is corrupt data here) and
  * the output of the chunk being decoded, which is pushed as it comes (as node:zlib does).
  */
 class NativeZstdDecompressor extends CodecTransform {
   readonly #decoder = binding.zstdDecoder();
-  #out: Buffer = Buffer.allocUnsafe(ZSTD_OUT);
+  #out: Buffer = chunkMemory(ZSTD_OUT);
   #outAt = 0;
   #frameDone = true;
   #stopped = false;
@@ -246,7 +247,7 @@ class NativeZstdDecompressor extends CodecTransform {
   // Steps over `input` until it is read and the decoder has nothing more to give, then calls `done`.
   #decode(input: Buffer, done: (err?: Error) => void): void {
     if (this.#out.length - this.#outAt < ZSTD_OUT_MIN) {
-      this.#out = Buffer.allocUnsafe(ZSTD_OUT);
+      this.#out = chunkMemory(ZSTD_OUT);
       this.#outAt = 0;
     }
     const room = this.#out.subarray(this.#outAt);
