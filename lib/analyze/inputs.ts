@@ -17,12 +17,12 @@
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, opendir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import type { AzureConnectionOptions } from '../sinks/azure-sink.js';
 import type { DgenErrorCode } from '../errors.js';
-import { Backends, formatTarget, notFound, parseTarget, type ConnectionOptions, type Target } from '../backends/index.js';
+import { Backends, formatTarget, parseTarget, type ConnectionOptions, type Target } from '../backends/index.js';
+import { formatFileTarget } from '../backends/file.js';
 
 export { notFound } from '../backends/index.js';
 
@@ -86,7 +86,7 @@ function dgenFileReason(name: string): string | undefined {
  * regular file.
  */
 function fileInput(path: string, size: number, noFollow: boolean): Input {
-  const uri = pathToFileURL(path).href;
+  const uri = formatFileTarget({ scheme: 'file', path });
   return {
     uri,
     size,
@@ -127,7 +127,7 @@ async function* walkDirectory(path: string, options: ListOptions): AsyncGenerato
         ? dgenFileReason(entry.name)
         : undefined;
     if (skip) {
-      options.onSkip?.(pathToFileURL(child).href, skip);
+      options.onSkip?.(formatFileTarget({ scheme: 'file', path: child }), skip);
       continue;
     }
     yield fileInput(child, (await lstat(child)).size, true);

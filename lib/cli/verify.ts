@@ -1,7 +1,7 @@
 /** `dgen verify <target>` and `dgen merge <target>`. @module */
 import { verifyObjects } from '../verify.js';
 import { findShardManifests, mergeShardManifests, MANIFEST_NAME } from '../manifest.js';
-import { childTarget, parseTarget } from '../sinks/uri.js';
+import { childTarget, parseTarget } from '../backends/index.js';
 import { validateInteger } from '../validators.js';
 import { formatBytes } from './report.js';
 import { connectionOptions, type Opts } from './options.js';

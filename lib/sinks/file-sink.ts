@@ -58,6 +58,7 @@ export class FileSink extends ObjectWriter {
 
   /** `file://` URI of the destination. */
   get uri(): string {
+    // The form of backends/file.ts formatFileTarget, written here: that module imports this one.
     return pathToFileURL(this.path).href;
   }
 
