@@ -16,21 +16,11 @@ import { parseDataOptions } from '../params.js';
 import { parseSizeDistribution, unitsBefore } from '../sizes.js';
 import { invalidRange } from '../errors.js';
 import { parseRate } from '../pacing.js';
-import { compressionFromOptions, connectionOptions, type Opts } from './options.js';
+import { compressionFromOptions, connectionOptions, type CatFlags } from './options.js';
+import { flagOf } from './values.js';
 
 /** The flags that shape the data, which a manifest gives (refused beside `--manifest`). */
-const FROM_MANIFEST = [
-  ['size', '--size'],
-  ['dedup', '--dedup'],
-  ['compress', '--compress'],
-  ['ratioCodec', '--ratio-codec'],
-  ['dedupUnit', '--dedup-unit'],
-  ['dedupScope', '--dedup-scope'],
-  ['seed', '--seed'],
-  ['count', '--count'],
-  ['compression', '--compression'],
-  ['compressionLevel', '--compression-level'],
-] as const;
+const FROM_MANIFEST = ['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'dedupScope', 'seed', 'count', 'compression', 'compressionLevel'] as const;
 
 /** What to write: the object's generator parameters and the compression it is stored with. */
 interface CatPlan {
@@ -41,10 +31,10 @@ interface CatPlan {
 }
 
 /** Object N of the run of a manifest. */
-async function fromManifest(location: string, opts: Opts, command: Command | undefined): Promise<CatPlan> {
-  for (const [key, flag] of FROM_MANIFEST) {
+async function fromManifest(location: string, opts: CatFlags, command: Command | undefined): Promise<CatPlan> {
+  for (const key of FROM_MANIFEST) {
     if (command?.getOptionValueSource(key) === 'cli') {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `absent with --manifest (${flag} is taken from the manifest)`);
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `absent with --manifest (${flagOf(command, key)} is taken from the manifest)`);
     }
   }
   const manifest = await loadManifest(location, connectionOptions(opts));
@@ -64,13 +54,13 @@ async function fromManifest(location: string, opts: Opts, command: Command | und
 }
 
 /** Object N of a put given these flags. */
-function fromFlags(opts: Opts): CatPlan {
+function fromFlags(opts: CatFlags): CatPlan {
   const data = parseDataOptions({
-    dedupRatio: opts.dedup as string,
-    compressRatio: opts.compress as string,
-    dedupUnit: opts.dedupUnit as string,
-    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec as string }),
-    ...(opts.seed !== undefined && { seed: opts.seed as string }),
+    dedupRatio: opts.dedup,
+    compressRatio: opts.compress,
+    dedupUnit: opts.dedupUnit,
+    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec }),
+    ...(opts.seed !== undefined && { seed: opts.seed }),
   });
   const sizes = parseSizeDistribution(opts.size);
   const id = Number(opts.object);
@@ -103,17 +93,17 @@ function fromFlags(opts: Opts): CatPlan {
  * @throws Error `ERR_DGEN_STDOUT_TERMINAL` (exit 2) for a terminal without `--force`; the library's
  *   usage errors; `ERR_DGEN_NOT_FOUND` and `ERR_DGEN_INVALID_MANIFEST` for `--manifest`.
  */
-export async function runCat(opts: Opts, command?: Command): Promise<void> {
+export async function runCat(opts: CatFlags, command?: Command): Promise<void> {
   if (isatty(1) && opts.force !== true) {
     throw Object.assign(new Error('stdout is a terminal: dgen cat writes binary data; redirect it (> file, | command) or give --force'), {
       code: 'ERR_DGEN_STDOUT_TERMINAL',
       exitCode: 2,
     });
   }
-  const plan = opts.manifest !== undefined ? await fromManifest(opts.manifest as string, opts, command) : fromFlags(opts);
+  const plan = opts.manifest !== undefined ? await fromManifest(opts.manifest, opts, command) : fromFlags(opts);
   // Checked before the seed is said: a refusal is the only thing a refused run prints.
   const rate = opts.rate === undefined ? {} : { rate: parseRate('rate', opts.rate) };
-  const chunkSize = opts.chunkSize as string;
+  const chunkSize = opts.chunkSize;
   if (plan.randomSeed !== undefined) process.stderr.write(`dgen cat: seed ${plan.randomSeed}\n`);
   try {
     if (plan.compression === undefined) {

@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TOOL } from '../version.js';
-import { addConnectionOptions, type Opts } from './options.js';
+import { addConnectionOptions, type CatFlags, type Opts, type PutFlags } from './options.js';
 import { asTyped, checkValues, flagOf, option, SIZES_HELP, typedValue } from './values.js';
 import { usageDocument } from './report.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
@@ -40,11 +40,11 @@ function addDataOptions(cmd: Command): Command {
 }
 
 /** Options of put that a resumed run takes from the old run's manifest when they are not given. */
-const RESUMED = new Set(['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
+const RESUMED: ReadonlySet<keyof PutFlags> = new Set(['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
 
 /** Defaults of the raw put that a formatted put (`--format`, `--dlio-workload`) drops, so that only the ones
  * given on the command line are seen (and refused where they have no meaning there). */
-const FORMAT_DEFAULTS_DROPPED = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize', 'compression']);
+const FORMAT_DEFAULTS_DROPPED: ReadonlySet<keyof PutFlags> = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize', 'compression']);
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
@@ -100,10 +100,10 @@ function buildProgram(): Command {
     .addOption(option('--status-interval <time>', 'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms', 'duration').default('10s'))
     .addOption(option('--format <format>', 'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)'))
     .addOption(option('--dlio-workload <name>', 'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)'))
-    .addOption(option('--samples <n>', 'with --format: samples (records, rows) per file'))
+    .addOption(option('--samples <n>', 'with --format: samples (records, rows) per file', 'whole'))
     .addOption(option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)', 'size'))
     .addOption(option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
-    .addOption(option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)'))
+    .addOption(option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)', 'whole'))
     .addOption(option('--layout <layout>', 'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)'))
     .addHelpText('after', SIZES_HELP + '\n' + examples(
       'dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3 --seed 42',
@@ -111,15 +111,15 @@ function buildProgram(): Command {
       'dgen put /mnt/test --duration 5m --rate 200MiB --size 1m --status-interval 30s',
     ))
     .exitOverride()
-    .action(async (target: string, opts: Opts, command: Command) => {
+    .action(async (target: string, opts: PutFlags, command: Command) => {
       if (opts.format !== undefined || opts.dlioWorkload !== undefined) {
         // A formatted put: options left at their default are not the user's (a DLIO preset fills count and
         // size; options of the raw put that a formatted put has no use for are refused only when given).
-        for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && FORMAT_DEFAULTS_DROPPED.has(key)) delete opts[key];
-        if (opts.dlioWorkload !== undefined) for (const key of ['count', 'size']) if (command.getOptionValueSource(key) === 'default') delete opts[key];
+        for (const key of FORMAT_DEFAULTS_DROPPED) if (command.getOptionValueSource(key) === 'default') delete opts[key];
+        if (opts.dlioWorkload !== undefined) for (const key of ['count', 'size'] as const) if (command.getOptionValueSource(key) === 'default') delete opts[key];
       } else if (opts.resume) {
         // Resuming takes the old run's parameters: only those given on the command line are compared.
-        for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === 'default' && RESUMED.has(key)) delete opts[key];
+        for (const key of RESUMED) if (command.getOptionValueSource(key) === 'default') delete opts[key];
       }
       // A timed run's count is a limit the user sets, not the default of 1.
       if (opts.duration !== undefined && command.getOptionValueSource('count') === 'default') delete opts.count;
@@ -140,7 +140,7 @@ function buildProgram(): Command {
       'dgen cat --size 100g --rate 50m/s > /dev/null',
     ))
     .exitOverride()
-    .action(async (opts: Opts, command: Command) => {
+    .action(async (opts: CatFlags, command: Command) => {
       await runCat(opts, command);
     });
   addConnectionOptions(program.command('verify'))

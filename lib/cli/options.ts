@@ -5,8 +5,68 @@ import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import { parseCompression, type CompressionSpec } from '../compression.js';
 import { invalidRange } from '../errors.js';
 
-/** Parsed command-line options as commander hands them over. */
+/** Parsed command-line options as commander hands them over, untyped: what `verify`, `merge` and
+ * `analyze` still take (put and cat have their own interfaces below). */
 export type Opts = Record<string, string | boolean | undefined>;
+
+/** `--endpoint` and `--region` (see {@link addConnectionOptions}); values as typed. */
+export interface ConnectionFlags {
+  endpoint?: string;
+  region?: string;
+}
+
+/** The data flags put and cat share (main.ts' addDataOptions), as commander hands them over: strings as
+ * typed (sizes with their suffixes made binary by values.ts), checked by the library. */
+export interface DataFlags {
+  size?: string;
+  dedup?: string;
+  compress?: string;
+  ratioCodec?: string;
+  dedupUnit?: string;
+  dedupScope?: string;
+  seed?: string;
+  chunkSize?: string;
+  compression?: string;
+  compressionLevel?: string;
+  rate?: string;
+}
+
+/** `dgen put`'s options (main.ts declares the flags). `progress` is false with `--no-progress`. */
+export interface PutFlags extends ConnectionFlags, DataFlags {
+  count?: string;
+  concurrency?: string;
+  duration?: string;
+  attempts?: string;
+  retryBaseMs?: string;
+  failFast?: boolean;
+  shard?: string;
+  shards?: string;
+  manifest?: string;
+  nameTemplate?: string;
+  partSize?: string;
+  blockSize?: string;
+  fsync?: boolean;
+  overwrite?: boolean;
+  resume?: boolean;
+  json?: boolean;
+  progress?: boolean;
+  statusInterval?: string;
+  format?: string;
+  dlioWorkload?: string;
+  samples?: string;
+  recordLength?: string;
+  dtype?: string;
+  validCount?: string;
+  layout?: string;
+}
+
+/** `dgen cat`'s options (main.ts declares the flags). */
+export interface CatFlags extends ConnectionFlags, DataFlags {
+  object?: string;
+  count?: string;
+  manifest?: string;
+  force?: boolean;
+}
 
 /**
  * The compression of `--compression` and `--compression-level`, checked here so that messages show the
@@ -14,9 +74,9 @@ export type Opts = Record<string, string | boolean | undefined>;
  * @throws RangeError `ERR_DGEN_INVALID_COMPRESSION`: an unknown algorithm or a level out of range (by
  *   {@link parseCompression}); a level without `--compression zstd` or `gzip`, which would mean nothing.
  */
-export function compressionFromOptions(opts: Opts): CompressionSpec | undefined {
-  const algorithm = opts.compression as string | undefined;
-  const level = opts.compressionLevel as string | undefined;
+export function compressionFromOptions(opts: Pick<DataFlags, 'compression' | 'compressionLevel'>): CompressionSpec | undefined {
+  const algorithm = opts.compression;
+  const level = opts.compressionLevel;
   if (level !== undefined && (algorithm === undefined || algorithm === 'none')) {
     throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compressionLevel', level, 'given with --compression zstd or gzip (there is no level without compression)');
   }
@@ -32,9 +92,10 @@ export function addConnectionOptions(cmd: Command): Command {
 }
 
 /** The S3 connection options given on the command line (absent ones are left to the environment). */
-export function connectionOptions(opts: Opts): S3ConnectionOptions {
+export function connectionOptions(opts: ConnectionFlags | Opts): S3ConnectionOptions {
+  const { endpoint, region } = opts;
   return {
-    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint as string }),
-    ...(opts.region !== undefined && { region: opts.region as string }),
+    ...(typeof endpoint === 'string' && { endpoint }),
+    ...(typeof region === 'string' && { region }),
   };
 }

@@ -1,10 +1,11 @@
 /** `dgen put <target>`. @module */
-import { compressionFromOptions, connectionOptions, type Opts } from './options.js';
+import { compressionFromOptions, connectionOptions, type PutFlags } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { MAX_FAILURES_KEPT, putFailure, putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
+import { validateOneOf } from '../validators.js';
 import { DLIO_WORKLOADS, putFormatObjects, type PutFormatOptions, type PutFormatResult } from '../formats/put-format.js';
 import { errorFields, formatBytes, formatSizeSpec, latencyLines, StatusReporter } from './report.js';
 import { parseDuration } from './values.js';
@@ -13,7 +14,7 @@ export { formatBytes } from './report.js';
 
 /** The shard from `--shard I/N`, or `--shards N` with the index from `JOB_COMPLETION_INDEX` (as a
  * Kubernetes Indexed Job sets it). */
-export function shardFromOptions(opts: Opts, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function shardFromOptions(opts: PutFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (opts.shard !== undefined && opts.shards !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', opts.shard, 'either --shard I/N or --shards N, not both');
   if (opts.shard !== undefined) return String(opts.shard);
   if (opts.shards === undefined) return undefined;
@@ -137,7 +138,7 @@ function reportError(err: unknown, json: boolean): void {
 /** Runs `dgen put`; throws on bad options and on a failed manifest (after reporting it, with `--json` as
  * a document); returns false if objects failed. With `--format` or `--dlio-workload`, writes a formatted
  * data set instead (see {@link runPutFormat}). */
-export async function runPut(target: string, opts: Opts): Promise<boolean> {
+export async function runPut(target: string, opts: PutFlags): Promise<boolean> {
   if (opts.format !== undefined || opts.dlioWorkload !== undefined) return runPutFormat(target, opts);
   let interruptedBy: StopSignal | undefined;
   try {
@@ -151,9 +152,10 @@ export async function runPut(target: string, opts: Opts): Promise<boolean> {
   }
 }
 
-async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => void): Promise<boolean> {
-  for (const [key, flag] of FORMAT_ONLY) {
-    if (opts[key] !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `given only with --format or --dlio-workload (${flag} is a format parameter)`);
+async function put(target: string, opts: PutFlags, onSignal: (name: StopSignal) => void): Promise<boolean> {
+  // The usage message names the flag (main.ts finds it among commander's options).
+  for (const key of FORMAT_ONLY) {
+    if (opts[key] !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], 'given only with --format or --dlio-workload (a format parameter)');
   }
   // On a terminal a progress bar; elsewhere (a pod's log, CI, nohup) a status line every --status-interval,
   // or with --json an NDJSON progress event.
@@ -200,25 +202,25 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
   const status = live && !showProgress ? new StatusReporter(statusMs, opts.json === true) : undefined;
   const manifest = await putObjects({
     target,
-    count: opts.count as string,
-    concurrency: opts.concurrency as string,
-    size: opts.size as string,
-    dedupRatio: opts.dedup as string,
-    compressRatio: opts.compress as string,
-    dedupUnit: opts.dedupUnit as string,
-    dedupScope: opts.dedupScope as 'object',
-    seed: opts.seed as string | undefined,
-    chunkSize: opts.chunkSize as string,
-    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec as string }),
+    count: opts.count,
+    concurrency: opts.concurrency,
+    size: opts.size,
+    dedupRatio: opts.dedup,
+    compressRatio: opts.compress,
+    dedupUnit: opts.dedupUnit,
+    ...(opts.dedupScope !== undefined && { dedupScope: validateOneOf('dedupScope', opts.dedupScope, ['object', 'dataset'] as const) }),
+    seed: opts.seed,
+    chunkSize: opts.chunkSize,
+    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec }),
     ...(compression !== undefined && { compression }),
     ...(duration !== undefined && { duration }),
-    ...(opts.rate !== undefined && { rate: opts.rate as string }),
-    ...(opts.attempts !== undefined && { attempts: wholeNumber(opts.attempts) as number }),
-    ...(opts.retryBaseMs !== undefined && { retryBaseMs: wholeNumber(opts.retryBaseMs) as number }),
+    ...(opts.rate !== undefined && { rate: opts.rate }),
+    ...(opts.attempts !== undefined && { attempts: whole(opts.attempts) }),
+    ...(opts.retryBaseMs !== undefined && { retryBaseMs: whole(opts.retryBaseMs) }),
     failFast: opts.failFast === true,
     shard: shardFromOptions(opts),
-    ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
-    ...(opts.nameTemplate !== undefined && { nameTemplate: opts.nameTemplate as string }),
+    ...(opts.manifest !== undefined && { manifest: opts.manifest }),
+    ...(opts.nameTemplate !== undefined && { nameTemplate: opts.nameTemplate }),
     fsync: opts.fsync === true,
     overwrite: opts.overwrite === true,
     resume: opts.resume === true,
@@ -256,7 +258,7 @@ async function put(target: string, opts: Opts, onSignal: (name: StopSignal) => v
 }
 
 /** Says how a run that stored its manifest went: on stderr, or with `--json` as a document on stdout. */
-function report(manifest: PutResult, opts: Opts): boolean {
+function report(manifest: PutResult, opts: PutFlags): boolean {
   const seconds = manifest.seconds;
   const ok = manifest.failed === 0 && !manifest.interrupted;
   const lowered = manifest.concurrency.used < manifest.concurrency.requested;
@@ -331,33 +333,16 @@ function report(manifest: PutResult, opts: Opts): boolean {
 }
 
 /** Options that only a formatted put takes, with their flags. */
-const FORMAT_ONLY = [
-  ['samples', '--samples'],
-  ['recordLength', '--record-length'],
-  ['dtype', '--dtype'],
-  ['validCount', '--valid-count'],
-  ['layout', '--layout'],
-] as const;
+const FORMAT_ONLY = ['samples', 'recordLength', 'dtype', 'validCount', 'layout'] as const;
 
 /** Options of the raw put that a formatted put has no use for (it writes no manifest and stops at the
  * first failure), with their flags: refused when given, rather than ignored. */
-const FORMAT_REFUSED = [
-  ['resume', '--resume'],
-  ['shard', '--shard'],
-  ['shards', '--shards'],
-  ['manifest', '--manifest'],
-  ['nameTemplate', '--name-template'],
-  ['attempts', '--attempts'],
-  ['retryBaseMs', '--retry-base-ms'],
-  ['chunkSize', '--chunk-size'],
-  ['duration', '--duration'],
-  ['rate', '--rate'],
-] as const;
+const FORMAT_REFUSED = ['resume', 'shard', 'shards', 'manifest', 'nameTemplate', 'attempts', 'retryBaseMs', 'chunkSize', 'duration', 'rate'] as const;
 
-/** A whole number given on the command line as a number; anything else as given, for the library to refuse
- * with its typed error. */
-function wholeNumber(value: string | boolean | undefined): unknown {
-  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+/** A whole number given on the command line (a flag of kind `whole`: values.ts let only decimal digits
+ * through) as a number. */
+function whole(value: string): number {
+  return Number(value);
 }
 
 /**
@@ -368,10 +353,10 @@ function wholeNumber(value: string | boolean | undefined): unknown {
  *   (`--resume`, `--dedup-scope dataset`, `--shard`, `--manifest`, ...); the rest is validated by
  *   {@link putFormatObjects}.
  */
-export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOptions {
-  for (const [key, flag] of FORMAT_REFUSED) {
+export function formatPutOptions(opts: PutFlags, signal?: AbortSignal): PutFormatOptions {
+  for (const key of FORMAT_REFUSED) {
     if (opts[key] !== undefined && opts[key] !== false) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `absent with --format or --dlio-workload (${flag} applies to raw objects only)`);
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], 'absent with --format or --dlio-workload (it applies to raw objects only)');
     }
   }
   if (opts.dedupScope !== undefined && opts.dedupScope !== 'object') {
@@ -383,21 +368,22 @@ export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOpt
     formatOptions.size = opts.size;
     if (preset !== undefined) delete formatOptions.recordLength;
   }
-  if (opts.samples !== undefined) formatOptions.samples = wholeNumber(opts.samples);
+  if (opts.samples !== undefined) formatOptions.samples = whole(opts.samples);
   if (opts.recordLength !== undefined) formatOptions.recordLength = opts.recordLength;
   if (opts.dtype !== undefined) formatOptions.dtype = opts.dtype;
   return {
-    ...(opts.format !== undefined && { format: opts.format as string }),
-    ...(opts.dlioWorkload !== undefined && { dlioWorkload: opts.dlioWorkload as string }),
-    ...(opts.count !== undefined && { count: wholeNumber(opts.count) as number }),
-    ...(opts.validCount !== undefined && { validCount: wholeNumber(opts.validCount) as number }),
-    ...(opts.layout !== undefined && { layout: opts.layout as 'dlio' }),
-    ...(opts.concurrency !== undefined && { concurrency: wholeNumber(opts.concurrency) as number }),
-    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec as string }),
-    ...(opts.dedup !== undefined && { dedupRatio: opts.dedup as string }),
-    ...(opts.compress !== undefined && { compressRatio: opts.compress as string }),
-    ...(opts.dedupUnit !== undefined && { dedupUnit: opts.dedupUnit as string }),
-    ...(opts.seed !== undefined && { seed: opts.seed as string }),
+    ...(opts.format !== undefined && { format: opts.format }),
+    ...(opts.dlioWorkload !== undefined && { dlioWorkload: opts.dlioWorkload }),
+    ...(opts.count !== undefined && { count: whole(opts.count) }),
+    ...(opts.validCount !== undefined && { validCount: whole(opts.validCount) }),
+    // The layout is checked by putFormatObjects (ERR_DGEN_INVALID_FORMAT).
+    ...(opts.layout !== undefined && { layout: opts.layout as PutFormatOptions['layout'] }),
+    ...(opts.concurrency !== undefined && { concurrency: whole(opts.concurrency) }),
+    ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec }),
+    ...(opts.dedup !== undefined && { dedupRatio: opts.dedup }),
+    ...(opts.compress !== undefined && { compressRatio: opts.compress }),
+    ...(opts.dedupUnit !== undefined && { dedupUnit: opts.dedupUnit }),
+    ...(opts.seed !== undefined && { seed: opts.seed }),
     formatOptions,
     sink: {
       fsync: opts.fsync === true,
@@ -418,7 +404,7 @@ export function formatPutOptions(opts: Opts, signal?: AbortSignal): PutFormatOpt
  * when it fails. Files are written without a manifest.
  * @returns true (a failure throws, as the first file that fails stops the run).
  */
-export async function runPutFormat(target: string, opts: Opts): Promise<boolean> {
+export async function runPutFormat(target: string, opts: PutFlags): Promise<boolean> {
   const json = opts.json === true;
   const interrupt = onInterrupt();
   const started = performance.now();
