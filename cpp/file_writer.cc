@@ -13,15 +13,15 @@
 
 #include "crc32c.h"
 #include "fill.h"
+#include "limits.h"
 #include "object_tasks.h"
 
 namespace dgen {
 
 namespace {
 
-// O_DIRECT needs buffers, offsets and lengths aligned to the device's logical block; 4096 covers both
-// 512-byte and 4K-sector devices.
-constexpr size_t kDirectAlign = 4096;
+// O_DIRECT needs buffers, offsets and lengths aligned to the device's logical block: kDirectAlign
+// (limits.h, 4096) covers both 512-byte and 4K-sector devices.
 
 // A worker's chunk buffer, reused by every batch that worker serves and freed when the thread ends.
 struct ChunkBuffer {

@@ -13,7 +13,8 @@ import { checkOptionKeys } from './option-keys.js';
 
 /** Fills at or below this many bytes run on the calling thread even through the async API: handing them
  * to a worker thread costs more than generating them. */
-export const SYNC_FILL_LIMIT = 256 * 1024;
+export { SYNC_FILL_LIMIT } from './limits.js';
+import { SYNC_FILL_LIMIT } from './limits.js';
 
 /** Default bytes each worker generates per write in {@link DataGenerator.writeToFd}: 4 MiB, which stays
  * in the CPU cache between being generated and being written. */

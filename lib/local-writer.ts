@@ -21,8 +21,8 @@ import { layoutCompressRatio } from './ratio-codec.js';
 import type { DataConfig } from './params.js';
 import { formatCrc32c } from './sinks/object-writer.js';
 
-/** Alignment of O_DIRECT chunks (bytes): 4096 covers 512-byte and 4K-sector devices. */
-const DIRECT_ALIGNMENT = 4096;
+// Alignment of O_DIRECT chunks: DIRECT_ALIGNMENT (4096, cpp/limits.h) covers 512-byte and 4K-sector devices.
+import { DIRECT_ALIGNMENT } from './limits.js';
 
 /** One object of a batch. */
 export interface LocalObject {

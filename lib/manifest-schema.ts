@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { DgenRangeError } from './errors.js';
 import { RATIO_CODECS } from './ratio-codec.js';
+import { MAX_DEDUP_UNIT, SECTOR } from './limits.js';
 
 /** Largest manifest document read: 64 MiB (a version 1 manifest of about 500,000 inline objects). Records
  * files are streamed and have no cap as a whole; each of their lines has {@link MAX_RECORD_LINE_BYTES}. */
@@ -153,7 +154,7 @@ const parameterProperties = {
   compressRatio: { type: 'number', minimum: 1, maximum: 64, description: 'a number from 1 to 64 (compression ratio)' },
   // Only the calibrated codecs, in canonical form: a manifest naming another could not be regenerated.
   ratioCodec: { enum: [...RATIO_CODECS], description: `one of ${RATIO_CODECS.map((n) => `"${n}"`).join(', ')} (ratio codec, canonical form)` },
-  dedupUnit: { type: 'integer', minimum: 512, maximum: 1024 ** 3, multipleOf: 512, description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)' },
+  dedupUnit: { type: 'integer', minimum: 512, maximum: MAX_DEDUP_UNIT, multipleOf: SECTOR, description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)' },
   dedupScope: { enum: ['object', 'dataset'], description: '"object" or "dataset"' },
   datasetUnits: count('a whole number of dedup units >= 1', 1),
   compression: {

@@ -9,14 +9,14 @@ import bytes from 'bytes-iec';
 import { invalidRange, invalidType } from './errors.js';
 import { optionKeys } from './option-keys.js';
 import { validateInteger } from './validators.js';
+import { MAX_DEDUP_UNIT, MAX_THREADS, SECTOR } from './limits.js';
+
+/** The limits both the addon and this side check, defined once in cpp/limits.h (see limits.ts). */
+export { SECTOR, MAX_DEDUP_UNIT, MAX_CHUNK_SIZE } from './limits.js';
 import { maxCompressRatio, parseRatioCodec } from './ratio-codec.js';
 
-/** Bytes in a sector: the granularity of chunk sizes, dedup units and the compressible layout. */
-export const SECTOR = 512;
 /** Default dedup unit: 4 KiB, the chunk size most dedup engines use. */
 export const DEFAULT_DEDUP_UNIT = 4096;
-/** Largest dedup unit accepted: 1 GiB. */
-export const MAX_DEDUP_UNIT = 1024 ** 3;
 /** Largest compression ratio accepted. Past about 10 each sector's match overhead limits what real
  * compressors reach (see README, "Accuracy"); 64 still leaves 4 keystream bytes in every sector. */
 export const MAX_COMPRESS_RATIO = 64;
@@ -80,9 +80,6 @@ export function parseRatio(parameter: string, value: unknown, max = Infinity): n
  * Validates a size that must be a positive multiple of the 512-byte sector (dedup unit, chunk size).
  * @throws RangeError with `code` when not a multiple of 512 in [512, max].
  */
-/** Largest chunk size accepted (stream chunks, writeToFd chunks): 256 MiB. */
-export const MAX_CHUNK_SIZE = 256 * 1024 * 1024;
-
 export function parseSectorMultiple(parameter: string, value: unknown, code: Parameters<typeof invalidRange>[0], max: number): number {
   const allowed = `a multiple of 512 bytes from 512 to ${max}`;
   const n = parseSize(parameter, value, code);
@@ -247,7 +244,7 @@ export function parseGeneratorOptions(options: GeneratorOptions): GeneratorConfi
 }
 
 function parseThreads(value: unknown): number {
-  return validateInteger('threads', value, { min: 1, max: 1024 });
+  return validateInteger('threads', value, { min: 1, max: MAX_THREADS });
 }
 
 function parseCount(parameter: string, value: unknown): number {
