@@ -94,7 +94,17 @@ export const PUT_SINK_OPTION_KEYS = optionKeys<PutSinkOptions>({
 });
 
 /** Options only S3 reads: given, they are checked by the S3 backend (loaded for it) whatever the target. */
-const S3_KEYS = ['client', 'partSize', 'partConcurrency', 'checksumAlgorithm', 'endpoint', 'region', 'forcePathStyle', 'credentials', 'maxAttempts'] as const;
+const S3_KEYS = [
+  'client',
+  'partSize',
+  'partConcurrency',
+  'checksumAlgorithm',
+  'endpoint',
+  'region',
+  'forcePathStyle',
+  'credentials',
+  'maxAttempts',
+] as const;
 /** Options only Azure reads: given, they are checked by the Azure backend whatever the target. */
 const AZURE_KEYS = ['blockSize', 'blockConcurrency', 'connectionString', 'serviceClient', 'pipeline'] as const;
 
@@ -140,18 +150,26 @@ export function wholeOption(parameter: string, value: unknown, fallback: number,
  *   `pipeline`) as its backend checks it.
  */
 export async function checkPutOptions(options: PutOptions): Promise<void> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', options, 'an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'options', options, 'an object');
   checkOptionKeys(options, PUT_OPTION_KEYS, 'putObjects options');
   const o = options as unknown as Record<string, unknown>;
   validateSignal(o.signal);
   if (o.onProgress !== undefined) validateFunction('onProgress', o.onProgress);
-  for (const name of ['failFast', 'fsync', 'nativeWrites', 'overwrite', 'resume', 'forcePathStyle'] as const) optionalBoolean(name, o[name], false);
+  for (const name of ['failFast', 'fsync', 'nativeWrites', 'overwrite', 'resume', 'forcePathStyle'] as const)
+    optionalBoolean(name, o[name], false);
   if (o.retryBaseMs !== undefined) validateInteger('retryBaseMs', o.retryBaseMs, { unit: ' ms' });
   if (o.manifest !== undefined) validateString('manifest', o.manifest, 'a path or URI');
   if (o.contentType !== undefined) validateString('contentType', o.contentType, 'a media type such as application/octet-stream');
   if (o.highWaterMark !== undefined) {
     const n = parseSize('highWaterMark', o.highWaterMark, 'ERR_DGEN_INVALID_OPTION');
-    if (n < 1 || n > MAX_HIGH_WATER_MARK) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'highWaterMark', o.highWaterMark, `a whole number of bytes from 1 to ${MAX_HIGH_WATER_MARK}, or a size string such as "8MiB"`);
+    if (n < 1 || n > MAX_HIGH_WATER_MARK)
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        'highWaterMark',
+        o.highWaterMark,
+        `a whole number of bytes from 1 to ${MAX_HIGH_WATER_MARK}, or a size string such as "8MiB"`,
+      );
   }
   if (S3_KEYS.some((k) => o[k] !== undefined)) {
     await loadBackend('s3');
@@ -159,7 +177,10 @@ export async function checkPutOptions(options: PutOptions): Promise<void> {
     s3.checkS3ConnectionOptions(options);
     s3.parsePartOptions(options);
     if (o.checksumAlgorithm !== undefined) validateOneOf('checksumAlgorithm', o.checksumAlgorithm, ['CRC32C', 'none']);
-    if (o.client !== undefined && (o.client === null || typeof o.client !== 'object' || typeof (o.client as { send?: unknown }).send !== 'function')) {
+    if (
+      o.client !== undefined &&
+      (o.client === null || typeof o.client !== 'object' || typeof (o.client as { send?: unknown }).send !== 'function')
+    ) {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'client', o.client, 'an S3Client');
     }
   }

@@ -11,7 +11,14 @@ import { parseDataOptions, type DataConfig } from './params.js';
 import { parseChunking } from './source.js';
 import { COMPRESSION_EXTENSIONS, parseCompression, type CompressionSpec } from './compression.js';
 import { childTarget, formatTarget, parseTarget, type Target } from './sinks/uri.js';
-import { loadManifest, manifestName, readManifestRecords, recordsTargetFor, type Manifest, type ManifestRecord } from './manifest.js';
+import {
+  loadManifest,
+  manifestName,
+  readManifestRecords,
+  recordsTargetFor,
+  type Manifest,
+  type ManifestRecord,
+} from './manifest.js';
 import { parseSizeDistribution, type SizeDistribution } from './sizes.js';
 import { limitConcurrency, MAX_CONCURRENCY, type ConcurrencyLimit } from './limits.js';
 import { refuseCollision } from './names.js';
@@ -39,14 +46,24 @@ export function objectName(index: number, count: number, extension = '', templat
     if (name === 'index') return padded;
     if (name === 'n') return String(index);
     if (name === 'ext') return extension;
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, `a template using {index}, {n} and {ext}; ${field} is unknown`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'nameTemplate',
+      template,
+      `a template using {index}, {n} and {ext}; ${field} is unknown`,
+    );
   });
 }
 
 export function checkTemplate(template: unknown): string {
   if (template === undefined) return DEFAULT_NAME_TEMPLATE;
   if (typeof template !== 'string' || !/\{(index|n)\}/.test(template) || template.startsWith('/') || template.includes('..')) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'nameTemplate', template, 'a relative name containing {index} or {n}, e.g. "data/part-{index}.bin{ext}"');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'nameTemplate',
+      template,
+      'a relative name containing {index} or {n}, e.g. "data/part-{index}.bin{ext}"',
+    );
   }
   objectName(0, 1, '', template); // unknown fields
   return template;
@@ -74,13 +91,13 @@ export function parseDuration(value: unknown): number | undefined {
  */
 export function parseShard(value: Shard | string | undefined): Shard | undefined {
   if (value === undefined) return undefined;
-  const [index, count] = typeof value === 'string' ? value.split('/').map((s) => (s.trim() === '' ? NaN : Number(s))) : [value.index, value.count];
+  const [index, count] =
+    typeof value === 'string' ? value.split('/').map((s) => (s.trim() === '' ? NaN : Number(s))) : [value.index, value.count];
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count! < 1 || index! < 0 || index! >= count!) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', value, 'I/N with 0 <= I < N, e.g. "3/10"');
   }
   return { index: index!, count: count! };
 }
-
 
 /** The data parameters of a run to resume: those not given are the old run's; those given must equal them. */
 export function resumeOptions(options: PutOptions, old: Manifest): PutOptions {
@@ -99,7 +116,6 @@ export function resumeOptions(options: PutOptions, old: Manifest): PutOptions {
   };
 }
 
-
 /** One object of the plan. */
 export interface Planned {
   index: number;
@@ -108,7 +124,6 @@ export interface Planned {
   /** First dedup unit of the object in the data set (dataset scope; 0 otherwise). */
   unitOffset: number;
 }
-
 
 /**
  * The plan, lazily: this shard's objects in index order, each computed when it is taken (O(1) memory).
@@ -154,7 +169,6 @@ export function fixedSize(sizes: SizeDistribution): number | undefined {
   return /^\d+$/.test(sizes.spec) ? Number(sizes.spec) : undefined;
 }
 
-
 /** The name of `at` under the prefix target (`/`-separated), or undefined when it lies elsewhere. */
 export function relativeName(prefix: Target, at: Target): string | undefined {
   const local = (t: Target) => t.scheme === 'file' || t.scheme === 'direct';
@@ -170,14 +184,21 @@ export function relativeName(prefix: Target, at: Target): string | undefined {
   return ak!.startsWith(base) ? ak!.slice(base.length) : undefined;
 }
 
-
 /**
  * The totals a run needs before it starts, by a pass over the sizes that keeps nothing (O(count) time,
  * O(1) memory; arithmetic for a fixed size): this shard's objects and bytes, and for dataset scope the
  * units of the whole data set. Yields to the event loop every 64Ki objects, and stops when `signal`
  * aborts.
  */
-export async function planTotals(count: number, shard: Shard | undefined, dataset: boolean, sizes: SizeDistribution, seed: bigint, unitBytes: number, signal: AbortSignal | undefined) {
+export async function planTotals(
+  count: number,
+  shard: Shard | undefined,
+  dataset: boolean,
+  sizes: SizeDistribution,
+  seed: bigint,
+  unitBytes: number,
+  signal: AbortSignal | undefined,
+) {
   const step = shard?.count ?? 1;
   const first = shard?.index ?? 0;
   const objects = first < count ? Math.floor((count - 1 - first) / step) + 1 : 0;
@@ -197,7 +218,6 @@ export async function planTotals(count: number, shard: Shard | undefined, datase
   }
   return { objects, bytes, datasetUnits };
 }
-
 
 /** A put's plan: everything the run needs, validated and resolved (see {@link planPut}). */
 export interface PutPlan {
@@ -259,13 +279,19 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
   const concurrency = concurrencyLimit.used;
   const attempts = wholeOption('attempts', putOptions.attempts, 3, { min: 1 });
   const shard = parseShard(putOptions.shard);
-  const manifestAt = putOptions.manifest !== undefined ? parseTarget(putOptions.manifest) : childTarget(prefix, manifestName(shard));
+  const manifestAt =
+    putOptions.manifest !== undefined ? parseTarget(putOptions.manifest) : childTarget(prefix, manifestName(shard));
   await loadBackend(prefix.scheme);
   await loadBackend(manifestAt.scheme);
   const retryOptions = { attempts, retryBaseMs: putOptions.retryBaseMs, signal: putOptions.signal };
   const durationMs = parseDuration(putOptions.duration);
   if (durationMs !== undefined && putOptions.resume === true) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'duration', putOptions.duration, 'absent with resume (a time-based run has no fixed plan to continue; resume its manifest without duration to retry its failed objects)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'duration',
+      putOptions.duration,
+      'absent with resume (a time-based run has no fixed plan to continue; resume its manifest without duration to retry its failed objects)',
+    );
   }
   // Bytes per second of the whole run (validated here; parseChunking below sizes paced chunks from it).
   const rate = putOptions.rate === undefined ? undefined : parseRate('rate', putOptions.rate);
@@ -277,7 +303,12 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
     const location = manifestAt.scheme === 'file' || manifestAt.scheme === 'direct' ? manifestAt.path : formatTarget(manifestAt);
     old = await loadManifest(location, sinkOptionsOf(putOptions));
     if ((old.shard?.index ?? -1) !== (shard?.index ?? -1) || (old.shard?.count ?? -1) !== (shard?.count ?? -1)) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', putOptions.shard, `the shard of the run resumed (${old.shard ? `${old.shard.index}/${old.shard.count}` : 'none'})`);
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        'shard',
+        putOptions.shard,
+        `the shard of the run resumed (${old.shard ? `${old.shard.index}/${old.shard.count}` : 'none'})`,
+      );
     }
     for await (const line of readManifestRecords(old, location, sinkOptionsOf(putOptions))) {
       if (!('failure' in line)) kept.set(Number(line.objectId), line);
@@ -289,7 +320,10 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
   // 6 digits); the data set must be fixed beforehand for shards (to merge) and dataset scope (its units).
   const openEnded = durationMs !== undefined && options.count === undefined;
   if (openEnded && (shard !== undefined || options.dedupScope === 'dataset')) {
-    const why = shard !== undefined ? 'with duration and shard (the data set the shards share, recorded by every shard)' : "with duration and dedupScope 'dataset' (the data set whose units the objects share)";
+    const why =
+      shard !== undefined
+        ? 'with duration and shard (the data set the shards share, recorded by every shard)'
+        : "with duration and dedupScope 'dataset' (the data set whose units the objects share)";
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'count', options.count, `a whole number >= 1 ${why}`);
   }
   const count = openEnded ? Number.MAX_SAFE_INTEGER : wholeOption('count', options.count, 1, { min: 1 });
@@ -317,7 +351,8 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
       ['compression', `${compression.algorithm}:${compression.level}`, `${old.compression.algorithm}:${old.compression.level}`],
     ];
     for (const [name, value, was] of given) {
-      if (value !== was) throw invalidRange('ERR_DGEN_INVALID_OPTION', name, value, `${JSON.stringify(was)}, as in the run resumed (or left out)`);
+      if (value !== was)
+        throw invalidRange('ERR_DGEN_INVALID_OPTION', name, value, `${JSON.stringify(was)}, as in the run resumed (or left out)`);
     }
   }
   // What the run reads of its options, and what it hands the sinks (a named list: put-options.ts).
@@ -329,7 +364,12 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
   // The manifest and its records must take no object's place (names.ts).
   // The size of an object's requests on the generated-parts plane: larger objects take several, and have
   // a first-byte latency apart from their commit.
-  const partBytes = prefix.scheme === 's3' ? s3Backend().parsePartOptions(sinkOptions).partSize : prefix.scheme === 'az' ? azureBackend().parseBlockOptions(sinkOptions).blockSize : Infinity;
+  const partBytes =
+    prefix.scheme === 's3'
+      ? s3Backend().parsePartOptions(sinkOptions).partSize
+      : prefix.scheme === 'az'
+        ? azureBackend().parseBlockOptions(sinkOptions).blockSize
+        : Infinity;
   const names = { template, extension, count, ...(shard && { shard }) };
   const manifestRelative = relativeName(prefix, manifestAt);
   if (manifestRelative !== undefined) {
@@ -337,5 +377,37 @@ export async function planPut(putOptions: PutOptions): Promise<PutPlan> {
     const records = relativeName(prefix, recordsTargetFor(manifestAt))!;
     refuseCollision(records, names, 'manifest', manifestTo ?? manifestRelative, local);
   }
-  return { prefix, manifestAt, manifestRelative, shard, concurrencyLimit, concurrency, attempts, retryBaseMs, retryOptions, failFast, durationMs, openEnded, rate, old, kept, data, count, nameCount, sizes, compression, extension, template, scope, chunkBytes, nativeWrites, local, partBytes, sinkOptions, onProgress, signal, overwrite };
+  return {
+    prefix,
+    manifestAt,
+    manifestRelative,
+    shard,
+    concurrencyLimit,
+    concurrency,
+    attempts,
+    retryBaseMs,
+    retryOptions,
+    failFast,
+    durationMs,
+    openEnded,
+    rate,
+    old,
+    kept,
+    data,
+    count,
+    nameCount,
+    sizes,
+    compression,
+    extension,
+    template,
+    scope,
+    chunkBytes,
+    nativeWrites,
+    local,
+    partBytes,
+    sinkOptions,
+    onProgress,
+    signal,
+    overwrite,
+  };
 }

@@ -53,7 +53,18 @@ import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { Pacer } from './pacing.js';
 import { runBounded } from './run-bounded.js';
 import { invalidRange } from './errors.js';
-import { fixedSize, ONE_BYTE, objectName, planObjects, planPut, planTotals, relativeName, uniqueUnits, type Planned, type PutPlan } from './put-plan.js';
+import {
+  fixedSize,
+  ONE_BYTE,
+  objectName,
+  planObjects,
+  planPut,
+  planTotals,
+  relativeName,
+  uniqueUnits,
+  type Planned,
+  type PutPlan,
+} from './put-plan.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -250,7 +261,11 @@ export function putFailure(name: string, uri: string, objectId: number | string,
 /** errno, syscall and HTTP status found on an error or its causes. */
 function errorDetails(error: unknown): { errno?: number; syscall?: string; status?: number } {
   const out: { errno?: number; syscall?: string; status?: number } = {};
-  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as Record<string, unknown> | undefined, depth++) {
+  for (
+    let e = error as Record<string, unknown> | undefined, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = e.cause as Record<string, unknown> | undefined, depth++
+  ) {
     if (out.errno === undefined && typeof e.errno === 'number') out.errno = e.errno;
     if (out.syscall === undefined && typeof e.syscall === 'string') out.syscall = e.syscall;
     const status = (e.$metadata as { httpStatusCode?: unknown } | undefined)?.httpStatusCode ?? e.statusCode;
@@ -326,7 +341,15 @@ function runClients(prefix: Target, options: SinkOptions): { client?: S3Client; 
     if (String((err as { code?: unknown }).code).startsWith('ERR_DGEN_')) throw err;
     // The SDK's own error (a TypeError "Invalid URL" for a string without an account) names no option.
     const reason = err instanceof Error ? err.message : String(err);
-    throw Object.assign(invalidRange('ERR_DGEN_INVALID_OPTION', 'connectionString', '(hidden)', `a storage connection string, "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;..." (the Azure SDK could not read it: ${reason})`), { cause: err });
+    throw Object.assign(
+      invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        'connectionString',
+        '(hidden)',
+        `a storage connection string, "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;..." (the Azure SDK could not read it: ${reason})`,
+      ),
+      { cause: err },
+    );
   }
 }
 
@@ -351,14 +374,16 @@ async function preflight(plan: PutPlan, clients: PreflightClients, manifestClien
   const alsoNames = manifestRelative === undefined ? [] : [manifestRelative, relativeName(prefix, recordsTargetFor(manifestAt))!];
   const { template: nameTemplate, extension, count, shard } = plan;
   const removed = await sweepPartials(prefix.path, { nameTemplate, extension, count, ...(shard && { shard }), alsoNames });
-  if (removed.removed > 0) debug('removed %d stale .dgen-partial files (%d bytes) under %s', removed.removed, removed.bytes, prefix.path);
+  if (removed.removed > 0)
+    debug('removed %d stale .dgen-partial files (%d bytes) under %s', removed.removed, removed.bytes, prefix.path);
   return removed;
 }
 
 /** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
 function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
   for (const p of plan) {
-    if (channels.objectStart.hasSubscribers) channels.objectStart.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: p.size, attempt: 1 });
+    if (channels.objectStart.hasSubscribers)
+      channels.objectStart.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: p.size, attempt: 1 });
     if (debug.enabled) debug('start %s (%d bytes, attempt 1)', uriOf(p), p.size);
     yield p;
   }
@@ -409,14 +434,42 @@ function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Gen
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   // 1. The plan (put-plan.ts): every option validated, targets and sizes resolved; nothing created yet.
   const putPlan = await planPut(putOptions);
-  const { prefix, manifestAt, shard, concurrency, attempts, retryBaseMs, retryOptions, failFast, durationMs, openEnded, rate, kept, data, count, nameCount, sizes, compression, extension, template, scope, chunkBytes, nativeWrites, partBytes, sinkOptions, onProgress, signal } = putPlan;
+  const {
+    prefix,
+    manifestAt,
+    shard,
+    concurrency,
+    attempts,
+    retryBaseMs,
+    retryOptions,
+    failFast,
+    durationMs,
+    openEnded,
+    rate,
+    kept,
+    data,
+    count,
+    nameCount,
+    sizes,
+    compression,
+    extension,
+    template,
+    scope,
+    chunkBytes,
+    nativeWrites,
+    partBytes,
+    sinkOptions,
+    onProgress,
+    signal,
+  } = putPlan;
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
   // The clients the run shares (one per backend; the caller's when given), then 2. the preflight.
   const clients: PreflightClients = runClients(prefix, sinkOptions);
   const manifestClients: PreflightClients = manifestAt.scheme === prefix.scheme ? clients : runClients(manifestAt, sinkOptions);
-  const ownClients = [clients.client !== sinkOptions.client && clients.client, manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client].filter(
-    (c): c is S3Client => !!c,
-  );
+  const ownClients = [
+    clients.client !== sinkOptions.client && clients.client,
+    manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client,
+  ].filter((c): c is S3Client => !!c);
   let storeClients: { client?: S3Client; serviceClient?: BlobServiceClient } = {};
   try {
     const partialsRemoved = await preflight(putPlan, clients, manifestClients);
@@ -427,9 +480,18 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     // A time-based run has no totals (objectsTotal and bytesTotal stay 0) but dataset scope's units.
     const beside = !dataset && fixedSize(sizes) === undefined && durationMs === undefined;
     const besideStop = new AbortController();
-    const totals = durationMs !== undefined && !dataset
-      ? { objects: openEnded ? Number.MAX_SAFE_INTEGER : (await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)).objects, bytes: 0, datasetUnits: 0 }
-      : beside ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 } : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
+    const totals =
+      durationMs !== undefined && !dataset
+        ? {
+            objects: openEnded
+              ? Number.MAX_SAFE_INTEGER
+              : (await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)).objects,
+            bytes: 0,
+            datasetUnits: 0,
+          }
+        : beside
+          ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 }
+          : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
     const datasetUnits = totals.datasetUnits;
     // Objects taken from the plan: a time-based run stops taking them at its deadline (at least one is
     // taken); the unsharded manifest's count is how many it took.
@@ -442,7 +504,11 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
         yield p;
       }
     }
-    const plan = untilDeadline(planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) => objectName(index, nameCount, extension, template)));
+    const plan = untilDeadline(
+      planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) =>
+        objectName(index, nameCount, extension, template),
+      ),
+    );
 
     // Directories: the target's up front (a target that cannot be a directory fails the run here, before
     // anything is written); those of templated names lazily, before each object, remembering the last few.
@@ -510,7 +576,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
     // requests, one client per run (unless the caller gave one).
     const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
     if (generatedParts) storeClients = clients;
-    const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts ? (await import('./object-store-put.js')).putGeneratedObject : undefined;
+    const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts
+      ? (await import('./object-store-put.js')).putGeneratedObject
+      : undefined;
 
     // A failure that stops the run without a manifest: the records could not be written, or a callback threw.
     let fatal: { error: unknown; callback?: boolean } | undefined;
@@ -528,7 +596,8 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       }
     };
     const keepCommitted = (name: string) => {
-      if (committedObjects.length < MAX_FAILURES_KEPT) committedObjects.push({ name, uri: formatTarget(childTarget(prefix, name)) });
+      if (committedObjects.length < MAX_FAILURES_KEPT)
+        committedObjects.push({ name, uri: formatTarget(childTarget(prefix, name)) });
     };
 
     /**
@@ -555,7 +624,11 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
         progress.objectsDone++;
       } else {
         const failed = putFailure(p.name, formatTarget(childTarget(prefix, p.name)), objectId, outcome.attempts, outcome.error);
-        writer.failure({ objectId, name: p.name, failure: { attempts: failed.attempts, error: failed.error, ...(failed.code !== undefined && { code: failed.code }) } });
+        writer.failure({
+          objectId,
+          name: p.name,
+          failure: { attempts: failed.attempts, error: failed.error, ...(failed.code !== undefined && { code: failed.code }) },
+        });
         if (failures.length < MAX_FAILURES_KEPT) failures.push(failed);
         progress.objectsFailed++;
       }
@@ -608,7 +681,16 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       const ms = performance.now() - t0;
       commitLatency.record(ms);
       const seconds = ms / 1000;
-      channels.objectFinish.publish({ name: p.name, uri, objectId: p.index, size: p.size, compressedSize: result.compressedSize, crc32c: result.crc32c, attempt: n, seconds });
+      channels.objectFinish.publish({
+        name: p.name,
+        uri,
+        objectId: p.index,
+        size: p.size,
+        compressedSize: result.compressedSize,
+        crc32c: result.crc32c,
+        attempt: n,
+        seconds,
+      });
       debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
       return result;
     };
@@ -618,7 +700,14 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       if (local) await ensureDir(dirname(join(prefix.path, p.name)));
       // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
       // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
-      const source = new DataSource({ ...data, size: p.size, objectId: p.index, chunkSize: chunkBytes, signal: stop.signal, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+      const source = new DataSource({
+        ...data,
+        size: p.size,
+        objectId: p.index,
+        chunkSize: chunkBytes,
+        signal: stop.signal,
+        ...(dataset && { datasetUnits, unitOffset: p.unitOffset }),
+      });
       const sink = createSink(target, { ...sinkOptions, compression });
       let bytes = 0;
       source.on('data', (chunk: Buffer) => {
@@ -643,7 +732,12 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
 
     /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
     const generated = async (target: Target, p: Planned, t0: number): Promise<ObjectWriteResult> => {
-      const generator = new DataGenerator({ ...data, size: p.size, objectId: p.index, ...(dataset && { datasetUnits, unitOffset: p.unitOffset }) });
+      const generator = new DataGenerator({
+        ...data,
+        size: p.size,
+        objectId: p.index,
+        ...(dataset && { datasetUnits, unitOffset: p.unitOffset }),
+      });
       let bytes = 0;
       let firstAck: number | undefined;
       try {
@@ -729,10 +823,15 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
       }
     }
     const streams = () =>
-      runBounded(whileRecording(plan), (p: Planned) => putOne(p).catch((err: unknown) => {
-        // putOne rejects only when the run stops: the objects in flight of a stopped run are no failure.
-        if (!stop.signal.aborted) stopFatally(err);
-      }), { concurrency: Math.max(1, Math.min(concurrency, totals.objects)), signal: stop.signal, collect: false });
+      runBounded(
+        whileRecording(plan),
+        (p: Planned) =>
+          putOne(p).catch((err: unknown) => {
+            // putOne rejects only when the run stops: the objects in flight of a stopped run are no failure.
+            if (!stop.signal.aborted) stopFatally(err);
+          }),
+        { concurrency: Math.max(1, Math.min(concurrency, totals.objects)), signal: stop.signal, collect: false },
+      );
 
     /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
      * batch completes. */
@@ -755,7 +854,16 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
           onCommitted: (p, r, n) => {
             // The URI costs a file URL per object: made only for whoever listens.
             if (channels.objectFinish.hasSubscribers) {
-              channels.objectFinish.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: r.size, compressedSize: r.size, crc32c: r.crc32c, attempt: n, seconds: (performance.now() - t0) / 1000 });
+              channels.objectFinish.publish({
+                name: p.name,
+                uri: uriOf(p),
+                objectId: p.index,
+                size: r.size,
+                compressedSize: r.size,
+                crc32c: r.crc32c,
+                attempt: n,
+                seconds: (performance.now() - t0) / 1000,
+              });
             }
             if (debug.enabled) debug('finish %s', uriOf(p));
             commitLatency.record(r.latencyMs);
@@ -837,14 +945,43 @@ interface RunOutcome {
  *   own error as it was thrown; the signal's reason when the caller's signal aborted the run.
  */
 async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
-  const { prefix, manifestAt, data, durationMs, shard, count, sizes, template, scope, compression, sinkOptions, signal, concurrencyLimit } = plan;
-  const { writer, progress, failures, committedObjects, fatal, datasetUnits, taken, started, dedupSums, resumed, partialsRemoved } = run;
+  const {
+    prefix,
+    manifestAt,
+    data,
+    durationMs,
+    shard,
+    count,
+    sizes,
+    template,
+    scope,
+    compression,
+    sinkOptions,
+    signal,
+    concurrencyLimit,
+  } = plan;
+  const {
+    writer,
+    progress,
+    failures,
+    committedObjects,
+    fatal,
+    datasetUnits,
+    taken,
+    started,
+    dedupSums,
+    resumed,
+    partialsRemoved,
+  } = run;
   const totals = { objects: run.objectsTotal };
   const dataset = scope === 'dataset';
   const notStored = (error: unknown, what: string): ManifestNotStoredError => {
     const reason = error instanceof Error ? error.message : String(error);
     return Object.assign(
-      new Error(`the ${what} could not be stored at ${formatTarget(what === 'records' ? recordsTargetFor(manifestAt) : manifestAt)}: ${reason}; ${progress.objectsDone} objects committed (they stay, without a manifest), ${progress.objectsFailed} failed`, { cause: error }),
+      new Error(
+        `the ${what} could not be stored at ${formatTarget(what === 'records' ? recordsTargetFor(manifestAt) : manifestAt)}: ${reason}; ${progress.objectsDone} objects committed (they stay, without a manifest), ${progress.objectsFailed} failed`,
+        { cause: error },
+      ),
       {
         code: 'ERR_DGEN_MANIFEST_NOT_STORED' as const,
         manifestUri: formatTarget(manifestAt),
@@ -895,7 +1032,9 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
     failed: writer.failed,
     bytes: writer.bytes,
     ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
-    ...((durationMs === undefined ? writer.committed + writer.failed < totals.objects : run.stopped || writer.committed + writer.failed < taken) && { interrupted: true as const }),
+    ...((durationMs === undefined
+      ? writer.committed + writer.failed < totals.objects
+      : run.stopped || writer.committed + writer.failed < taken) && { interrupted: true as const }),
   });
   let manifestUri: string;
   try {
@@ -907,7 +1046,12 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
   failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
   const latency = run.latency;
   // Dataset scope: the data set's units dedup as one (the generator's N / K).
-  const realizedDedupRatio = dataset && dedupSums.units > 0 ? datasetUnits / uniqueUnits(datasetUnits, data.dedupRatio) : dedupSums.unique === 0 ? 1 : dedupSums.units / dedupSums.unique;
+  const realizedDedupRatio =
+    dataset && dedupSums.units > 0
+      ? datasetUnits / uniqueUnits(datasetUnits, data.dedupRatio)
+      : dedupSums.unique === 0
+        ? 1
+        : dedupSums.units / dedupSums.unique;
   const stored = manifest.compressedBytes;
   return {
     ...manifest,

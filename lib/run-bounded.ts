@@ -70,7 +70,9 @@ export async function runBounded<T, R>(
   const collect = optionalBoolean('collect', options.collect, true);
   validateFunction('task', task);
   const iterator: Iterator<T> | AsyncIterator<T> =
-    Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+    Symbol.asyncIterator in items
+      ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
+      : (items as Iterable<T>)[Symbol.iterator]();
 
   const result: RunBoundedResult<Awaited<R>> = { settled: [], launched: 0, failed: 0 };
   let exhausted = false;

@@ -71,19 +71,46 @@ t.test('dgen put takes 4k, 4kb and distributions with suffixes as the help says'
 t.test('refusals: exit 2, the flag, the value as typed, the code, nothing created', async (t) => {
   const base = await tempDir(t);
   const cases: [string[], string | RegExp, NodeJS.ProcessEnv?][] = [
-    [['--compression', 'lz4'], 'dgen: --compression: compression must be "none", "zstd" or "gzip"; got "lz4" [ERR_DGEN_INVALID_COMPRESSION]\n(run with --help for usage)\n'],
-    [['--attempts', 'abc'], 'dgen: --attempts: attempts must be a whole number in decimal digits; got "abc" [ERR_DGEN_INVALID_OPTION]\n'],
-    [['--compression-level', '9'], 'dgen: --compression-level: compressionLevel must be given with --compression zstd or gzip (there is no level without compression); got "9" [ERR_DGEN_INVALID_COMPRESSION]\n'],
-    [['--compression', 'zstd', '--compression-level', '99'], 'dgen: --compression-level: compressionLevel must be an integer from 1 to 19 for zstd; got "99" [ERR_DGEN_INVALID_COMPRESSION]\n'],
-    [['--dedup', '0x2'], 'dgen: --dedup: dedupRatio must be a decimal number, e.g. 2 or 1.5; got "0x2" [ERR_DGEN_INVALID_RATIO]\n'],
-    [['--compress', '1e1'], 'dgen: --compress: compressRatio must be a decimal number, e.g. 2 or 1.5; got "1e1" [ERR_DGEN_INVALID_RATIO]\n'],
-    [['--seed', '0xZZ'], 'dgen: --seed: seed must be an integer from 0 to 2^64-1, decimal or 0x hex; got "0xZZ" [ERR_DGEN_INVALID_SEED]\n'],
+    [
+      ['--compression', 'lz4'],
+      'dgen: --compression: compression must be "none", "zstd" or "gzip"; got "lz4" [ERR_DGEN_INVALID_COMPRESSION]\n(run with --help for usage)\n',
+    ],
+    [
+      ['--attempts', 'abc'],
+      'dgen: --attempts: attempts must be a whole number in decimal digits; got "abc" [ERR_DGEN_INVALID_OPTION]\n',
+    ],
+    [
+      ['--compression-level', '9'],
+      'dgen: --compression-level: compressionLevel must be given with --compression zstd or gzip (there is no level without compression); got "9" [ERR_DGEN_INVALID_COMPRESSION]\n',
+    ],
+    [
+      ['--compression', 'zstd', '--compression-level', '99'],
+      'dgen: --compression-level: compressionLevel must be an integer from 1 to 19 for zstd; got "99" [ERR_DGEN_INVALID_COMPRESSION]\n',
+    ],
+    [
+      ['--dedup', '0x2'],
+      'dgen: --dedup: dedupRatio must be a decimal number, e.g. 2 or 1.5; got "0x2" [ERR_DGEN_INVALID_RATIO]\n',
+    ],
+    [
+      ['--compress', '1e1'],
+      'dgen: --compress: compressRatio must be a decimal number, e.g. 2 or 1.5; got "1e1" [ERR_DGEN_INVALID_RATIO]\n',
+    ],
+    [
+      ['--seed', '0xZZ'],
+      'dgen: --seed: seed must be an integer from 0 to 2^64-1, decimal or 0x hex; got "0xZZ" [ERR_DGEN_INVALID_SEED]\n',
+    ],
     [['--count', '1e3'], 'dgen: --count: count must be a whole number in decimal digits; got "1e3" [ERR_DGEN_INVALID_OPTION]\n'],
     [['--size', '4x'], /^dgen: --size: size must be .*; got "4x" \[ERR_DGEN_INVALID_SIZE\]\n/],
     // A size the CLI spelled for the library (1.1k -> 1.1KiB, not whole bytes) is shown as typed.
     [['--dedup-unit', '1.1k'], /^dgen: --dedup-unit: dedupUnit must be .*; got "1\.1k" \[ERR_DGEN_INVALID_DEDUP_UNIT\]\n/],
-    [['--chunk-size', '1.25k', '--size', '1m'], /^dgen: --chunk-size: chunkSize must be a multiple of 512 bytes from 512 to \d+; got "1\.25k" \[ERR_DGEN_INVALID_CHUNK_SIZE\]\n/],
-    [['--status-interval', 'soon'], /^dgen: --status-interval: statusInterval must be a time above zero: .*; got "soon" \[ERR_DGEN_INVALID_OPTION\]\n/],
+    [
+      ['--chunk-size', '1.25k', '--size', '1m'],
+      /^dgen: --chunk-size: chunkSize must be a multiple of 512 bytes from 512 to \d+; got "1\.25k" \[ERR_DGEN_INVALID_CHUNK_SIZE\]\n/,
+    ],
+    [
+      ['--status-interval', 'soon'],
+      /^dgen: --status-interval: statusInterval must be a time above zero: .*; got "soon" \[ERR_DGEN_INVALID_OPTION\]\n/,
+    ],
     [['--ratio-codec', 'bogus'], /^dgen: --ratio-codec: ratioCodec must be .*; got "bogus" \[ERR_DGEN_INVALID_OPTION\]\n/],
     [['--duration', '0s'], /^dgen: --duration: duration must be a time above zero: .*; got "0s" \[ERR_DGEN_INVALID_OPTION\]\n/],
     [
@@ -105,7 +132,11 @@ t.test('refusals: exit 2, the flag, the value as typed, the code, nothing create
   // --json: the refusal is also a document on stdout.
   const json = dgen(['put', join(base, 'json'), '--dedup', '0x2', '--json']);
   t.equal(json.status, 2);
-  t.match(JSON.parse(json.stdout), { ok: false, error: { code: 'ERR_DGEN_INVALID_RATIO', parameter: 'dedupRatio' }, committed: 0 });
+  t.match(JSON.parse(json.stdout), {
+    ok: false,
+    error: { code: 'ERR_DGEN_INVALID_RATIO', parameter: 'dedupRatio' },
+    committed: 0,
+  });
   // Hex seeds are accepted, as the help says, and reported in decimal.
   t.match(dgen(['put', '--help']).stdout, /--seed <seed>\s+64-bit seed, decimal or 0x hex/);
   const hex = dgen(['put', join(base, 'hex'), '--size', '4k', '--seed', '0x10', '--json']);
@@ -117,16 +148,23 @@ t.test('merge and verify say what is missing, without pointing at --help', async
   const base = await tempDir(t);
   const empty = dgen(['merge', base]);
   t.equal(empty.status, 1);
-  t.equal(empty.stderr, `dgen: no shard manifests (dgen-manifest.shard-I-of-N.json) under ${base}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs [ERR_DGEN_NOT_FOUND]\n`);
+  t.equal(
+    empty.stderr,
+    `dgen: no shard manifests (dgen-manifest.shard-I-of-N.json) under ${base}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs [ERR_DGEN_NOT_FOUND]\n`,
+  );
   const missing = dgen(['merge', join(base, 'nowhere')]);
   t.equal(missing.status, 1);
   t.equal(missing.stderr, `dgen: ${join(base, 'nowhere')} does not exist: nothing to merge [ERR_DGEN_NOT_FOUND]\n`);
 
   const dir = join(base, 'sharded');
-  for (const shard of ['0/2', '1/2']) t.equal(dgen(['put', dir, '--count', '4', '--size', '4k', '--seed', '3', '--shard', shard]).status, 0);
+  for (const shard of ['0/2', '1/2'])
+    t.equal(dgen(['put', dir, '--count', '4', '--size', '4k', '--seed', '3', '--shard', shard]).status, 0);
   const early = dgen(['verify', dir]);
   t.equal(early.status, 1);
-  t.match(early.stderr, /dgen-manifest\.json does not exist; the target holds 2 shard manifests of a sharded run \(file:\S+dgen-manifest\.shard-0+-of-0*2\.json, \.\.\.\): join them with `dgen merge \S+` first, or verify one shard with --manifest \S+ \[ERR_DGEN_NOT_MERGED\]/);
+  t.match(
+    early.stderr,
+    /dgen-manifest\.json does not exist; the target holds 2 shard manifests of a sharded run \(file:\S+dgen-manifest\.shard-0+-of-0*2\.json, \.\.\.\): join them with `dgen merge \S+` first, or verify one shard with --manifest \S+ \[ERR_DGEN_NOT_MERGED\]/,
+  );
   t.equal(dgen(['merge', dir]).status, 0);
   t.equal(dgen(['verify', dir]).status, 0, 'verify after merge');
 
@@ -139,11 +177,11 @@ t.test('merge and verify say what is missing, without pointing at --help', async
   t.notMatch(incomplete.stderr, /--help/);
 });
 
-t.test('every command\'s help ends with examples; --version', async (t) => {
+t.test("every command's help ends with examples; --version", async (t) => {
   for (const command of [[], ['put'], ['cat'], ['verify'], ['merge'], ['analyze']]) {
     const r = dgen([...command, '--help']);
     t.equal(r.status, 0);
-    const examples = /\nExamples:\n((  \$ dgen .*\n){2,3})$/.exec(r.stdout);
+    const examples = /\nExamples:\n(( {2}\$ dgen .*\n){2,3})$/.exec(r.stdout);
     t.ok(examples, `dgen ${command.join(' ')} --help ends with 2 or 3 examples`);
   }
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -159,13 +197,37 @@ t.test('put refuses bad options and missing credentials before it creates anythi
   const noAzure = { AZURE_STORAGE_CONNECTION_STRING: '' };
   const cases: [string[], NodeJS.ProcessEnv, string][] = [
     // An Azure target without an account: refused up front, not one manifest failure per object (exit 1).
-    [['put', 'az://container/run', '--count', '3', '--manifest', join(base, 'az', 'm.json')], noAzure, 'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n'],
-    [['put', join(base, 'az-manifest'), '--manifest', 'az://container/m.json'], noAzure, 'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n'],
-    [['put', join(base, 'retry'), '--retry-base-ms', '-5'], {}, 'dgen: --retry-base-ms: retryBaseMs must be a whole number in decimal digits; got "-5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
-    [['put', join(base, 'attempts'), '--attempts', '0'], {}, 'dgen: --attempts: attempts must be a whole number >= 1; got "0" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+    [
+      ['put', 'az://container/run', '--count', '3', '--manifest', join(base, 'az', 'm.json')],
+      noAzure,
+      'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n',
+    ],
+    [
+      ['put', join(base, 'az-manifest'), '--manifest', 'az://container/m.json'],
+      noAzure,
+      'dgen: connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set; got undefined [ERR_DGEN_INVALID_OPTION]\n',
+    ],
+    [
+      ['put', join(base, 'retry'), '--retry-base-ms', '-5'],
+      {},
+      'dgen: --retry-base-ms: retryBaseMs must be a whole number in decimal digits; got "-5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n',
+    ],
+    [
+      ['put', join(base, 'attempts'), '--attempts', '0'],
+      {},
+      'dgen: --attempts: attempts must be a whole number >= 1; got "0" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n',
+    ],
     // A backend's option is checked by its backend whatever the target.
-    [['put', join(base, 'part'), '--part-size', '5'], {}, 'dgen: --part-size: partSize must be a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB), or a size string such as "16MiB"; got "5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
-    [['put', join(base, 'endpoint'), '--endpoint', 'ftp://host'], {}, 'dgen: --endpoint: endpoint must be an http:// or https:// URL; got "ftp://host" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n'],
+    [
+      ['put', join(base, 'part'), '--part-size', '5'],
+      {},
+      'dgen: --part-size: partSize must be a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB), or a size string such as "16MiB"; got "5" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n',
+    ],
+    [
+      ['put', join(base, 'endpoint'), '--endpoint', 'ftp://host'],
+      {},
+      'dgen: --endpoint: endpoint must be an http:// or https:// URL; got "ftp://host" [ERR_DGEN_INVALID_OPTION]\n(run with --help for usage)\n',
+    ],
   ];
   for (const [args, env, stderr] of cases) {
     const r = dgen(args, env);

@@ -41,7 +41,10 @@ t.test('at most concurrency tasks in flight; outcomes by launch index', async (t
   c.pending.get(4)!.resolve('E');
   const r = await run;
   t.equal(c.most(), 2);
-  t.same(r.settled, ['A', 'B', 'C', 'D', 'E'].map((value) => ({ ok: true, value })));
+  t.same(
+    r.settled,
+    ['A', 'B', 'C', 'D', 'E'].map((value) => ({ ok: true, value })),
+  );
   t.equal(r.launched, 5);
   t.equal(r.failed, 0);
   t.equal(r.stopped, undefined);
@@ -50,15 +53,22 @@ t.test('at most concurrency tasks in flight; outcomes by launch index', async (t
 
 t.test('a rejecting task is recorded and the run goes on (no failFast); a synchronous throw too', async (t) => {
   const boom = new Error('boom');
-  const r = await runBounded([1, 2, 3, 4], (n) => {
-    if (n === 2) throw boom;
-    if (n === 3) return Promise.reject(new Error('three'));
-    return n * 10;
-  }, { concurrency: 3 });
+  const r = await runBounded(
+    [1, 2, 3, 4],
+    (n) => {
+      if (n === 2) throw boom;
+      if (n === 3) return Promise.reject(new Error('three'));
+      return n * 10;
+    },
+    { concurrency: 3 },
+  );
   t.equal(r.launched, 4);
   t.equal(r.failed, 2);
   t.same(r.firstError, { index: 1, error: boom });
-  t.same(r.settled.map((s) => s.ok), [true, false, false, true]);
+  t.same(
+    r.settled.map((s) => s.ok),
+    [true, false, false, true],
+  );
   t.same(r.settled[0], { ok: true, value: 10 });
   t.match(r.settled[2], { ok: false, error: { message: 'three' } });
   t.equal(r.stopped, undefined);
@@ -157,10 +167,24 @@ t.test('bad options are rejected with codes, before any item is taken', async (t
     },
   };
   const task = async () => 1;
-  await t.rejects(runBounded(items, task, { concurrency: 0 }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'concurrency' });
-  await t.rejects(runBounded(items, task, { concurrency: '4' as never }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'concurrency' });
-  await t.rejects(runBounded(items, task, { concurrency: 1, signal: {} as never }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'signal' });
-  await t.rejects(runBounded(items, task, { concurrency: 1, failFast: 'yes' as never }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'failFast' });
+  await t.rejects(runBounded(items, task, { concurrency: 0 }), {
+    name: 'RangeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'concurrency',
+  });
+  await t.rejects(runBounded(items, task, { concurrency: '4' as never }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'concurrency',
+  });
+  await t.rejects(runBounded(items, task, { concurrency: 1, signal: {} as never }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'signal',
+  });
+  await t.rejects(runBounded(items, task, { concurrency: 1, failFast: 'yes' as never }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'failFast',
+  });
   await t.rejects(runBounded(items, 'task' as never, { concurrency: 1 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'task' });
   t.equal(taken, false);
 });

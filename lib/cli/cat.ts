@@ -20,7 +20,18 @@ import { compressionFromOptions, connectionOptions, type CatFlags } from './opti
 import { flagOf } from './values.js';
 
 /** The flags that shape the data, which a manifest gives (refused beside `--manifest`). */
-const FROM_MANIFEST = ['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'dedupScope', 'seed', 'count', 'compression', 'compressionLevel'] as const;
+const FROM_MANIFEST = [
+  'size',
+  'dedup',
+  'compress',
+  'ratioCodec',
+  'dedupUnit',
+  'dedupScope',
+  'seed',
+  'count',
+  'compression',
+  'compressionLevel',
+] as const;
 
 /** What to write: the object's generator parameters and the compression it is stored with. */
 interface CatPlan {
@@ -34,13 +45,23 @@ interface CatPlan {
 async function fromManifest(location: string, opts: CatFlags, command: Command | undefined): Promise<CatPlan> {
   for (const key of FROM_MANIFEST) {
     if (command?.getOptionValueSource(key) === 'cli') {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], `absent with --manifest (${flagOf(command, key)} is taken from the manifest)`);
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        key,
+        opts[key],
+        `absent with --manifest (${flagOf(command, key)} is taken from the manifest)`,
+      );
     }
   }
   const manifest = await loadManifest(location, connectionOptions(opts));
   const id = Number(opts.object);
   if (id >= manifest.count) {
-    throw invalidRange('ERR_DGEN_INVALID_OBJECT_ID', 'objectId', opts.object, `below the run's count of objects, ${manifest.count} (${location})`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OBJECT_ID',
+      'objectId',
+      opts.object,
+      `below the run's count of objects, ${manifest.count} (${location})`,
+    );
   }
   const sizes = parseSizeDistribution(manifest.size);
   const seed = BigInt(manifest.seed);
@@ -65,11 +86,19 @@ function fromFlags(opts: CatFlags): CatPlan {
   const sizes = parseSizeDistribution(opts.size);
   const id = Number(opts.object);
   const count = opts.count === undefined ? undefined : Number(opts.count);
-  if (count !== undefined && !(count >= 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'count', opts.count, 'a whole number >= 1');
-  if (count !== undefined && id >= count) throw invalidRange('ERR_DGEN_INVALID_OBJECT_ID', 'objectId', opts.object, `below --count (${opts.count})`);
+  if (count !== undefined && !(count >= 1))
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'count', opts.count, 'a whole number >= 1');
+  if (count !== undefined && id >= count)
+    throw invalidRange('ERR_DGEN_INVALID_OBJECT_ID', 'objectId', opts.object, `below --count (${opts.count})`);
   const dataset = opts.dedupScope === 'dataset';
   // Dataset scope: the object's units are its place among the units of the whole data set.
-  if (dataset && count === undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', opts.dedupScope, 'given with --count (the objects of the data set share its units)');
+  if (dataset && count === undefined)
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'dedupScope',
+      opts.dedupScope,
+      'given with --count (the objects of the data set share its units)',
+    );
   const spec: ObjectSpec = {
     seed: String(data.seed),
     objectId: String(id),
@@ -78,10 +107,17 @@ function fromFlags(opts: CatFlags): CatPlan {
     compressRatio: data.compressRatio,
     ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
     dedupUnit: data.dedupUnit,
-    ...(dataset && { datasetUnits: unitsBefore(sizes, data.seed, count!, data.dedupUnit), unitOffset: unitsBefore(sizes, data.seed, id, data.dedupUnit) }),
+    ...(dataset && {
+      datasetUnits: unitsBefore(sizes, data.seed, count!, data.dedupUnit),
+      unitOffset: unitsBefore(sizes, data.seed, id, data.dedupUnit),
+    }),
   };
   const compression = compressionFromOptions(opts);
-  return { spec, compression: compression?.algorithm === 'none' ? undefined : compression, ...(opts.seed === undefined && { randomSeed: data.seed }) };
+  return {
+    spec,
+    compression: compression?.algorithm === 'none' ? undefined : compression,
+    ...(opts.seed === undefined && { randomSeed: data.seed }),
+  };
 }
 
 /**
@@ -95,10 +131,13 @@ function fromFlags(opts: CatFlags): CatPlan {
  */
 export async function runCat(opts: CatFlags, command?: Command): Promise<void> {
   if (isatty(1) && opts.force !== true) {
-    throw Object.assign(new Error('stdout is a terminal: dgen cat writes binary data; redirect it (> file, | command) or give --force'), {
-      code: 'ERR_DGEN_STDOUT_TERMINAL',
-      exitCode: 2,
-    });
+    throw Object.assign(
+      new Error('stdout is a terminal: dgen cat writes binary data; redirect it (> file, | command) or give --force'),
+      {
+        code: 'ERR_DGEN_STDOUT_TERMINAL',
+        exitCode: 2,
+      },
+    );
   }
   const plan = opts.manifest !== undefined ? await fromManifest(opts.manifest, opts, command) : fromFlags(opts);
   // Checked before the seed is said: a refusal is the only thing a refused run prints.

@@ -14,8 +14,10 @@ import { usageDocument } from './report.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
 const runPut = async (...a: Parameters<typeof import('./put.js').runPut>) => (await import('./put.js')).runPut(...a);
 const runCat = async (...a: Parameters<typeof import('./cat.js').runCat>) => (await import('./cat.js')).runCat(...a);
-const runAnalyze = async (...a: Parameters<typeof import('./analyze.js').runAnalyze>) => (await import('./analyze.js')).runAnalyze(...a);
-const runVerify = async (...a: Parameters<typeof import('./verify.js').runVerify>) => (await import('./verify.js')).runVerify(...a);
+const runAnalyze = async (...a: Parameters<typeof import('./analyze.js').runAnalyze>) =>
+  (await import('./analyze.js')).runAnalyze(...a);
+const runVerify = async (...a: Parameters<typeof import('./verify.js').runVerify>) =>
+  (await import('./verify.js')).runVerify(...a);
 const runMerge = async (...a: Parameters<typeof import('./verify.js').runMerge>) => (await import('./verify.js')).runMerge(...a);
 
 /** Exit status for bad usage or invalid values (as sysexits' EX_USAGE is too rare to expect). */
@@ -26,29 +28,91 @@ export const EXIT_FAILURE = 1;
 /** Options that shape the data, shared by put and cat (the same flags, so that cat repeats a put). */
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .addOption(option('--size <size>', 'bytes per object: 4096, 4k, 64MiB, 1GB (see Sizes below); or a distribution: uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%', 'sizeSpec', { code: 'ERR_DGEN_INVALID_SIZE' }).default('1MiB'))
-    .addOption(option('--dedup <ratio>', 'dedup ratio d >= 1, decimal (n units hold round(n/d) unique ones)', 'decimal', { parameter: 'dedupRatio', code: 'ERR_DGEN_INVALID_RATIO' }).default('1'))
-    .addOption(option('--compress <ratio>', 'compression ratio c, 1 to 64, decimal, as zstd/gzip/lz4 measure it', 'decimal', { parameter: 'compressRatio', code: 'ERR_DGEN_INVALID_RATIO' }).default('1'))
-    .addOption(option('--ratio-codec <codec>', 'the codec --compress is exact for: CODEC[-LEVEL][@CHUNK], e.g. zstd-1, lz4@4KiB (default: zstd, gzip and lz4 together)', 'size', { parameter: 'ratioCodec' }))
-    .addOption(option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes', 'size', { code: 'ERR_DGEN_INVALID_DEDUP_UNIT' }).default('4KiB'))
-    .addOption(option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does').choices(['object', 'dataset']).default('object'))
-    .addOption(option('--seed <seed>', '64-bit seed, decimal or 0x hex; default: random, reported back', 'seed', { code: 'ERR_DGEN_INVALID_SEED' }))
-    .addOption(option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes', 'size', { code: 'ERR_DGEN_INVALID_CHUNK_SIZE' }).default('4MiB'))
+    .addOption(
+      option(
+        '--size <size>',
+        'bytes per object: 4096, 4k, 64MiB, 1GB (see Sizes below); or a distribution: uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%',
+        'sizeSpec',
+        { code: 'ERR_DGEN_INVALID_SIZE' },
+      ).default('1MiB'),
+    )
+    .addOption(
+      option('--dedup <ratio>', 'dedup ratio d >= 1, decimal (n units hold round(n/d) unique ones)', 'decimal', {
+        parameter: 'dedupRatio',
+        code: 'ERR_DGEN_INVALID_RATIO',
+      }).default('1'),
+    )
+    .addOption(
+      option('--compress <ratio>', 'compression ratio c, 1 to 64, decimal, as zstd/gzip/lz4 measure it', 'decimal', {
+        parameter: 'compressRatio',
+        code: 'ERR_DGEN_INVALID_RATIO',
+      }).default('1'),
+    )
+    .addOption(
+      option(
+        '--ratio-codec <codec>',
+        'the codec --compress is exact for: CODEC[-LEVEL][@CHUNK], e.g. zstd-1, lz4@4KiB (default: zstd, gzip and lz4 together)',
+        'size',
+        { parameter: 'ratioCodec' },
+      ),
+    )
+    .addOption(
+      option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes', 'size', {
+        code: 'ERR_DGEN_INVALID_DEDUP_UNIT',
+      }).default('4KiB'),
+    )
+    .addOption(
+      option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does')
+        .choices(['object', 'dataset'])
+        .default('object'),
+    )
+    .addOption(
+      option('--seed <seed>', '64-bit seed, decimal or 0x hex; default: random, reported back', 'seed', {
+        code: 'ERR_DGEN_INVALID_SEED',
+      }),
+    )
+    .addOption(
+      option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes', 'size', {
+        code: 'ERR_DGEN_INVALID_CHUNK_SIZE',
+      }).default('4MiB'),
+    )
     .addOption(option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
     .addOption(option('--compression-level <n>', 'with --compression: zstd 1-19 (default 3), gzip 1-9 (default 6)', 'whole'))
-    .addOption(option('--rate <size/s>', 'bytes per second at most, e.g. 100MiB or 100m/s (default: as fast as it goes)', 'rate'));
+    .addOption(
+      option('--rate <size/s>', 'bytes per second at most, e.g. 100MiB or 100m/s (default: as fast as it goes)', 'rate'),
+    );
 }
 
 /** Options of put that a resumed run takes from the old run's manifest when they are not given. */
-const RESUMED: ReadonlySet<keyof PutFlags> = new Set(['size', 'dedup', 'compress', 'ratioCodec', 'dedupUnit', 'seed', 'count', 'dedupScope', 'nameTemplate', 'compression', 'compressionLevel']);
+const RESUMED: ReadonlySet<keyof PutFlags> = new Set([
+  'size',
+  'dedup',
+  'compress',
+  'ratioCodec',
+  'dedupUnit',
+  'seed',
+  'count',
+  'dedupScope',
+  'nameTemplate',
+  'compression',
+  'compressionLevel',
+]);
 
 /** Defaults of the raw put that a formatted put (`--format`, `--dlio-workload`) drops, so that only the ones
  * given on the command line are seen (and refused where they have no meaning there). */
-const FORMAT_DEFAULTS_DROPPED: ReadonlySet<keyof PutFlags> = new Set(['dedupScope', 'attempts', 'nameTemplate', 'chunkSize', 'compression']);
+const FORMAT_DEFAULTS_DROPPED: ReadonlySet<keyof PutFlags> = new Set([
+  'dedupScope',
+  'attempts',
+  'nameTemplate',
+  'chunkSize',
+  'compression',
+]);
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
-  return (err instanceof RangeError || err instanceof TypeError) && String((err as { code?: unknown }).code).startsWith('ERR_DGEN_');
+  return (
+    (err instanceof RangeError || err instanceof TypeError) && String((err as { code?: unknown }).code).startsWith('ERR_DGEN_')
+  );
 }
 
 /** Examples at the end of a command's help. */
@@ -65,7 +129,10 @@ function buildProgram(): Command {
     .version(`${TOOL}`, '-V, --version', 'print the package name and version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .addHelpText('after', examples('dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3', 'dgen verify /mnt/test', 'dgen put --help'))
+    .addHelpText(
+      'after',
+      examples('dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3', 'dgen verify /mnt/test', 'dgen put --help'),
+    )
     .hook('preAction', (_program, command) => {
       current = command;
       try {
@@ -78,92 +145,200 @@ function buildProgram(): Command {
   addDataOptions(
     addConnectionOptions(program.command('put'))
       .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
-      .argument('<target>', 'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix')
-      .addOption(option('--count <n>', 'number of objects in the data set (with --duration: at most this many; default there: no limit)', 'whole').default('1'))
-      .addOption(option('--concurrency <j>', 'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)', 'whole').default('4')),
+      .argument(
+        '<target>',
+        'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix',
+      )
+      .addOption(
+        option(
+          '--count <n>',
+          'number of objects in the data set (with --duration: at most this many; default there: no limit)',
+          'whole',
+        ).default('1'),
+      )
+      .addOption(
+        option(
+          '--concurrency <j>',
+          'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)',
+          'whole',
+        ).default('4'),
+      ),
   )
-    .addOption(option('--duration <time>', 'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many', 'duration'))
-    .addOption(option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'))
-    .addOption(option('--retry-base-ms <ms>', 'first wait before retrying an object, in ms; doubles per attempt, with jitter, at most 10 s (default 200)', 'whole'))
+    .addOption(
+      option(
+        '--duration <time>',
+        'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many',
+        'duration',
+      ),
+    )
+    .addOption(
+      option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'),
+    )
+    .addOption(
+      option(
+        '--retry-base-ms <ms>',
+        'first wait before retrying an object, in ms; doubles per attempt, with jitter, at most 10 s (default 200)',
+        'whole',
+      ),
+    )
     .addOption(option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
     .addOption(option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
     .addOption(option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)', 'whole'))
     .addOption(option('--manifest <file>', 'store the manifest here instead of under the target'))
-    .addOption(option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'))
-    .addOption(option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }))
-    .addOption(option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }))
+    .addOption(
+      option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'),
+    )
+    .addOption(
+      option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }),
+    )
+    .addOption(
+      option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING', 'size', {
+        code: 'ERR_DGEN_INVALID_SIZE',
+      }),
+    )
     .addOption(option('--fsync', 'fsync each file before renaming it into place'))
-    .addOption(option('--overwrite', 'write even where the manifest location holds another run\'s manifest (that run is replaced)'))
-    .addOption(option('--resume', 'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest').conflicts('overwrite'))
-    .addOption(option('--json', 'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false); progress events (NDJSON) on stderr every --status-interval'))
+    .addOption(
+      option('--overwrite', "write even where the manifest location holds another run's manifest (that run is replaced)"),
+    )
+    .addOption(
+      option(
+        '--resume',
+        'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest',
+      ).conflicts('overwrite'),
+    )
+    .addOption(
+      option(
+        '--json',
+        'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false); progress events (NDJSON) on stderr every --status-interval',
+      ),
+    )
     .addOption(option('--no-progress', 'no progress bar on a terminal, no status lines elsewhere'))
-    .addOption(option('--status-interval <time>', 'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms', 'duration').default('10s'))
-    .addOption(option('--format <format>', 'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)'))
-    .addOption(option('--dlio-workload <name>', 'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)'))
+    .addOption(
+      option(
+        '--status-interval <time>',
+        'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms',
+        'duration',
+      ).default('10s'),
+    )
+    .addOption(
+      option(
+        '--format <format>',
+        'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)',
+      ),
+    )
+    .addOption(
+      option(
+        '--dlio-workload <name>',
+        'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)',
+      ),
+    )
     .addOption(option('--samples <n>', 'with --format: samples (records, rows) per file', 'whole'))
     .addOption(option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)', 'size'))
     .addOption(option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
-    .addOption(option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)', 'whole'))
-    .addOption(option('--layout <layout>', 'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)'))
-    .addHelpText('after', SIZES_HELP + '\n' + examples(
-      'dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3 --seed 42',
-      'dgen put s3://bucket/run1 --count 100000 --size uniform:4k,1m --concurrency 64 --json',
-      'dgen put /mnt/test --duration 5m --rate 200MiB --size 1m --status-interval 30s',
-    ))
+    .addOption(
+      option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)', 'whole'),
+    )
+    .addOption(
+      option(
+        '--layout <layout>',
+        'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)',
+      ),
+    )
+    .addHelpText(
+      'after',
+      SIZES_HELP +
+        '\n' +
+        examples(
+          'dgen put /mnt/test --count 100 --size 64MiB --dedup 2 --compress 3 --seed 42',
+          'dgen put s3://bucket/run1 --count 100000 --size uniform:4k,1m --concurrency 64 --json',
+          'dgen put /mnt/test --duration 5m --rate 200MiB --size 1m --status-interval 30s',
+        ),
+    )
     .exitOverride()
     .action(async (target: string, opts: PutFlags, command: Command) => {
       if (opts.format !== undefined || opts.dlioWorkload !== undefined) {
         // A formatted put: options left at their default are not the user's (a DLIO preset fills count and
         // size; options of the raw put that a formatted put has no use for are refused only when given).
         for (const key of FORMAT_DEFAULTS_DROPPED) if (command.getOptionValueSource(key) === 'default') delete opts[key];
-        if (opts.dlioWorkload !== undefined) for (const key of ['count', 'size'] as const) if (command.getOptionValueSource(key) === 'default') delete opts[key];
+        if (opts.dlioWorkload !== undefined)
+          for (const key of ['count', 'size'] as const) if (command.getOptionValueSource(key) === 'default') delete opts[key];
       } else if (opts.resume) {
         // Resuming takes the old run's parameters: only those given on the command line are compared.
         for (const key of RESUMED) if (command.getOptionValueSource(key) === 'default') delete opts[key];
       }
       // A timed run's count is a limit the user sets, not the default of 1.
       if (opts.duration !== undefined && command.getOptionValueSource('count') === 'default') delete opts.count;
-      if (!(await runPut(target, opts))) throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
+      if (!(await runPut(target, opts)))
+        throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
     });
 
   addDataOptions(
     addConnectionOptions(program.command('cat'))
-      .description('write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it')
-      .addOption(option('--object <n>', 'object identity (index in a put)', 'whole', { parameter: 'objectId', code: 'ERR_DGEN_INVALID_OBJECT_ID' }).default('0'))
-      .addOption(option('--count <n>', 'objects in the put\'s data set: needed with --dedup-scope dataset, and checks --object', 'whole')),
+      .description(
+        'write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it',
+      )
+      .addOption(
+        option('--object <n>', 'object identity (index in a put)', 'whole', {
+          parameter: 'objectId',
+          code: 'ERR_DGEN_INVALID_OBJECT_ID',
+        }).default('0'),
+      )
+      .addOption(
+        option('--count <n>', "objects in the put's data set: needed with --dedup-scope dataset, and checks --object", 'whole'),
+      ),
   )
-    .addOption(option('--manifest <file>', 'take every parameter from this run\'s manifest (path or URI; --endpoint, --region for s3://); the data flags are then refused'))
+    .addOption(
+      option(
+        '--manifest <file>',
+        "take every parameter from this run's manifest (path or URI; --endpoint, --region for s3://); the data flags are then refused",
+      ),
+    )
     .addOption(option('--force', 'write to stdout even when it is a terminal'))
-    .addHelpText('after', SIZES_HELP + '\n' + examples(
-      'dgen cat --manifest /mnt/test/dgen-manifest.json --object 7 | cmp - /mnt/test/obj-000007.bin',
-      'dgen cat --size 1GiB --dedup 2 --compress 3 --seed 42 | zstd -3 | wc -c',
-      'dgen cat --size 100g --rate 50m/s > /dev/null',
-    ))
+    .addHelpText(
+      'after',
+      SIZES_HELP +
+        '\n' +
+        examples(
+          'dgen cat --manifest /mnt/test/dgen-manifest.json --object 7 | cmp - /mnt/test/obj-000007.bin',
+          'dgen cat --size 1GiB --dedup 2 --compress 3 --seed 42 | zstd -3 | wc -c',
+          'dgen cat --size 100g --rate 50m/s > /dev/null',
+        ),
+    )
     .exitOverride()
     .action(async (opts: CatFlags, command: Command) => {
       await runCat(opts, command);
     });
   addConnectionOptions(program.command('verify'))
     .description('read every object of a run back and compare it with regeneration from the manifest')
-    .argument('<target>', 'the run\'s target: directory, file:///dir, s3://bucket/prefix, az://container/prefix')
+    .argument('<target>', "the run's target: directory, file:///dir, s3://bucket/prefix, az://container/prefix")
     .addOption(option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
     .addOption(option('--concurrency <j>', 'objects read at once', 'whole').default('4'))
     .addOption(option('--strict', 'exit 1 when the target holds objects the manifest does not list'))
     .addOption(option('--json', 'print the report as JSON on stdout'))
-    .addHelpText('after', examples(
-      'dgen verify /mnt/test',
-      'dgen verify s3://bucket/run1 --endpoint http://127.0.0.1:9000 --json',
-      'dgen verify /mnt/test --manifest /mnt/test/dgen-manifest.shard-0-of-4.json --strict',
-    ))
+    .addHelpText(
+      'after',
+      examples(
+        'dgen verify /mnt/test',
+        'dgen verify s3://bucket/run1 --endpoint http://127.0.0.1:9000 --json',
+        'dgen verify /mnt/test --manifest /mnt/test/dgen-manifest.shard-0-of-4.json --strict',
+      ),
+    )
     .exitOverride()
     .action(async (target: string, opts: Opts) => {
-      if (!(await runVerify(target, opts))) throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
+      if (!(await runVerify(target, opts)))
+        throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
     });
 
   addConnectionOptions(program.command('merge'))
     .description('join the shard manifests (dgen-manifest.shard-I-of-N.json) under a target into dgen-manifest.json')
-    .argument('<target>', 'the run\'s target')
-    .addHelpText('after', examples('dgen merge /mnt/test   # after dgen put /mnt/test --shard I/4 for I = 0..3', 'dgen merge s3://bucket/run1 && dgen verify s3://bucket/run1'))
+    .argument('<target>', "the run's target")
+    .addHelpText(
+      'after',
+      examples(
+        'dgen merge /mnt/test   # after dgen put /mnt/test --shard I/4 for I = 0..3',
+        'dgen merge s3://bucket/run1 && dgen verify s3://bucket/run1',
+      ),
+    )
     .exitOverride()
     .action(async (target: string, opts: Opts) => {
       await runMerge(target, opts);
@@ -172,15 +347,31 @@ function buildProgram(): Command {
   addConnectionOptions(program.command('analyze'))
     .description('measure dedup and compression of files, directories and objects the way storage systems see them')
     .argument('<inputs...>', 'files, directories (recursively), file://, s3://bucket/prefix, az://container/prefix')
-    .addOption(option('--chunk-sizes <list>', 'fixed chunk sizes, comma-separated (4k = 4KiB, as put\'s sizes)', 'size').default('4KiB,8KiB,16KiB,32KiB,64KiB,128KiB'))
+    .addOption(
+      option('--chunk-sizes <list>', "fixed chunk sizes, comma-separated (4k = 4KiB, as put's sizes)", 'size').default(
+        '4KiB,8KiB,16KiB,32KiB,64KiB,128KiB',
+      ),
+    )
     .addOption(option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)', 'size').default('2KiB,8KiB,64KiB'))
     .addOption(option('--no-cdc', 'no content-defined chunking'))
     .addOption(option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
-    .addOption(option('--sample <rate>', 'estimate from a fraction of the chunks (0.01 or 1%), sampled by fingerprint, with 95% intervals'))
+    .addOption(
+      option(
+        '--sample <rate>',
+        'estimate from a fraction of the chunks (0.01 or 1%), sampled by fingerprint, with 95% intervals',
+      ),
+    )
     .addOption(option('--hash <name>', 'chunk fingerprint: xxh3 (XXH3-128, default) or sha256 (collision resistant)'))
     .addOption(option('--json', 'print the report as JSON on stdout'))
     .addOption(option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
-    .addHelpText('after', examples('dgen analyze /data/backups', 'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json', 'dgen analyze big.img --sample 1%'))
+    .addHelpText(
+      'after',
+      examples(
+        'dgen analyze /data/backups',
+        'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json',
+        'dgen analyze big.img --sample 1%',
+      ),
+    )
     .exitOverride()
     .action(async (inputs: string[], opts: Opts) => {
       await runAnalyze(inputs, opts);
@@ -193,7 +384,10 @@ function buildProgram(): Command {
  * the message with the value as it was typed (where the CLI rewrote it, e.g. `4k` -> `4KiB`, or built an
  * object from it, e.g. `--compression`), the code; and a pointer to --help when a flag was named.
  */
-export function usageMessage(err: Error & { code: string; parameter?: string; value?: unknown }, command: Command | undefined = current): string {
+export function usageMessage(
+  err: Error & { code: string; parameter?: string; value?: unknown },
+  command: Command | undefined = current,
+): string {
   const parameter = err.parameter ?? '';
   const flag = parameter === 'uri' ? '<target>' : flagOf(command, parameter);
   let message = err.message;
@@ -235,4 +429,3 @@ export async function main(argv: string[]): Promise<number> {
     return typeof e.exitCode === 'number' ? e.exitCode : EXIT_FAILURE;
   }
 }
-

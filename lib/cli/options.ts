@@ -78,7 +78,12 @@ export function compressionFromOptions(opts: Pick<DataFlags, 'compression' | 'co
   const algorithm = opts.compression;
   const level = opts.compressionLevel;
   if (level !== undefined && (algorithm === undefined || algorithm === 'none')) {
-    throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compressionLevel', level, 'given with --compression zstd or gzip (there is no level without compression)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_COMPRESSION',
+      'compressionLevel',
+      level,
+      'given with --compression zstd or gzip (there is no level without compression)',
+    );
   }
   if (algorithm === undefined) return undefined;
   return parseCompression(algorithm, level);

@@ -2,7 +2,15 @@
 import { compressionFromOptions, connectionOptions, type PutFlags } from './options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import diagnostics_channel from 'node:diagnostics_channel';
-import { MAX_FAILURES_KEPT, putFailure, putObjects, type ManifestNotStoredError, type PutFailure, type PutProgress, type PutResult } from '../put.js';
+import {
+  MAX_FAILURES_KEPT,
+  putFailure,
+  putObjects,
+  type ManifestNotStoredError,
+  type PutFailure,
+  type PutProgress,
+  type PutResult,
+} from '../put.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 import { validateOneOf } from '../validators.js';
@@ -15,12 +23,18 @@ export { formatBytes } from './report.js';
 /** The shard from `--shard I/N`, or `--shards N` with the index from `JOB_COMPLETION_INDEX` (as a
  * Kubernetes Indexed Job sets it). */
 export function shardFromOptions(opts: PutFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (opts.shard !== undefined && opts.shards !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', opts.shard, 'either --shard I/N or --shards N, not both');
+  if (opts.shard !== undefined && opts.shards !== undefined)
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shard', opts.shard, 'either --shard I/N or --shards N, not both');
   if (opts.shard !== undefined) return String(opts.shard);
   if (opts.shards === undefined) return undefined;
   const index = env.JOB_COMPLETION_INDEX;
   if (index === undefined || index === '') {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'shards', opts.shards, 'used with JOB_COMPLETION_INDEX set (a Kubernetes Indexed Job sets it), or use --shard I/N');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'shards',
+      opts.shards,
+      'used with JOB_COMPLETION_INDEX set (a Kubernetes Indexed Job sets it), or use --shard I/N',
+    );
   }
   // The index comes from the environment: a wrong one is the Job's (completions != --shards), and the
   // message says so rather than blaming a --shard nobody typed.
@@ -72,21 +86,42 @@ function onInterrupt(): { signal: AbortSignal; readonly caught: StopSignal | und
 
 /** The error an interrupted put ends with (exit status 128 + the signal's number), after saying what
  * committed: on stderr, and with `--json` as a document on stdout. */
-function interrupted(name: StopSignal, progress: PutProgress | undefined, manifest: string, json: boolean, failures: PutFailure[]): Error {
+function interrupted(
+  name: StopSignal,
+  progress: PutProgress | undefined,
+  manifest: string,
+  json: boolean,
+  failures: PutFailure[],
+): Error {
   const committed = progress?.objectsDone ?? 0;
   const failed = progress?.objectsFailed ?? 0;
   failures.sort((a, b) => Number(a.objectId) - Number(b.objectId));
   process.stderr.write(failureLines(failures, failed));
-  if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, committed, failed, bytes: progress?.bytesDone ?? 0, manifest, failures }, null, 2) + '\n');
+  if (json)
+    process.stdout.write(
+      JSON.stringify(
+        { ok: false, interrupted: name, committed, failed, bytes: progress?.bytesDone ?? 0, manifest, failures },
+        null,
+        2,
+      ) + '\n',
+    );
   return Object.assign(
-    new Error(`interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`),
+    new Error(
+      `interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`,
+    ),
     { code: 'ERR_DGEN_INTERRUPTED', exitCode: SIGNAL_EXIT[name] },
   );
 }
 
 /** One failed object for people: name, URI, error code, errno and syscall (or HTTP status), attempts, message. */
 export function formatFailure(f: PutFailure): string {
-  const detail = [f.errno !== undefined && `errno ${f.errno}`, f.syscall && `syscall ${f.syscall}`, f.status !== undefined && `HTTP ${f.status}`].filter(Boolean).join(', ');
+  const detail = [
+    f.errno !== undefined && `errno ${f.errno}`,
+    f.syscall && `syscall ${f.syscall}`,
+    f.status !== undefined && `HTTP ${f.status}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `  FAILED ${f.name}  ${f.uri}  ${f.code ?? 'error'}${detail ? ` (${detail})` : ''} after ${f.attempts} attempt(s): ${f.error}\n`;
 }
 
@@ -112,7 +147,10 @@ function reportError(err: unknown, json: boolean): void {
     process.stderr.write(
       failureLines(err.failures, err.failed) +
         `dgen put: no manifest: ${err.message}\n` +
-        (err.committed > 0 ? `dgen put: ${err.committed} object(s) committed${shown < err.committed ? ` (the first ${shown}:)` : ':'}\n` + err.committedObjects.map((o) => `  ${o.uri}\n`).join('') : ''),
+        (err.committed > 0
+          ? `dgen put: ${err.committed} object(s) committed${shown < err.committed ? ` (the first ${shown}:)` : ':'}\n` +
+            err.committedObjects.map((o) => `  ${o.uri}\n`).join('')
+          : ''),
     );
   }
   if (!json) return;
@@ -155,7 +193,13 @@ export async function runPut(target: string, opts: PutFlags): Promise<boolean> {
 async function put(target: string, opts: PutFlags, onSignal: (name: StopSignal) => void): Promise<boolean> {
   // The usage message names the flag (main.ts finds it among commander's options).
   for (const key of FORMAT_ONLY) {
-    if (opts[key] !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], 'given only with --format or --dlio-workload (a format parameter)');
+    if (opts[key] !== undefined)
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        key,
+        opts[key],
+        'given only with --format or --dlio-workload (a format parameter)',
+      );
   }
   // On a terminal a progress bar; elsewhere (a pod's log, CI, nohup) a status line every --status-interval,
   // or with --json an NDJSON progress event.
@@ -208,7 +252,9 @@ async function put(target: string, opts: PutFlags, onSignal: (name: StopSignal) 
     dedupRatio: opts.dedup,
     compressRatio: opts.compress,
     dedupUnit: opts.dedupUnit,
-    ...(opts.dedupScope !== undefined && { dedupScope: validateOneOf('dedupScope', opts.dedupScope, ['object', 'dataset'] as const) }),
+    ...(opts.dedupScope !== undefined && {
+      dedupScope: validateOneOf('dedupScope', opts.dedupScope, ['object', 'dataset'] as const),
+    }),
     seed: opts.seed,
     chunkSize: opts.chunkSize,
     ...(opts.ratioCodec !== undefined && { ratioCodec: opts.ratioCodec }),
@@ -232,7 +278,8 @@ async function put(target: string, opts: PutFlags, onSignal: (name: StopSignal) 
       last = p;
       status?.update(p);
       if (!bar) return;
-      const [total, value] = duration === undefined ? [p.bytesTotal, p.bytesDone] : [duration, Math.min(duration, p.elapsedMs / 1000)];
+      const [total, value] =
+        duration === undefined ? [p.bytesTotal, p.bytesDone] : [duration, Math.min(duration, p.elapsedMs / 1000)];
       if (lastDraw === 0) bar.start(total, 0, payload(p));
       else if (bar.getTotal() !== total) bar.setTotal(total); // summed beside the writes
       const now = performance.now();
@@ -246,7 +293,13 @@ async function put(target: string, opts: PutFlags, onSignal: (name: StopSignal) 
       if (interrupt.caught !== undefined) onSignal(interrupt.caught);
       if (interrupt.caught === undefined || err !== interrupt.signal.reason) throw err;
       bar?.stop();
-      throw interrupted(interrupt.caught, last, opts.manifest === undefined ? 'under the target' : String(opts.manifest), opts.json === true, failures);
+      throw interrupted(
+        interrupt.caught,
+        last,
+        opts.manifest === undefined ? 'under the target' : String(opts.manifest),
+        opts.json === true,
+        failures,
+      );
     })
     .finally(() => {
       diagnostics_channel.unsubscribe('dgen:object:failure', onFailure);
@@ -310,7 +363,9 @@ function report(manifest: PutResult, opts: PutFlags): boolean {
         (manifest.interrupted ? ' (interrupted)' : '') +
         '\n' +
         `  seed ${manifest.seed}, size ${formatSizeSpec(manifest.size)}, dedup ${manifest.dedupRatio} (${manifest.dedupScope} scope` +
-        (manifest.realizedDedupRatio !== undefined && manifest.committed > 0 ? `, realized ${Number(manifest.realizedDedupRatio.toFixed(4))}` : '') +
+        (manifest.realizedDedupRatio !== undefined && manifest.committed > 0
+          ? `, realized ${Number(manifest.realizedDedupRatio.toFixed(4))}`
+          : '') +
         `), compress ${manifest.compressRatio}${manifest.ratioCodec ? ` for ${manifest.ratioCodec}` : ''}, dedup unit ${formatSizeSpec(String(manifest.dedupUnit))}\n` +
         (manifest.compression.algorithm === 'none'
           ? ''
@@ -337,7 +392,18 @@ const FORMAT_ONLY = ['samples', 'recordLength', 'dtype', 'validCount', 'layout']
 
 /** Options of the raw put that a formatted put has no use for (it writes no manifest and stops at the
  * first failure), with their flags: refused when given, rather than ignored. */
-const FORMAT_REFUSED = ['resume', 'shard', 'shards', 'manifest', 'nameTemplate', 'attempts', 'retryBaseMs', 'chunkSize', 'duration', 'rate'] as const;
+const FORMAT_REFUSED = [
+  'resume',
+  'shard',
+  'shards',
+  'manifest',
+  'nameTemplate',
+  'attempts',
+  'retryBaseMs',
+  'chunkSize',
+  'duration',
+  'rate',
+] as const;
 
 /** A whole number given on the command line (a flag of kind `whole`: values.ts let only decimal digits
  * through) as a number. */
@@ -356,13 +422,24 @@ function whole(value: string): number {
 export function formatPutOptions(opts: PutFlags, signal?: AbortSignal): PutFormatOptions {
   for (const key of FORMAT_REFUSED) {
     if (opts[key] !== undefined && opts[key] !== false) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', key, opts[key], 'absent with --format or --dlio-workload (it applies to raw objects only)');
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        key,
+        opts[key],
+        'absent with --format or --dlio-workload (it applies to raw objects only)',
+      );
     }
   }
   if (opts.dedupScope !== undefined && opts.dedupScope !== 'object') {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'dedupScope', opts.dedupScope, '"object" with --format or --dlio-workload (each file dedups by D on its own)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'dedupScope',
+      opts.dedupScope,
+      '"object" with --format or --dlio-workload (each file dedups by D on its own)',
+    );
   }
-  const preset = typeof opts.dlioWorkload === 'string' ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS] : undefined;
+  const preset =
+    typeof opts.dlioWorkload === 'string' ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS] : undefined;
   const formatOptions: Record<string, unknown> = { ...preset?.formatOptions };
   if (opts.size !== undefined && (preset === undefined || opts.recordLength === undefined)) {
     formatOptions.size = opts.size;
@@ -387,7 +464,9 @@ export function formatPutOptions(opts: PutFlags, signal?: AbortSignal): PutForma
     formatOptions,
     sink: {
       fsync: opts.fsync === true,
-      ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && { compression: compressionFromOptions(opts) }),
+      ...((opts.compression !== undefined || opts.compressionLevel !== undefined) && {
+        compression: compressionFromOptions(opts),
+      }),
       ...connectionOptions(opts),
       ...(opts.partSize !== undefined && { partSize: parseSize('partSize', opts.partSize) }),
       ...(opts.blockSize !== undefined && { blockSize: parseSize('blockSize', opts.blockSize) }),
@@ -414,15 +493,30 @@ export async function runPutFormat(target: string, opts: PutFlags): Promise<bool
   } catch (err) {
     const name = interrupt.caught;
     if (name !== undefined && err === interrupt.signal.reason) {
-      if (json) process.stdout.write(JSON.stringify({ ok: false, interrupted: name, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null }, null, 2) + '\n');
-      throw Object.assign(new Error(`interrupted by ${name}: the files committed before it stay, the ones in flight were removed, the rest not written`), {
-        code: 'ERR_DGEN_INTERRUPTED',
-        exitCode: SIGNAL_EXIT[name],
-      });
+      if (json)
+        process.stdout.write(
+          JSON.stringify(
+            { ok: false, interrupted: name, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null },
+            null,
+            2,
+          ) + '\n',
+        );
+      throw Object.assign(
+        new Error(
+          `interrupted by ${name}: the files committed before it stay, the ones in flight were removed, the rest not written`,
+        ),
+        {
+          code: 'ERR_DGEN_INTERRUPTED',
+          exitCode: SIGNAL_EXIT[name],
+        },
+      );
     }
     if (json) {
       const error = errorFields(err);
-      process.stdout.write(JSON.stringify({ ok: false, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null, error }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ok: false, format: opts.format ?? null, dlioWorkload: opts.dlioWorkload ?? null, error }, null, 2) +
+          '\n',
+      );
     }
     if (name !== undefined) throw Object.assign(err as Error, { exitCode: SIGNAL_EXIT[name] });
     throw err;
@@ -431,7 +525,11 @@ export async function runPutFormat(target: string, opts: PutFlags): Promise<bool
   }
   const seconds = (performance.now() - started) / 1000;
   const written = result.files.reduce((sum, f) => sum + f.size, 0);
-  const format = opts.format ?? (typeof opts.dlioWorkload === 'string' ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS]?.format : undefined);
+  const format =
+    opts.format ??
+    (typeof opts.dlioWorkload === 'string'
+      ? DLIO_WORKLOADS[opts.dlioWorkload as keyof typeof DLIO_WORKLOADS]?.format
+      : undefined);
   const folders = new Set(result.files.map((f) => (f.name.includes('/') ? f.name.slice(0, f.name.indexOf('/')) : '.')));
   if (json) {
     const summary = {

@@ -53,13 +53,25 @@ t.test('bad option types and values are refused before anything is created', asy
   ];
   for (const [bad, parameter, kind] of cases) {
     const target = fresh();
-    await t.rejects(putObjects({ target, count: 2, size: 4096, ...bad } as PutOptions), { constructor: kind, code: 'ERR_DGEN_INVALID_OPTION', parameter }, `${JSON.stringify(bad)}`);
+    await t.rejects(
+      putObjects({ target, count: 2, size: 4096, ...bad } as PutOptions),
+      { constructor: kind, code: 'ERR_DGEN_INVALID_OPTION', parameter },
+      `${JSON.stringify(bad)}`,
+    );
     t.notOk(existsSync(target), `${parameter}: nothing created`);
   }
   await t.rejects(putObjects(null as never), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'options' });
-  await t.rejects(putObjects({ target: fresh(), dedupratio: 2 } as never), { message: /no option "dedupratio": did you mean dedupRatio\?/ }, 'an unknown key names the one meant');
-  await t.rejects(putObjects({ target: fresh(), retryBaseMs: -5 }), { message: 'retryBaseMs must be a whole number ms >= 0; got -5' });
-  await t.rejects(putObjects({ target: fresh(), failFast: 'yes' as never }), { message: 'failFast must be true or false; got "yes"' });
+  await t.rejects(
+    putObjects({ target: fresh(), dedupratio: 2 } as never),
+    { message: /no option "dedupratio": did you mean dedupRatio\?/ },
+    'an unknown key names the one meant',
+  );
+  await t.rejects(putObjects({ target: fresh(), retryBaseMs: -5 }), {
+    message: 'retryBaseMs must be a whole number ms >= 0; got -5',
+  });
+  await t.rejects(putObjects({ target: fresh(), failFast: 'yes' as never }), {
+    message: 'failFast must be true or false; got "yes"',
+  });
 });
 
 t.test('az:// without a connection string (or a client) is refused before anything is created, on both planes', async (t) => {
@@ -73,14 +85,22 @@ t.test('az:// without a connection string (or a client) is refused before anythi
     let progressed = 0;
     await t.rejects(
       putObjects({ target: 'az://container/run', count: 3, size: 4096, nativeWrites, manifest, onProgress: () => progressed++ }),
-      { constructor: TypeError, code: 'ERR_DGEN_INVALID_OPTION', parameter: 'connectionString', message: /^connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set/ },
+      {
+        constructor: TypeError,
+        code: 'ERR_DGEN_INVALID_OPTION',
+        parameter: 'connectionString',
+        message: /^connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set/,
+      },
     );
     t.equal(progressed, 0, 'no object was tried (none became a failure of the manifest)');
     t.notOk(existsSync(manifest), 'no manifest stored');
   }
   // A local target whose manifest goes to Azure: refused before the target directory exists.
   const target = fresh();
-  await t.rejects(putObjects({ target, count: 1, size: 4096, manifest: 'az://container/m.json' }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'connectionString' });
+  await t.rejects(putObjects({ target, count: 1, size: 4096, manifest: 'az://container/m.json' }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'connectionString',
+  });
   t.notOk(existsSync(target), 'nothing created');
 });
 
@@ -107,7 +127,11 @@ for (const [plane, extra] of [
       boom,
     );
     const names = readdirSync(target);
-    t.same(names.filter((f) => f.endsWith('.dgen-partial')), [], 'no .dgen-partial file');
+    t.same(
+      names.filter((f) => f.endsWith('.dgen-partial')),
+      [],
+      'no .dgen-partial file',
+    );
     t.notOk(names.includes('dgen-manifest.json'), 'no manifest for a run that was rejected');
     t.ok(names.filter((f) => f.startsWith('obj-')).length < 64, 'the run stopped');
   });
