@@ -211,6 +211,9 @@ export {
   type PutFormatOptions,
   type PutFormatResult,
   type FormatObjectPlan,
+  type FormatPlan,
+  type FormatManifest,
+  type PutFormatProgress,
 } from './formats/put-format.js';
 
 // Workers: the addon's thread pool, NUMA placement, the buffer pool.

@@ -5,6 +5,8 @@
  * - `dgen:object:finish`  `{ name, uri, objectId, size, compressedSize, crc32c, attempt, seconds }`
  * - `dgen:object:retry`   `{ name, uri, objectId, attempt, delayMs, error }`
  * - `dgen:object:failure` `{ name, uri, objectId, attempts, error }`
+ * - `dgen:backend:client`  `{ scheme, client }`: the package created an S3 or Azure client (one per run and
+ *   store; published by lib/sinks/backends.ts)
  * @module
  */
 import { debuglog } from 'node:util';
