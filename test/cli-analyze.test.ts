@@ -34,3 +34,20 @@ t.test('--sample gives intervals that hold the full answer; --hash sha256 finds 
     t.match(bad.stderr, new RegExp(`^dgen: ${flag}: .*got "${value.replace('%', '%')}" \\[ERR_DGEN_INVALID_OPTION\\]`), bad.stderr);
   }
 });
+
+t.test('--full measures every codec; the default zstd-1 only; --no-per-chunk no compression', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dgen-cli-analyze-full-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(dgen(['put', dir, '--count', '1', '--size', '1MiB', '--compress', '2', '--seed', '7', '--no-progress']).status, 0);
+  const run = (extra: string[]) => {
+    const r = dgen(['analyze', dir, '--no-cdc', '--chunk-sizes', '4KiB', '--json', '--no-progress', ...extra]);
+    t.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { compression: Record<string, unknown> };
+  };
+  t.same(Object.keys(run([]).compression).sort(), ['zstd-1'], 'default: zstd-1 only');
+  t.same(Object.keys(run(['--full']).compression).sort(), ['gzip-6', 'lz4', 'zstd-1', 'zstd-3'], '--full: every codec');
+  t.same(Object.keys(run(['--no-per-chunk']).compression), [], '--no-per-chunk: no compression');
+  const help = dgen(['analyze', '--help']).stdout;
+  t.match(help, /--full/, '--help names --full');
+  t.match(help, /By default dedup is exact at every chunking/, '--help describes the defaults');
+});

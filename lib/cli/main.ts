@@ -354,7 +354,18 @@ function buildProgram(): Command {
     )
     .addOption(option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)', 'size').default('2KiB,8KiB,64KiB'))
     .addOption(option('--no-cdc', 'no content-defined chunking'))
-    .addOption(option('--no-per-chunk', 'skip compressing each unique chunk alone (the slow part)'))
+    .addOption(
+      option(
+        '--no-per-chunk',
+        'no compression at all: chunking, fingerprints and the chunk index only (dedup ratios, zero chunks); with --full, whole-stream compression by every codec stays',
+      ),
+    )
+    .addOption(
+      option(
+        '--full',
+        'every measurement, exactly: zstd-1, zstd-3, gzip-6 and lz4 over each whole input and on every distinct chunk of every chunking (about 15 compression passes; slow)',
+      ),
+    )
     .addOption(
       option(
         '--sample <rate>',
@@ -366,8 +377,15 @@ function buildProgram(): Command {
     .addOption(option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
     .addHelpText(
       'after',
+      '\nBy default dedup is exact at every chunking, and compression is zstd-1 only: over each whole input, and on\n' +
+        'each distinct chunk alone for a uniform sample by fingerprint of at most 4 MiB per chunking (exact while\n' +
+        'the distinct chunks fit; beyond, an estimate with a 95% interval). --full measures everything exactly.',
+    )
+    .addHelpText(
+      'after',
       examples(
         'dgen analyze /data/backups',
+        'dgen analyze /data --full --json',
         'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json',
         'dgen analyze big.img --sample 1%',
       ),

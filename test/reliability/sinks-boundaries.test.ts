@@ -57,7 +57,8 @@ t.test('file and direct sinks: options of the wrong type or out of range create 
   await rejects(t, 'fsync: 1 (direct)', () => createSink(`direct://${file}`, { fsync: 1 as never }), type('fsync'));
   await rejects(t, "signal: 'x'", () => createSink(file, { signal: 'x' as never }), type('signal'));
   await rejects(t, 'highWaterMark: -1', () => createSink(file, { highWaterMark: -1 }), range('highWaterMark'));
-  await rejects(t, "highWaterMark: '16MiB'", () => createSink(file, { highWaterMark: '16MiB' as never }), type('highWaterMark'));
+  await rejects(t, "highWaterMark: 'lots'", () => createSink(file, { highWaterMark: 'lots' as never }), range('highWaterMark'));
+  await rejects(t, 'highWaterMark: true', () => createSink(file, { highWaterMark: true as never }), type('highWaterMark'));
   await rejects(t, 'bufferSize: 1000 (direct)', () => createSink(`direct://${file}`, { bufferSize: 1000 } as never), range('bufferSize'));
   t.same(await readdir(root), [], 'no temporary file and no object');
 });
