@@ -50,23 +50,38 @@ async function ratioCodecSection(dir: string): Promise<void> {
   const file = join(dir, 'named.bin');
   const cs = quick ? [3, 10] : [1.5, 2, 3, 5, 10, 20];
   const pct = (r: number, c: number) => `${r.toFixed(3)} (${r >= c ? '+' : ''}${((r / c - 1) * 100).toFixed(1)}%)`;
-  const own = [`| c | ${NAMED.map(label).join(' | ')} |`, `| ${Array(NAMED.length + 1).fill('---').join(' | ')} |`];
+  const own = [
+    `| c | ${NAMED.map(label).join(' | ')} |`,
+    `| ${Array(NAMED.length + 1)
+      .fill('---')
+      .join(' | ')} |`,
+  ];
   for (const c of cs) {
     const cells = NAMED.map((n) => {
       const data = createGenerator({ size, compressRatio: c, ratioCodec: n, seed: 2027 }).generateSync();
       const spec = splitCanonical(n);
-      const r = 'whole' in spec ? wholeRatio(n, data) : Object.values(perChunkRatiosOf(data.subarray(0, 16 * 1024 * 1024), file, [spec]))[0]!;
+      const r =
+        'whole' in spec
+          ? wholeRatio(n, data)
+          : Object.values(perChunkRatiosOf(data.subarray(0, 16 * 1024 * 1024), file, [spec]))[0]!;
       return pct(r, c);
     });
     own.push(`| ${c} | ${cells.join(' | ')} |`);
     process.stderr.write(`${own.at(-1)}\n`);
   }
   const c = 5;
-  const cross = [`| calibrated for | ${NAMED.map(label).join(' | ')} |`, `| ${Array(NAMED.length + 1).fill('---').join(' | ')} |`];
+  const cross = [
+    `| calibrated for | ${NAMED.map(label).join(' | ')} |`,
+    `| ${Array(NAMED.length + 1)
+      .fill('---')
+      .join(' | ')} |`,
+  ];
   for (const n of [undefined, ...NAMED]) {
     const data = createGenerator({ size, compressRatio: c, ...(n && { ratioCodec: n }), seed: 2027 }).generateSync();
     const m = namedRatios(data, file);
-    cross.push(`| ${n ? label(n) : 'none (default)'} | ${NAMED.map((k) => (k === n ? `**${pct(m[k]!, c)}**` : pct(m[k]!, c))).join(' | ')} |`);
+    cross.push(
+      `| ${n ? label(n) : 'none (default)'} | ${NAMED.map((k) => (k === n ? `**${pct(m[k]!, c)}**` : pct(m[k]!, c))).join(' | ')} |`,
+    );
     process.stderr.write(`${cross.at(-1)}\n`);
   }
   const section = [
@@ -107,7 +122,8 @@ async function measureOurs(d: number, c: number, unit: number): Promise<{ report
   const g = createGenerator({ size, dedupRatio: d, compressRatio: c, dedupUnit: unit, seed: 2026 });
   const analyzer = new Analyzer(options(unit));
   analyzer.beginInput();
-  for await (const chunk of new DataSource({ size, dedupRatio: d, compressRatio: c, dedupUnit: unit, seed: 2026 })) await analyzer.update(chunk as Buffer);
+  for await (const chunk of new DataSource({ size, dedupRatio: d, compressRatio: c, dedupUnit: unit, seed: 2026 }))
+    await analyzer.update(chunk as Buffer);
   await analyzer.endInput();
   return { report: analyzer.report(), realized: g.realizedDedupRatio };
 }
@@ -148,7 +164,9 @@ const worst = { ours: { dedup: 0, whole: 0, perChunk: 0 }, fio: { dedup: 0, whol
 const codecs = ['zstd-1', 'zstd-3', 'gzip-6', 'lz4'];
 lines.push(
   `| d | c | U | realized d | dedup at 4 KiB | dedup at U | ${codecs.map((k) => `${k} whole`).join(' | ')} | ${codecs.map((k) => `${k} per 4 KiB`).join(' | ')} | zero 4 KiB chunks |`,
-  `| ${Array(7 + 2 * codecs.length).fill('---').join(' | ')} |`,
+  `| ${Array(7 + 2 * codecs.length)
+    .fill('---')
+    .join(' | ')} |`,
 );
 try {
   for (const unit of UNITS) {
@@ -159,7 +177,10 @@ try {
         const pair = (a: number | undefined, b: number | undefined) => (fio ? `${f(a)} / ${f(b)}` : f(a));
         const key = String(unit);
         const fioRealized = 1 / (1 - Math.round(100 * (1 - 1 / d)) / 100);
-        for (const [who, r, realized] of [['ours', ours.report, ours.realized], ['fio', fio, fioRealized]] as const) {
+        for (const [who, r, realized] of [
+          ['ours', ours.report, ours.realized],
+          ['fio', fio, fioRealized],
+        ] as const) {
           if (!r) continue;
           const w = worst[who];
           w.dedup = Math.max(w.dedup, err(r.dedup['4096']!, realized), err(r.dedup[key]!, realized));
@@ -168,9 +189,11 @@ try {
         }
         lines.push(
           `| ${d} | ${c} | ${unit / 1024} KiB | ${f(ours.realized)} | ${pair(ours.report.dedup['4096'], fio?.dedup['4096'])} | ${pair(ours.report.dedup[key], fio?.dedup[key])} | ` +
-            codecs.map((k) => pair(ours.report.compression[k]!.whole, fio?.compression[k]!.whole)).join(' | ') +
+            codecs.map((k) => pair(ours.report.compression[k]!.whole, fio?.compression[k]?.whole)).join(' | ') +
             ' | ' +
-            codecs.map((k) => pair(ours.report.compression[k]!.perChunk['4096'], fio?.compression[k]!.perChunk['4096'])).join(' | ') +
+            codecs
+              .map((k) => pair(ours.report.compression[k]!.perChunk['4096'], fio?.compression[k]?.perChunk['4096']))
+              .join(' | ') +
             ` | ${fio ? `${ours.report.zeroChunks['4096']} / ${fio.zeroChunks['4096']}` : ours.report.zeroChunks['4096']} |`,
         );
         process.stderr.write(`${lines.at(-1)}\n`);

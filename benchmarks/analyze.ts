@@ -21,7 +21,10 @@ async function writeData(path: string, size: number): Promise<void> {
   // The generator's own writer: the workers generate and write, nothing passes through JavaScript.
   const fh = await open(path, 'w');
   try {
-    await createGenerator({ size, dedupRatio: 2, compressRatio: 2, dedupUnit: 16 * 1024, seed: 7 }).writeToFd(fh.fd, { offset: 0, length: size });
+    await createGenerator({ size, dedupRatio: 2, compressRatio: 2, dedupUnit: 16 * 1024, seed: 7 }).writeToFd(fh.fd, {
+      offset: 0,
+      length: size,
+    });
   } finally {
     await fh.close();
   }
@@ -73,18 +76,44 @@ export async function benchAnalyze(): Promise<void> {
     }
     const range = (v: number[]) => `${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)}x`;
     const best = (v: number[]) => Math.max(...v);
-    row(section, 'analyze, default measurements', best(speeds.default!), 'zstd -1 -T0', best(speeds.default!) / best(ratios.default!), `${range(ratios.default!)} over 3 rounds, target >= 0.5x; event-loop p99 ${p99.default!.toFixed(1)} ms; chunk index ${(report!.index!.bytes / MIB).toFixed(1)} MiB`);
-    row(section, 'analyze --no-per-chunk (hashing only)', best(speeds['no-per-chunk']!), 'sha256sum', best(speeds['no-per-chunk']!) / best(ratios['no-per-chunk']!), `${range(ratios['no-per-chunk']!)}, target >= 1.0x; p99 ${p99['no-per-chunk']!.toFixed(1)} ms`);
-    const d = report!, s = sampled!;
+    row(
+      section,
+      'analyze, default measurements',
+      best(speeds.default!),
+      'zstd -1 -T0',
+      best(speeds.default!) / best(ratios.default!),
+      `${range(ratios.default!)} over 3 rounds, target >= 0.5x; event-loop p99 ${p99.default!.toFixed(1)} ms; chunk index ${(report!.index!.bytes / MIB).toFixed(1)} MiB`,
+    );
+    row(
+      section,
+      'analyze --no-per-chunk (hashing only)',
+      best(speeds['no-per-chunk']!),
+      'sha256sum',
+      best(speeds['no-per-chunk']!) / best(ratios['no-per-chunk']!),
+      `${range(ratios['no-per-chunk']!)}, target >= 1.0x; p99 ${p99['no-per-chunk']!.toFixed(1)} ms`,
+    );
+    const d = report!,
+      s = sampled!;
     // The gap to the full answer over the estimates that have an interval.
     const gaps: number[] = [];
     const gapOf = (estimate: number, full: number, interval: unknown) => interval && gaps.push(Math.abs(estimate / full - 1));
     gapOf(s.dedup['4096']!, d.dedup['4096']!, s.sample!.dedup['4096']);
     gapOf(s.dedup.cdc!, d.dedup.cdc!, s.sample!.dedup.cdc);
     gapOf(s.compression['zstd-1']!.whole, d.compression['zstd-1']!.whole, s.sample!.compression['zstd-1']!.whole);
-    gapOf(s.compression['zstd-1']!.perChunk['4096']!, d.compression['zstd-1']!.perChunk['4096']!, s.sample!.compression['zstd-1']!.perChunk['4096']);
+    gapOf(
+      s.compression['zstd-1']!.perChunk['4096']!,
+      d.compression['zstd-1']!.perChunk['4096']!,
+      s.sample!.compression['zstd-1']!.perChunk['4096'],
+    );
     const gap = Math.max(0, ...gaps);
-    row(section, 'analyze --sample 0.01', best(speeds.sample!), 'analyze, default', best(speeds.default!), `${range(ratios.sample!)}; largest gap to the default's answer ${(gap * 100).toFixed(2)} % over ${gaps.length} estimates with an interval; p99 ${p99.sample!.toFixed(1)} ms`);
+    row(
+      section,
+      'analyze --sample 0.01',
+      best(speeds.sample!),
+      'analyze, default',
+      best(speeds.default!),
+      `${range(ratios.sample!)}; largest gap to the default's answer ${(gap * 100).toFixed(2)} % over ${gaps.length} estimates with an interval; p99 ${p99.sample!.toFixed(1)} ms`,
+    );
     // --full and the JavaScript reference on a prefix (they take minutes on the whole file).
     const prefix = join(dir, 'prefix.bin');
     const fh = await open(file, 'r');
@@ -99,7 +128,13 @@ export async function benchAnalyze(): Promise<void> {
     const small = prefix + '.32';
     await writeFile(small, head.subarray(0, 32 * MIB));
     const seconds = await timed(() => analyze([small], { codecs: defaultCodecs() }));
-    row(section, 'JavaScript reference analyzer (32 MiB prefix)', (32 * MIB) / seconds / GB, 'zstd -1 -T0', head.length / zstdPrefix / GB);
+    row(
+      section,
+      'JavaScript reference analyzer (32 MiB prefix)',
+      (32 * MIB) / seconds / GB,
+      'zstd -1 -T0',
+      head.length / zstdPrefix / GB,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

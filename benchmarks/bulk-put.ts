@@ -50,10 +50,28 @@ export async function benchBulkPut(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
     for (const concurrency of [1, 4, 16]) {
       const target = join(dir, `c${concurrency}`);
-      const { seconds, peakRssMiB } = await measured(() => putObjects({ target, count: 32, size: '64MiB', concurrency, compressRatio: 2, seed: 1 }));
+      const { seconds, peakRssMiB } = await measured(() =>
+        putObjects({ target, count: 32, size: '64MiB', concurrency, compressRatio: 2, seed: 1 }),
+      );
       const note = `peak RSS +${peakRssMiB.toFixed(0)} MiB`;
-      if (fio !== undefined) row(section, `put 2 GiB (32 x 64 MiB) to a directory, concurrency ${concurrency}`, bytes / seconds / GB, 'fio psync write, same bytes and directory', bytes / fio / GB, note);
-      else row(section, `put 2 GiB (32 x 64 MiB) to a directory, concurrency ${concurrency}`, bytes / seconds / GB, 'itself (fio not installed)', bytes / seconds / GB, note);
+      if (fio !== undefined)
+        row(
+          section,
+          `put 2 GiB (32 x 64 MiB) to a directory, concurrency ${concurrency}`,
+          bytes / seconds / GB,
+          'fio psync write, same bytes and directory',
+          bytes / fio / GB,
+          note,
+        );
+      else
+        row(
+          section,
+          `put 2 GiB (32 x 64 MiB) to a directory, concurrency ${concurrency}`,
+          bytes / seconds / GB,
+          'itself (fio not installed)',
+          bytes / seconds / GB,
+          note,
+        );
       await rm(target, { recursive: true, force: true });
     }
   } finally {
@@ -67,10 +85,26 @@ export async function benchBulkPut(): Promise<void> {
     let single = 0;
     for (const concurrency of [1, 4, 16]) {
       const { seconds, peakRssMiB } = await measured(() =>
-        putObjects({ target: `s3://bench/c${concurrency}`, count: 32, size: '16MiB', concurrency, seed: 1, endpoint: s3.endpoint, credentials, partSize: 8 * MiB }),
+        putObjects({
+          target: `s3://bench/c${concurrency}`,
+          count: 32,
+          size: '16MiB',
+          concurrency,
+          seed: 1,
+          endpoint: s3.endpoint,
+          credentials,
+          partSize: 8 * MiB,
+        }),
       );
       if (concurrency === 1) single = bytes / seconds / GB;
-      row(section, `put 512 MiB (32 x 16 MiB) to s3rver, concurrency ${concurrency}`, bytes / seconds / GB, 'the same at concurrency 1', single, `peak RSS +${peakRssMiB.toFixed(0)} MiB`);
+      row(
+        section,
+        `put 512 MiB (32 x 16 MiB) to s3rver, concurrency ${concurrency}`,
+        bytes / seconds / GB,
+        'the same at concurrency 1',
+        single,
+        `peak RSS +${peakRssMiB.toFixed(0)} MiB`,
+      );
     }
   } finally {
     await s3.stop();

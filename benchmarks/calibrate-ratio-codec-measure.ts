@@ -30,7 +30,11 @@ export const WHOLE_COMMANDS: Record<string, [string, string[]]> = {
  * Generates `size` bytes of an object whose native layout is given `layoutCompressRatio` directly (the
  * addon accepts any value >= 1; the library caps what users ask for at 64, the layout may need more).
  */
-export function layoutSample(layoutCompressRatio: number, size: number, options: { dedupRatio?: number; seed?: bigint; dedupUnit?: number } = {}): Buffer {
+export function layoutSample(
+  layoutCompressRatio: number,
+  size: number,
+  options: { dedupRatio?: number; seed?: bigint; dedupUnit?: number } = {},
+): Buffer {
   const g = new binding.Generator({
     seed: options.seed ?? 2026n,
     objectId: 0n,
@@ -61,7 +65,9 @@ export function wholeRatioAsync(codec: string, data: Uint8Array): Promise<number
     let out = 0;
     child.stdout.on('data', (b: Buffer) => (out += b.length));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(data.length / out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(data.length / out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
+    );
     child.stdin.end(data);
   });
 }
@@ -135,11 +141,18 @@ export function splitCanonical(name: string): { whole: string } | ChunkCodec {
 export function codecVersions(): Record<string, string> {
   const first = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    return `${r.stdout}${r.stderr}`.split('\n').find((l) => l.trim() !== '')!.replace(/\*/g, '').trim();
+    return `${r.stdout}${r.stderr}`
+      .split('\n')
+      .find((l) => l.trim() !== '')!
+      .replace(/\*/g, '')
+      .trim();
   };
   const py = spawnSync(
     PYTHON,
-    ['-c', 'import sys, zlib, zstandard, lz4; print(f"Python {sys.version.split()[0]}, zlib {zlib.ZLIB_RUNTIME_VERSION}, python-zstandard {zstandard.__version__} (libzstd {\'.\'.join(map(str, zstandard.ZSTD_VERSION))}), python-lz4 {lz4.__version__} (liblz4 {lz4.library_version_string()})")'],
+    [
+      '-c',
+      'import sys, zlib, zstandard, lz4; print(f"Python {sys.version.split()[0]}, zlib {zlib.ZLIB_RUNTIME_VERSION}, python-zstandard {zstandard.__version__} (libzstd {\'.\'.join(map(str, zstandard.ZSTD_VERSION))}), python-lz4 {lz4.__version__} (liblz4 {lz4.library_version_string()})")',
+    ],
     { encoding: 'utf8' },
   ).stdout.trim();
   return { zstd: first('zstd', ['--version']), gzip: first('gzip', ['--version']), lz4: first('lz4', ['--version']), python: py };

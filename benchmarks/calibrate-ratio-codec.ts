@@ -16,7 +16,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codecVersions, layoutSample, perChunkRatiosOf, splitCanonical, wholeRatio, wholeRatioAsync, type ChunkCodec } from './calibrate-ratio-codec-measure.js';
+import {
+  codecVersions,
+  layoutSample,
+  perChunkRatiosOf,
+  splitCanonical,
+  wholeRatio,
+  wholeRatioAsync,
+  type ChunkCodec,
+} from './calibrate-ratio-codec-measure.js';
 
 const MiB = 1024 * 1024;
 /** Whole-stream sample: 16,384 sectors, whose costs are independent (d = 1), so the ratio is within 0.1%
@@ -27,11 +35,19 @@ const CHUNK_SAMPLE = 4 * MiB;
 /** Layout ratios c' measured: dense where codecs change behaviour (near 1), up to 102.4, where the layout
  * reaches its floor of one keystream byte per sector. 1/ratio is close to linear in 1/c' between them for
  * gzip/deflate and for every per-chunk codec (within their 2% target). */
-const GRID = [1, 1.02, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.65, 1.8, 2, 2.25, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 25, 30, 37, 45, 55, 70, 85, 102.4];
+const GRID = [
+  1, 1.02, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.65, 1.8, 2, 2.25, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 25, 30, 37, 45, 55,
+  70, 85, 102.4,
+];
 /** The whole-stream zstd and lz4 ratios are jagged in c' (about +-0.5% over a few percent of c': how the
  * sectors' keystream lengths alternate decides how often a match reuses the previous offset), so they are
  * measured every 2% of c' up to 70 (c' for c = 64), each point averaged over two seeds. */
-const FINE_GRID = [...Array.from({ length: Math.ceil(Math.log(70) / Math.log(1.02)) }, (_, i) => Number((1.02 ** i).toFixed(4))), 70, 85, 102.4];
+const FINE_GRID = [
+  ...Array.from({ length: Math.ceil(Math.log(70) / Math.log(1.02)) }, (_, i) => Number((1.02 ** i).toFixed(4))),
+  70,
+  85,
+  102.4,
+];
 const FINE = new Set(['zstd-1', 'zstd-3', 'lz4']);
 export const WHOLE = ['zstd-1', 'zstd-3', 'gzip-6', 'lz4'];
 export const CHUNKS = [4096, 8192, 16384, 32768, 65536];
@@ -58,8 +74,14 @@ async function calibrate(only: Set<string> | undefined): Promise<void> {
       const data = layoutSample(c, SAMPLE);
       const specs = coarse.filter((k) => k.includes('@')).map((k) => splitCanonical(k) as ChunkCodec);
       const per = specs.length ? perChunkRatiosOf(data.subarray(0, CHUNK_SAMPLE), scratch, specs) : {};
-      for (const k of coarse) rows[k]!.ratio.push(k.includes('@') ? per[keyOf(splitCanonical(k) as ChunkCodec)]! : wholeRatio(k, data));
-      process.stderr.write(`c' ${c}: ${coarse.slice(0, 6).map((k) => `${k} ${rows[k]!.ratio.at(-1)!.toFixed(3)}`).join(', ')}\n`);
+      for (const k of coarse)
+        rows[k]!.ratio.push(k.includes('@') ? per[keyOf(splitCanonical(k) as ChunkCodec)]! : wholeRatio(k, data));
+      process.stderr.write(
+        `c' ${c}: ${coarse
+          .slice(0, 6)
+          .map((k) => `${k} ${rows[k]!.ratio.at(-1)!.toFixed(3)}`)
+          .join(', ')}\n`,
+      );
     }
   }
   const fine = todo.filter((k) => FINE.has(k));
@@ -110,7 +132,9 @@ async function check(): Promise<void> {
   const targets = [1.5, 2, 3, 5, 10, 20];
   let bad = 0;
   const rows: string[] = [];
-  const names = process.argv.includes('--all') ? [...WHOLE, ...PER_CHUNK] : [...WHOLE, 'deflate-6@4096', 'lz4@4096', 'zstd-1@16384'];
+  const names = process.argv.includes('--all')
+    ? [...WHOLE, ...PER_CHUNK]
+    : [...WHOLE, 'deflate-6@4096', 'lz4@4096', 'zstd-1@16384'];
   for (const name of names) {
     const spec = splitCanonical(name);
     for (const d of [1, 3]) {
@@ -129,7 +153,11 @@ async function check(): Promise<void> {
       process.stderr.write(`${rows.at(-1)}\n`);
     }
   }
-  process.stdout.write(`| codec | d | ${targets.map((c) => `c = ${c}`).join(' | ')} |\n| ${Array(2 + targets.length).fill('---').join(' | ')} |\n${rows.join('\n')}\n`);
+  process.stdout.write(
+    `| codec | d | ${targets.map((c) => `c = ${c}`).join(' | ')} |\n| ${Array(2 + targets.length)
+      .fill('---')
+      .join(' | ')} |\n${rows.join('\n')}\n`,
+  );
   process.stdout.write(`${bad} cells out of bounds (whole stream 1%, per chunk 2%)\n`);
   if (bad) process.exitCode = 1;
 }
@@ -150,12 +178,15 @@ async function speed(): Promise<void> {
   };
   for (const c of [3, 10]) {
     for (const name of ['zstd-1', 'lz4', 'deflate-6@4096']) {
-      let best = 0, bestNone = 0;
+      let best = 0,
+        bestNone = 0;
       for (let i = 0; i < 7; i++) {
         bestNone = Math.max(bestNone, run(undefined, c));
         best = Math.max(best, run(name, c));
       }
-      process.stdout.write(`c = ${c}, ${name}: ${best.toFixed(2)} GB/s vs ${bestNone.toFixed(2)} GB/s without (${(best / bestNone).toFixed(3)}x), one thread\n`);
+      process.stdout.write(
+        `c = ${c}, ${name}: ${best.toFixed(2)} GB/s vs ${bestNone.toFixed(2)} GB/s without (${(best / bestNone).toFixed(3)}x), one thread\n`,
+      );
     }
   }
 }

@@ -18,7 +18,15 @@ import { pipeline } from 'node:stream/promises';
 import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createCompressor, createDecompressor, createGenerator, DataSource, kChunkProgress, zstdImplementation, type CompressorName } from '../lib/index.js';
+import {
+  createCompressor,
+  createDecompressor,
+  createGenerator,
+  DataSource,
+  kChunkProgress,
+  zstdImplementation,
+  type CompressorName,
+} from '../lib/index.js';
 import { createReadStream } from 'node:fs';
 import { GB, row, timed } from './table.js';
 
@@ -40,7 +48,8 @@ function nullSink(): Writable {
 
 /** Full (mark-compact) garbage collections while `run` runs: count and total pause in ms. */
 async function fullGcs<T>(run: () => Promise<T>): Promise<{ result: T; count: number; ms: number }> {
-  let count = 0, ms = 0;
+  let count = 0,
+    ms = 0;
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       if ((e as unknown as { detail?: { kind?: number } }).detail?.kind !== perf.NODE_PERFORMANCE_GC_MAJOR) continue;
@@ -117,13 +126,25 @@ export async function benchCompression(): Promise<void> {
     for (const { spec, tool, args, target } of cases) {
       const size = spec.startsWith('gzip') ? zstdBytes / 4 : zstdBytes;
       const have = hasTool(tool);
-      let ours = 0, theirs = 0, p99 = 0, max = 0, ratio = 0, cliRatio = 0, implementation = '', gcs = 0, gcMs = 0;
+      let ours = 0,
+        theirs = 0,
+        p99 = 0,
+        max = 0,
+        ratio = 0,
+        cliRatio = 0,
+        implementation = '',
+        gcs = 0,
+        gcMs = 0;
       const load = loadavg()[0]!;
       for (let round = 0; round < 3; round++) {
         const h = monitorEventLoopDelay({ resolution: 1 });
         h.enable();
         const compressor = createCompressor(spec);
-        const { result: s, count, ms } = await fullGcs(() =>
+        const {
+          result: s,
+          count,
+          ms,
+        } = await fullGcs(() =>
           timed(() => pipeline(new DataSource({ size, compressRatio: C, seed: SEED }), compressor, nullSink())),
         );
         h.disable();
@@ -142,26 +163,45 @@ export async function benchCompression(): Promise<void> {
       const note = `ratio ${ratio.toFixed(3)}, event-loop delay p99 ${p99.toFixed(1)} ms (DataSource -> null alone: ${loadP99.toFixed(1)} ms), max ${max.toFixed(1)} ms; ${gcs} full GCs in 3 rounds (${gcMs.toFixed(0)} ms); load ${load.toFixed(1)}; target >= ${target}x`;
       const name = `DataSource -> ${spec} (${implementation}) -> null`;
       if (!have) row(section, name, ours, `${tool} not installed`, NaN, note);
-      else row(section, name, ours, `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> tmpfs file, ratio ${cliRatio.toFixed(3)}`, theirs, note);
+      else
+        row(
+          section,
+          name,
+          ours,
+          `${tool} ${args.filter((a) => a !== '-q').join(' ')} tmpfs file -> tmpfs file, ratio ${cliRatio.toFixed(3)}`,
+          theirs,
+          note,
+        );
     }
     // zstd decompression (dgen verify of a zstd run): a `zstd -1` file of the same bytes, read from tmpfs,
     // through createDecompressor into null, beside `zstd -d` (one thread) from that file to a tmpfs file.
     if (hasTool('zstd')) {
       const packed = join(dir, 'data.bin.zst');
       spawnSync('zstd', ['-q', '-1', '-T0', '-f', input, '-o', packed]);
-      let ours = 0, theirs = 0, p99 = 0;
+      let ours = 0,
+        theirs = 0,
+        p99 = 0;
       const load = loadavg()[0]!;
       for (let round = 0; round < 3; round++) {
         const h = monitorEventLoopDelay({ resolution: 1 });
         h.enable();
-        const s = await timed(() => pipeline(createReadStream(packed, { highWaterMark: 1 << 20 }), createDecompressor('zstd'), nullSink()));
+        const s = await timed(() =>
+          pipeline(createReadStream(packed, { highWaterMark: 1 << 20 }), createDecompressor('zstd'), nullSink()),
+        );
         h.disable();
         ours = Math.max(ours, zstdBytes / s / GB);
         p99 = Math.max(p99, h.percentile(99) / 1e6);
         const c = await cli('zstd', ['-q', '-d'], packed, join(dir, 'cli.out'));
         theirs = Math.max(theirs, zstdBytes / c.seconds / GB);
       }
-      row(section, `zstd -1 file -> createDecompressor('zstd') (${zstdImplementation}) -> null`, ours, 'zstd -d tmpfs file -> tmpfs file', theirs, `event-loop delay p99 ${p99.toFixed(1)} ms; load ${load.toFixed(1)}`);
+      row(
+        section,
+        `zstd -1 file -> createDecompressor('zstd') (${zstdImplementation}) -> null`,
+        ours,
+        'zstd -d tmpfs file -> tmpfs file',
+        theirs,
+        `event-loop delay p99 ${p99.toFixed(1)} ms; load ${load.toFixed(1)}`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

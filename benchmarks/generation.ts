@@ -35,7 +35,10 @@ export async function benchGeneration(): Promise<void> {
       if (c === 1) best1 = Math.max(best1, r4m);
       row(one, `fillSync ${kernel} c=${c} 4 MiB`, r4m, 'Buffer.fill 4 MiB', memset);
       row(one, `fillSync ${kernel} c=${c} 4 MiB`, r4m, 'crypto.randomFillSync 4 MiB', random);
-      for (const [chunk, label] of [[4096, '4 KiB'], [65536, '64 KiB']] as const) {
+      for (const [chunk, label] of [
+        [4096, '4 KiB'],
+        [65536, '64 KiB'],
+      ] as const) {
         row(one, `fillSync ${kernel} c=${c} ${label}`, fillRate(g, chunk, big), `the same at 4 MiB`, r4m);
       }
     }
@@ -56,7 +59,8 @@ export async function benchGeneration(): Promise<void> {
     configureWorkers(threads ? { threads } : {});
     const g = createGenerator({ size: SIZE, seed: 1 });
     let best = 0;
-    for (let round = 0; round < 3; round++) best = Math.max(best, (8 * 1024 ** 3) / (await timed(() => g.writeToFd(devNull, { length: 8 * 1024 ** 3 }))) / GB);
+    for (let round = 0; round < 3; round++)
+      best = Math.max(best, (8 * 1024 ** 3) / (await timed(() => g.writeToFd(devNull, { length: 8 * 1024 ** 3 }))) / GB);
     return best;
   };
   const oneWorker = await sustained(1);
@@ -72,17 +76,36 @@ export async function benchGeneration(): Promise<void> {
   const nullOut = openSync('/dev/null', 'w');
   const bestOf3 = async (args: string[]) => {
     let best = Infinity;
-    for (let i = 0; i < 3; i++) best = Math.min(best, await timed(async () => execFileSync(process.execPath, args, { stdio: ['ignore', nullOut, 'inherit'] })));
+    for (let i = 0; i < 3; i++)
+      best = Math.min(
+        best,
+        await timed(async () => execFileSync(process.execPath, args, { stdio: ['ignore', nullOut, 'inherit'] })),
+      );
     return best;
   };
   const fillWriter = await bestOf3(['-e', writer]);
   const cat = await bestOf3([bin, 'cat', '--size', String(bytes), '--seed', '1']);
   closeSync(nullOut);
-  row(all, 'dgen cat --size 8GiB > /dev/null', bytes / cat / GB, 'one-thread Buffer.fill writer to /dev/null', bytes / fillWriter / GB, 'process start included');
+  row(
+    all,
+    'dgen cat --size 8GiB > /dev/null',
+    bytes / cat / GB,
+    'one-thread Buffer.fill writer to /dev/null',
+    bytes / fillWriter / GB,
+    'process start included',
+  );
 
   // fio's refill_buffers on the null engine, one job (random data like c = 1).
   if (spawnSync('sh', ['-c', 'command -v fio']).status === 0) {
-    const out = execFileSync('fio', ['--name=dgen-bench', '--ioengine=null', '--rw=write', '--bs=4M', '--size=8G', '--refill_buffers', '--output-format=json']).toString();
+    const out = execFileSync('fio', [
+      '--name=dgen-bench',
+      '--ioengine=null',
+      '--rw=write',
+      '--bs=4M',
+      '--size=8G',
+      '--refill_buffers',
+      '--output-format=json',
+    ]).toString();
     const job = JSON.parse(out.slice(out.indexOf('{'))).jobs[0];
     const fio = (job.write.io_bytes ?? job.write.io_kbytes * 1024) / (job.write.runtime / 1000) / GB;
     row(one, `fillSync best kernel c=1 4 MiB (per core)`, best1, 'fio refill_buffers, one job, null engine', fio);
@@ -94,7 +117,14 @@ export async function benchGeneration(): Promise<void> {
   for (const c of [1, 3]) {
     const out = execFileSync(process.execPath, ['--import', 'tsx', child, String(c), '16']).toString();
     const r = JSON.parse(out.trim().split('\n').pop()!) as { gbps: number; p99ms: number; peakRssMiB: number };
-    row(streamSection, `DataSource -> null Writable, c=${c}, 16 GiB (fresh process)`, r.gbps, `fillSync ${auto} 4 MiB, all workers`, raw, `event-loop delay p99 ${r.p99ms.toFixed(1)} ms, peak RSS +${r.peakRssMiB.toFixed(0)} MiB`);
+    row(
+      streamSection,
+      `DataSource -> null Writable, c=${c}, 16 GiB (fresh process)`,
+      r.gbps,
+      `fillSync ${auto} 4 MiB, all workers`,
+      raw,
+      `event-loop delay p99 ${r.p99ms.toFixed(1)} ms, peak RSS +${r.peakRssMiB.toFixed(0)} MiB`,
+    );
   }
   // Caller-owned memory: BYOB reads into one reused 4 MiB buffer.
   const byobBytes = 8 * 1024 ** 3;
@@ -107,5 +137,11 @@ export async function benchGeneration(): Promise<void> {
       buffer = value.buffer;
     }
   });
-  row(streamSection, 'Web stream, BYOB reads into one reused 4 MiB buffer, 8 GiB', byobBytes / byob / GB, `fillSync ${auto} 4 MiB, all workers`, raw);
+  row(
+    streamSection,
+    'Web stream, BYOB reads into one reused 4 MiB buffer, 8 GiB',
+    byobBytes / byob / GB,
+    `fillSync ${auto} 4 MiB, all workers`,
+    raw,
+  );
 }

@@ -31,7 +31,8 @@ const PART = 16 * MiB; // S3 part size (the default)
 const BLOCK = 8 * MiB; // Azure block size (the default)
 const SMALL = { count: 1000, size: 256 * 1024, concurrency: 8 };
 /** CPU milliseconds per small object. */
-const perObject = (m: Measured) => `${((m.cpuPerGiB * SMALL.count * SMALL.size) / GiB / SMALL.count * 1e3).toFixed(2)} ms CPU per object`;
+const perObject = (m: Measured) =>
+  `${(((m.cpuPerGiB * SMALL.count * SMALL.size) / GiB / SMALL.count) * 1e3).toFixed(2)} ms CPU per object`;
 
 interface Measured {
   gbps: number;
@@ -54,7 +55,14 @@ async function measure(bytes: number, fn: () => Promise<unknown>): Promise<Measu
 /** Two rows per path: its GB/s against the baseline's, and its GB per CPU-second (the inverse of CPU
  * per GiB, so that the ratio reads "x times the baseline's efficiency") with CPU s/GiB in the note. */
 function report(section: string, name: string, m: Measured, baselineName: string, base: Measured, note = ''): void {
-  row(section, name, m.gbps, baselineName, base.gbps, `CPU ${m.cpuPerGiB.toFixed(3)} s/GiB (baseline ${base.cpuPerGiB.toFixed(3)})${note ? `; ${note}` : ''}`);
+  row(
+    section,
+    name,
+    m.gbps,
+    baselineName,
+    base.gbps,
+    `CPU ${m.cpuPerGiB.toFixed(3)} s/GiB (baseline ${base.cpuPerGiB.toFixed(3)})${note ? `; ${note}` : ''}`,
+  );
   const perCpu = (x: Measured) => GiB / GB / x.cpuPerGiB;
   row(section, `${name}: GB per CPU-second`, perCpu(m), baselineName, perCpu(base));
 }
@@ -97,7 +105,9 @@ export async function benchObjectStores(): Promise<void> {
     const section = 'S3: 1 GiB object to s3rver (16 MiB parts, 4 in flight; CPU of this process only)';
     const client = createS3Client({ endpoint: s3.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const baseName = 'lib-storage Upload of a Buffer';
-    const base = await measure(BYTES, () => new Upload({ client, partSize: PART, queueSize: 4, params: { Bucket: 'bench', Key: 'plain', Body: payload } }).done());
+    const base = await measure(BYTES, () =>
+      new Upload({ client, partSize: PART, queueSize: 4, params: { Bucket: 'bench', Key: 'plain', Body: payload } }).done(),
+    );
     // The client createS3Client made before it plugged in the addon's CRC-32C: the SDK's JavaScript one.
     const sdkCrcClient = new S3Client({
       region: 'us-east-1',
@@ -119,22 +129,57 @@ export async function benchObjectStores(): Promise<void> {
       report(section, name, stream, baseName, base);
     }
     sdkCrcClient.destroy();
-    const cold = await measure(BYTES, () => putGeneratedObject('s3://bench/cold', createGenerator({ size: BYTES, seed: 1 }), { client, buffers: new PartBufferPool(PART), partSize: PART, partConcurrency: 4 }));
+    const cold = await measure(BYTES, () =>
+      putGeneratedObject('s3://bench/cold', createGenerator({ size: BYTES, seed: 1 }), {
+        client,
+        buffers: new PartBufferPool(PART),
+        partSize: PART,
+        partConcurrency: 4,
+      }),
+    );
     report(section, 'putGeneratedObject, new pool', cold, baseName, base, 'includes faulting in the pool (5 x 16 MiB)');
     const buffers = await warmPool(PART, 5);
-    const warm = await measure(BYTES, () => putGeneratedObject('s3://bench/warm', createGenerator({ size: BYTES, seed: 1 }), { client, buffers, partSize: PART, partConcurrency: 4 }));
-    report(section, 'putGeneratedObject, warm pool', warm, baseName, base, 'bodies signed (SHA-256), the default over plain HTTP');
+    const warm = await measure(BYTES, () =>
+      putGeneratedObject('s3://bench/warm', createGenerator({ size: BYTES, seed: 1 }), {
+        client,
+        buffers,
+        partSize: PART,
+        partConcurrency: 4,
+      }),
+    );
+    report(
+      section,
+      'putGeneratedObject, warm pool',
+      warm,
+      baseName,
+      base,
+      'bodies signed (SHA-256), the default over plain HTTP',
+    );
     const unsigned = await measure(BYTES, () =>
-      putGeneratedObject('s3://bench/unsigned', createGenerator({ size: BYTES, seed: 1 }), { client, buffers, partSize: PART, partConcurrency: 4, signPayload: false }),
+      putGeneratedObject('s3://bench/unsigned', createGenerator({ size: BYTES, seed: 1 }), {
+        client,
+        buffers,
+        partSize: PART,
+        partConcurrency: 4,
+        signPayload: false,
+      }),
     );
     report(section, 'putGeneratedObject, warm pool, UNSIGNED-PAYLOAD', unsigned, baseName, base, 'the default over HTTPS');
     const bare = await measure(BYTES, () =>
-      putGeneratedObject('s3://bench/bare', createGenerator({ size: BYTES, seed: 1 }), { client, buffers, partSize: PART, partConcurrency: 4, checksumAlgorithm: 'none' }),
+      putGeneratedObject('s3://bench/bare', createGenerator({ size: BYTES, seed: 1 }), {
+        client,
+        buffers,
+        partSize: PART,
+        partConcurrency: 4,
+        checksumAlgorithm: 'none',
+      }),
     );
     report(section, 'putGeneratedObject, warm pool, no checksum (as the baseline)', bare, baseName, base);
 
     const small = `S3: ${SMALL.count} objects of ${SMALL.size / 1024} KiB, ${SMALL.concurrency} at a time (CPU of this process only)`;
-    const smallBase = await measureSmall((i) => client.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/plain/${i}`, Body: payload.subarray(0, SMALL.size) })));
+    const smallBase = await measureSmall((i) =>
+      client.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/plain/${i}`, Body: payload.subarray(0, SMALL.size) })),
+    );
     const smallName = 'PutObject of a prepared Buffer';
     const smallStream = await measureSmall(async (i) => {
       const sink = new S3Sink('bench', `small/stream/${i}`, { client });
@@ -142,7 +187,12 @@ export async function benchObjectStores(): Promise<void> {
       await sink.result();
     });
     report(small, 'DataSource -> S3Sink', smallStream, smallName, smallBase, perObject(smallStream));
-    const smallOurs = await measureSmall((i) => putGeneratedObject(`s3://bench/small/ours/${i}`, createGenerator({ size: SMALL.size, seed: 1, objectId: i }), { client, buffers }));
+    const smallOurs = await measureSmall((i) =>
+      putGeneratedObject(`s3://bench/small/ours/${i}`, createGenerator({ size: SMALL.size, seed: 1, objectId: i }), {
+        client,
+        buffers,
+      }),
+    );
     report(small, 'putGeneratedObject', smallOurs, smallName, smallBase, perObject(smallOurs));
     client.destroy();
   } finally {
@@ -156,7 +206,9 @@ export async function benchObjectStores(): Promise<void> {
     const container: ContainerClient = service.getContainerClient('bench');
     await container.create();
     const baseName = 'uploadData of a Buffer (no MD5)';
-    const base = await measure(BYTES, () => container.getBlockBlobClient('plain').uploadData(payload, { blockSize: BLOCK, concurrency: 4 }));
+    const base = await measure(BYTES, () =>
+      container.getBlockBlobClient('plain').uploadData(payload, { blockSize: BLOCK, concurrency: 4 }),
+    );
     const md5Note = `two MD5s (per block, whole blob) alone cost ${md5Twice.cpuPerGiB.toFixed(3)} s/GiB`;
     const stream = await measure(BYTES, async () => {
       const sink = new AzureBlobSink('bench', 'stream', { serviceClient: service, blockSize: BLOCK, blockConcurrency: 4 });
@@ -164,22 +216,50 @@ export async function benchObjectStores(): Promise<void> {
       await sink.result();
     });
     report(section, 'DataSource -> AzureBlobSink', stream, baseName, base, md5Note);
-    const cold = await measure(BYTES, () => putGeneratedObject('az://bench/cold', createGenerator({ size: BYTES, seed: 1 }), { serviceClient: service, buffers: new PartBufferPool(BLOCK), blockSize: BLOCK, blockConcurrency: 4 }));
-    report(section, 'putGeneratedObject, new pool', cold, baseName, base, `includes faulting in the pool (5 x 8 MiB); ${md5Note}`);
+    const cold = await measure(BYTES, () =>
+      putGeneratedObject('az://bench/cold', createGenerator({ size: BYTES, seed: 1 }), {
+        serviceClient: service,
+        buffers: new PartBufferPool(BLOCK),
+        blockSize: BLOCK,
+        blockConcurrency: 4,
+      }),
+    );
+    report(
+      section,
+      'putGeneratedObject, new pool',
+      cold,
+      baseName,
+      base,
+      `includes faulting in the pool (5 x 8 MiB); ${md5Note}`,
+    );
     const buffers = await warmPool(BLOCK, 5);
-    const warm = await measure(BYTES, () => putGeneratedObject('az://bench/warm', createGenerator({ size: BYTES, seed: 1 }), { serviceClient: service, buffers, blockSize: BLOCK, blockConcurrency: 4 }));
+    const warm = await measure(BYTES, () =>
+      putGeneratedObject('az://bench/warm', createGenerator({ size: BYTES, seed: 1 }), {
+        serviceClient: service,
+        buffers,
+        blockSize: BLOCK,
+        blockConcurrency: 4,
+      }),
+    );
     report(section, 'putGeneratedObject, warm pool', warm, baseName, base, md5Note);
 
     const small = `Azure: ${SMALL.count} blobs of ${SMALL.size / 1024} KiB, ${SMALL.concurrency} at a time (CPU of this process only)`;
     const smallName = 'upload of a prepared Buffer (no MD5)';
-    const smallBase = await measureSmall((i) => container.getBlockBlobClient(`small/plain/${i}`).upload(payload.subarray(0, SMALL.size), SMALL.size));
+    const smallBase = await measureSmall((i) =>
+      container.getBlockBlobClient(`small/plain/${i}`).upload(payload.subarray(0, SMALL.size), SMALL.size),
+    );
     const smallStream = await measureSmall(async (i) => {
       const sink = new AzureBlobSink('bench', `small/stream/${i}`, { serviceClient: service });
       await pipeline(new DataSource({ size: SMALL.size, seed: 1, objectId: i }), sink);
       await sink.result();
     });
     report(small, 'DataSource -> AzureBlobSink', smallStream, smallName, smallBase, perObject(smallStream));
-    const smallOurs = await measureSmall((i) => putGeneratedObject(`az://bench/small/ours/${i}`, createGenerator({ size: SMALL.size, seed: 1, objectId: i }), { serviceClient: service, buffers }));
+    const smallOurs = await measureSmall((i) =>
+      putGeneratedObject(`az://bench/small/ours/${i}`, createGenerator({ size: SMALL.size, seed: 1, objectId: i }), {
+        serviceClient: service,
+        buffers,
+      }),
+    );
     report(small, 'putGeneratedObject', smallOurs, smallName, smallBase, perObject(smallOurs));
   } finally {
     await az.stop();

@@ -61,7 +61,11 @@ interface Stats {
 }
 
 type Meter = 'gnu-time' | 'python3' | 'none';
-const meter: Meter = existsSync('/usr/bin/time') ? 'gnu-time' : spawnSync('python3', ['-c', 'import resource']).status === 0 ? 'python3' : 'none';
+const meter: Meter = existsSync('/usr/bin/time')
+  ? 'gnu-time'
+  : spawnSync('python3', ['-c', 'import resource']).status === 0
+    ? 'python3'
+    : 'none';
 const PY_RUSAGE = `import resource,subprocess,sys
 rc = subprocess.call(sys.argv[2:])
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -100,14 +104,22 @@ function runOnce(cmd: string, args: string[]): Sample {
   const start = process.hrtime.bigint();
   const r = spawnSync(c, a, { encoding: 'utf8', maxBuffer: 256 * MiB, cwd: repo });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal} after ${wall.toFixed(0)} s: ${(r.stderr || r.stdout).slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal} after ${wall.toFixed(0)} s: ${(r.stderr || r.stdout).slice(-2000)}`,
+    );
   return readMeter(file, wall);
 }
 
 function summarize(rounds: Sample[]): Stats {
   const min = (xs: (number | undefined)[]) => (xs.every((x) => x !== undefined) ? Math.min(...(xs as number[])) : undefined);
   const max = (xs: (number | undefined)[]) => (xs.every((x) => x !== undefined) ? Math.max(...(xs as number[])) : undefined);
-  return { rounds, wall: min(rounds.map((r) => r.wall))!, cpu: min(rounds.map((r) => r.cpu)), rssMiB: max(rounds.map((r) => r.rssMiB)) };
+  return {
+    rounds,
+    wall: min(rounds.map((r) => r.wall))!,
+    cpu: min(rounds.map((r) => r.cpu)),
+    rssMiB: max(rounds.map((r) => r.rssMiB)),
+  };
 }
 
 /** Regular files in dir with exactly `size` bytes (the manifest and the like are not counted). */
@@ -139,7 +151,8 @@ function alternate(base: string, writers: Writer[], rounds: number, expect: { co
       fresh(dir);
       const s = runOnce(w.cmd, w.args(dir));
       const got = countFiles(dir, expect.size);
-      if (got.files !== expect.count) throw new Error(`${w.label} wrote ${got.files} files of ${expect.size} bytes, expected ${expect.count}`);
+      if (got.files !== expect.count)
+        throw new Error(`${w.label} wrote ${got.files} files of ${expect.size} bytes, expected ${expect.count}`);
       samples[i].push(s);
       log(`round ${r + 1}/${rounds} ${w.label}: ${fmtSample(s)}`);
       sh('rm', ['-rf', dir]);
@@ -163,8 +176,22 @@ interface MdRow {
 }
 const md: MdRow[] = [];
 const notes: string[] = [];
-function mdRow(rowName: string, dgen: string, fio: string, r: number | undefined, target: string, met: boolean | undefined): void {
-  md.push({ row: rowName, dgen, fio, ratio: r === undefined ? '—' : `${r.toFixed(2)}x`, target, met: met === undefined ? '—' : met ? 'yes' : 'no' });
+function mdRow(
+  rowName: string,
+  dgen: string,
+  fio: string,
+  r: number | undefined,
+  target: string,
+  met: boolean | undefined,
+): void {
+  md.push({
+    row: rowName,
+    dgen,
+    fio,
+    ratio: r === undefined ? '—' : `${r.toFixed(2)}x`,
+    target,
+    met: met === undefined ? '—' : met ? 'yes' : 'no',
+  });
 }
 const atMost = (x: number | undefined, limit: number) => (x === undefined ? undefined : x <= limit);
 const atLeast = (x: number | undefined, limit: number) => (x === undefined ? undefined : x >= limit);
@@ -174,7 +201,9 @@ function detail(title: string, names: string[], stats: Stats[]): void {
   for (let i = 0; i < names.length; i++) {
     const s = stats[i];
     out(`${names[i]}: best wall ${f2(s.wall)} s, best cpu ${f2(s.cpu)} s, highest peak RSS ${f2(s.rssMiB, 0)} MiB`);
-    out(`    rounds: ${s.rounds.map((r) => `${f2(r.wall)}/${f2(r.cpu)}/${f2(r.rssMiB, 0)}`).join('  ')}  (wall s / cpu s / RSS MiB)`);
+    out(
+      `    rounds: ${s.rounds.map((r) => `${f2(r.wall)}/${f2(r.cpu)}/${f2(r.rssMiB, 0)}`).join('  ')}  (wall s / cpu s / RSS MiB)`,
+    );
   }
 }
 
@@ -182,7 +211,8 @@ function detail(title: string, names: string[], stats: Stats[]): void {
 function snapshot(base: string): string {
   const addon = join(repo, 'build/Release/dgen.node');
   const main = join(repo, 'dist/cli/main.js');
-  if (!existsSync(addon) || !existsSync(main)) throw new Error(`dgen is not built (${existsSync(main) ? addon : main} missing): npm install`);
+  if (!existsSync(addon) || !existsSync(main))
+    throw new Error(`dgen is not built (${existsSync(main) ? addon : main} missing): npm install`);
   const built = `dist/ built ${statSync(main).mtime.toISOString()}, addon built ${statSync(addon).mtime.toISOString()}`;
   if (/^(0|false|no)$/i.test(process.env.DGEN_BENCH_SNAPSHOT ?? '')) return `bin/dgen.js run in place; ${built}`;
   const pkg = join(base, 'pkg');
@@ -204,17 +234,32 @@ function machine(base: string, fio: string | undefined): { oDirect: boolean } {
   const dd = sh('dd', ['if=/dev/zero', `of=${probe}`, 'bs=1M', 'count=4', 'oflag=direct']);
   rmSync(probe, { force: true });
   const oDirect = dd.status === 0;
-  const thp = existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').trim() : 'n/a';
+  const thp = existsSync('/sys/kernel/mm/transparent_hugepage/enabled')
+    ? readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').trim()
+    : 'n/a';
   const head = sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).stdout.trim();
   const built = snapshot(base);
-  const dirty = sh('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no', 'lib', 'cpp']).stdout.trim().split('\n').filter(Boolean).length;
+  const dirty = sh('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no', 'lib', 'cpp'])
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean).length;
   out(`\n## ${SECTION}: machine`);
-  out(`nproc ${availableParallelism()}, ${cpus()[0]?.model ?? '?'}, kernel ${release()}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  out(
+    `nproc ${availableParallelism()}, ${cpus()[0]?.model ?? '?'}, kernel ${release()}, node ${process.version}, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   out(`transparent huge pages: ${thp}`);
-  out(`directory ${base}: ${fsType} on ${device}; O_DIRECT (dd oflag=direct) ${oDirect ? 'works' : `REFUSED: ${dd.stderr.trim().split('\n').pop()}`}`);
-  out(`git HEAD ${head}${dirty ? ` (${dirty} files under lib/ and cpp/ modified in the working tree)` : ''}; dgen runs from ${built}`);
+  out(
+    `directory ${base}: ${fsType} on ${device}; O_DIRECT (dd oflag=direct) ${oDirect ? 'works' : `REFUSED: ${dd.stderr.trim().split('\n').pop()}`}`,
+  );
+  out(
+    `git HEAD ${head}${dirty ? ` (${dirty} files under lib/ and cpp/ modified in the working tree)` : ''}; dgen runs from ${built}`,
+  );
   out(`fio: ${fio ?? 'NOT INSTALLED: the fio rows are skipped, dgen is measured alone'}`);
-  out(`resource meter: ${meter === 'gnu-time' ? "GNU time (/usr/bin/time -f '%e %U %S %M')" : meter === 'python3' ? 'GNU time missing: python3 getrusage(RUSAGE_CHILDREN) wrapper (same figures)' : 'GNU time and python3 missing: wall seconds only'}`);
+  out(
+    `resource meter: ${meter === 'gnu-time' ? "GNU time (/usr/bin/time -f '%e %U %S %M')" : meter === 'python3' ? 'GNU time missing: python3 getrusage(RUSAGE_CHILDREN) wrapper (same figures)' : 'GNU time and python3 missing: wall seconds only'}`,
+  );
   return { oDirect };
 }
 
@@ -224,8 +269,23 @@ function bigRow(base: string, fio: string | undefined, rounds: number, direct: b
   const name = direct ? '3. direct I/O, 8 x 512 MiB, dedup 2, compress 3' : '1. 8 x 512 MiB, dedup 2, compress 3';
   const bytes = BIG.count * BIG.size;
   const dgenArgs = (concurrency: number) => (dir: string) => [
-    dgenBin, 'put', direct ? `direct://${dir}` : dir, '--count', String(BIG.count), '--size', '512MiB', '--dedup', '2', '--compress', '3',
-    '--concurrency', String(concurrency), '--seed', '1', '--no-progress', '--json',
+    dgenBin,
+    'put',
+    direct ? `direct://${dir}` : dir,
+    '--count',
+    String(BIG.count),
+    '--size',
+    '512MiB',
+    '--dedup',
+    '2',
+    '--compress',
+    '3',
+    '--concurrency',
+    String(concurrency),
+    '--seed',
+    '1',
+    '--no-progress',
+    '--json',
   ];
   const writers: Writer[] = [{ label: 'dgen put --concurrency 2', cmd: process.execPath, args: dgenArgs(2) }];
   if (direct) writers.push({ label: 'dgen put --concurrency 8', cmd: process.execPath, args: dgenArgs(8) });
@@ -234,32 +294,77 @@ function bigRow(base: string, fio: string | undefined, rounds: number, direct: b
       label: `fio 8 jobs${direct ? ' --direct=1' : ''}`,
       cmd: 'fio',
       args: (dir) => [
-        '--name=w', `--directory=${dir}`, '--rw=write', '--bs=4m', '--size=512m', '--numjobs=8', '--ioengine=psync',
-        '--dedupe_percentage=50', '--buffer_compress_percentage=67', '--refill_buffers', '--group_reporting', '--thread',
-        ...(direct ? ['--direct=1'] : []), '--output-format=terse',
+        '--name=w',
+        `--directory=${dir}`,
+        '--rw=write',
+        '--bs=4m',
+        '--size=512m',
+        '--numjobs=8',
+        '--ioengine=psync',
+        '--dedupe_percentage=50',
+        '--buffer_compress_percentage=67',
+        '--refill_buffers',
+        '--group_reporting',
+        '--thread',
+        ...(direct ? ['--direct=1'] : []),
+        '--output-format=terse',
       ],
     });
   }
   log(`${name}: ${rounds} rounds of ${writers.map((w) => w.label).join(', ')}`);
   const stats = alternate(base, writers, rounds, BIG);
-  detail(name, writers.map((w) => w.label), stats);
+  detail(
+    name,
+    writers.map((w) => w.label),
+    stats,
+  );
   const f = fio ? stats[stats.length - 1] : undefined;
   const dgenStats = stats.slice(0, fio ? -1 : undefined);
   dgenStats.forEach((d, i) => {
     const label = writers[i].label.replace('dgen put ', '');
     const rss = `peak RSS ${f2(d.rssMiB, 0)} MiB${f ? ` (fio ${f2(f.rssMiB, 0)})` : ''}`;
-    if (f) row(SECTION, `${name}, ${label}`, bytes / d.wall / GB, `fio${direct ? ' --direct=1' : ''}, 8 jobs psync bs 4m`, bytes / f.wall / GB, `cpu ${f2(d.cpu)} s vs ${f2(f.cpu)} s, ${rss}`);
-    else row(SECTION, `${name}, ${label}`, bytes / d.wall / GB, 'itself (fio not installed)', bytes / d.wall / GB, `cpu ${f2(d.cpu)} s, ${rss}`);
+    if (f)
+      row(
+        SECTION,
+        `${name}, ${label}`,
+        bytes / d.wall / GB,
+        `fio${direct ? ' --direct=1' : ''}, 8 jobs psync bs 4m`,
+        bytes / f.wall / GB,
+        `cpu ${f2(d.cpu)} s vs ${f2(f.cpu)} s, ${rss}`,
+      );
+    else
+      row(
+        SECTION,
+        `${name}, ${label}`,
+        bytes / d.wall / GB,
+        'itself (fio not installed)',
+        bytes / d.wall / GB,
+        `cpu ${f2(d.cpu)} s, ${rss}`,
+      );
     if (direct) {
       const r = f && f.wall / d.wall;
-      mdRow(`${name}: GB/s, ${label}`, f2(bytes / d.wall / GB), f ? f2(bytes / f.wall / GB) : 'n/a', r, '>= 0.9x fio', atLeast(r, 0.9));
+      mdRow(
+        `${name}: GB/s, ${label}`,
+        f2(bytes / d.wall / GB),
+        f ? f2(bytes / f.wall / GB) : 'n/a',
+        r,
+        '>= 0.9x fio',
+        atLeast(r, 0.9),
+      );
       mdRow(`${name}: peak RSS MiB, ${label}`, f2(d.rssMiB, 0), f2(f?.rssMiB, 0), ratio(d.rssMiB, f?.rssMiB), '—', undefined);
     } else {
       const rw = f && d.wall / f.wall;
       const rc = ratio(d.cpu, f?.cpu);
       mdRow(`${name}: wall s, ${label}`, f2(d.wall), f2(f?.wall), rw, '<= 0.8x fio', atMost(rw, 0.8));
       mdRow(`${name}: user+sys CPU s, ${label}`, f2(d.cpu), f2(f?.cpu), rc, '<= 1.0x fio', atMost(rc, 1.0));
-      mdRow(`${name}: peak RSS MiB, ${label}`, f2(d.rssMiB, 0), f2(f?.rssMiB, 0), ratio(d.rssMiB, f?.rssMiB), '<= 64 MiB', atMost(d.rssMiB, 64));
+      mdRow(
+        `${name}: peak RSS MiB, ${label}`,
+        f2(d.rssMiB, 0),
+        f2(f?.rssMiB, 0),
+        ratio(d.rssMiB, f?.rssMiB),
+        '<= 64 MiB',
+        atMost(d.rssMiB, 64),
+      );
     }
   });
 }
@@ -269,8 +374,18 @@ const SMALL = { count: 20000, size: 4096 };
 function smallRow(base: string, fio: string | undefined, rounds: number): void {
   const name = '2. 20,000 x 4 KiB files';
   const dgenArgs = (concurrency?: number) => (dir: string) => [
-    dgenBin, 'put', dir, '--count', String(SMALL.count), '--size', '4KiB', ...(concurrency ? ['--concurrency', String(concurrency)] : []),
-    '--seed', '1', '--no-progress', '--json',
+    dgenBin,
+    'put',
+    dir,
+    '--count',
+    String(SMALL.count),
+    '--size',
+    '4KiB',
+    ...(concurrency ? ['--concurrency', String(concurrency)] : []),
+    '--seed',
+    '1',
+    '--no-progress',
+    '--json',
   ];
   const writers: Writer[] = [
     { label: 'dgen put, default --concurrency (4)', cmd: process.execPath, args: dgenArgs() },
@@ -285,14 +400,27 @@ function smallRow(base: string, fio: string | undefined, rounds: number): void {
       label: 'fio 1 job, nrfiles 20000',
       cmd: 'fio',
       args: (dir) => [
-        '--name=s', `--directory=${dir}`, '--rw=write', '--bs=4k', '--filesize=4k', `--nrfiles=${SMALL.count}`, '--openfiles=64',
-        '--create_on_open=1', '--ioengine=psync', '--refill_buffers', '--output-format=terse',
+        '--name=s',
+        `--directory=${dir}`,
+        '--rw=write',
+        '--bs=4k',
+        '--filesize=4k',
+        `--nrfiles=${SMALL.count}`,
+        '--openfiles=64',
+        '--create_on_open=1',
+        '--ioengine=psync',
+        '--refill_buffers',
+        '--output-format=terse',
       ],
     });
   }
   log(`${name}: ${rounds} rounds of ${writers.map((w) => w.label).join(', ')}`);
   const stats = alternate(base, writers, rounds, SMALL);
-  detail(name, writers.map((w) => w.label), stats);
+  detail(
+    name,
+    writers.map((w) => w.label),
+    stats,
+  );
   const f = fio ? stats[stats.length - 1] : undefined;
   const bytes = SMALL.count * SMALL.size;
   stats.slice(0, 2).forEach((d, i) => {
@@ -300,10 +428,24 @@ function smallRow(base: string, fio: string | undefined, rounds: number): void {
     const fps = SMALL.count / d.wall;
     const ffps = f && SMALL.count / f.wall;
     const note = `${fps.toFixed(0)} files/s${ffps ? ` vs ${ffps.toFixed(0)}` : ''}, cpu ${f2(d.cpu)} s${f ? ` vs ${f2(f.cpu)} s` : ''}, peak RSS ${f2(d.rssMiB, 0)} MiB${f ? ` (fio ${f2(f.rssMiB, 0)})` : ''}`;
-    row(SECTION, `${name}, ${label}`, bytes / d.wall / GB, f ? 'fio, 1 job, nrfiles 20000' : 'itself (fio not installed)', bytes / (f ?? d).wall / GB, note);
+    row(
+      SECTION,
+      `${name}, ${label}`,
+      bytes / d.wall / GB,
+      f ? 'fio, 1 job, nrfiles 20000' : 'itself (fio not installed)',
+      bytes / (f ?? d).wall / GB,
+      note,
+    );
     const r = ratio(fps, ffps);
     mdRow(`${name}: files/s, ${label}`, fps.toFixed(0), ffps ? ffps.toFixed(0) : 'n/a', r, '>= 1.0x fio', atLeast(r, 1.0));
-    mdRow(`${name}: peak RSS MiB, ${label}`, f2(d.rssMiB, 0), f2(f?.rssMiB, 0), ratio(d.rssMiB, f?.rssMiB), '<= 64 MiB', atMost(d.rssMiB, 64));
+    mdRow(
+      `${name}: peak RSS MiB, ${label}`,
+      f2(d.rssMiB, 0),
+      f2(f?.rssMiB, 0),
+      ratio(d.rssMiB, f?.rssMiB),
+      '<= 64 MiB',
+      atMost(d.rssMiB, 64),
+    );
   });
 }
 
@@ -408,29 +550,50 @@ async function manyRow(base: string, counts: number[], verify: boolean): Promise
     log(`${name}: put of ${count} objects (default --concurrency)`);
     const r = await putMany(dir, count);
     out(`\n### ${name}: ${short(count)} objects`);
-    out(`put: wall ${f2(r.wall)} s (${(count / r.wall).toFixed(0)} objects/s), cpu ${f2(r.cpu)} s, peak RSS ${f2(r.rssMiB, 0)} MiB`);
+    out(
+      `put: wall ${f2(r.wall)} s (${(count / r.wall).toFixed(0)} objects/s), cpu ${f2(r.cpu)} s, peak RSS ${f2(r.rssMiB, 0)} MiB`,
+    );
     for (const m of r.marks) out(`    peak RSS by ~${short(m.mark)} objects (${m.seconds.toFixed(0)} s): ${f2(m.rssMiB, 0)} MiB`);
     out(`    (objects at a sample's time estimated from the directory's size; the whole-run figure is GNU time's)`);
     first.rssMiB ??= r.rssMiB;
     const growth = i === 0 ? ratio(r.rssMiB, r.marks[0].rssMiB) : ratio(r.rssMiB, first.rssMiB);
     const against = i === 0 ? `vs ~${short(r.marks[0].mark)} in the same run` : `vs the ${short(counts[0])} run`;
-    mdRow(`${name}: peak RSS MiB, ${short(count)} objects (ratio ${against})`, f2(r.rssMiB, 0), '—', growth, 'flat (<= 1.1x), <= 64 MiB', r.rssMiB === undefined ? undefined : r.rssMiB <= 64 && (growth ?? 1) <= 1.1);
+    mdRow(
+      `${name}: peak RSS MiB, ${short(count)} objects (ratio ${against})`,
+      f2(r.rssMiB, 0),
+      '—',
+      growth,
+      'flat (<= 1.1x), <= 64 MiB',
+      r.rssMiB === undefined ? undefined : r.rssMiB <= 64 && (growth ?? 1) <= 1.1,
+    );
     mdRow(`${name}: put objects/s, ${short(count)} objects`, (count / r.wall).toFixed(0), '—', undefined, '—', undefined);
 
     if (i === 0 && verify) {
       sh('sync', []);
       log(`${name}: dgen verify of the ${count}-object run`);
       const v = runOnce(process.execPath, [dgenBin, 'verify', dir]);
-      out(`verify: wall ${f2(v.wall)} s (${(count / v.wall).toFixed(0)} objects/s), cpu ${f2(v.cpu)} s, peak RSS ${f2(v.rssMiB, 0)} MiB`);
+      out(
+        `verify: wall ${f2(v.wall)} s (${(count / v.wall).toFixed(0)} objects/s), cpu ${f2(v.cpu)} s, peak RSS ${f2(v.rssMiB, 0)} MiB`,
+      );
       mdRow(`${name}: dgen verify wall s, ${short(count)} objects`, f2(v.wall), '—', undefined, '—', undefined);
-      mdRow(`${name}: dgen verify peak RSS MiB, ${short(count)} objects`, f2(v.rssMiB, 0), '—', undefined, '<= 64 MiB', atMost(v.rssMiB, 64));
+      mdRow(
+        `${name}: dgen verify peak RSS MiB, ${short(count)} objects`,
+        f2(v.rssMiB, 0),
+        '—',
+        undefined,
+        '<= 64 MiB',
+        atMost(v.rssMiB, 64),
+      );
     }
     const t = process.hrtime.bigint();
     sh('rm', ['-rf', dir]);
     sh('sync', []);
     log(`${name}: ${count} objects removed in ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(0)} s`);
   }
-  if (!verify) notes.push('row 4: dgen verify not timed (opt in with --verify or DGEN_BENCH_VERIFY=1; at today\'s speed it takes several times longer than the put)');
+  if (!verify)
+    notes.push(
+      "row 4: dgen verify not timed (opt in with --verify or DGEN_BENCH_VERIFY=1; at today's speed it takes several times longer than the put)",
+    );
 }
 
 export async function benchPutVsFio(): Promise<void> {
@@ -447,13 +610,23 @@ export async function benchPutVsFio(): Promise<void> {
   const started = Date.now();
   try {
     const { oDirect } = machine(base, fio);
-    out(`rounds ${rounds}, writers alternate, output deleted and synced before every run; best (lowest) wall and CPU, highest peak RSS`);
+    out(
+      `rounds ${rounds}, writers alternate, output deleted and synced before every run; best (lowest) wall and CPU, highest peak RSS`,
+    );
     if (!fio) notes.push('fio is not installed: fio rows skipped (apt-get install -y fio)');
-    if (meter !== 'gnu-time') notes.push(meter === 'python3' ? 'GNU time missing (apt-get install -y time): CPU and RSS from a python3 getrusage wrapper' : 'GNU time and python3 missing: no CPU or RSS figures');
+    if (meter !== 'gnu-time')
+      notes.push(
+        meter === 'python3'
+          ? 'GNU time missing (apt-get install -y time): CPU and RSS from a python3 getrusage wrapper'
+          : 'GNU time and python3 missing: no CPU or RSS figures',
+      );
     const guarded = async (id: string, run: () => unknown): Promise<void> => {
       if (!rows.has(id)) return;
       const load = loadavg()[0];
-      if (load > availableParallelism()) notes.push(`row ${id} started at a 1-minute load average of ${load.toFixed(1)} on ${availableParallelism()} CPUs: other processes competed with both writers`);
+      if (load > availableParallelism())
+        notes.push(
+          `row ${id} started at a 1-minute load average of ${load.toFixed(1)} on ${availableParallelism()} CPUs: other processes competed with both writers`,
+        );
       try {
         await run();
       } catch (e) {
@@ -472,7 +645,9 @@ export async function benchPutVsFio(): Promise<void> {
   } finally {
     sh('rm', ['-rf', base]);
   }
-  out(`\n### ${SECTION}: for the README (${new Date().toISOString().slice(0, 10)}, nproc ${availableParallelism()}, ${rounds} rounds, best of each; section took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  out(
+    `\n### ${SECTION}: for the README (${new Date().toISOString().slice(0, 10)}, nproc ${availableParallelism()}, ${rounds} rounds, best of each; section took ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
   out('| row | dgen | fio | ratio | target | met? |');
   out('| --- | --- | --- | --- | --- | --- |');
   for (const r of md) out(`| ${r.row} | ${r.dgen} | ${r.fio} | ${r.ratio} | ${r.target} | ${r.met} |`);

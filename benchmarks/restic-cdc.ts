@@ -65,8 +65,12 @@ export function resticMeasure(files: string[], scratch: string): { logical: numb
   try {
     run('restic', ['init', '--repository-version', '1', '-q'], env);
     run('restic', ['backup', '-q', '--no-cache', ...files], env);
-    const stats = JSON.parse(run('restic', ['stats', '--no-cache', '--mode', 'raw-data', '--json'], env)) as { total_size: number };
-    const blobs = run('restic', ['list', 'blobs', '--no-cache'], env).split('\n').filter((l) => l.startsWith('data ')).length;
+    const stats = JSON.parse(run('restic', ['stats', '--no-cache', '--mode', 'raw-data', '--json'], env)) as {
+      total_size: number;
+    };
+    const blobs = run('restic', ['list', 'blobs', '--no-cache'], env)
+      .split('\n')
+      .filter((l) => l.startsWith('data ')).length;
     const logical = files.reduce((sum, f) => sum + statSync(f).size, 0);
     return { logical, stored: stats.total_size, dataBlobs: blobs };
   } finally {
@@ -79,7 +83,8 @@ export function resticMeasure(files: string[], scratch: string): { logical: numb
 function snapshot(scratch: string): void {
   const addon = join(repo, 'build/Release/dgen.node');
   const main = join(repo, 'dist/cli/main.js');
-  if (!existsSync(addon) || !existsSync(main)) throw new Error(`dgen is not built (${existsSync(main) ? addon : main} missing): npm install`);
+  if (!existsSync(addon) || !existsSync(main))
+    throw new Error(`dgen is not built (${existsSync(main) ? addon : main} missing): npm install`);
   const pkg = join(scratch, 'pkg');
   for (const p of ['bin', 'dist', 'package.json']) cpSync(join(repo, p), join(pkg, p), { recursive: true });
   mkdirSync(join(pkg, 'build/Release'), { recursive: true });
@@ -119,34 +124,81 @@ export async function benchResticCdc(): Promise<void> {
       for (const unit of units) {
         const dataDir = join(scratch, 'data');
         rmSync(dataDir, { recursive: true, force: true });
-        run(process.execPath, [dgenBin, 'put', dataDir, '--count', String(count), '--size', String(size / count), '--dedup', String(dedup),
-          '--dedup-unit', String(unit), '--dedup-scope', 'dataset', '--seed', '1', '--no-progress']);
-        const files = readdirSync(dataDir).filter((f) => f.endsWith('.bin')).sort().map((f) => join(dataDir, f));
+        run(process.execPath, [
+          dgenBin,
+          'put',
+          dataDir,
+          '--count',
+          String(count),
+          '--size',
+          String(size / count),
+          '--dedup',
+          String(dedup),
+          '--dedup-unit',
+          String(unit),
+          '--dedup-scope',
+          'dataset',
+          '--seed',
+          '1',
+          '--no-progress',
+        ]);
+        const files = readdirSync(dataDir)
+          .filter((f) => f.endsWith('.bin'))
+          .sort()
+          .map((f) => join(dataDir, f));
         const m = resticMeasure(files, scratch);
         let realD = dedup;
         let predicted: number | undefined;
         if (withAnalyze) {
-          const a = JSON.parse(run(process.execPath, [dgenBin, 'analyze', ...files, '--json', '--no-progress', '--no-per-chunk',
-            '--chunk-sizes', String(unit), '--cdc', '512KiB,1MiB,8MiB'])) as { bytes: number; dedup: Record<string, number>; uniqueBytes: Record<string, number> };
+          const a = JSON.parse(
+            run(process.execPath, [
+              dgenBin,
+              'analyze',
+              ...files,
+              '--json',
+              '--no-progress',
+              '--no-per-chunk',
+              '--chunk-sizes',
+              String(unit),
+              '--cdc',
+              '512KiB,1MiB,8MiB',
+            ]),
+          ) as { bytes: number; dedup: Record<string, number>; uniqueBytes: Record<string, number> };
           realD = a.dedup[String(unit)]!;
           predicted = a.bytes / a.uniqueBytes.cdc!;
         }
         rmSync(dataDir, { recursive: true, force: true });
         const restic = m.logical / m.stored;
         const perRepeat = realD > 1 ? (unit * (1 / restic - 1 / realD)) / (1 - 1 / realD) : 0;
-        const c: Case = { unit, dedup, realD, restic, meanChunk: m.stored / m.dataBlobs, perRepeat, ...(predicted !== undefined && { predicted }) };
+        const c: Case = {
+          unit,
+          dedup,
+          realD,
+          restic,
+          meanChunk: m.stored / m.dataBlobs,
+          perRepeat,
+          ...(predicted !== undefined && { predicted }),
+        };
         cases.push(c);
-        log(`d ${dedup} unit ${label(unit)}: restic ${restic.toFixed(3)}${predicted ? `, analyze --cdc ${predicted.toFixed(3)}` : ''}, real d ${realD.toFixed(3)}, ${m.dataBlobs} data blobs`);
+        log(
+          `d ${dedup} unit ${label(unit)}: restic ${restic.toFixed(3)}${predicted ? `, analyze --cdc ${predicted.toFixed(3)}` : ''}, real d ${realD.toFixed(3)}, ${m.dataBlobs} data blobs`,
+        );
       }
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  out(`\n## restic-cdc: dedup ratio under content-defined chunking (${version}; ${label(size)} per case, 4 objects, dataset scope, seed 1)`);
-  out('| d | dedup unit | d at the unit (fixed-size chunks) | restic measures | `analyze --cdc 512KiB,1MiB,8MiB` predicts | restic mean chunk | stored per repeated unit |');
+  out(
+    `\n## restic-cdc: dedup ratio under content-defined chunking (${version}; ${label(size)} per case, 4 objects, dataset scope, seed 1)`,
+  );
+  out(
+    '| d | dedup unit | d at the unit (fixed-size chunks) | restic measures | `analyze --cdc 512KiB,1MiB,8MiB` predicts | restic mean chunk | stored per repeated unit |',
+  );
   out('| --- | --- | --- | --- | --- | --- | --- |');
   for (const c of cases) {
-    out(`| ${c.dedup} | ${label(c.unit)} | ${c.realD.toFixed(2)} | ${c.restic.toFixed(2)} | ${c.predicted?.toFixed(2) ?? '-'} | ${(c.meanChunk / MiB).toFixed(2)} MiB | ${c.perRepeat >= c.unit * 0.98 ? 'all of it' : `${(c.perRepeat / MiB).toFixed(2)} MiB`} |`);
+    out(
+      `| ${c.dedup} | ${label(c.unit)} | ${c.realD.toFixed(2)} | ${c.restic.toFixed(2)} | ${c.predicted?.toFixed(2) ?? '-'} | ${(c.meanChunk / MiB).toFixed(2)} MiB | ${c.perRepeat >= c.unit * 0.98 ? 'all of it' : `${(c.perRepeat / MiB).toFixed(2)} MiB`} |`,
+    );
   }
 }
 

@@ -17,4 +17,6 @@ await pipeline(new DataSource({ size, compressRatio: c, seed: 2 }), new Writable
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 h.disable();
 clearInterval(sampler);
-process.stdout.write(JSON.stringify({ gbps: size / seconds / 1e9, p99ms: h.percentile(99) / 1e6, peakRssMiB: (peak - base) / 1024 ** 2 }) + '\n');
+process.stdout.write(
+  JSON.stringify({ gbps: size / seconds / 1e9, p99ms: h.percentile(99) / 1e6, peakRssMiB: (peak - base) / 1024 ** 2 }) + '\n',
+);

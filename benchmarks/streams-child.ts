@@ -20,7 +20,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DataSource, createWebStream, createGenerator, FileSink, DirectFileSink } from '../lib/index.js';
 
-const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), outFile = '/tmp/dgen-streams.out'] = process.argv.slice(2);
+const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), outFile = '/tmp/dgen-streams.out'] =
+  process.argv.slice(2);
 const size = Number(bytesArg);
 const CHUNK = 4 * 1024 * 1024;
 const shape = { size, compressRatio: 2, dedupRatio: 1, seed: 7 };
@@ -79,7 +80,10 @@ function webSource(): ReadableStream<Uint8Array> {
 
 /** A node:http server in its own process that drains PUT bodies; resolves to its port and a stop(). */
 async function startServer(): Promise<{ port: number; stop: () => void }> {
-  const child = fork(fileURLToPath(new URL('./streams-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./streams-server.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));
     child.once('error', reject);
@@ -102,7 +106,12 @@ if (sourceName === 'fd') {
 } else if (consumerName.startsWith('fetch')) {
   const body = sourceName.startsWith('web-') ? webSource() : nodeSource();
   const noTee = consumerName === 'fetch-notee' && { redirect: 'error', window: null };
-  const res = await fetch(`http://127.0.0.1:${server!.port}/x`, { method: 'PUT', body: body as ReadableStream, duplex: 'half', ...noTee } as RequestInit);
+  const res = await fetch(`http://127.0.0.1:${server!.port}/x`, {
+    method: 'PUT',
+    body: body as ReadableStream,
+    duplex: 'half',
+    ...noTee,
+  } as RequestInit);
   const got = Number(await res.text());
   if (got !== size) throw new Error(`the server received ${got} bytes, not ${size}`);
 } else if (consumerName === 'reader') {
@@ -129,4 +138,6 @@ const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 h.disable();
 clearInterval(sampler);
 server?.stop();
-process.stdout.write(JSON.stringify({ gbps: size / seconds / 1e9, p99ms: h.percentile(99) / 1e6, peakRssMiB: (peak - base) / 1024 ** 2 }) + '\n');
+process.stdout.write(
+  JSON.stringify({ gbps: size / seconds / 1e9, p99ms: h.percentile(99) / 1e6, peakRssMiB: (peak - base) / 1024 ** 2 }) + '\n',
+);

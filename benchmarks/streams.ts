@@ -26,7 +26,9 @@ const rounds = Number(process.env.DGEN_BENCH_ROUNDS ?? 3);
 function once(source: string, consumer: string): Run {
   rmSync(out, { force: true });
   execFileSync('sync');
-  const text = execFileSync(process.execPath, ['--import', 'tsx', child, source, consumer, String(bytes), out], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const text = execFileSync(process.execPath, ['--import', 'tsx', child, source, consumer, String(bytes), out], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).toString();
   rmSync(out, { force: true });
   return JSON.parse(text.trim().split('\n').pop()!) as Run;
 }
@@ -40,7 +42,8 @@ function best(pairs: [string, string][]): Run[] {
 }
 
 const note = (r: Run, ceiling?: Run) =>
-  `p99 ${r.p99ms.toFixed(1)} ms, peak RSS +${Math.round(r.peakRssMiB)} MiB` + (ceiling ? `; one-block ceiling ${ceiling.gbps.toFixed(2)} GB/s` : '');
+  `p99 ${r.p99ms.toFixed(1)} ms, peak RSS +${Math.round(r.peakRssMiB)} MiB` +
+  (ceiling ? `; one-block ceiling ${ceiling.gbps.toFixed(2)} GB/s` : '');
 
 export async function benchStreams(): Promise<void> {
   const section = `streams, ${bytes / 1024 ** 3} GiB per run, 4 MiB chunks, best of ${rounds}`;

@@ -59,6 +59,8 @@ export function print(json: boolean): void {
       section = r.section;
       console.log(`\n## ${section}\n${'what'.padEnd(w)}    GB/s   ratio  baseline (GB/s)`);
     }
-    console.log(`${r.name.padEnd(w)}  ${r.gbps.toFixed(3).padStart(6)}  ${r.ratio.toFixed(2).padStart(5)}x  ${r.baseline} (${r.baselineGbps.toFixed(3)})${r.note ? `  ${r.note}` : ''}`);
+    console.log(
+      `${r.name.padEnd(w)}  ${r.gbps.toFixed(3).padStart(6)}  ${r.ratio.toFixed(2).padStart(5)}x  ${r.baseline} (${r.baselineGbps.toFixed(3)})${r.note ? `  ${r.note}` : ''}`,
+    );
   }
 }

@@ -4,8 +4,8 @@
 // reference.
 #include "addon_analyze.h"
 
-#include <xxhash.h>
 #include <lz4.h>
+#include <xxhash.h>
 
 #include <string>
 
@@ -32,7 +32,8 @@ struct Completion {
 
 size_t size_field(Napi::Object o, const char* name) {
   const double v = o.Get(name).ToNumber().DoubleValue();
-  if (!(v >= 1 && v <= 9007199254740991.0)) throw Napi::RangeError::New(o.Env(), std::string(name) + " must be a whole number >= 1");
+  if (!(v >= 1 && v <= 9007199254740991.0))
+    throw Napi::RangeError::New(o.Env(), std::string(name) + " must be a whole number >= 1");
   return size_t(v);
 }
 
@@ -45,7 +46,8 @@ CdcParams cdc_params(Napi::Object o) {
 
 class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
  public:
-  NativeAnalyzer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeAnalyzer>(info), ae_(static_cast<AnalyzeEnv*>(info.Data())) {
+  NativeAnalyzer(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<NativeAnalyzer>(info), ae_(static_cast<AnalyzeEnv*>(info.Data())) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     auto o = info[0].As<Napi::Object>();
@@ -69,7 +71,8 @@ class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
     if (o.Has("whole")) config.whole = o.Get("whole").ToBoolean();
     if (o.Has("codecs")) {
       const double k = o.Get("codecs").ToNumber().DoubleValue();
-      if (!(k >= 1 && k <= kAnalyzeCodecs)) throw Napi::RangeError::New(env, "codecs must be 1 to " + std::to_string(kAnalyzeCodecs));
+      if (!(k >= 1 && k <= kAnalyzeCodecs))
+        throw Napi::RangeError::New(env, "codecs must be 1 to " + std::to_string(kAnalyzeCodecs));
       config.codecs = int(k);
     }
     if (o.Has("perChunkBudget")) {
@@ -204,7 +207,11 @@ Napi::Value FastCdcCuts(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterAnalyze(Napi::Env env, Napi::Object exports, std::shared_ptr<WorkerPool> (*pool)()) {
-  auto* ae = new AnalyzeEnv{Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.analyze", 0, 1), 0, pool, {}};
+  auto* ae = new AnalyzeEnv{
+      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.analyze", 0, 1),
+      0,
+      pool,
+      {}};
   ae->done.Unref(env);
   env.AddCleanupHook([ae]() { delete ae; });
   exports.Set("Analyzer", NativeAnalyzer::Define(env, ae));

@@ -36,7 +36,9 @@ LayoutParams ToLayoutParams(const Napi::Object& common, const Napi::Object& obje
   p.object_id = ToU64(object.Get("objectId"), "objectId");
   p.size = ToU64(object.Get("size"), "size");
   p.unit_bytes = ToU64(common.Get("unitBytes"), "unitBytes");
-  auto optional = [](const Napi::Object& o, const char* name) { return o.Get(name).IsUndefined() ? 0 : ToU64(o.Get(name), name); };
+  auto optional = [](const Napi::Object& o, const char* name) {
+    return o.Get(name).IsUndefined() ? 0 : ToU64(o.Get(name), name);
+  };
   p.dataset_units = optional(common, "datasetUnits");
   p.unit_offset = optional(object, "unitOffset");
   p.dedup_ratio = common.Get("dedupRatio").ToNumber().DoubleValue();

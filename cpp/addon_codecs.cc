@@ -60,12 +60,14 @@ CompressedBlock compress_pieces(const BlockJob& job) {
   const CodecLibrary library = job.library;
   const int level = job.level;
   const std::vector<Piece>& pieces = job.pieces;
-  if (pieces.size() == 1) return compress_block(library, level, pieces[0].data, pieces[0].length, job.output_data, job.output_capacity);
+  if (pieces.size() == 1)
+    return compress_block(library, level, pieces[0].data, pieces[0].length, job.output_data, job.output_capacity);
   thread_local std::vector<uint8_t> gathered;
   gathered.clear();
   for (const Piece& p : pieces) gathered.insert(gathered.end(), p.data, p.data + p.length);
   static const uint8_t kNothing = 0;  // a valid pointer for an empty block
-  return compress_block(library, level, gathered.empty() ? &kNothing : gathered.data(), gathered.size(), job.output_data, job.output_capacity);
+  return compress_block(library, level, gathered.empty() ? &kNothing : gathered.data(), gathered.size(), job.output_data,
+                        job.output_capacity);
 }
 
 void Complete(Napi::Env env, BlockJob* job) {
@@ -78,7 +80,8 @@ void Complete(Napi::Env env, BlockJob* job) {
   } else if (!job->output.owned) {
     out = Napi::Number::New(env, double(job->output.size));  // written into the caller's buffer
   } else {
-    out = Napi::Buffer<uint8_t>::NewOrCopy(env, job->output.owned.release(), job->output.size, [](Napi::Env, uint8_t* p) { delete[] p; });
+    out = Napi::Buffer<uint8_t>::NewOrCopy(env, job->output.owned.release(), job->output.size,
+                                           [](Napi::Env, uint8_t* p) { delete[] p; });
   }
   Napi::FunctionReference callback = std::move(job->callback);
   job->input.Reset();
@@ -97,7 +100,8 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "library must be a string");
   CodecLibrary library;
   const std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (!parse_codec_library(name, library)) throw Napi::RangeError::New(env, "compression library '" + name + "' is not in this build");
+  if (!parse_codec_library(name, library))
+    throw Napi::RangeError::New(env, "compression library '" + name + "' is not in this build");
   const int level = info[1].ToNumber().Int32Value();
   if (level < 1 || level > codec_max_level(library)) throw Napi::RangeError::New(env, "level out of range for " + name);
   if (!info[2].IsArray()) throw Napi::TypeError::New(env, "pieces must be an array of Buffers");
@@ -124,8 +128,18 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
   }
   if (total > (size_t(1) << 30)) throw Napi::RangeError::New(env, "a block must not exceed 1 GiB");
   auto pool = ce->pool();
-  auto* job = new BlockJob{ce, Napi::Persistent(array.As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Function>()),
-                           library, level, std::move(pieces), std::move(output_ref), output_data, output_capacity, pool, {}, {}};
+  auto* job = new BlockJob{ce,
+                           Napi::Persistent(array.As<Napi::Object>()),
+                           Napi::Persistent(info[3].As<Napi::Function>()),
+                           library,
+                           level,
+                           std::move(pieces),
+                           std::move(output_ref),
+                           output_data,
+                           output_capacity,
+                           pool,
+                           {},
+                           {}};
   if (ce->pending++ == 0) ce->done.Ref(env);
   g_jobs.fetch_add(1);
   Napi::ThreadSafeFunction done = ce->done;
@@ -142,13 +156,13 @@ Napi::Value CompressBlock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// codecStats(): blocks (and decompression steps) in flight (submitted, not yet called back), for tests that check nothing is left.
+// codecStats(): blocks (and decompression steps) in flight (submitted, not yet called back), for tests that check nothing is
+// left.
 Napi::Value CodecStats(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("blocksInFlight", double(g_jobs.load()));
   return o;
 }
-
 
 // ---- zstd decompression ----
 // zstdDecoder(): a decoder (an External; the libzstd context is freed when it is collected, or at once by
@@ -187,12 +201,15 @@ void CompleteDecode(Napi::Env env, DecodeJob* job) {
   if (h->freed) h->decoder.reset();
   const ZstdDecoder::Step r = job->result;
   Napi::Value err = env.Null();
-  if (!job->error.empty()) err = Napi::Error::New(env, job->error).Value();
-  else if (!r.error.empty()) err = Napi::String::New(env, r.error);
+  if (!job->error.empty())
+    err = Napi::Error::New(env, job->error).Value();
+  else if (!r.error.empty())
+    err = Napi::String::New(env, r.error);
   Napi::FunctionReference callback = std::move(job->callback);
   delete job;  // drops the references to the decoder and both Buffers
   try {
-    callback.Value().Call({err, Napi::Number::New(env, double(r.consumed)), Napi::Number::New(env, double(r.produced)), Napi::Boolean::New(env, r.frame_done)});
+    callback.Value().Call({err, Napi::Number::New(env, double(r.consumed)), Napi::Number::New(env, double(r.produced)),
+                           Napi::Boolean::New(env, r.frame_done)});
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
   }
@@ -214,8 +231,10 @@ DecoderHolder* HolderOf(const Napi::Env& env, const Napi::Value& v) {
 
 Napi::Value ZstdDecoderFree(const Napi::CallbackInfo& info) {
   DecoderHolder* h = HolderOf(info.Env(), info[0]);
-  if (h->busy) h->freed = true;
-  else h->decoder.reset();
+  if (h->busy)
+    h->freed = true;
+  else
+    h->decoder.reset();
   return info.Env().Undefined();
 }
 
@@ -256,14 +275,18 @@ Napi::Value ZstdDecompress(const Napi::CallbackInfo& info) {
           job->error = e.what();
         }
       },
-      [job, done]() mutable { done.BlockingCall(job, [](Napi::Env env, Napi::Function, DecodeJob* j) { CompleteDecode(env, j); }); });
+      [job, done]() mutable {
+        done.BlockingCall(job, [](Napi::Env env, Napi::Function, DecodeJob* j) { CompleteDecode(env, j); });
+      });
   return env.Undefined();
 }
 
 }  // namespace
 
 void RegisterCodecs(Napi::Env env, Napi::Object exports, std::shared_ptr<WorkerPool> (*pool)()) {
-  auto* ce = new CodecEnv{Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.codec", 0, 1), 0, pool};
+  auto* ce = new CodecEnv{
+      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.codec", 0, 1), 0,
+      pool};
   ce->done.Unref(env);
   env.AddCleanupHook([ce]() { delete ce; });
   exports.Set("compressBlock", Napi::Function::New(env, CompressBlock, "compressBlock", ce));

@@ -56,8 +56,8 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
     if (!item.Get("path").IsString() || !item.Get("partialPath").IsString())
       throw Napi::TypeError::New(env, "every object needs a path and a partialPath");
     objects.push_back(FileObject{std::make_shared<const Layout>(ToLayoutParams(common, item)),
-                                       item.Get("partialPath").As<Napi::String>().Utf8Value(),
-                                       item.Get("path").As<Napi::String>().Utf8Value()});
+                                 item.Get("partialPath").As<Napi::String>().Utf8Value(),
+                                 item.Get("path").As<Napi::String>().Utf8Value()});
   }
   Napi::ObjectReference cancel_ref;
   options.cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);
@@ -117,7 +117,8 @@ Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
     if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "objects must hold objects");
     const auto item = list.Get(i).As<Napi::Object>();
     if (!item.Get("path").IsString()) throw Napi::TypeError::New(env, "every object needs a path");
-    objects.push_back(VerifyObject{std::make_shared<const Layout>(ToLayoutParams(common, item)), item.Get("path").As<Napi::String>().Utf8Value()});
+    objects.push_back(VerifyObject{std::make_shared<const Layout>(ToLayoutParams(common, item)),
+                                   item.Get("path").As<Napi::String>().Utf8Value()});
   }
   Napi::ObjectReference cancel_ref;
   const uint8_t* cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);

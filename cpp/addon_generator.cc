@@ -27,7 +27,7 @@ struct AsyncFill {
   Napi::ObjectReference target;  // keeps the caller's memory alive until the work is done
   size_t length;
   std::shared_ptr<const Layout> layout;  // the Generator may be collected while work runs
-  std::shared_ptr<WorkerPool> pool;  // keeps the pool alive if configurePool() replaces it meanwhile
+  std::shared_ptr<WorkerPool> pool;      // keeps the pool alive if configurePool() replaces it meanwhile
 };
 
 // A writeToFd() run in progress.
@@ -43,15 +43,11 @@ class Generator : public Napi::ObjectWrap<Generator> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Generator",
-                       {InstanceMethod<&Generator::FillSync>("fillSync"),
-                        InstanceMethod<&Generator::FillAsync>("fill"),
-                        InstanceMethod<&Generator::WriteToFd>("writeToFd"),
-                        InstanceMethod<&Generator::UniqueOf>("uniqueOf"),
-                        InstanceAccessor<&Generator::Units>("units"),
-                        InstanceAccessor<&Generator::UniqueUnits>("uniqueUnits"),
+                       {InstanceMethod<&Generator::FillSync>("fillSync"), InstanceMethod<&Generator::FillAsync>("fill"),
+                        InstanceMethod<&Generator::WriteToFd>("writeToFd"), InstanceMethod<&Generator::UniqueOf>("uniqueOf"),
+                        InstanceAccessor<&Generator::Units>("units"), InstanceAccessor<&Generator::UniqueUnits>("uniqueUnits"),
                         InstanceAccessor<&Generator::RandomBytesPerSector>("randomBytesPerSector"),
-                        InstanceAccessor<&Generator::Kernel>("kernel"),
-                        InstanceAccessor<&Generator::Threads>("threads")});
+                        InstanceAccessor<&Generator::Kernel>("kernel"), InstanceAccessor<&Generator::Threads>("threads")});
   }
 
   explicit Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generator>(info) {
@@ -90,7 +86,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
       const auto pieces = split_range(t.length, Parts(*pool), kMinPiece, kSector);
       const Layout& layout = *layout_;
       const KernelInfo& kernel = *kernel_;
-      pool->run(pieces.size(), [&](size_t i) { fill(layout, t.data + pieces[i].offset, offset + pieces[i].offset, pieces[i].length, kernel); });
+      pool->run(pieces.size(),
+                [&](size_t i) { fill(layout, t.data + pieces[i].offset, offset + pieces[i].offset, pieces[i].length, kernel); });
     }
     return Napi::Number::New(info.Env(), double(t.length));
   }
@@ -100,7 +97,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Env env = info.Env();
     auto [t, offset] = Range(info);
     auto pool = Pool();
-    auto* job = new AsyncFill{Napi::Promise::Deferred::New(env), Napi::Persistent(info[0].As<Napi::Object>()), t.length, layout_, pool};
+    auto* job =
+        new AsyncFill{Napi::Promise::Deferred::New(env), Napi::Persistent(info[0].As<Napi::Object>()), t.length, layout_, pool};
     Napi::Promise promise = job->deferred.Promise();
     Napi::ThreadSafeFunction done = BeginPending(env);
     const size_t parts = threads_ == 1 ? 1 : Parts(*pool);
@@ -143,17 +141,18 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* job = new AsyncFdWrite{Napi::Promise::Deferred::New(env), pool, std::move(cancel_ref), {}};
     Napi::Promise promise = job->deferred.Promise();
     Napi::ThreadSafeFunction done = BeginPending(env);
-    write_to_fd(layout_, *kernel_, *pool, size_t(threads_), int(fd), offset, length, size_t(chunk), cancel, [job, done](FdWriteResult r) mutable {
-      job->result = r;
-      done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFdWrite* j) {
-        auto o = Napi::Object::New(env);
-        o.Set("bytesWritten", double(j->result.written));
-        o.Set("errno", j->result.error);
-        j->deferred.Resolve(o);
-        delete j;
-        EndPending(env);
-      });
-    });
+    write_to_fd(layout_, *kernel_, *pool, size_t(threads_), int(fd), offset, length, size_t(chunk), cancel,
+                [job, done](FdWriteResult r) mutable {
+                  job->result = r;
+                  done.BlockingCall(job, [](Napi::Env env, Napi::Function, AsyncFdWrite* j) {
+                    auto o = Napi::Object::New(env);
+                    o.Set("bytesWritten", double(j->result.written));
+                    o.Set("errno", j->result.error);
+                    j->deferred.Resolve(o);
+                    delete j;
+                    EndPending(env);
+                  });
+                });
     return promise;
   }
 

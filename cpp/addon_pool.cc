@@ -104,7 +104,8 @@ void EndPending(Napi::Env env) {
 }
 
 void RegisterPool(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData{Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.fill", 0, 1)};
+  auto* data = new AddonData{
+      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "dgen.fill", 0, 1)};
   data->done.Unref(env);
   env.SetInstanceData<AddonData>(data);  // deleted with the environment
   exports.Set("configurePool", Napi::Function::New(env, ConfigurePool, "configurePool"));

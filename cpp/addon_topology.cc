@@ -64,12 +64,9 @@ Napi::Value ParseNumaJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<int> nodes;
   switch (ParseNuma(info[0], nodes)) {
-    case NumaMode::Auto:
-      return Napi::String::New(env, "auto");
-    case NumaMode::Off:
-      return Napi::String::New(env, "off");
-    case NumaMode::Nodes:
-      break;
+    case NumaMode::Auto: return Napi::String::New(env, "auto");
+    case NumaMode::Off: return Napi::String::New(env, "off");
+    case NumaMode::Nodes: break;
   }
   auto arr = Napi::Array::New(env, nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) arr.Set(uint32_t(i), nodes[i]);

@@ -11,7 +11,7 @@ namespace dgen {
 namespace {
 
 constexpr size_t kZstdHistory = 512 * 1024;  // the most history a segment uses (zstd; deflate uses 32 KiB)
-constexpr size_t kPieceBytes = 1 << 20;  // a task's share of a chunking's chunks
+constexpr size_t kPieceBytes = 1 << 20;      // a task's share of a chunking's chunks
 constexpr size_t kCdcPieceChunks = 128;
 
 bool all_zero(const uint8_t* p, size_t n) { return n > 0 && p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
@@ -87,9 +87,7 @@ double Analyzer::settle_per_chunk(ChunkingState& c) {
   return t == UINT64_MAX ? 1 : double(t) / 18446744073709551616.0;
 }
 
-void Analyzer::append(const uint8_t* data, size_t n) {
-  incoming_.insert(incoming_.end(), data, data + n);
-}
+void Analyzer::append(const uint8_t* data, size_t n) { incoming_.insert(incoming_.end(), data, data + n); }
 
 void Analyzer::fail(const std::string& what) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -223,7 +221,8 @@ void Analyzer::run_round(std::shared_ptr<WorkerPool> pool, std::shared_ptr<std::
 void Analyzer::finish_batch(bool final) {
   if (final) {
     ++inputs;
-    if (config_.sample >= 1 && config_.whole && config_.codecs > 2) whole_compressed[2] += 18;  // the gzip member's header and trailer
+    if (config_.sample >= 1 && config_.whole && config_.codecs > 2)
+      whole_compressed[2] += 18;  // the gzip member's header and trailer
     buf_.clear();
     buf_base_ = seg_pos_ = segment_index_ = 0;
     for (auto& c : chunkings) c.pos = 0;

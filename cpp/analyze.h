@@ -46,11 +46,11 @@ struct AnalyzeConfig {
   bool cdc = true;
   CdcParams cdc_params;
   bool per_chunk = true;
-  bool whole = true;  // whole-stream compression of each input
-  int codecs = kAnalyzeCodecs;  // codecs measured: [0, codecs) of kAnalyzeCodecNames
+  bool whole = true;              // whole-stream compression of each input
+  int codecs = kAnalyzeCodecs;    // codecs measured: [0, codecs) of kAnalyzeCodecNames
   uint64_t per_chunk_budget = 0;  // bytes of sampled distinct chunks per chunking; 0 = no limit
   bool sha256 = false;
-  double sample = 1;  // fraction of fingerprints and segments measured; 1 = everything
+  double sample = 1;                       // fraction of fingerprints and segments measured; 1 = everything
   size_t segment_bytes = size_t(4) << 20;  // whole-stream segment (lz4's CLI block size)
   size_t batch_bytes = size_t(16) << 20;
 };
@@ -83,12 +83,12 @@ struct ChunkingState {
   size_t fixed = 0;  // chunk size, or 0 for CDC
   std::unique_ptr<ChunkIndex> index;
   uint64_t chunks = 0, zero = 0;
-  uint64_t unique_bytes = 0;  // of distinct chunks (of kept ones when sampling)
+  uint64_t unique_bytes = 0;   // of distinct chunks (of kept ones when sampling)
   uint64_t unique_chunks = 0;  // kept distinct chunks
   uint64_t compressed[kAnalyzeCodecs] = {};
-  RatioMoments moments;  // over distinct chunks measured per chunk
+  RatioMoments moments;                      // over distinct chunks measured per chunk
   std::unique_ptr<PerChunkSample> budgeted;  // with a per-chunk budget: the sampled chunks
-  uint64_t pos = 0;  // input offset of the next chunk's first byte
+  uint64_t pos = 0;                          // input offset of the next chunk's first byte
 };
 
 class Analyzer {
@@ -125,10 +125,10 @@ class Analyzer {
   uint64_t threshold_;  // fingerprints with word 0 below this are kept
   std::vector<uint8_t> incoming_, buf_;
   uint64_t buf_base_ = 0;  // input offset of buf_[0]
-  uint64_t seg_pos_ = 0;  // input offset of the next whole-stream segment
+  uint64_t seg_pos_ = 0;   // input offset of the next whole-stream segment
   uint64_t segment_index_ = 0;
   std::vector<size_t> cdc_bounds_;  // buffer offsets: chunk starts then the last chunk's end
-  std::mutex mutex_;  // merges of per-task sums; error_
+  std::mutex mutex_;                // merges of per-task sums; error_
   std::string error_;
 };
 

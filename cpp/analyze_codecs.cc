@@ -49,7 +49,8 @@ struct ThreadCodecs {
   }
   z_stream& deflater() {
     if (!deflate_ready) {
-      if (deflateInit2(&deflate_stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2 failed");
+      if (deflateInit2(&deflate_stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw std::runtime_error("deflateInit2 failed");
       deflate_ready = true;
     } else {
       deflateReset(&deflate_stream);
@@ -90,10 +91,8 @@ size_t zstd_size(int level, const uint8_t* prefix, size_t prefix_bytes, const ui
 
 size_t chunk_compressed_size(int codec, const uint8_t* data, size_t n) {
   switch (codec) {
-    case 0:
-      return zstd_size(1, nullptr, 0, data, n);
-    case 1:
-      return zstd_size(3, nullptr, 0, data, n);
+    case 0: return zstd_size(1, nullptr, 0, data, n);
+    case 1: return zstd_size(3, nullptr, 0, data, n);
     case 2: {
 #ifdef DGEN_HAVE_LIBDEFLATE
       const size_t bound = libdeflate_deflate_compress_bound(codecs().libdeflate, n);
@@ -106,7 +105,8 @@ size_t chunk_compressed_size(int codec, const uint8_t* data, size_t n) {
     }
     default: {
       const int bound = LZ4_compressBound(int(n));
-      const int r = LZ4_compress_default(reinterpret_cast<const char*>(data), reinterpret_cast<char*>(scratch(size_t(bound))), int(n), bound);
+      const int r = LZ4_compress_default(reinterpret_cast<const char*>(data), reinterpret_cast<char*>(scratch(size_t(bound))),
+                                         int(n), bound);
       if (r <= 0 && n > 0) throw std::runtime_error("lz4 failed");
       return size_t(r) + 4;
     }

@@ -18,7 +18,8 @@ size_t chunk_compressed_size(int codec, const uint8_t* data, size_t n);
 // One segment of a whole stream, compressed with the `history` bytes before it (the end of the previous
 // segments of the same input) as its window: zstd with the history as a prefix (ZSTD_CCtx_refPrefix, as a
 // zstd -T0 job overlaps the one before), raw deflate at level 6 (libdeflate, independent
-// segments; zlib without it, with the last 32 KiB as its dictionary as pigz does), lz4 as an independent frame (lz4's CLI compresses 4 MiB blocks independently).
+// segments; zlib without it, with the last 32 KiB as its dictionary as pigz does), lz4 as an independent frame (lz4's CLI
+// compresses 4 MiB blocks independently).
 size_t segment_compressed_size(int codec, const uint8_t* history, size_t history_bytes, const uint8_t* data, size_t n);
 
 // A fingerprint in 2 words (XXH3-128, libxxhash) or 4 (SHA-256, OpenSSL libcrypto); word 0 is the hash's

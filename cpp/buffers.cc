@@ -41,8 +41,10 @@ uint8_t* BufferPool::allocate(size_t size) {
 }
 
 void BufferPool::release(uint8_t* block, size_t size) {
-  if (size >= kHugeChunkMin) unmap_huge_chunk(block, size);
-  else std::free(block);
+  if (size >= kHugeChunkMin)
+    unmap_huge_chunk(block, size);
+  else
+    std::free(block);
 }
 
 void BufferPool::give(uint8_t* block, size_t size) {
@@ -87,7 +89,6 @@ BufferPool::Stats BufferPool::stats() {
 }
 
 }  // namespace dgen
-
 
 namespace dgen {
 

@@ -57,7 +57,8 @@ CompressedBlock zstd_block(int level, const uint8_t* in, size_t n, Output to) {
 CompressedBlock zlib_block(int level, const uint8_t* in, size_t n, Output to) {
   z_stream s{};
   // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
-  if (deflateInit2(&s, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib: deflateInit2 failed");
+  if (deflateInit2(&s, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("zlib: deflateInit2 failed");
   const size_t bound = deflateBound(&s, uLong(n));
   CompressedBlock out = allocate(bound, to);
   s.next_in = const_cast<Bytef*>(in);
@@ -83,7 +84,8 @@ struct LibdeflateContexts {
 CompressedBlock libdeflate_block(int level, const uint8_t* in, size_t n, Output to) {
   thread_local LibdeflateContexts ctx;
   libdeflate_compressor*& c = ctx.c[level];
-  if (c == nullptr && (c = libdeflate_alloc_compressor(level)) == nullptr) throw std::runtime_error("libdeflate_alloc_compressor failed");
+  if (c == nullptr && (c = libdeflate_alloc_compressor(level)) == nullptr)
+    throw std::runtime_error("libdeflate_alloc_compressor failed");
   const size_t bound = libdeflate_gzip_compress_bound(c, n);
   CompressedBlock out = allocate(bound, to);
   out.size = libdeflate_gzip_compress(c, in, n, out.data, bound);
@@ -206,7 +208,7 @@ ZstdDecoder::Step ZstdDecoder::step(const uint8_t* in, size_t n, uint8_t* out, s
     // r == 0: a frame ended here and everything it holds is flushed; otherwise a frame is open.
     if (input.pos != in_before || r == 0) impl_->frame_done = r == 0;
     if (input.pos == input.size && (r == 0 || output.pos < output.size)) break;  // all read, all flushed
-    if (input.pos == in_before && output.pos == out_before) break;  // no progress (needs more input)
+    if (input.pos == in_before && output.pos == out_before) break;               // no progress (needs more input)
   }
   s.consumed = input.pos;
   s.produced = output.pos;

@@ -33,7 +33,8 @@ int codec_max_level(CodecLibrary library);
 // worst-case bound for n bytes (so the caller can reuse output memory), else to memory the block owns.
 // Runs on any thread; each thread keeps its own codec state. Throws std::runtime_error if the library
 // fails (out of memory).
-CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n, uint8_t* dst = nullptr, size_t capacity = 0);
+CompressedBlock compress_block(CodecLibrary library, int level, const uint8_t* in, size_t n, uint8_t* dst = nullptr,
+                               size_t capacity = 0);
 
 // Streaming zstd decompression (libzstd's ZSTD_decompressStream) of a series of frames, as `zstd -d` reads
 // them: concatenated frames (what the block compressor writes, or `cat a.zst b.zst`) and skippable frames.
@@ -50,10 +51,10 @@ class ZstdDecoder {
   ZstdDecoder& operator=(const ZstdDecoder&) = delete;
 
   struct Step {
-    size_t consumed = 0;  // input bytes read
-    size_t produced = 0;  // output bytes written
+    size_t consumed = 0;     // input bytes read
+    size_t produced = 0;     // output bytes written
     bool frame_done = true;  // the input read so far ends at a frame boundary (no frame is half read)
-    std::string error;  // set when the input is not valid zstd (libzstd's message)
+    std::string error;       // set when the input is not valid zstd (libzstd's message)
   };
   // Decompresses from [in, in + n) into [out, out + capacity) until the input is used up or the output is
   // full (then call again with the rest of the input: data may be pending inside the decoder even when

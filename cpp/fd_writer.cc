@@ -26,8 +26,8 @@ struct Run {
   uint64_t chunks;
   const uint8_t* cancel;  // may be null
   std::function<void(FdWriteResult)> done;
-  std::atomic<uint64_t> next{0};    // next chunk to claim
-  uint64_t turn = 0;                // chunk whose write is due (guarded by `mutex`)
+  std::atomic<uint64_t> next{0};  // next chunk to claim
+  uint64_t turn = 0;              // chunk whose write is due (guarded by `mutex`)
   std::atomic<uint64_t> written{0};
   std::atomic<int> error{0};
   std::mutex mutex;  // with `advanced`: for workers waiting for their turn
@@ -104,9 +104,8 @@ void work(Run& run) {
 
 }  // namespace
 
-void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers,
-                 int fd, uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
-                 std::function<void(FdWriteResult)> done) {
+void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers, int fd,
+                 uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel, std::function<void(FdWriteResult)> done) {
   auto run = std::make_shared<Run>();
   run->layout = std::move(layout);
   run->kernel = &kernel;
@@ -118,7 +117,9 @@ void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel,
   if (workers == 0 || workers > pool.size()) workers = pool.size();
   pool.submit(
       std::max<size_t>(1, std::min<uint64_t>(workers, run->chunks)), [run](size_t) { work(*run); },
-      [run] { run->done(FdWriteResult{run->written.load(), run->error.load()}); });
+      [run] {
+        run->done(FdWriteResult{run->written.load(), run->error.load()});
+      });
 }
 
 }  // namespace dgen

@@ -30,8 +30,7 @@ struct FdWriteResult {
 // next chunk or its next wait for a non-blocking descriptor, with error ECANCELED (a write(2) already
 // blocked in the kernel on a blocking descriptor finishes first). It must stay valid until done() runs.
 // Requires offset + length <= layout.size() and that fd stays open until done() runs.
-void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers,
-                 int fd, uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel,
-                 std::function<void(FdWriteResult)> done);
+void write_to_fd(std::shared_ptr<const Layout> layout, const KernelInfo& kernel, WorkerPool& pool, size_t workers, int fd,
+                 uint64_t offset, uint64_t length, size_t chunk, const uint8_t* cancel, std::function<void(FdWriteResult)> done);
 
 }  // namespace dgen

@@ -109,8 +109,10 @@ int open_without_links(const std::string& path) {
     while (fd < 0 && errno == EINTR);
     if (fd < 0 && errno == ENOTDIR) {
       struct stat st;
-      if (::fstatat(dir, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) errno = ELOOP;
-      else errno = ENOTDIR;
+      if (::fstatat(dir, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        errno = ELOOP;
+      else
+        errno = ENOTDIR;
     }
     if (dir != AT_FDCWD) close_keeping_errno(dir);
     if (fd < 0) return -1;
@@ -127,8 +129,10 @@ void open_once(const VerifyObject& o, ObjectCheck& c) {
   c.opened = true;
   const int fd = open_without_links(o.path);
   if (fd < 0) {
-    if (errno == ENOENT) c.missing = true;
-    else fail(c, errno, "open");
+    if (errno == ENOENT)
+      c.missing = true;
+    else
+      fail(c, errno, "open");
     return;
   }
   c.fd = fd;
@@ -151,10 +155,14 @@ void compare_range(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t fro
     size_t got = 0;
     while (got < n) {
       const ssize_t r = ::pread(c.fd, actual + got, n - got, off_t(at + got));
-      if (r > 0) got += size_t(r);
-      else if (r < 0 && errno == EINTR) continue;
-      else if (r == 0) break;  // the file shrank under us: what is missing differs
-      else return fail(c, errno, "read");
+      if (r > 0)
+        got += size_t(r);
+      else if (r < 0 && errno == EINTR)
+        continue;
+      else if (r == 0)
+        break;  // the file shrank under us: what is missing differs
+      else
+        return fail(c, errno, "read");
     }
     fill(*o.layout, expected, at, n, *b.kernel);
     if (got == n && std::memcmp(actual, expected, n) == 0) continue;

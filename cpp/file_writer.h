@@ -23,9 +23,9 @@ struct FileObject {
 };
 
 struct FileWriteOptions {
-  size_t chunk = 4 << 20;  // bytes per piece: a multiple of 512 (of 4096 with direct)
-  bool direct = false;     // O_DIRECT for the aligned part of each object
-  bool fsync = false;      // fsync(2) before the rename
+  size_t chunk = 4 << 20;           // bytes per piece: a multiple of 512 (of 4096 with direct)
+  bool direct = false;              // O_DIRECT for the aligned part of each object
+  bool fsync = false;               // fsync(2) before the rename
   const uint8_t* cancel = nullptr;  // a byte another thread may set to nonzero to stop the batch
 };
 

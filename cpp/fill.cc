@@ -128,8 +128,10 @@ void fill(const Layout& L, uint8_t* dst, uint64_t offset, size_t length, const K
     const uint64_t unit = offset / U, base = unit * U;
     const uint64_t a = offset - base, b = std::min(U, end - base);
     const uint64_t key = L.unit_key(L.unique_of(unit));
-    if (batch_units && a == 0 && b == U) units->add(key, dst);
-    else fill_unit(L, key, dst, a, b, kernel, batch);
+    if (batch_units && a == 0 && b == U)
+      units->add(key, dst);
+    else
+      fill_unit(L, key, dst, a, b, kernel, batch);
     dst += b - a, offset += b - a;
   }
 }

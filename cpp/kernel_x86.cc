@@ -10,7 +10,6 @@
 
 namespace dgen {
 
-
 __attribute__((target("avx2"))) static inline __m256i rotl256(__m256i x, int k) {
   return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
 }
@@ -53,11 +52,11 @@ __attribute__((target("avx512f"))) static inline __m512i rotl512(__m512i x) {
 // which measured 7% faster on Zen 4, where this loop is bound by vector-pipe throughput.
 __attribute__((target("avx512f"))) static inline void step512(__m512i& s0, __m512i& s1, __m512i& s2, __m512i& s3) {
   const __m512i t = _mm512_mask_slli_epi64(s1, 0xff, s1, 17);
-  const __m512i s3x = _mm512_xor_si512(s3, s1);                  // s3 ^ s1
+  const __m512i s3x = _mm512_xor_si512(s3, s1);                    // s3 ^ s1
   const __m512i s2x = _mm512_ternarylogic_epi64(s2, s0, t, 0x96);  // s2 ^ s0 ^ t
-  s1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);              // s1 ^ (s2 ^ s0)
+  s1 = _mm512_ternarylogic_epi64(s1, s2, s0, 0x96);                // s1 ^ (s2 ^ s0)
   s2 = s2x;
-  s0 = _mm512_xor_si512(s0, s3x);                                 // s0 ^ (s3 ^ s1)
+  s0 = _mm512_xor_si512(s0, s3x);  // s0 ^ (s3 ^ s1)
   s3 = rotl512<45>(s3x);
 }
 
@@ -90,7 +89,8 @@ __attribute__((target("avx512f,avx512dq"))) static inline __m512i mix512(__m512i
 // the block key, as seed_block computes it), then the blocks' rows interleaved so that M independent
 // dependency chains keep the vector units busy.
 template <size_t M>
-__attribute__((target("avx512f,avx512dq"))) static void blocks_avx512_m(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t rows) {
+__attribute__((target("avx512f,avx512dq"))) static void blocks_avx512_m(const uint64_t* keys, const uint64_t* blocks,
+                                                                        uint8_t* const* dst, size_t rows) {
   const __m512i golden = _mm512_set1_epi64(int64_t(0x9e3779b97f4a7c15ULL));
   const __m512i k = _mm512_mullo_epi64(golden, _mm512_set_epi64(29, 25, 21, 17, 13, 9, 5, 1));  // golden * (4l + 1)
   __m512i s0[M], s1[M], s2[M], s3[M];
@@ -113,7 +113,8 @@ __attribute__((target("avx512f,avx512dq"))) static void blocks_avx512_m(const ui
   }
 }
 
-__attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst, size_t n, size_t rows) {
+__attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* keys, const uint64_t* blocks, uint8_t* const* dst,
+                                                               size_t n, size_t rows) {
   for (; n >= 4; keys += 4, blocks += 4, dst += 4, n -= 4) blocks_avx512_m<4>(keys, blocks, dst, rows);
   if (n == 3) blocks_avx512_m<3>(keys, blocks, dst, rows);
   if (n == 2) blocks_avx512_m<2>(keys, blocks, dst, rows);
@@ -125,7 +126,8 @@ __attribute__((target("avx512f,avx512dq"))) void blocks_avx512(const uint64_t* k
 // No call and no branch per sector: memcpy/memset of a variable length cost more per sector than the
 // keystream itself at c = 3 (measured: c = 3 fills went from 30 to 40 GB/s, c = 2 from 26 to 33), and a
 // version that branched on r / 64 ran slower still.
-__attribute__((target("avx512f,avx512bw,bmi2"))) void spread_avx512(const uint8_t* ks, uint8_t* dst, size_t sectors, uint64_t random_fp) {
+__attribute__((target("avx512f,avx512bw,bmi2"))) void spread_avx512(const uint8_t* ks, uint8_t* dst, size_t sectors,
+                                                                    uint64_t random_fp) {
   for (uint64_t s = 0; s < sectors; ++s, dst += 512) {
     const uint64_t at = (s * random_fp) >> 32;
     const int64_t r = int64_t((((s + 1) * random_fp) >> 32) - at);

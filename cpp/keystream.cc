@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-
 namespace dgen {
 
 void Keystream::start_block(uint64_t block) {

@@ -31,9 +31,9 @@ constexpr uint64_t kFullSectorFp = kSector << 32;  // R = 512: no filler, incomp
 struct LayoutParams {
   uint64_t seed;
   uint64_t object_id;
-  uint64_t size;        // bytes
-  uint64_t unit_bytes;  // U, a multiple of 512
-  double dedup_ratio;   // d >= 1
+  uint64_t size;          // bytes
+  uint64_t unit_bytes;    // U, a multiple of 512
+  double dedup_ratio;     // d >= 1
   double compress_ratio;  // c >= 1
   // Dataset scope: the object's units are units [unit_offset, unit_offset + n) of a data set of
   // dataset_units units that dedups as a whole, drawing from one pool of unique units shared by every

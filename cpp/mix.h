@@ -19,9 +19,7 @@ inline uint64_t mix64(uint64_t z) {
 
 // Two-input hash: both inputs pass through the mixer before they meet, so neither the difference of
 // two `a`s nor of two `b`s can line the outputs up (an XOR of one mixed and one raw input would).
-inline uint64_t hash2(uint64_t a, uint64_t b, uint64_t domain) {
-  return mix64(mix64(a ^ domain) ^ mix64(b + kGolden));
-}
+inline uint64_t hash2(uint64_t a, uint64_t b, uint64_t domain) { return mix64(mix64(a ^ domain) ^ mix64(b + kGolden)); }
 
 // Domain separators (first digits of sqrt(2), sqrt(3), sqrt(5), sqrt(7), sqrt(11) in hex, as in SHA-2's
 // IVs), so that an object key, a pool key, a unit key and a block key are never the same hash of the

@@ -12,15 +12,15 @@ namespace dgen {
 
 struct Core {
   int package = 0;
-  int node = 0;           // NUMA node (logical index)
-  std::vector<int> pus;   // OS indexes of its processing units (hardware threads)
+  int node = 0;          // NUMA node (logical index)
+  std::vector<int> pus;  // OS indexes of its processing units (hardware threads)
 };
 
 struct Topology {
   int packages = 1;
   int nodes = 1;
   std::vector<Core> cores;
-  std::string source;     // "hwloc", "hwloc-synthetic", "sysfs", "synthetic" or "fallback"
+  std::string source;  // "hwloc", "hwloc-synthetic", "sysfs", "synthetic" or "fallback"
 };
 
 // Loads the topology. `synthetic` non-empty: a synthetic description instead of this machine.

@@ -172,12 +172,14 @@ export class ConsumerTracker {
    * and only consumer and reports its progress; otherwise turns recycling off. */
   pipe<T>(dest: T, pipe: () => T): T {
     const source = this.#source;
-    const first = this.#trackable && this.#tracked === undefined && source.readableFlowing === null && source.listenerCount('data') === 0;
+    const first =
+      this.#trackable && this.#tracked === undefined && source.readableFlowing === null && source.listenerCount('data') === 0;
     const piped = pipe();
     const writable = dest as unknown as Writable;
     const read = first ? progressReader(writable) : undefined;
     const progress = read?.(writable);
-    if (read && progress) this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
+    if (read && progress)
+      this.#tracked = { dest: writable, read, base: progress.acknowledged + writable.writableLength, handed: 0 };
     else this.untrack();
     return piped;
   }
@@ -191,7 +193,13 @@ export class ConsumerTracker {
     const progress = t.read(t.dest);
     const source = this.#source;
     // Safe only while the consumer got nothing but our chunks, whole, from us alone (see the module comment).
-    if (!memory || !progress || source.listenerCount('data') !== 1 || source.listenerCount('readable') !== 0 || progress.acknowledged + t.dest.writableLength !== t.base + t.handed) {
+    if (
+      !memory ||
+      !progress ||
+      source.listenerCount('data') !== 1 ||
+      source.listenerCount('readable') !== 0 ||
+      progress.acknowledged + t.dest.writableLength !== t.base + t.handed
+    ) {
       this.untrack();
       return;
     }

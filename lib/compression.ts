@@ -46,15 +46,24 @@ export function parseCompression(value: unknown, level?: unknown): CompressionSp
   let algorithm: unknown = value;
   let lvl: unknown = level;
   if (value === undefined || value === null) algorithm = 'none';
-  else if (typeof value === 'string' && value.includes(':')) [algorithm, lvl] = [value.slice(0, value.indexOf(':')), level ?? value.slice(value.indexOf(':') + 1)];
+  else if (typeof value === 'string' && value.includes(':'))
+    [algorithm, lvl] = [value.slice(0, value.indexOf(':')), level ?? value.slice(value.indexOf(':') + 1)];
   else if (typeof value === 'object') ({ algorithm, level: lvl = level } = value as { algorithm?: unknown; level?: unknown });
-  if (typeof algorithm !== 'string') throw invalidType('ERR_DGEN_INVALID_COMPRESSION', 'compression', value, '"none", "zstd" or "gzip"');
-  if (!(algorithm in LEVELS)) throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', value, '"none", "zstd" or "gzip"');
+  if (typeof algorithm !== 'string')
+    throw invalidType('ERR_DGEN_INVALID_COMPRESSION', 'compression', value, '"none", "zstd" or "gzip"');
+  if (!(algorithm in LEVELS))
+    throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', value, '"none", "zstd" or "gzip"');
   const [min, max, dflt] = LEVELS[algorithm as CompressionAlgorithm];
-  if (lvl === undefined || lvl === '' || algorithm === 'none') return { algorithm: algorithm as CompressionAlgorithm, level: dflt };
+  if (lvl === undefined || lvl === '' || algorithm === 'none')
+    return { algorithm: algorithm as CompressionAlgorithm, level: dflt };
   const n = typeof lvl === 'string' ? Number(lvl) : lvl;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compressionLevel', lvl, `an integer from ${min} to ${max} for ${algorithm}`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_COMPRESSION',
+      'compressionLevel',
+      lvl,
+      `an integer from ${min} to ${max} for ${algorithm}`,
+    );
   }
   return { algorithm: algorithm as CompressionAlgorithm, level: n };
 }
@@ -295,7 +304,11 @@ class NativeZstdDecompressor extends CodecTransform {
 
 function corruptZstd(message: string): CorruptDataError {
   const cause = new Error(`libzstd: ${message}`);
-  return Object.assign(new Error(`zstd data is corrupt: ${message}`, { cause }), { code: 'ERR_DGEN_CORRUPT_DATA' as const, algorithm: 'zstd' as const, cause });
+  return Object.assign(new Error(`zstd data is corrupt: ${message}`, { cause }), {
+    code: 'ERR_DGEN_CORRUPT_DATA' as const,
+    algorithm: 'zstd' as const,
+    cause,
+  });
 }
 
 /** Error of a decompressor given data that is not a valid stream of its algorithm. */
@@ -539,9 +552,13 @@ class NativeCompressor extends CodecTransform {
  * @param options.level - level, overriding one given in `compression`.
  * @throws `ERR_DGEN_INVALID_COMPRESSION` (also for `"none"`: there is nothing to create).
  */
-export function createCompressor(compression: CompressorName | Partial<CompressionSpec>, options: { level?: number } = {}): CodecTransform {
+export function createCompressor(
+  compression: CompressorName | Partial<CompressionSpec>,
+  options: { level?: number } = {},
+): CodecTransform {
   const spec = parseCompression(compression, options.level);
-  if (spec.algorithm === 'none') throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', spec.algorithm, '"zstd" or "gzip"');
+  if (spec.algorithm === 'none')
+    throw invalidRange('ERR_DGEN_INVALID_COMPRESSION', 'compression', spec.algorithm, '"zstd" or "gzip"');
   return new NativeCompressor(spec, compressionLibrary(spec));
 }
 

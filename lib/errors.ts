@@ -49,7 +49,12 @@ export type DgenRuntimeError = Error & { code: DgenErrorCode };
  * Builds a runtime error: `message`, the stable `code`, the underlying `cause` (when given) and any extra
  * fields (`uri`, `errno`, ...).
  */
-export function dgenError<T extends object = object>(code: DgenErrorCode, message: string, cause?: unknown, fields?: T): DgenRuntimeError & T {
+export function dgenError<T extends object = object>(
+  code: DgenErrorCode,
+  message: string,
+  cause?: unknown,
+  fields?: T,
+): DgenRuntimeError & T {
   const err = cause === undefined ? new Error(message) : new Error(message, { cause });
   return Object.assign(err, fields, { code }) as DgenRuntimeError & T;
 }

@@ -8,7 +8,14 @@ import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { invalidRange, invalidType } from './errors.js';
 import { validateInteger, validateSignal } from './validators.js';
 import { layoutCompressRatio } from './ratio-codec.js';
-import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseGeneratorOptions, parseSectorMultiple, type GeneratorConfig, type GeneratorOptions } from './params.js';
+import {
+  GENERATOR_OPTION_KEYS,
+  MAX_CHUNK_SIZE,
+  parseGeneratorOptions,
+  parseSectorMultiple,
+  type GeneratorConfig,
+  type GeneratorOptions,
+} from './params.js';
 import { checkOptionKeys } from './option-keys.js';
 
 /** Fills at or below this many bytes run on the calling thread even through the async API: handing them
@@ -97,7 +104,12 @@ export class DataGenerator {
     const config = parseGeneratorOptions(options);
     const kernels = binding.kernels();
     if (config.kernel !== 'auto' && !kernels.includes(config.kernel)) {
-      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'kernel', config.kernel, `"auto" or one of ${kernels.join(', ')} on this CPU`);
+      throw invalidRange(
+        'ERR_DGEN_INVALID_OPTION',
+        'kernel',
+        config.kernel,
+        `"auto" or one of ${kernels.join(', ')} on this CPU`,
+      );
     }
     this.config = Object.freeze(config);
     this.#native = new binding.Generator({
@@ -236,7 +248,12 @@ export class DataGenerator {
     this.#checkOffset(offset);
     const length = options.length ?? this.size - offset;
     if (!Number.isSafeInteger(length) || length < 0 || length > this.size - offset) {
-      throw invalidRange('ERR_DGEN_INVALID_TARGET', 'length', length, `an integer from 0 to size - offset = ${this.size - offset}`);
+      throw invalidRange(
+        'ERR_DGEN_INVALID_TARGET',
+        'length',
+        length,
+        `an integer from 0 to size - offset = ${this.size - offset}`,
+      );
     }
     const chunkSize =
       options.chunkSize === undefined
@@ -262,7 +279,14 @@ export class DataGenerator {
   }
 
   /** writeToFd in pieces of about a tenth of a second of data, each released by a {@link Pacer}. */
-  async #writeToFdPaced(fd: number, offset: number, length: number, chunkSize: number, rate: number, signal: AbortSignal | undefined): Promise<number> {
+  async #writeToFdPaced(
+    fd: number,
+    offset: number,
+    length: number,
+    chunkSize: number,
+    rate: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const piece = pacedChunkSize(rate, 64 * 1024 * 1024);
     const pacer = new Pacer(rate);
     let done = 0;
@@ -271,7 +295,12 @@ export class DataGenerator {
       // The piece ending at done + n goes out once its bytes are due.
       await pacer.wait(done + n, signal);
       try {
-        done += await this.writeToFd(fd, { offset: offset + done, length: n, chunkSize: Math.min(chunkSize, piece), ...(signal && { signal }) });
+        done += await this.writeToFd(fd, {
+          offset: offset + done,
+          length: n,
+          chunkSize: Math.min(chunkSize, piece),
+          ...(signal && { signal }),
+        });
       } catch (err) {
         if (err && typeof err === 'object' && 'bytesWritten' in err) (err as FdWriteError).bytesWritten += done;
         throw err;

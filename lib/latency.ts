@@ -56,7 +56,12 @@ export class LatencyRecorder {
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     // Built on first use: a run that records nothing (the native data plane) allocates nothing.
-    this.#histogram ??= hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: INITIAL_HIGHEST_US, numberOfSignificantValueDigits: 3, autoResize: true });
+    this.#histogram ??= hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: INITIAL_HIGHEST_US,
+      numberOfSignificantValueDigits: 3,
+      autoResize: true,
+    });
     this.#histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
     this.#count++;
     this.#sum += ms;
@@ -71,7 +76,16 @@ export class LatencyRecorder {
     if (this.#cached) return this.#cached;
     const h = this.#histogram;
     const at = (percentile: number) => Math.min(this.#max, Math.max(this.#min, h.getValueAtPercentile(percentile) / 1000));
-    this.#cached = { count: this.#count, min: this.#min, mean: this.#sum / this.#count, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: this.#max };
+    this.#cached = {
+      count: this.#count,
+      min: this.#min,
+      mean: this.#sum / this.#count,
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: this.#max,
+    };
     return this.#cached;
   }
 }

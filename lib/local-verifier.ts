@@ -39,7 +39,12 @@ export interface LocalVerdict {
  * @param root - the target directory, canonical (fs.realpath): a link in it would refuse every object.
  * @returns one verdict per record, in order.
  */
-export async function verifyLocalObjects(manifest: ManifestParameters, records: readonly ManifestRecord[], root: string, signal?: AbortSignal): Promise<LocalVerdict[]> {
+export async function verifyLocalObjects(
+  manifest: ManifestParameters,
+  records: readonly ManifestRecord[],
+  root: string,
+  signal?: AbortSignal,
+): Promise<LocalVerdict[]> {
   const common = {
     seed: BigInt(manifest.seed),
     unitBytes: manifest.dedupUnit,
@@ -49,7 +54,12 @@ export async function verifyLocalObjects(manifest: ManifestParameters, records: 
     kernel: 'auto',
   };
   const paths = records.map((r) => join(root, r.name));
-  const objects = records.map((r, i) => ({ objectId: BigInt(r.objectId), size: r.size, unitOffset: r.unitOffset ?? 0, path: paths[i]! }));
+  const objects = records.map((r, i) => ({
+    objectId: BigInt(r.objectId),
+    size: r.size,
+    unitOffset: r.unitOffset ?? 0,
+    path: paths[i]!,
+  }));
   const cancel = signal ? new Uint8Array(1) : undefined;
   const onAbort = () => (cancel![0] = 1);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -61,7 +71,11 @@ export async function verifyLocalObjects(manifest: ManifestParameters, records: 
       if (r.status === 'size') return { status: 'size', actualSize: r.actualSize };
       if (r.status !== 'error') return { status: r.status };
       if (r.errno === EINVAL && r.syscall === 'fstat') return { status: 'error', error: `${paths[i]} is not a regular file` };
-      if (r.errno === ELOOP) return { status: 'error', error: `ELOOP: ${paths[i]} is reached through a symbolic link (not followed), open '${paths[i]}'` };
+      if (r.errno === ELOOP)
+        return {
+          status: 'error',
+          error: `ELOOP: ${paths[i]} is reached through a symbolic link (not followed), open '${paths[i]}'`,
+        };
       const [code, description] = getSystemErrorMap().get(-r.errno) ?? [`E${r.errno}`, 'unknown error'];
       return { status: 'error', error: `${code}: ${description}, ${r.syscall} '${paths[i]}'` };
     });

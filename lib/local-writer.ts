@@ -93,12 +93,21 @@ export const DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024;
  *   is written); `ERR_DGEN_INVALID_CHUNK_SIZE` for a chunk size that is not a multiple of 512 (4096 with
  *   `direct`).
  */
-export function writeLocalObjects(data: DataConfig, objects: readonly LocalObject[], options: LocalWriteOptions = {}): Promise<LocalWriteResult[]> {
+export function writeLocalObjects(
+  data: DataConfig,
+  objects: readonly LocalObject[],
+  options: LocalWriteOptions = {},
+): Promise<LocalWriteResult[]> {
   const direct = options.direct ?? false;
   const chunkSize = options.chunkSize ?? DEFAULT_LOCAL_CHUNK;
   const align = direct ? DIRECT_ALIGNMENT : 512;
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0 || chunkSize % align !== 0 || chunkSize > 2 ** 30) {
-    throw invalidRange('ERR_DGEN_INVALID_CHUNK_SIZE', 'chunkSize', chunkSize, `a multiple of ${align} bytes up to 1 GiB${direct ? ' (direct I/O)' : ''}`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_CHUNK_SIZE',
+      'chunkSize',
+      chunkSize,
+      `a multiple of ${align} bytes up to 1 GiB${direct ? ' (direct I/O)' : ''}`,
+    );
   }
   const signal = validateSignal(options.signal);
   // One random tag per batch keeps temporary names unique across runs and processes; the index keeps
@@ -106,9 +115,16 @@ export function writeLocalObjects(data: DataConfig, objects: readonly LocalObjec
   const tag = randomBytes(6).toString('hex');
   const batch = objects.map((o, i) => {
     const path = resolve(o.path);
-    return { objectId: o.objectId, size: o.size, unitOffset: o.unitOffset, path, partialPath: join(dirname(path), `.${basename(path)}.${tag}${i.toString(36)}.dgen-partial`) };
+    return {
+      objectId: o.objectId,
+      size: o.size,
+      unitOffset: o.unitOffset,
+      path,
+      partialPath: join(dirname(path), `.${basename(path)}.${tag}${i.toString(36)}.dgen-partial`),
+    };
   });
-  if (signal?.aborted) return Promise.resolve(batch.map((o) => ({ ok: false as const, path: o.path, error: signal.reason as Error })));
+  if (signal?.aborted)
+    return Promise.resolve(batch.map((o) => ({ ok: false as const, path: o.path, error: signal.reason as Error })));
   const cancel = signal ? new Uint8Array(1) : undefined;
   const onAbort = () => (cancel![0] = 1);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -120,29 +136,45 @@ export function writeLocalObjects(data: DataConfig, objects: readonly LocalObjec
     ...(options.datasetUnits && { datasetUnits: options.datasetUnits }),
     kernel: options.kernel ?? 'auto',
   };
-  return binding.writeFiles(common, batch, { chunkBytes: chunkSize, direct, fsync: options.fsync ?? false, cancel }).then((results) => {
-    signal?.removeEventListener('abort', onAbort);
-    return results.map((r, i): LocalWriteResult => {
-      const o = batch[i]!;
-      if (r.errno === 0) return { ok: true, path: o.path, size: o.size, crc32c: formatCrc32c(r.crc32c), latencyMs: r.latencyMs };
-      if (r.errno === ECANCELED && signal?.aborted) return { ok: false, path: o.path, error: signal.reason as Error };
-      return { ok: false, path: o.path, error: systemError(r, o.path, o.partialPath, direct) };
+  return binding
+    .writeFiles(common, batch, { chunkBytes: chunkSize, direct, fsync: options.fsync ?? false, cancel })
+    .then((results) => {
+      signal?.removeEventListener('abort', onAbort);
+      return results.map((r, i): LocalWriteResult => {
+        const o = batch[i]!;
+        if (r.errno === 0)
+          return { ok: true, path: o.path, size: o.size, crc32c: formatCrc32c(r.crc32c), latencyMs: r.latencyMs };
+        if (r.errno === ECANCELED && signal?.aborted) return { ok: false, path: o.path, error: signal.reason as Error };
+        return { ok: false, path: o.path, error: systemError(r, o.path, o.partialPath, direct) };
+      });
     });
-  });
 }
 
 const ECANCELED = 125;
 const EINVAL = 22;
 
-function systemError(r: { errno: number; syscall: string; bytesWritten: number; cleanupErrno: number }, path: string, partialPath: string, direct: boolean): Error {
+function systemError(
+  r: { errno: number; syscall: string; bytesWritten: number; cleanupErrno: number },
+  path: string,
+  partialPath: string,
+  direct: boolean,
+): Error {
   const [code, description] = getSystemErrorMap().get(-r.errno) ?? [`E${r.errno}`, 'unknown error'];
   if (direct && r.errno === EINVAL && r.syscall === 'open') {
-    return Object.assign(new Error(`direct I/O to ${path} is not possible: the file system refuses O_DIRECT (ramfs, and tmpfs before Linux 6.6, do; use a disk-backed file system or file://)`), {
-      code: 'ERR_DGEN_DIRECT_IO_UNSUPPORTED',
-    });
+    return Object.assign(
+      new Error(
+        `direct I/O to ${path} is not possible: the file system refuses O_DIRECT (ramfs, and tmpfs before Linux 6.6, do; use a disk-backed file system or file://)`,
+      ),
+      {
+        code: 'ERR_DGEN_DIRECT_IO_UNSUPPORTED',
+      },
+    );
   }
-  const where = r.syscall === 'open' || r.syscall === 'write' || r.syscall === 'fsync' || r.syscall === 'close' ? partialPath : path;
-  const err = new Error(`${code}: ${description}, ${r.syscall} '${where}' (writing ${path}, ${r.bytesWritten} bytes written)`) as LocalWriteError;
+  const where =
+    r.syscall === 'open' || r.syscall === 'write' || r.syscall === 'fsync' || r.syscall === 'close' ? partialPath : path;
+  const err = new Error(
+    `${code}: ${description}, ${r.syscall} '${where}' (writing ${path}, ${r.bytesWritten} bytes written)`,
+  ) as LocalWriteError;
   Object.assign(err, { code, errno: -r.errno, syscall: r.syscall, path, bytesWritten: r.bytesWritten });
   if (r.cleanupErrno !== 0) {
     const [cleanup] = getSystemErrorMap().get(-r.cleanupErrno) ?? [`E${r.cleanupErrno}`];

@@ -33,7 +33,8 @@ async function openRegular(path: string, uri: string, noFollow: boolean): Promis
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw notFound(uri, err);
-    if ((err as { code?: string }).code === 'ELOOP' && noFollow) throw invalidManifest({ location: uri, field: '' }, 'a symbolic link', 'a regular file (links are not followed)');
+    if ((err as { code?: string }).code === 'ELOOP' && noFollow)
+      throw invalidManifest({ location: uri, field: '' }, 'a symbolic link', 'a regular file (links are not followed)');
     throw err;
   }
   try {
@@ -126,7 +127,11 @@ export async function* boundedLines(input: Readable, uri: string): AsyncGenerato
     return whole.toString('utf8', 0, end);
   };
   const overLong = () =>
-    invalidManifest({ location: uri, field: '', line: line + 1 }, `more than ${MAX_RECORD_LINE_BYTES} bytes`, `at most ${MAX_RECORD_LINE_BYTES} bytes (64 KiB): one record per line`);
+    invalidManifest(
+      { location: uri, field: '', line: line + 1 },
+      `more than ${MAX_RECORD_LINE_BYTES} bytes`,
+      `at most ${MAX_RECORD_LINE_BYTES} bytes (64 KiB): one record per line`,
+    );
   for await (const chunk of input) {
     let buf = chunk as Buffer;
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a)) {

@@ -101,6 +101,6 @@ export class ObjectNames {
   has(name: string): boolean {
     const slot = this.#slot(name, false);
     if (slot === undefined) return this.#others.has(name);
-    return slot.bits !== undefined && slot.bits.has(slot.index);
+    return slot.bits?.has(slot.index) === true;
   }
 }

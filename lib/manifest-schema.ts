@@ -64,7 +64,9 @@ function describe(value: unknown): string {
 export function invalidManifest(place: ManifestErrorPlace, value: unknown, allowed: string): ManifestError {
   const at = place.line !== undefined ? ` line ${place.line}` : '';
   const what = place.field === '' ? (place.line !== undefined ? 'the line' : 'the manifest') : place.field;
-  const err = new RangeError(`invalid manifest ${place.location}${at}: ${what} must be ${allowed}; got ${describe(value)}`) as ManifestError;
+  const err = new RangeError(
+    `invalid manifest ${place.location}${at}: ${what} must be ${allowed}; got ${describe(value)}`,
+  ) as ManifestError;
   return Object.assign(err, { code: 'ERR_DGEN_INVALID_MANIFEST' as const, parameter: 'manifest', value }, place);
 }
 
@@ -79,7 +81,12 @@ const committedSchema = {
   required: ['objectId', 'name', 'size', 'crc32c'],
   properties: {
     objectId: { type: 'string', pattern: DECIMAL_ID, description: 'a decimal string (the object identity, below count)' },
-    name: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH, description: `a relative name of 1 to ${MAX_NAME_LENGTH} characters` },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_NAME_LENGTH,
+      description: `a relative name of 1 to ${MAX_NAME_LENGTH} characters`,
+    },
     uri: text('a string (the object URI)'),
     size: count('a whole number of bytes from 0 to 2^53-1'),
     crc32c: { type: 'string', pattern: '^[0-9a-fA-F]{8}$', description: '8 hex digits (CRC-32C)' },
@@ -153,8 +160,17 @@ const parameterProperties = {
   dedupRatio: { type: 'number', minimum: 1, description: 'a number >= 1 (dedup ratio)' },
   compressRatio: { type: 'number', minimum: 1, maximum: 64, description: 'a number from 1 to 64 (compression ratio)' },
   // Only the calibrated codecs, in canonical form: a manifest naming another could not be regenerated.
-  ratioCodec: { enum: [...RATIO_CODECS], description: `one of ${RATIO_CODECS.map((n) => `"${n}"`).join(', ')} (ratio codec, canonical form)` },
-  dedupUnit: { type: 'integer', minimum: 512, maximum: MAX_DEDUP_UNIT, multipleOf: SECTOR, description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)' },
+  ratioCodec: {
+    enum: [...RATIO_CODECS],
+    description: `one of ${RATIO_CODECS.map((n) => `"${n}"`).join(', ')} (ratio codec, canonical form)`,
+  },
+  dedupUnit: {
+    type: 'integer',
+    minimum: 512,
+    maximum: MAX_DEDUP_UNIT,
+    multipleOf: SECTOR,
+    description: 'a multiple of 512 bytes from 512 to 1 GiB (dedup unit)',
+  },
   dedupScope: { enum: ['object', 'dataset'], description: '"object" or "dataset"' },
   datasetUnits: count('a whole number of dedup units >= 1', 1),
   compression: {
@@ -174,7 +190,18 @@ const parameterProperties = {
   },
   seconds: { type: 'number', minimum: 0, description: 'a number of seconds >= 0' },
 };
-const required = ['format', 'version', 'target', 'seed', 'count', 'dedupRatio', 'compressRatio', 'dedupUnit', 'dedupScope', 'compression'];
+const required = [
+  'format',
+  'version',
+  'target',
+  'seed',
+  'count',
+  'dedupRatio',
+  'compressRatio',
+  'dedupUnit',
+  'dedupScope',
+  'compression',
+];
 
 /** A manifest of either version. Unknown fields are allowed (and ignored): a later minor addition must not
  * make older readers refuse a manifest. */
@@ -232,7 +259,11 @@ function fieldPath(pointer: string): string {
   let out = '';
   for (const raw of pointer.split('/').slice(1)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(key) ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${out ? '.' : ''}${key}` : `[${JSON.stringify(key)}]`;
+    out += /^\d+$/.test(key)
+      ? `[${key}]`
+      : /^[A-Za-z_$][\w$]*$/.test(key)
+        ? `${out ? '.' : ''}${key}`
+        : `[${JSON.stringify(key)}]`;
   }
   return out;
 }
@@ -245,9 +276,17 @@ function ajvProblem(errors: ErrorObject[] | null | undefined): { field: string; 
   if (e.keyword === 'required') {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     const props = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties;
-    return { field: fieldPath(`${e.instancePath}/${missing}`), value: undefined, allowed: `present: ${props?.[missing]?.description ?? 'required'}` };
+    return {
+      field: fieldPath(`${e.instancePath}/${missing}`),
+      value: undefined,
+      allowed: `present: ${props?.[missing]?.description ?? 'required'}`,
+    };
   }
-  return { field: fieldPath(e.instancePath), value: e.data, allowed: (e.parentSchema as { description?: string } | undefined)?.description ?? e.message ?? 'valid' };
+  return {
+    field: fieldPath(e.instancePath),
+    value: e.data,
+    allowed: (e.parentSchema as { description?: string } | undefined)?.description ?? e.message ?? 'valid',
+  };
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -266,17 +305,30 @@ export function validateManifestDocument(data: unknown, location: string): void 
     const index = /^(?:objects|failures)\[(\d+)\]/.exec(field);
     throw invalidManifest({ location, field, ...(index && { index: Number(index[1]) }) }, value, allowed);
   }
-  const m = data as Record<string, unknown> & { seed: string; count: number; dedupScope: string; shard?: { index: number; count: number } };
+  const m = data as Record<string, unknown> & {
+    seed: string;
+    count: number;
+    dedupScope: string;
+    shard?: { index: number; count: number };
+  };
   const place = (field: string) => ({ location, field });
   if (BigInt(m.seed) > MAX_U64) throw invalidManifest(place('seed'), m.seed, parameterProperties.seed.description);
-  if (m.shard && m.shard.index >= m.shard.count) throw invalidManifest(place('shard.index'), m.shard.index, `below shard.count (${m.shard.count})`);
-  if (m.dedupScope === 'dataset' && m.datasetUnits === undefined) throw invalidManifest(place('datasetUnits'), undefined, 'present in dataset scope');
+  if (m.shard && m.shard.index >= m.shard.count)
+    throw invalidManifest(place('shard.index'), m.shard.index, `below shard.count (${m.shard.count})`);
+  if (m.dedupScope === 'dataset' && m.datasetUnits === undefined)
+    throw invalidManifest(place('datasetUnits'), undefined, 'present in dataset scope');
   if (m.version === 2) {
     const listed = (m.committed as number) + (m.failed as number);
-    if (listed > m.count) throw invalidManifest(place('committed'), m.committed, `at most count - failed = ${m.count - (m.failed as number)} (a run records each object once)`);
+    if (listed > m.count)
+      throw invalidManifest(
+        place('committed'),
+        m.committed,
+        `at most count - failed = ${m.count - (m.failed as number)} (a run records each object once)`,
+      );
   } else {
     const listed = (m.objects as unknown[]).length + ((m.failures as unknown[] | undefined)?.length ?? 0);
-    if (listed > m.count) throw invalidManifest(place('objects'), m.objects, `at most count (${m.count}) objects and failures together`);
+    if (listed > m.count)
+      throw invalidManifest(place('objects'), m.objects, `at most count (${m.count}) objects and failures together`);
   }
 }
 
@@ -290,10 +342,12 @@ export function nameProblem(name: string): string | undefined {
   if (/^[/\\]/.test(name) || /^[A-Za-z]:/.test(name)) return 'a relative name (not absolute)';
   const segments = name.split(/[/\\]/);
   if (segments.includes('..')) return 'a name without ".." segments (it must stay inside the target)';
-  if (segments.includes('.') || segments.includes('')) return 'a name without "." or empty segments (no leading, trailing or doubled "/")';
+  if (segments.includes('.') || segments.includes(''))
+    return 'a name without "." or empty segments (no leading, trailing or doubled "/")';
   const last = segments[segments.length - 1]!;
   if (last.endsWith('.dgen-partial')) return 'a name that is not a partial file (".dgen-partial")';
-  if (segments.length === 1 && RESERVED_NAME.test(name)) return 'a name other than the manifest files (dgen-manifest*.json, *.records.ndjson)';
+  if (segments.length === 1 && RESERVED_NAME.test(name))
+    return 'a name other than the manifest files (dgen-manifest*.json, *.records.ndjson)';
   return undefined;
 }
 
@@ -334,7 +388,8 @@ export function validateRecord(
     throw invalidManifest(place(field), value, allowed);
   }
   const r = data as { objectId: string; name: string; size?: number; unitOffset?: number; failure?: unknown };
-  if (r.objectId.length > 16 || Number(r.objectId) >= manifest.count) throw invalidManifest(place('objectId'), r.objectId, `a decimal string below count (${manifest.count})`);
+  if (r.objectId.length > 16 || Number(r.objectId) >= manifest.count)
+    throw invalidManifest(place('objectId'), r.objectId, `a decimal string below count (${manifest.count})`);
   const problem = nameProblem(r.name);
   if (problem) throw invalidManifest(place('name'), r.name, problem);
   if (r.failure !== undefined || r.size === undefined) return;
@@ -342,7 +397,11 @@ export function validateRecord(
   if (manifest.dedupScope === 'dataset' && manifest.datasetUnits !== undefined && manifest.dedupUnit) {
     const units = Math.ceil(r.size / manifest.dedupUnit);
     if (offset + units > manifest.datasetUnits) {
-      throw invalidManifest(place('unitOffset'), r.unitOffset, `at most datasetUnits - units = ${manifest.datasetUnits - units} (the object has ${units} units)`);
+      throw invalidManifest(
+        place('unitOffset'),
+        r.unitOffset,
+        `at most datasetUnits - units = ${manifest.datasetUnits - units} (the object has ${units} units)`,
+      );
     }
   } else if (offset !== 0) {
     throw invalidManifest(place('unitOffset'), r.unitOffset, 'absent or 0 in object scope');

@@ -76,7 +76,9 @@ export function recordsName(manifestFile: string): string {
 /** The last path segment of a target (file name, or the key's last segment). */
 function baseName(target: Target): string {
   const path = target.scheme === 's3' ? target.key : target.scheme === 'az' ? target.blob : target.path;
-  return path.slice(Math.max(path.lastIndexOf('/'), target.scheme === 'file' || target.scheme === 'direct' ? path.lastIndexOf('\\') : -1) + 1);
+  return path.slice(
+    Math.max(path.lastIndexOf('/'), target.scheme === 'file' || target.scheme === 'direct' ? path.lastIndexOf('\\') : -1) + 1,
+  );
 }
 
 /** `name` in the same directory (or key prefix) as `target`. */
@@ -262,7 +264,11 @@ export function parseManifest(text: string, where: string): Manifest {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw invalidManifest({ location: where, field: '' }, text.length > 40 ? `${text.slice(0, 40)}...` : text, `a JSON dgen manifest (${(err as Error).message})`);
+    throw invalidManifest(
+      { location: where, field: '' },
+      text.length > 40 ? `${text.slice(0, 40)}...` : text,
+      `a JSON dgen manifest (${(err as Error).message})`,
+    );
   }
   return checkManifest(data, where);
 }
@@ -287,7 +293,8 @@ export async function loadManifest(location: string, options: InputOptions = {})
 }
 
 /** What a record check needs of its manifest. */
-type RecordContext = Pick<ManifestParameters, 'count'> & Partial<Pick<ManifestParameters, 'dedupScope' | 'dedupUnit' | 'datasetUnits'>>;
+type RecordContext = Pick<ManifestParameters, 'count'> &
+  Partial<Pick<ManifestParameters, 'dedupScope' | 'dedupUnit' | 'datasetUnits'>>;
 
 /** Checks a record and returns only its known fields, in the canonical order. */
 function checkedRecord(data: unknown, manifest: RecordContext, place: RecordPlace): ManifestLine {
@@ -318,7 +325,10 @@ function checkedRecord(data: unknown, manifest: RecordContext, place: RecordPlac
  * @throws RangeError `ERR_DGEN_INVALID_MANIFEST` naming `where`, the line and the field.
  */
 export function checkRecord(data: unknown, count: number | RecordContext, where: string, line?: number): ManifestLine {
-  return checkedRecord(data, typeof count === 'number' ? { count } : count, { location: where, ...(typeof line === 'number' && { line }) });
+  return checkedRecord(data, typeof count === 'number' ? { count } : count, {
+    location: where,
+    ...(typeof line === 'number' && { line }),
+  });
 }
 
 /** An empty set of the names a manifest's objects have ({@link ObjectNames}), for
@@ -361,19 +371,36 @@ export interface ReadRecordsOptions extends InputOptions {
  *   field (version 1: the manifest and `objects[i]`); TypeError `ERR_DGEN_INVALID_OPTION` for a version 2
  *   manifest without a location; `ERR_DGEN_NOT_FOUND` when the side file does not exist; read errors.
  */
-export async function* readManifestRecords(manifest: Manifest, manifestLocation?: string | Target, options: ReadRecordsOptions = {}): AsyncGenerator<ManifestLine> {
+export async function* readManifestRecords(
+  manifest: Manifest,
+  manifestLocation?: string | Target,
+  options: ReadRecordsOptions = {},
+): AsyncGenerator<ManifestLine> {
   const names = options.names ?? manifestNames(manifest);
   const unique = (line: ManifestLine, place: RecordPlace): ManifestLine => {
     if (!isFailureRecord(line) && options.reserved?.has(line.name)) {
-      throw invalidManifest({ ...place, field: place.prefix ? `${place.prefix}.name` : 'name' }, line.name, 'a name other than the manifest files under the target');
+      throw invalidManifest(
+        { ...place, field: place.prefix ? `${place.prefix}.name` : 'name' },
+        line.name,
+        'a name other than the manifest files under the target',
+      );
     }
     if (!isFailureRecord(line) && !names.add(line.name)) {
-      throw invalidManifest({ ...place, field: place.prefix ? `${place.prefix}.name` : 'name' }, line.name, 'a name no other committed record has (two records name the same object)');
+      throw invalidManifest(
+        { ...place, field: place.prefix ? `${place.prefix}.name` : 'name' },
+        line.name,
+        'a name no other committed record has (two records name the same object)',
+      );
     }
     return line;
   };
   if (manifest.version === 1) {
-    const location = manifestLocation === undefined ? '(manifest)' : typeof manifestLocation === 'string' ? manifestLocation : formatTarget(manifestLocation);
+    const location =
+      manifestLocation === undefined
+        ? '(manifest)'
+        : typeof manifestLocation === 'string'
+          ? manifestLocation
+          : formatTarget(manifestLocation);
     for (const [i, o] of manifest.objects.entries()) {
       const place = { location, prefix: `objects[${i}]`, index: i };
       yield unique(checkedRecord(o, manifest, place), place);
@@ -381,12 +408,25 @@ export async function* readManifestRecords(manifest: Manifest, manifestLocation?
     for (const [i, f] of (manifest.failures ?? []).entries()) {
       const place = { location, prefix: `failures[${i}]`, index: i };
       // The manifest's schema checked the flat fields; this checks objectId and name.
-      yield checkedRecord({ objectId: f.objectId, name: f.name, failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code }) } }, manifest, place);
+      yield checkedRecord(
+        {
+          objectId: f.objectId,
+          name: f.name,
+          failure: { attempts: f.attempts, error: f.error, ...(f.code !== undefined && { code: f.code }) },
+        },
+        manifest,
+        place,
+      );
     }
     return;
   }
   if (manifestLocation === undefined) {
-    throw invalidType('ERR_DGEN_INVALID_OPTION', 'manifestLocation', manifestLocation, 'the path or URI of a version 2 manifest (its records are beside it)');
+    throw invalidType(
+      'ERR_DGEN_INVALID_OPTION',
+      'manifestLocation',
+      manifestLocation,
+      'the path or URI of a version 2 manifest (its records are beside it)',
+    );
   }
   const base = typeof manifestLocation === 'string' ? parseTarget(manifestLocation) : manifestLocation;
   const where = siblingTarget(base, manifest.records);
@@ -398,12 +438,21 @@ export async function* readManifestRecords(manifest: Manifest, manifestLocation?
     for await (const text of boundedLines(input, uri)) {
       n++;
       const place = { location: uri, line: n };
-      if (n > expected) throw invalidManifest({ ...place, field: '' }, text, `absent: the manifest counts ${expected} records (committed + failed)`);
+      if (n > expected)
+        throw invalidManifest(
+          { ...place, field: '' },
+          text,
+          `absent: the manifest counts ${expected} records (committed + failed)`,
+        );
       let data: unknown;
       try {
         data = JSON.parse(text);
       } catch {
-        throw invalidManifest({ ...place, field: '' }, text, 'a manifest record (one JSON object per line; truncated or corrupted?)');
+        throw invalidManifest(
+          { ...place, field: '' },
+          text,
+          'a manifest record (one JSON object per line; truncated or corrupted?)',
+        );
       }
       yield unique(checkedRecord(data, manifest, place), place);
     }
@@ -411,7 +460,11 @@ export async function* readManifestRecords(manifest: Manifest, manifestLocation?
     input.destroy();
   }
   if (n < expected) {
-    throw invalidManifest({ location: uri, field: '', line: n + 1 }, '(end of file)', `present: the manifest counts ${expected} records (committed + failed), the file ends after ${n} (truncated?)`);
+    throw invalidManifest(
+      { location: uri, field: '', line: n + 1 },
+      '(end of file)',
+      `present: the manifest counts ${expected} records (committed + failed), the file ends after ${n} (truncated?)`,
+    );
   }
 }
 
@@ -515,7 +568,13 @@ export class ManifestWriter {
   /** Records a failed object (one line). Synchronous, like {@link ManifestWriter.object}. */
   failure(record: ManifestFailureRecord): void {
     const { attempts, error, code } = record.failure;
-    this.#append(JSON.stringify({ objectId: record.objectId, name: record.name, failure: { attempts, error, ...(code !== undefined && { code }) } }));
+    this.#append(
+      JSON.stringify({
+        objectId: record.objectId,
+        name: record.name,
+        failure: { attempts, error, ...(code !== undefined && { code }) },
+      }),
+    );
     this.#failed++;
   }
 
@@ -601,7 +660,10 @@ export async function storeManifestAt(where: Target, manifest: Manifest, options
   const { compression: _ignored, signal: _s, ...plain } = options;
   await loadBackend(where.scheme);
   if (where.scheme === 'file' || where.scheme === 'direct') await mkdir(dirname(where.path), { recursive: true });
-  const sink = createSink(where.scheme === 'direct' ? { scheme: 'file', path: where.path } : where, { ...plain, contentType: 'application/json' });
+  const sink = createSink(where.scheme === 'direct' ? { scheme: 'file', path: where.path } : where, {
+    ...plain,
+    contentType: 'application/json',
+  });
   sink.on('error', () => {}); // result() reports it
   sink.end(JSON.stringify(manifest, null, 2) + '\n');
   return (await sink.result()).uri;
@@ -609,7 +671,21 @@ export async function storeManifestAt(where: Target, manifest: Manifest, options
 
 /** The parameters that make shards one run. */
 function runKey(m: Manifest): string {
-  return JSON.stringify([m.target, m.seed, m.count, m.size, m.nameTemplate, m.dedupRatio, m.compressRatio, m.ratioCodec, m.dedupUnit, m.dedupScope, m.datasetUnits, m.compression, m.shard?.count]);
+  return JSON.stringify([
+    m.target,
+    m.seed,
+    m.count,
+    m.size,
+    m.nameTemplate,
+    m.dedupRatio,
+    m.compressRatio,
+    m.ratioCodec,
+    m.dedupUnit,
+    m.dedupScope,
+    m.datasetUnits,
+    m.compression,
+    m.shard?.count,
+  ]);
 }
 
 /**
@@ -624,12 +700,25 @@ export function checkShardSet(shards: Manifest[]): void {
   const seen = new Set<number>();
   for (const m of shards) {
     if (!m.shard) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', m.target, 'shard manifests (with a shard field)');
-    if (runKey(m) !== runKey(first)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'shards of the same run (same target, seed and parameters)');
-    if (seen.has(m.shard.index)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'each shard once');
+    if (runKey(m) !== runKey(first))
+      throw invalidRange(
+        'ERR_DGEN_INVALID_MANIFEST',
+        'manifests',
+        `shard ${m.shard.index}`,
+        'shards of the same run (same target, seed and parameters)',
+      );
+    if (seen.has(m.shard.index))
+      throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard.index}`, 'each shard once');
     seen.add(m.shard.index);
   }
   const missing = Array.from({ length: first.shard!.count }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shards ${missing.join(', ')} missing`, `all ${first.shard!.count} shards`);
+  if (missing.length)
+    throw invalidRange(
+      'ERR_DGEN_INVALID_MANIFEST',
+      'manifests',
+      `shards ${missing.join(', ')} missing`,
+      `all ${first.shard!.count} shards`,
+    );
 }
 
 /**
@@ -642,14 +731,25 @@ export function checkShardSet(shards: Manifest[]): void {
 export function mergeManifests(shards: Manifest[]): ManifestV1 {
   checkShardSet(shards);
   const v1 = shards.map((m) => {
-    if (m.version !== 1) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `shard ${m.shard!.index}`, 'version 1 manifests (version 2 shards are merged by mergeShardManifests)');
+    if (m.version !== 1)
+      throw invalidRange(
+        'ERR_DGEN_INVALID_MANIFEST',
+        'manifests',
+        `shard ${m.shard!.index}`,
+        'version 1 manifests (version 2 shards are merged by mergeShardManifests)',
+      );
     return m;
   });
   const first = v1[0]!;
   const objects = v1.flatMap((m) => m.objects).sort((a, b) => Number(a.objectId) - Number(b.objectId));
   for (let i = 1; i < objects.length; i++) {
     if (objects[i]!.objectId === objects[i - 1]!.objectId) {
-      throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${objects[i]!.objectId}`, 'each object in one shard only');
+      throw invalidRange(
+        'ERR_DGEN_INVALID_MANIFEST',
+        'manifests',
+        `object ${objects[i]!.objectId}`,
+        'each object in one shard only',
+      );
     }
   }
   const { shard: _s, ...rest } = first;
@@ -673,7 +773,8 @@ export async function findShardManifests(target: string | Target, options: Input
   const found: string[] = [];
   if (prefix.scheme === 'file' || prefix.scheme === 'direct') {
     for await (const entry of await opendir(prefix.path)) {
-      if (entry.isFile() && SHARD_MANIFEST_PATTERN.test(entry.name)) found.push(formatTarget({ scheme: 'file', path: join(prefix.path, entry.name) }));
+      if (entry.isFile() && SHARD_MANIFEST_PATTERN.test(entry.name))
+        found.push(formatTarget({ scheme: 'file', path: join(prefix.path, entry.name) }));
     }
   } else {
     const under = formatTarget(childTarget(prefix, ''));
@@ -712,7 +813,11 @@ export interface MergeResult {
  *   and for invalid records ({@link readManifestRecords}); read and write errors. Nothing is stored
  *   then (the merged records file is discarded).
  */
-export async function mergeShardManifests(locations: string[], into: string | Target, options: MergeOptions = {}): Promise<MergeResult> {
+export async function mergeShardManifests(
+  locations: string[],
+  into: string | Target,
+  options: MergeOptions = {},
+): Promise<MergeResult> {
   const shards: Manifest[] = [];
   for (const location of locations) shards.push(await loadManifest(location, options));
   checkShardSet(shards);
@@ -727,9 +832,15 @@ export async function mergeShardManifests(locations: string[], into: string | Ta
       for await (const line of readManifestRecords(shard, locations[i], options)) {
         const id = Number(line.objectId);
         if (id % count !== index) {
-          throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId} in shard ${index} of ${count}`, 'records of objects whose index mod the shard count is the shard index');
+          throw invalidRange(
+            'ERR_DGEN_INVALID_MANIFEST',
+            'manifests',
+            `object ${line.objectId} in shard ${index} of ${count}`,
+            'records of objects whose index mod the shard count is the shard index',
+          );
         }
-        if (!seen.add(id)) throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId}`, 'each object recorded once');
+        if (!seen.add(id))
+          throw invalidRange('ERR_DGEN_INVALID_MANIFEST', 'manifests', `object ${line.objectId}`, 'each object recorded once');
         if (isFailureRecord(line)) writer.failure(line);
         else writer.object(line);
         await writer.flushIfNeeded();
@@ -788,7 +899,17 @@ export function manifestParameters(manifest: Manifest): ManifestParameters {
 
 /** The documented order of a version 2 manifest's keys: the format and version, the parameters, then the
  * records and the summary. */
-const KEY_ORDER = ['format', 'version', ...PARAMETER_KEYS.slice(1), 'records', 'committed', 'failed', 'bytes', 'compressedBytes', 'interrupted'];
+const KEY_ORDER = [
+  'format',
+  'version',
+  ...PARAMETER_KEYS.slice(1),
+  'records',
+  'committed',
+  'failed',
+  'bytes',
+  'compressedBytes',
+  'interrupted',
+];
 
 /** The same manifest with its keys in the documented order (absent optional fields left out). */
 export function orderManifest(manifest: ManifestV2): ManifestV2 {

@@ -61,7 +61,12 @@ function isOurs(index: number | undefined, set: NameSet): boolean {
  */
 export function refuseCollision(relative: string, set: NameSet, parameter: string, value: unknown, paths: boolean): void {
   const clash = (what: string) => {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, `a location that no object of the run takes (${what}); choose another --manifest or --name-template`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      parameter,
+      value,
+      `a location that no object of the run takes (${what}); choose another --manifest or --name-template`,
+    );
   };
   const matcher = templateMatcher(set.template, set.extension);
   const index = matcher(relative);

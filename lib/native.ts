@@ -25,7 +25,13 @@ export interface NativeGenerator {
   fillSync(target: ArrayBufferView, offset: number): number;
   fill(target: ArrayBufferView, offset: number): Promise<number>;
   /** Resolves with the bytes written in order and the errno of the failed write (0: none failed). */
-  writeToFd(fd: number, offset: number, length: number, chunkBytes: number, cancel?: Uint8Array): Promise<{ bytesWritten: number; errno: number }>;
+  writeToFd(
+    fd: number,
+    offset: number,
+    length: number,
+    chunkBytes: number,
+    cancel?: Uint8Array,
+  ): Promise<{ bytesWritten: number; errno: number }>;
   uniqueOf(unit: number): number;
   readonly units: number;
   readonly uniqueUnits: number;
@@ -103,7 +109,15 @@ interface Binding {
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
     objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string }[],
     options: { chunkBytes: number; cancel?: Uint8Array },
-  ): Promise<{ status: 'ok' | 'mismatch' | 'missing' | 'size' | 'error'; offset: number; actualSize: number; errno: number; syscall: string }[]>;
+  ): Promise<
+    {
+      status: 'ok' | 'mismatch' | 'missing' | 'size' | 'error';
+      offset: number;
+      actualSize: number;
+      errno: number;
+      syscall: string;
+    }[]
+  >;
   /** CRC-32C of `crc`'s message followed by data (cpp/crc32c.h). */
   crc32c(data: ArrayBufferView, crc?: number): number;
   /** CRC-32C of A followed by B, from CRC(A), CRC(B) and B's length in bytes. */
@@ -118,7 +132,13 @@ interface Binding {
    */
   /** With `output`: the worker compresses into it when it holds the library's bound, and the callback gets
    * the compressed length; otherwise a new Buffer. */
-  compressBlock(library: string, level: number, pieces: Uint8Array[], callback: (err: Error | null, output?: Buffer | number) => void, output?: Buffer): void;
+  compressBlock(
+    library: string,
+    level: number,
+    pieces: Uint8Array[],
+    callback: (err: Error | null, output?: Buffer | number) => void,
+    output?: Buffer,
+  ): void;
   /** Blocks submitted to compressBlock (and zstdDecompress steps) not yet called back. */
   codecStats(): { blocksInFlight: number };
   /** A streaming zstd decoder (libzstd's context, freed when collected or by zstdDecoderFree); cpp/addon_codecs.cc. */
@@ -127,16 +147,34 @@ interface Binding {
   zstdDecoderFree(decoder: object): void;
   /** One decompression step on the worker pool: reads `input` until it is used up or `output` is full; calls
    * back with libzstd's message as `err` for data that is not zstd, and whether the input so far ends a frame. */
-  zstdDecompress(decoder: object, input: Uint8Array, output: Uint8Array, callback: (err: string | Error | null, consumed: number, produced: number, frameDone: boolean) => void): void;
+  zstdDecompress(
+    decoder: object,
+    input: Uint8Array,
+    output: Uint8Array,
+    callback: (err: string | Error | null, consumed: number, produced: number, frameDone: boolean) => void,
+  ): void;
   /** `zstd`: the libzstd version; `gzip`: the gzip libraries of this build, comma-separated, fastest first. */
   readonly codecLibraries: { zstd: string; gzip: string };
   /** The native `dgen analyze` engine (cpp/addon_analyze.cc); see lib/analyze/analyzer.ts. */
-  Analyzer: new (options: { chunkSizes: number[]; cdc: { min: number; avg: number; max: number } | null; perChunk: boolean; hash: string; sample: number }) => import('./analyze/analyzer.js').NativeAnalyzer;
+  Analyzer: new (options: {
+    chunkSizes: number[];
+    cdc: { min: number; avg: number; max: number } | null;
+    perChunk: boolean;
+    hash: string;
+    sample: number;
+  }) => import('./analyze/analyzer.js').NativeAnalyzer;
   /** Native FastCDC cut offsets over `buffers` fed in order, and whether bytes follow the last cut. */
   fastCdcCuts(params: { min: number; avg: number; max: number }, buffers: Uint8Array[]): { cuts: number[]; pending: boolean };
   /** Versions of the libraries the analyzer links: libxxhash (XXH_versionNumber) and liblz4. */
   readonly analyzeLibraries: { xxhash: string; lz4: string };
-  bufferPoolStats(): { outstandingBlocks: number; outstandingBytes: number; freeBlocks: number; freeBytes: number; allocations: number; reuses: number };
+  bufferPoolStats(): {
+    outstandingBlocks: number;
+    outstandingBytes: number;
+    freeBlocks: number;
+    freeBytes: number;
+    allocations: number;
+    reuses: number;
+  };
 }
 
 const require = createRequire(import.meta.url);

@@ -150,25 +150,47 @@ export function partBuffersFor(client: object, bufferSize: number): PartBufferPo
  *   { client, buffers, partSize: 16 << 20, partConcurrency: 4, signal });
  * ```
  */
-export function putGeneratedObject(target: Target | string, generator: DataGenerator, options: ObjectStorePutOptions = {}): Promise<ObjectWriteResult> {
+export function putGeneratedObject(
+  target: Target | string,
+  generator: DataGenerator,
+  options: ObjectStorePutOptions = {},
+): Promise<ObjectWriteResult> {
   const t = typeof target === 'string' ? parseTarget(target) : target;
   if (typeof t !== 'object' || t === null || (t.scheme !== 's3' && t.scheme !== 'az')) {
-    throw invalidRange('ERR_DGEN_INVALID_URI', 'target', typeof target === 'string' ? target : t?.scheme, 'an s3://bucket/key or az://container/blob target');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_URI',
+      'target',
+      typeof target === 'string' ? target : t?.scheme,
+      'an s3://bucket/key or az://container/blob target',
+    );
   }
   const [first, name] = t.scheme === 's3' ? [t.bucket, t.key] : [t.container, t.blob];
   if (typeof first !== 'string' || first === '' || typeof name !== 'string' || name === '') {
-    throw invalidRange('ERR_DGEN_INVALID_URI', 'target', formatTarget(t), 'an s3://bucket/key or az://container/blob target with a key (blob name)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_URI',
+      'target',
+      formatTarget(t),
+      'an s3://bucket/key or az://container/blob target with a key (blob name)',
+    );
   }
-  if (!(generator instanceof DataGenerator)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'generator', generator, 'a DataGenerator');
+  if (!(generator instanceof DataGenerator))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'generator', generator, 'a DataGenerator');
   const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
-  if (options.pace !== undefined && typeof options.pace !== 'function') throw invalidType('ERR_DGEN_INVALID_OPTION', 'pace', options.pace, 'a function');
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'signal', signal, 'an AbortSignal');
+  if (options.pace !== undefined && typeof options.pace !== 'function')
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'pace', options.pace, 'a function');
   if (options.buffers !== undefined && !(options.buffers instanceof PartBufferPool)) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'buffers', options.buffers, 'a PartBufferPool');
   }
   const compression = (options as { compression?: unknown }).compression;
   if (compression !== undefined && compression !== 'none' && (compression as { algorithm?: unknown }).algorithm !== 'none') {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'compression', compression, 'none on this path (compressed objects go through createSink)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'compression',
+      compression,
+      'none on this path (compressed objects go through createSink)',
+    );
   }
   const uri = formatTarget(t);
   const size = generator.size;
@@ -188,7 +210,22 @@ export function putGeneratedObject(target: Target | string, generator: DataGener
     const buffers = pool ?? partBuffersFor(client, partSize);
     const crc32c = checksumAlgorithm === 'CRC32C';
     const signPayload = options.signPayload ?? (crc32c ? 'http' : true);
-    const s3: S3Put = { uri, bucket: t.bucket, key: t.key, client, generator, partSize, concurrency: partConcurrency, buffers, signal, onStored: options.onStored, pace: options.pace, contentType, crc32c, signPayload };
+    const s3: S3Put = {
+      uri,
+      bucket: t.bucket,
+      key: t.key,
+      client,
+      generator,
+      partSize,
+      concurrency: partConcurrency,
+      buffers,
+      signal,
+      onStored: options.onStored,
+      pace: options.pace,
+      contentType,
+      crc32c,
+      signPayload,
+    };
     const done = size <= partSize ? putS3Single(s3) : putS3Multipart(s3);
     return ownsClient ? done.finally(() => client.destroy()) : done;
   }
@@ -216,13 +253,23 @@ export function putGeneratedObject(target: Target | string, generator: DataGener
 
 function checkPartCount(parameter: string, partSize: number, size: number, max: number): void {
   if (Math.ceil(size / partSize) > max) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, partSize, `at least ${Math.ceil(size / max)} bytes for an object of ${size} bytes (at most ${max} parts)`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      parameter,
+      partSize,
+      `at least ${Math.ceil(size / max)} bytes for an object of ${size} bytes (at most ${max} parts)`,
+    );
   }
 }
 
 function checkPool(pool: PartBufferPool | undefined, partSize: number): PartBufferPool | undefined {
   if (pool !== undefined && pool.bufferSize < partSize) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'buffers', pool.bufferSize, `a pool of buffers of at least the part size (${partSize} bytes)`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'buffers',
+      pool.bufferSize,
+      `a pool of buffers of at least the part size (${partSize} bytes)`,
+    );
   }
   return pool;
 }
@@ -257,7 +304,8 @@ function payloadSigning<C extends PutObjectCommand | UploadPartCommand>(command:
   (command as PutObjectCommand).middlewareStack.add(
     (next) => (args) => {
       const request = args.request as { protocol?: string; headers?: Record<string, string> } | undefined;
-      if (request?.headers && (sign === false || request.protocol === 'https:')) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      if (request?.headers && (sign === false || request.protocol === 'https:'))
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
       return next(args);
     },
     { step: 'build', name: 'dgenPayloadSigning', override: true },
@@ -283,7 +331,8 @@ function reported(err: unknown, signal: AbortSignal | undefined): unknown {
 
 /** Attaches the failure of a cleanup to the error being reported, without hiding it. */
 function withAbortError(err: unknown, abortError: Error): unknown {
-  if (typeof err === 'object' && err !== null && Object.isExtensible(err)) (err as { abortError?: Error }).abortError ??= abortError;
+  if (typeof err === 'object' && err !== null && Object.isExtensible(err))
+    (err as { abortError?: Error }).abortError ??= abortError;
   return err;
 }
 
@@ -459,7 +508,9 @@ async function putS3Multipart(c: S3Put): Promise<ObjectWriteResult> {
     let out;
     try {
       // Not cancelled by the signal: once sent, the outcome is the service's.
-      out = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      out = await client.send(
+        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      );
     } catch (err) {
       throw backendError('S3', uri, 'completing the multipart upload of', err);
     }

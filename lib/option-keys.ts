@@ -31,7 +31,9 @@ export function suggestKey(key: string, known: Iterable<string>): string | undef
   const lower = key.toLowerCase();
   const sameLetters = keys.find((k) => k.toLowerCase() === lower);
   if (sameLetters) return sameLetters;
-  const prefix = keys.filter((k) => lower.length >= 3 && (k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase())));
+  const prefix = keys.filter(
+    (k) => lower.length >= 3 && (k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase())),
+  );
   if (prefix.length === 1) return prefix[0];
   if (keys.length === 0) return undefined;
   const best = closest(key, keys);

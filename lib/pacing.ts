@@ -26,7 +26,12 @@ export function parseRate(parameter: string, value: unknown): number {
     }
   }
   if (rate === undefined || !(rate > 0)) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, 'a positive rate in bytes per second, e.g. 104857600 or "100MiB/s"');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      parameter,
+      value,
+      'a positive rate in bytes per second, e.g. 104857600 or "100MiB/s"',
+    );
   }
   return rate;
 }

@@ -52,7 +52,11 @@ function parseSizeString(text: string): number | null {
  * @throws TypeError `ERR_DGEN_INVALID_SIZE` when the value is neither number nor string;
  *   RangeError with `code` when it does not parse, is negative, fractional or above 2^53 - 1.
  */
-export function parseSize(parameter: string, value: unknown, code: Parameters<typeof invalidRange>[0] = 'ERR_DGEN_INVALID_SIZE'): number {
+export function parseSize(
+  parameter: string,
+  value: unknown,
+  code: Parameters<typeof invalidRange>[0] = 'ERR_DGEN_INVALID_SIZE',
+): number {
   const allowed = 'a whole number of bytes from 0 to 2^53-1, or a size string like "4096", "4k", "64MiB" or "1GB"';
   let n: number | null;
   if (typeof value === 'number') n = value;
@@ -80,7 +84,12 @@ export function parseRatio(parameter: string, value: unknown, max = Infinity): n
  * Validates a size that must be a positive multiple of the 512-byte sector (dedup unit, chunk size).
  * @throws RangeError with `code` when not a multiple of 512 in [512, max].
  */
-export function parseSectorMultiple(parameter: string, value: unknown, code: Parameters<typeof invalidRange>[0], max: number): number {
+export function parseSectorMultiple(
+  parameter: string,
+  value: unknown,
+  code: Parameters<typeof invalidRange>[0],
+  max: number,
+): number {
   const allowed = `a multiple of 512 bytes from 512 to ${max}`;
   const n = parseSize(parameter, value, code);
   if (n < SECTOR || n > max || n % SECTOR !== 0) throw invalidRange(code, parameter, value, allowed);
@@ -199,7 +208,11 @@ export function parseDataOptions(options: DataOptions): DataConfig {
     compressRatio:
       options.compressRatio === undefined
         ? 1
-        : parseRatio('compressRatio', options.compressRatio, ratioCodec === undefined ? MAX_COMPRESS_RATIO : Math.min(MAX_COMPRESS_RATIO, maxCompressRatio(ratioCodec))),
+        : parseRatio(
+            'compressRatio',
+            options.compressRatio,
+            ratioCodec === undefined ? MAX_COMPRESS_RATIO : Math.min(MAX_COMPRESS_RATIO, maxCompressRatio(ratioCodec)),
+          ),
     ...(ratioCodec !== undefined && { ratioCodec }),
     dedupUnit:
       options.dedupUnit === undefined
@@ -230,7 +243,12 @@ export function parseGeneratorOptions(options: GeneratorOptions): GeneratorConfi
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'unitOffset', unitOffset, '0 unless datasetUnits is given');
   }
   if (datasetUnits !== 0 && unitOffset + units > datasetUnits) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'unitOffset', unitOffset, `at most datasetUnits - units = ${datasetUnits - units}`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'unitOffset',
+      unitOffset,
+      `at most datasetUnits - units = ${datasetUnits - units}`,
+    );
   }
   return {
     ...data,

@@ -76,7 +76,13 @@ export class PartBufferPool {
 
   /** The pool's counters. */
   get stats(): PartBufferPoolStats {
-    return { allocated: this.#allocated, lent: this.#lent.size, free: this.#free.length, waiting: this.#waiters.length, acquisitions: this.#acquisitions };
+    return {
+      allocated: this.#allocated,
+      lent: this.#lent.size,
+      free: this.#free.length,
+      waiting: this.#waiters.length,
+      acquisitions: this.#acquisitions,
+    };
   }
 
   #take(): Buffer | undefined {
@@ -123,7 +129,10 @@ export class PartBufferPool {
    */
   release(buffer: Buffer): void {
     if (!this.#lent.delete(buffer)) {
-      throw dgenError('ERR_DGEN_BUFFER_NOT_LENT', 'release: this buffer was not handed out by this pool, or was already released');
+      throw dgenError(
+        'ERR_DGEN_BUFFER_NOT_LENT',
+        'release: this buffer was not handed out by this pool, or was already released',
+      );
     }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {

@@ -38,7 +38,13 @@ export interface PreflightError extends Error {
 }
 
 function preflightError(code: PreflightError['code'], uri: string, message: string, cause?: unknown): PreflightError {
-  const c = (cause ?? {}) as { errno?: unknown; syscall?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number }; statusCode?: unknown };
+  const c = (cause ?? {}) as {
+    errno?: unknown;
+    syscall?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    statusCode?: unknown;
+  };
   const status = c.$metadata?.httpStatusCode ?? (typeof c.statusCode === 'number' ? c.statusCode : undefined);
   return dgenError(code, message, cause, {
     exitCode: 2 as const,
@@ -88,7 +94,12 @@ export async function probeTarget(prefix: Target, clients: PreflightClients, ret
       try {
         const stat = await lstat(path);
         if (!stat.isDirectory()) {
-          const err = Object.assign(new Error(`ENOTDIR: not a directory, '${path}'`), { code: 'ENOTDIR', errno: -20, syscall: 'mkdir', path });
+          const err = Object.assign(new Error(`ENOTDIR: not a directory, '${path}'`), {
+            code: 'ENOTDIR',
+            errno: -20,
+            syscall: 'mkdir',
+            path,
+          });
           throw preflightError('ERR_DGEN_TARGET_UNWRITABLE', uri, `cannot write under ${uri}: ${path} is not a directory`, err);
         }
         break;
@@ -113,16 +124,37 @@ export async function probeTarget(prefix: Target, clients: PreflightClients, ret
     const { PutObjectCommand, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
     const client = clients.client!;
     try {
-      await retried(() => client.send(new PutObjectCommand({ Bucket: probe.bucket, Key: probe.key, Body: new Uint8Array(0), ContentLength: 0 }), { abortSignal: retry.signal }), retry);
+      await retried(
+        () =>
+          client.send(new PutObjectCommand({ Bucket: probe.bucket, Key: probe.key, Body: new Uint8Array(0), ContentLength: 0 }), {
+            abortSignal: retry.signal,
+          }),
+        retry,
+      );
     } catch (err) {
       const name = (err as { name?: string }).name;
-      const why = name === 'NoSuchBucket' ? `the bucket ${probe.bucket} does not exist` : name === 'AccessDenied' ? 'access denied (these credentials may not write there)' : reason(err);
-      throw preflightError('ERR_DGEN_TARGET_UNWRITABLE', uri, `cannot write under ${uri}: ${why} (a zero-byte probe object ${formatTarget(probe)} could not be written)`, err);
+      const why =
+        name === 'NoSuchBucket'
+          ? `the bucket ${probe.bucket} does not exist`
+          : name === 'AccessDenied'
+            ? 'access denied (these credentials may not write there)'
+            : reason(err);
+      throw preflightError(
+        'ERR_DGEN_TARGET_UNWRITABLE',
+        uri,
+        `cannot write under ${uri}: ${why} (a zero-byte probe object ${formatTarget(probe)} could not be written)`,
+        err,
+      );
     }
     try {
       await retried(() => client.send(new DeleteObjectCommand({ Bucket: probe.bucket, Key: probe.key })), retry);
     } catch (err) {
-      throw preflightError('ERR_DGEN_TARGET_UNWRITABLE', uri, `the probe object ${formatTarget(probe)} was written but could not be deleted: ${reason(err)}`, err);
+      throw preflightError(
+        'ERR_DGEN_TARGET_UNWRITABLE',
+        uri,
+        `the probe object ${formatTarget(probe)} was written but could not be deleted: ${reason(err)}`,
+        err,
+      );
     }
     return;
   }
@@ -132,13 +164,28 @@ export async function probeTarget(prefix: Target, clients: PreflightClients, ret
       await retried(() => blob.upload(Buffer.alloc(0), 0, { abortSignal: retry.signal }), retry);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const why = code === 'ContainerNotFound' ? `the container ${probe.container} does not exist` : code === 'AuthorizationFailure' || code === 'AuthenticationFailed' ? 'not authorized to write there' : reason(err);
-      throw preflightError('ERR_DGEN_TARGET_UNWRITABLE', uri, `cannot write under ${uri}: ${why} (a zero-byte probe blob ${formatTarget(probe)} could not be written)`, err);
+      const why =
+        code === 'ContainerNotFound'
+          ? `the container ${probe.container} does not exist`
+          : code === 'AuthorizationFailure' || code === 'AuthenticationFailed'
+            ? 'not authorized to write there'
+            : reason(err);
+      throw preflightError(
+        'ERR_DGEN_TARGET_UNWRITABLE',
+        uri,
+        `cannot write under ${uri}: ${why} (a zero-byte probe blob ${formatTarget(probe)} could not be written)`,
+        err,
+      );
     }
     try {
       await retried(() => blob.delete(), retry);
     } catch (err) {
-      throw preflightError('ERR_DGEN_TARGET_UNWRITABLE', uri, `the probe blob ${formatTarget(probe)} was written but could not be deleted: ${reason(err)}`, err);
+      throw preflightError(
+        'ERR_DGEN_TARGET_UNWRITABLE',
+        uri,
+        `the probe blob ${formatTarget(probe)} was written but could not be deleted: ${reason(err)}`,
+        err,
+      );
     }
   }
 }
@@ -194,7 +241,10 @@ export async function objectSize(at: Target, clients: PreflightClients, retry: P
     }
   }
   try {
-    const props = await retried(() => clients.serviceClient!.getContainerClient(at.container).getBlobClient(at.blob).getProperties(), retry);
+    const props = await retried(
+      () => clients.serviceClient!.getContainerClient(at.container).getBlobClient(at.blob).getProperties(),
+      retry,
+    );
     return props.contentLength;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return undefined;
@@ -206,7 +256,11 @@ export async function objectSize(at: Target, clients: PreflightClients, retry: P
  * Refuses a manifest location that holds another run's manifest.
  * @throws {@link PreflightError} `ERR_DGEN_TARGET_IN_USE`.
  */
-export async function refuseExistingManifest(manifestAt: Target, clients: PreflightClients, retry: PreflightRetry): Promise<void> {
+export async function refuseExistingManifest(
+  manifestAt: Target,
+  clients: PreflightClients,
+  retry: PreflightRetry,
+): Promise<void> {
   if (await objectExists(manifestAt, clients, retry)) {
     const uri = formatTarget(manifestAt);
     throw preflightError(

@@ -56,7 +56,11 @@ export interface LocalPutOptions {
   signal: AbortSignal;
   /** An object committed: its path, size, CRC-32C (8 hex digits) and latency (ms from the open of its
    * temporary file to the rename). */
-  onCommitted(object: LocalPlanned, result: { path: string; size: number; crc32c: string; latencyMs: number }, attempts: number): void;
+  onCommitted(
+    object: LocalPlanned,
+    result: { path: string; size: number; crc32c: string; latencyMs: number },
+    attempts: number,
+  ): void;
   /** An object failed for good (after `attempts` attempts); nothing of it is on disk. */
   onFailed(object: LocalPlanned, error: Error, attempts: number): void;
   /** Awaited before each batch is handed to the pool (backpressure from whoever records the results);
@@ -116,7 +120,13 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
     const written = await writeLocalObjects(
       options.data,
       ready.map((o) => ({ objectId: o.index, size: o.size, unitOffset: o.unitOffset, path: join(options.root, o.name) })),
-      { datasetUnits: options.datasetUnits, chunkSize: options.chunkSize, direct: options.direct, fsync: options.fsync, signal: stop.signal },
+      {
+        datasetUnits: options.datasetUnits,
+        chunkSize: options.chunkSize,
+        direct: options.direct,
+        fsync: options.fsync,
+        signal: stop.signal,
+      },
     );
     ready.forEach((o, i) => outcomes.set(o, written[i]!));
     const retry: LocalPlanned[] = [];
@@ -125,7 +135,8 @@ export async function putLocalObjects(plan: Iterable<LocalPlanned>, options: Loc
     for (const o of objects) {
       const r = outcomes.get(o)!;
       if (r.ok) options.onCommitted(o, r, attempt);
-      else if (stop.signal.aborted && r.error === stop.signal.reason) continue; // removed by the abort
+      else if (stop.signal.aborted && r.error === stop.signal.reason)
+        continue; // removed by the abort
       else if (waits < MAX_RESOURCE_WAITS && isResourceExhausted(r.error)) again.push(o);
       else if (attempt < options.attempts && isTransient(r.error)) {
         retry.push(o);

@@ -34,7 +34,9 @@ export const RATIO_CODECS: readonly string[] = Object.freeze(Object.keys(RATIO_C
 
 const WHOLE_NAMES = RATIO_CODECS.filter((n) => !n.includes('@'));
 const CHUNK_NAMES = [...new Set(RATIO_CODECS.filter((n) => n.includes('@')).map((n) => n.split('@')[0]!))];
-const CHUNK_SIZES = [...new Set(RATIO_CODECS.filter((n) => n.includes('@')).map((n) => Number(n.split('@')[1])))].sort((a, b) => a - b);
+const CHUNK_SIZES = [...new Set(RATIO_CODECS.filter((n) => n.includes('@')).map((n) => Number(n.split('@')[1])))].sort(
+  (a, b) => a - b,
+);
 const ALLOWED =
   `one of ${WHOLE_NAMES.join(', ')} (whole stream), or ${CHUNK_NAMES.join(', ')} followed by ` +
   `@CHUNK with CHUNK one of ${CHUNK_SIZES.map((c) => `${c / 1024}KiB`).join(', ')} (each chunk alone, after dedup)`;
@@ -58,7 +60,14 @@ export function parseRatioCodec(parameter: string, value: unknown): string {
   if (m) {
     const codec = m[1]!.toLowerCase();
     const level = m[2] === undefined ? undefined : Number(m[2]);
-    let name = codec === 'lz4' ? (level === undefined || level === 1 ? 'lz4' : `lz4-${level}`) : level === undefined ? codec : `${codec}-${level}`;
+    let name =
+      codec === 'lz4'
+        ? level === undefined || level === 1
+          ? 'lz4'
+          : `lz4-${level}`
+        : level === undefined
+          ? codec
+          : `${codec}-${level}`;
     if (m[3] !== undefined) {
       const chunk = bytes.parse(m[3].trim());
       name += `@${chunk === null ? 'x' : chunk}`;
@@ -102,19 +111,27 @@ export function layoutCompressRatio(compressRatio: number, ratioCodec?: string):
   const { grid, ratio } = tableRow(ratioCodec);
   const last = ratio.length - 1;
   if (compressRatio > ratio[last]!) {
-    throw invalidRange('ERR_DGEN_INVALID_RATIO', 'compressRatio', compressRatio, `a number from 1 to ${ratio[last]} (the most ${ratioCodec} reaches)`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_RATIO',
+      'compressRatio',
+      compressRatio,
+      `a number from 1 to ${ratio[last]} (the most ${ratioCodec} reaches)`,
+    );
   }
   // First grid point at or above c (binary search): the segment before it rises strictly, so this is the
   // smallest c' that reaches c.
-  let lo = 0, hi = last;
+  let lo = 0,
+    hi = last;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (ratio[mid]! < compressRatio) lo = mid + 1;
     else hi = mid;
   }
   if (lo === 0) return grid[0]!;
-  const u0 = 1 / ratio[lo - 1]!, u1 = 1 / ratio[lo]!;
-  const x0 = 1 / grid[lo - 1]!, x1 = 1 / grid[lo]!;
+  const u0 = 1 / ratio[lo - 1]!,
+    u1 = 1 / ratio[lo]!;
+  const x0 = 1 / grid[lo - 1]!,
+    x1 = 1 / grid[lo]!;
   const x = x0 + ((1 / compressRatio - u0) * (x1 - x0)) / (u1 - u0);
   return Math.max(1, 1 / x);
 }

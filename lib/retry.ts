@@ -24,10 +24,15 @@ const THROTTLING = /throttl|slowdown|slow down|too many requests|request limit|s
  * (S3 `SlowDown`, Azure `ServerBusy`), looking through `cause` chains (sinks wrap SDK errors).
  */
 export function isTransient(err: unknown): boolean {
-  for (let e = err as Record<string, unknown> | undefined, depth = 0; e && depth < 8; e = e.cause as Record<string, unknown> | undefined, depth++) {
+  for (
+    let e = err as Record<string, unknown> | undefined, depth = 0;
+    e && depth < 8;
+    e = e.cause as Record<string, unknown> | undefined, depth++
+  ) {
     if (typeof e !== 'object') return false;
     if (e.name === 'AbortError') return false;
-    const status = (e.$metadata as { httpStatusCode?: number } | undefined)?.httpStatusCode ?? (e.statusCode as number | undefined);
+    const status =
+      (e.$metadata as { httpStatusCode?: number } | undefined)?.httpStatusCode ?? (e.statusCode as number | undefined);
     if (typeof status === 'number' && (status >= 500 || status === 408 || status === 429)) return true;
     if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
     if ((e.$retryable as unknown) || THROTTLING.test(String(e.name ?? '')) || THROTTLING.test(String(e.code ?? ''))) return true;
@@ -52,7 +57,11 @@ export const MAX_RESOURCE_WAITS = 100;
  * without using up the object's attempts (at most {@link MAX_RESOURCE_WAITS} times).
  */
 export function isResourceExhausted(err: unknown): boolean {
-  for (let e = err as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as Record<string, unknown> | undefined, depth++) {
+  for (
+    let e = err as Record<string, unknown> | undefined, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = e.cause as Record<string, unknown> | undefined, depth++
+  ) {
     if (e.code === 'EMFILE' || e.code === 'ENFILE') return true;
   }
   return false;

@@ -82,7 +82,11 @@ export function parseSizeDistribution(value: unknown): SizeDistribution {
     if (parts.length !== 2) throw bad(value);
     const [min, max] = [size(parts[0]), size(parts[1])];
     if (min > max) throw bad(value);
-    return { spec: `uniform:${min},${max}`, mean: (min + max) / 2, sizeOf: (seed, i) => min + Math.floor(uniform(seed, i, 0) * (max - min + 1)) };
+    return {
+      spec: `uniform:${min},${max}`,
+      mean: (min + max) / 2,
+      sizeOf: (seed, i) => min + Math.floor(uniform(seed, i, 0) * (max - min + 1)),
+    };
   }
   if (text.startsWith('lognormal:')) {
     const parts = text.slice(10).split(',');

@@ -45,7 +45,7 @@ export interface SourceOptions extends GeneratorOptions {
 
 /** Every key of {@link SourceOptions} (compile-time checked against it): unknown keys are an error. */
 export const SOURCE_OPTION_KEYS = optionKeys<SourceOptions>({
-  ...Object.fromEntries([...GENERATOR_OPTION_KEYS].map((k) => [k, true])) as { [K in keyof Required<GeneratorOptions>]: true },
+  ...(Object.fromEntries([...GENERATOR_OPTION_KEYS].map((k) => [k, true])) as { [K in keyof Required<GeneratorOptions>]: true }),
   chunkSize: true,
   highWaterMark: true,
   queueDepth: true,
@@ -96,7 +96,11 @@ export function openChunkPool(): () => void {
 /** Validated chunk size, high-water mark and rate (bytes per second, undefined for unpaced).
  * @throws RangeError `ERR_DGEN_INVALID_CHUNK_SIZE` for either size when not a multiple of 512 up to
  *   256 MiB; `ERR_DGEN_INVALID_OPTION` for a rate that is not positive. */
-export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWaterMark' | 'rate'>): { chunkSize: number; highWaterMark: number; rate: number | undefined } {
+export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWaterMark' | 'rate'>): {
+  chunkSize: number;
+  highWaterMark: number;
+  rate: number | undefined;
+} {
   const rate = options.rate === undefined ? undefined : parseRate('rate', options.rate);
   const chunkSize =
     options.chunkSize === undefined
@@ -114,8 +118,14 @@ export function parseChunking(options: Pick<SourceOptions, 'chunkSize' | 'highWa
 /** Validated `signal` and `queueDepth` (default 1) of a source.
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` when signal is not an AbortSignal or queueDepth not a number;
  *   RangeError `ERR_DGEN_INVALID_OPTION` when queueDepth is not a whole number from 1 to 64. */
-export function parseQueueing(options: Pick<SourceOptions, 'signal' | 'queueDepth'>): { signal: AbortSignal | undefined; queueDepth: number } {
-  return { signal: validateSignal(options.signal), queueDepth: optionalInteger('queueDepth', options.queueDepth, 1, { min: 1, max: 64 }) };
+export function parseQueueing(options: Pick<SourceOptions, 'signal' | 'queueDepth'>): {
+  signal: AbortSignal | undefined;
+  queueDepth: number;
+} {
+  return {
+    signal: validateSignal(options.signal),
+    queueDepth: optionalInteger('queueDepth', options.queueDepth, 1, { min: 1, max: 64 }),
+  };
 }
 
 /**

@@ -50,7 +50,13 @@ export function optionalInteger(parameter: string, value: unknown, fallback: num
  * Validates a finite number in `[min, max]` (fractions allowed), e.g. a rate or a sampling fraction.
  * @throws TypeError / RangeError `ERR_DGEN_INVALID_OPTION` (or `code`).
  */
-export function validateNumber(parameter: string, value: unknown, min: number, max: number, code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION'): number {
+export function validateNumber(
+  parameter: string,
+  value: unknown,
+  min: number,
+  max: number,
+  code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION',
+): number {
   const allowed = `a number from ${min} to ${max === Infinity ? 'any finite value' : max}`;
   if (typeof value !== 'number') throw invalidType(code, parameter, value, allowed);
   if (!Number.isFinite(value) || value < min || value > max) throw invalidRange(code, parameter, value, allowed);
@@ -75,7 +81,12 @@ export function optionalBoolean(parameter: string, value: unknown, fallback: boo
  * Validates one of a closed set of strings (compared exactly).
  * @throws TypeError when not a string, RangeError when not in `allowed`; `ERR_DGEN_INVALID_OPTION` (or `code`).
  */
-export function validateOneOf<T extends string>(parameter: string, value: unknown, allowed: readonly T[], code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION'): T {
+export function validateOneOf<T extends string>(
+  parameter: string,
+  value: unknown,
+  allowed: readonly T[],
+  code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION',
+): T {
   const text = allowed.map((a) => JSON.stringify(a)).join(', ');
   if (typeof value !== 'string') throw invalidType(code, parameter, value, `one of ${text}`);
   if (!(allowed as readonly string[]).includes(value)) throw invalidRange(code, parameter, value, `one of ${text}`);
@@ -86,7 +97,12 @@ export function validateOneOf<T extends string>(parameter: string, value: unknow
  * Validates a non-empty string.
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` (or `code`); `what` describes what is expected.
  */
-export function validateString(parameter: string, value: unknown, what = 'a non-empty string', code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION'): string {
+export function validateString(
+  parameter: string,
+  value: unknown,
+  what = 'a non-empty string',
+  code: DgenErrorCode = 'ERR_DGEN_INVALID_OPTION',
+): string {
   if (typeof value !== 'string' || value === '') throw invalidType(code, parameter, value, what);
   return value;
 }
@@ -97,7 +113,8 @@ export function validateString(parameter: string, value: unknown, what = 'a non-
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` when set and not an `AbortSignal`.
  */
 export function validateSignal(value: unknown, parameter = 'signal'): AbortSignal | undefined {
-  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'an AbortSignal');
+  if (value !== undefined && !(value instanceof AbortSignal))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'an AbortSignal');
   return value;
 }
 
@@ -117,6 +134,7 @@ export function validateFunction<F extends (...args: never[]) => unknown>(parame
  */
 export function validateOptionsObject<T extends object>(parameter: string, value: T | undefined): T {
   if (value === undefined) return {} as T;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'an options object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', parameter, value, 'an options object');
   return value;
 }

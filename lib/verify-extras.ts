@@ -59,7 +59,8 @@ export async function findExtras(
   const found: ExtrasFound = { count: 0, partials: 0 };
   const consider = (name: string, kind: VerifyExtra['kind']) => {
     if (name.endsWith('.dgen-partial')) found.partials++;
-    else if (ignore.has(name) || (!name.includes('/') && RESERVED_NAME.test(name)) || listed(name)) return; // a listed name that is no file is in the report already
+    else if (ignore.has(name) || (!name.includes('/') && RESERVED_NAME.test(name)) || listed(name))
+      return; // a listed name that is no file is in the report already
     else {
       found.count++;
       onExtra({ name, uri: formatTarget(childTarget(prefix, name)), kind });
@@ -84,7 +85,10 @@ export async function findExtras(
     return found;
   }
   // Listed under `prefix/` (a sibling prefix such as `run2/` is not under `run`).
-  const objects = prefix.scheme === 's3' ? (await backends.s3()).list(s3Child(prefix, '')) : (await backends.azure()).list(azureChild(prefix, ''));
+  const objects =
+    prefix.scheme === 's3'
+      ? (await backends.s3()).list(s3Child(prefix, ''))
+      : (await backends.azure()).list(azureChild(prefix, ''));
   const start = (prefix.scheme === 's3' ? s3Child(prefix, '').key : azureChild(prefix, '').blob).length;
   for await (const object of objects) {
     const key = object.target.scheme === 's3' ? object.target.key : object.target.blob;

@@ -22,13 +22,20 @@ export async function canonicalRoot(path: string): Promise<string> {
 }
 
 /** What opening an object's file gave: the open file and its size, or the verdict already. */
-export type OpenedObject =
-  | { handle: FileHandle; size: number }
-  | { status: 'missing' }
-  | { status: 'error'; error: string };
+export type OpenedObject = { handle: FileHandle; size: number } | { status: 'missing' } | { status: 'error'; error: string };
 
 function kind(st: Stats): string {
-  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return st.isDirectory()
+    ? 'a directory'
+    : st.isFIFO()
+      ? 'a FIFO'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
 }
 
 /**
@@ -56,7 +63,10 @@ export async function openObjectFile(root: string, name: string): Promise<Opened
     } catch {
       opened = await realpath(path).catch(() => undefined); // no /proc: the path's links resolved
     }
-    if (opened !== path) throw new Error(`${path} is reached through a symbolic link (opened ${opened ?? 'an unknown path'}), outside what verify reads`);
+    if (opened !== path)
+      throw new Error(
+        `${path} is reached through a symbolic link (opened ${opened ?? 'an unknown path'}), outside what verify reads`,
+      );
     return { handle, size: st.size };
   } catch (err) {
     await handle.close();

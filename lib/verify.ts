@@ -140,7 +140,13 @@ const STOP = Object.freeze(new Error('verdict known'));
  * @param root - for local targets, the canonical target directory: the object is opened by
  *   {@link openObjectFile} (regular files only, no link followed, never outside the target).
  */
-async function compare(manifest: ManifestParameters, object: ManifestRecord, target: Target, backends: Backends, root?: string): Promise<VerifyObjectResult> {
+async function compare(
+  manifest: ManifestParameters,
+  object: ManifestRecord,
+  target: Target,
+  backends: Backends,
+  root?: string,
+): Promise<VerifyObjectResult> {
   const uri = formatTarget(target);
   const base = { name: object.name, uri };
   const generator = generatorFor(manifest, object);
@@ -171,7 +177,12 @@ async function compare(manifest: ManifestParameters, object: ManifestRecord, tar
       if ('status' in opened) return { ...base, ...opened };
       fileSize = opened.size;
       // A regular file: its size from fstat bounds the read (stored bytes, compressed or not).
-      source = opened.handle.createReadStream({ highWaterMark: 4 * 1024 * 1024, start: 0, ...(opened.size > 0 && { end: opened.size - 1 }), autoClose: true });
+      source = opened.handle.createReadStream({
+        highWaterMark: 4 * 1024 * 1024,
+        start: 0,
+        ...(opened.size > 0 && { end: opened.size - 1 }),
+        autoClose: true,
+      });
     } else source = await backends.open(target);
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_DGEN_NOT_FOUND') return { ...base, status: 'missing' };
@@ -234,7 +245,8 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'target', undefined, 'a target or a manifest');
   }
   if (options.target !== undefined) validateString('target', options.target, 'a path or URI');
-  if (typeof options.manifest !== 'object' && options.manifest !== undefined) validateString('manifest', options.manifest, 'a manifest path or URI, or a parsed manifest');
+  if (typeof options.manifest !== 'object' && options.manifest !== undefined)
+    validateString('manifest', options.manifest, 'a manifest path or URI, or a parsed manifest');
   if (options.manifestLocation !== undefined) validateString('manifestLocation', options.manifestLocation, 'a path or URI');
   if (options.onObject !== undefined) validateFunction('onObject', options.onObject);
   const concurrency = optionalInteger('concurrency', options.concurrency, DEFAULT_VERIFY_CONCURRENCY, { min: 1 });
@@ -250,7 +262,12 @@ export async function verifyObjects(options: VerifyOptions): Promise<VerifyRepor
 }
 
 /** {@link verifyObjects} once its options are checked, through the run's backends. */
-async function verifyRun(options: VerifyOptions, concurrency: number, listExtras: boolean, backends: Backends): Promise<VerifyReport> {
+async function verifyRun(
+  options: VerifyOptions,
+  concurrency: number,
+  listExtras: boolean,
+  backends: Backends,
+): Promise<VerifyReport> {
   let manifestUri: string;
   let location: string;
   let manifest: Manifest;
@@ -260,16 +277,24 @@ async function verifyRun(options: VerifyOptions, concurrency: number, listExtras
     const own = (manifest as { manifestUri?: unknown }).manifestUri;
     location =
       options.manifestLocation ??
-      (typeof own === 'string' ? own : formatTarget(childTarget(parseTarget(options.target ?? manifest.target, true), manifestName(manifest.shard))));
+      (typeof own === 'string'
+        ? own
+        : formatTarget(childTarget(parseTarget(options.target ?? manifest.target, true), manifestName(manifest.shard))));
   } else {
     location = options.manifest ?? formatTarget(childTarget(parseTarget(options.target!, true), manifestName()));
     manifestUri = location;
-    manifest = parseManifest(await readManifestText(location, await backends.connectionOptions(options, [parseTarget(location)])), location);
+    manifest = parseManifest(
+      await readManifestText(location, await backends.connectionOptions(options, [parseTarget(location)])),
+      location,
+    );
   }
   const prefix = parseTarget(options.target ?? manifest.target, true);
   const recordsUri = manifest.version === 2 ? formatTarget(siblingTarget(parseTarget(location), manifest.records)) : undefined;
   /** The connection options with the run's clients, for the manifest functions that read through them. */
-  const runOptions = await backends.connectionOptions(options, [parseTarget(location), ...(recordsUri !== undefined ? [parseTarget(recordsUri)] : [])]);
+  const runOptions = await backends.connectionOptions(options, [
+    parseTarget(location),
+    ...(recordsUri !== undefined ? [parseTarget(recordsUri)] : []),
+  ]);
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
   /** The canonical target directory: objects are opened beneath it, never through a link. */
   const root = local ? await canonicalRoot(prefix.path) : undefined;
@@ -302,8 +327,15 @@ async function verifyRun(options: VerifyOptions, concurrency: number, listExtras
   const tally = (object: ManifestRecord, uri: string, result: VerifyObjectResult) => {
     report.objects++;
     debug('verify %s: %s', uri, result.status);
-    if (result.status !== 'ok') channels.objectFailure.publish({ name: object.name, uri, objectId: Number(object.objectId), attempts: 1, error: result });
-    const list = { ok: undefined, mismatch: report.mismatches, missing: report.missing, size: report.sizeMismatches, error: report.errors }[result.status];
+    if (result.status !== 'ok')
+      channels.objectFailure.publish({ name: object.name, uri, objectId: Number(object.objectId), attempts: 1, error: result });
+    const list = {
+      ok: undefined,
+      mismatch: report.mismatches,
+      missing: report.missing,
+      size: report.sizeMismatches,
+      error: report.errors,
+    }[result.status];
     if (list) list.push(result);
     else {
       report.ok++;
@@ -339,7 +371,12 @@ async function verifyRun(options: VerifyOptions, concurrency: number, listExtras
       const verdicts = await verifyLocalObjects(manifest, batch, root);
       batch.forEach((object, i) => {
         const uri = formatTarget(childTarget(prefix, object.name));
-        tally(object, uri, { name: object.name, uri, ...verdicts[i]!, ...(verdicts[i]!.status === 'size' && { expectedSize: object.size }) });
+        tally(object, uri, {
+          name: object.name,
+          uri,
+          ...verdicts[i]!,
+          ...(verdicts[i]!.status === 'size' && { expectedSize: object.size }),
+        });
       });
     };
     let checking: Promise<void> | undefined;
@@ -347,7 +384,12 @@ async function verifyRun(options: VerifyOptions, concurrency: number, listExtras
       for (;;) {
         const batch: ManifestRecord[] = [];
         let bytes = 0;
-        for (let object; batch.length < VERIFY_BATCH_OBJECTS && bytes < VERIFY_BATCH_BYTES && (object = await nextObject()); bytes += object.size) batch.push(object);
+        for (
+          let object;
+          batch.length < VERIFY_BATCH_OBJECTS && bytes < VERIFY_BATCH_BYTES && (object = await nextObject());
+          bytes += object.size
+        )
+          batch.push(object);
         if (batch.length === 0) break;
         await checking;
         checking = check(batch);

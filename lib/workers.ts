@@ -63,7 +63,11 @@ export function topology(options: { synthetic?: string } = {}): TopologyInfo {
 export function planWorkers(options: { synthetic?: string; threads?: number; numa?: NumaOption } = {}): WorkerPlacement[] {
   const threads = checkThreads(options.threads);
   const numa = checkNuma(options.numa);
-  return native(() => binding.planWorkers({ ...options, ...(threads && { threads }), ...(numa && { numa }) }), 'numa', options.numa);
+  return native(
+    () => binding.planWorkers({ ...options, ...(threads && { threads }), ...(numa && { numa }) }),
+    'numa',
+    options.numa,
+  );
 }
 
 /**

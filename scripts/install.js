@@ -31,7 +31,8 @@ function prebuiltProblem() {
     ['-e', `try { require(${JSON.stringify(file)}).kernels() } catch (e) { console.error(e.message); process.exit(1) }`],
     { encoding: 'utf8' },
   );
-  if (probe.status !== 0) return `the prebuilt ${file} does not load here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}`;
+  if (probe.status !== 0)
+    return `the prebuilt ${file} does not load here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}`;
   return undefined;
 }
 
@@ -40,9 +41,13 @@ if (problem === undefined) {
   console.log('dgen-stream: using the prebuilt addon');
 } else {
   console.log(`dgen-stream: building the addon from source (${problem})`);
-  const build = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'rebuild', '--out', 'build', '--CDDGEN_SANITIZE=OFF'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const build = spawnSync(
+    process.execPath,
+    [require.resolve('cmake-js/bin/cmake-js'), 'rebuild', '--out', 'build', '--CDDGEN_SANITIZE=OFF'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   process.exitCode = build.status ?? 1;
 }

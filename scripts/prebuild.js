@@ -29,7 +29,9 @@ function run(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', ...options });
   if (result.error) throw new Error(`prebuild: ${command} could not be started: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`prebuild: ${command} ${args.join(' ')} exited with ${result.status}\n${result.stdout ?? ''}${result.stderr ?? ''}`);
+    throw new Error(
+      `prebuild: ${command} ${args.join(' ')} exited with ${result.status}\n${result.stdout ?? ''}${result.stderr ?? ''}`,
+    );
   }
   return result.stdout ?? '';
 }
@@ -67,11 +69,19 @@ function build() {
 
 function buildIn(buildDir) {
   console.log('prebuild: building the addon for prebuilds/linux-x64 (static libraries, no hwloc)');
-  run(process.execPath, [
-    require.resolve('cmake-js/bin/cmake-js'), 'rebuild', '--out', buildDir,
-    '--CDDGEN_SANITIZE=OFF', '--CDDGEN_WITH_HWLOC=OFF',
-    `--CDCMAKE_PROJECT_INCLUDE=${join(root, 'scripts', 'prebuild.cmake')}`,
-  ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  run(
+    process.execPath,
+    [
+      require.resolve('cmake-js/bin/cmake-js'),
+      'rebuild',
+      '--out',
+      buildDir,
+      '--CDDGEN_SANITIZE=OFF',
+      '--CDDGEN_WITH_HWLOC=OFF',
+      `--CDCMAKE_PROJECT_INCLUDE=${join(root, 'scripts', 'prebuild.cmake')}`,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const addon = join(buildDir, 'Release', 'dgen.node');
   mkdirSync(target, { recursive: true });
   const out = join(target, 'node.napi.glibc.node');
@@ -92,8 +102,10 @@ function buildIn(buildDir) {
   for (const [, archive] of cache.matchAll(/^pkgcfg_lib_\w+:FILEPATH=(\S+\.a)$/gm)) {
     notices.push(notice(debianPackageOf(archive) ?? basename(archive), basename(archive)));
   }
-  writeFileSync(join(target, 'THIRD-PARTY-NOTICES'),
-    'The prebuilt addon node.napi.glibc.node contains or loads these libraries, built by Debian:\n\n' + notices.join('\n'));
+  writeFileSync(
+    join(target, 'THIRD-PARTY-NOTICES'),
+    'The prebuilt addon node.napi.glibc.node contains or loads these libraries, built by Debian:\n\n' + notices.join('\n'),
+  );
 
   // It loads (from where it will be, with the copied libraries) and works.
   run(process.execPath, ['-e', `const b = require(${JSON.stringify(out)}); if (!b.kernels().length) process.exit(1)`]);

@@ -8,9 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { analyze, Analyzer, createGenerator, FastCdc, DEFAULT_CDC, type AnalyzeOptions, type AnalyzeReport } from '../lib/index.js';
+import { Analyzer, createGenerator, FastCdc, DEFAULT_CDC, type AnalyzeOptions, type AnalyzeReport } from '../lib/index.js';
 import { ReferenceAnalyzer } from '../lib/analyze/reference-analyzer.js';
-import { PER_CHUNK_BUDGET } from '../lib/analyze/analyzer.js';
 import { defaultCodecs } from '../lib/analyze/codecs.js';
 import { binding } from '../lib/native.js';
 import { lcg, near } from './fixtures/helpers.js';
@@ -32,7 +31,10 @@ function split(data: Buffer, seed: number, max: number): Buffer[] {
   return out;
 }
 
-async function run(a: { beginInput(): void; update(b: Buffer): Promise<void>; endInput(): Promise<void>; report(): AnalyzeReport }, inputs: Buffer[][]): Promise<AnalyzeReport> {
+async function run(
+  a: { beginInput(): void; update(b: Buffer): Promise<void>; endInput(): Promise<void>; report(): AnalyzeReport },
+  inputs: Buffer[][],
+): Promise<AnalyzeReport> {
   for (const pieces of inputs) {
     a.beginInput();
     for (const p of pieces) await a.update(p);
@@ -47,11 +49,21 @@ function generated(size: number, dedupRatio: number, compressRatio: number, obje
 
 t.test('native FastCDC cuts equal the TypeScript reference on random splits', async (t) => {
   const data = Buffer.concat([randomBytes(3 * MiB), Buffer.alloc(300 * KiB), generated(2 * MiB, 1, 4), randomBytes(12345)]);
-  for (const params of [DEFAULT_CDC, { min: 64, avg: 256, max: 1024 }, { min: 1024, avg: 4096, max: 16384 }, { min: 4096, avg: 4096, max: 4096 }, { min: 100, avg: 128, max: 100000 }]) {
+  for (const params of [
+    DEFAULT_CDC,
+    { min: 64, avg: 256, max: 1024 },
+    { min: 1024, avg: 4096, max: 16384 },
+    { min: 4096, avg: 4096, max: 4096 },
+    { min: 100, avg: 128, max: 100000 },
+  ]) {
     const reference = new FastCdc(params);
     const cuts = reference.push(data);
     const pending = reference.end();
-    for (const [seed, max] of [[1, 100], [2, 70_000], [3, 1_000_000]] as const) {
+    for (const [seed, max] of [
+      [1, 100],
+      [2, 70_000],
+      [3, 1_000_000],
+    ] as const) {
       const native = binding.fastCdcCuts(params, split(data, seed, max));
       t.same(native.cuts, cuts, `${params.min}/${params.avg}/${params.max}, pieces up to ${max} B: ${cuts.length} cuts`);
       t.equal(native.pending, pending);
@@ -88,13 +100,24 @@ async function cliRatio(command: string[], inputs: Buffer[]): Promise<number> {
   return bytes / compressed;
 }
 
-const CLIS: Record<string, string[]> = { 'zstd-1': ['zstd', '-1', '-q'], 'zstd-3': ['zstd', '-3', '-q'], 'gzip-6': ['gzip', '-6'], lz4: ['lz4', '-1', '-q'] };
+const CLIS: Record<string, string[]> = {
+  'zstd-1': ['zstd', '-1', '-q'],
+  'zstd-3': ['zstd', '-3', '-q'],
+  'gzip-6': ['gzip', '-6'],
+  lz4: ['lz4', '-1', '-q'],
+};
 
 t.test('native results (full) equal the JavaScript reference on the fixtures; whole streams agree with the CLIs', async (t) => {
   const options: AnalyzeOptions = { chunkSizes: [4096, 16384, 131072, 1000] };
   for (const [name, inputs] of fixtures()) {
-    const reference = await run(new ReferenceAnalyzer(options), inputs.map((b) => [b]));
-    const native = await run(new Analyzer({ ...options, full: true }), inputs.map((b, i) => split(b, i + 1, 300_000)));
+    const reference = await run(
+      new ReferenceAnalyzer(options),
+      inputs.map((b) => [b]),
+    );
+    const native = await run(
+      new Analyzer({ ...options, full: true }),
+      inputs.map((b, i) => split(b, i + 1, 300_000)),
+    );
     t.equal(native.bytes, reference.bytes, `${name}: bytes`);
     t.equal(native.inputs, reference.inputs, `${name}: inputs`);
     t.same(native.dedup, reference.dedup, `${name}: dedup ${JSON.stringify(native.dedup)}`);
@@ -122,12 +145,20 @@ t.test('native results do not depend on how the input is split, within and acros
   const data = Buffer.concat([generated(20 * MiB, 2, 3, 0, 9), randomBytes(777), generated(15 * MiB, 2, 3, 1, 9)]);
   const options: AnalyzeOptions = { chunkSizes: [4096, 1000, 131072], perChunk: false };
   const whole = await run(new Analyzer(options), [[data]]);
-  for (const [seed, max] of [[5, 3 * MiB], [6, 20 * MiB], [7, 200 * KiB]] as const) {
+  for (const [seed, max] of [
+    [5, 3 * MiB],
+    [6, 20 * MiB],
+    [7, 200 * KiB],
+  ] as const) {
     t.same(await run(new Analyzer(options), [split(data, seed, max)]), whole, `pieces up to ${max} B`);
   }
   const small = data.subarray(0, 6 * MiB + 5);
   const perChunk = await run(new Analyzer({ chunkSizes: [4096, 65536], full: true }), [[small]]);
-  t.same(await run(new Analyzer({ chunkSizes: [4096, 65536], full: true }), [split(small, 8, 50_000)]), perChunk, 'with per-chunk compression');
+  t.same(
+    await run(new Analyzer({ chunkSizes: [4096, 65536], full: true }), [split(small, 8, 50_000)]),
+    perChunk,
+    'with per-chunk compression',
+  );
   // Sampled to the budget (20 MiB of distinct 4 KiB chunks): the same sample whatever the order of arrival.
   const budgeted = await run(new Analyzer({ chunkSizes: [4096] }), [[data]]);
   t.ok(budgeted.sample!.perChunkRate!['4096']! < 1, 'per chunk sampled');
@@ -136,8 +167,14 @@ t.test('native results do not depend on how the input is split, within and acros
 
 t.test('SHA-256 fingerprints: the same dedup, twice the index', async (t) => {
   const inputs = [generated(4 * MiB, 3, 2, 0), generated(4 * MiB, 3, 2, 1)];
-  const xxh = await run(new Analyzer({ perChunk: false }), inputs.map((b) => [b]));
-  const sha = await run(new Analyzer({ perChunk: false, hash: 'sha256' }), inputs.map((b) => [b]));
+  const xxh = await run(
+    new Analyzer({ perChunk: false }),
+    inputs.map((b) => [b]),
+  );
+  const sha = await run(
+    new Analyzer({ perChunk: false, hash: 'sha256' }),
+    inputs.map((b) => [b]),
+  );
   t.same(sha.dedup, xxh.dedup);
   t.equal(xxh.index!.hash, 'xxh3-128');
   t.equal(sha.index!.hash, 'sha-256');
@@ -145,7 +182,10 @@ t.test('SHA-256 fingerprints: the same dedup, twice the index', async (t) => {
   t.throws(() => new Analyzer({ hash: 'md5' as 'xxh3' }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'hash' });
   t.throws(() => new Analyzer({ sample: 0 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'sample' });
   t.throws(() => new Analyzer({ sample: 1.5 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'sample' });
-  t.throws(() => new Analyzer({ sample: 0.1, codecs: defaultCodecs() }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'codecs' });
+  t.throws(() => new Analyzer({ sample: 0.1, codecs: defaultCodecs() }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'codecs',
+  });
 });
 
 t.test('--sample: the intervals hold the full answer on data of known ratios', async (t) => {
@@ -155,7 +195,10 @@ t.test('--sample: the intervals hold the full answer on data of known ratios', a
   // twice its interval's half-width (a biased estimator fails this).
   let checks = 0;
   let held = 0;
-  for (const [d, c] of [[2, 2], [4, 3]] as const) {
+  for (const [d, c] of [
+    [2, 2],
+    [4, 3],
+  ] as const) {
     const data = generated(64 * MiB, d, c, 0, 11);
     const options: AnalyzeOptions = { chunkSizes: [4096, 16384], full: true };
     const full = await run(new Analyzer(options), [[data]]);
@@ -170,16 +213,31 @@ t.test('--sample: the intervals hold the full answer on data of known ratios', a
         const [low, high] = interval!;
         checks++;
         if (low <= truth && truth <= high) held++;
-        t.ok(near(estimate, truth, 0.02) || Math.abs(truth - estimate) <= 2 * Math.max(high - estimate, estimate - low), `${label}: within 2 % or two half-widths`);
+        t.ok(
+          near(estimate, truth, 0.02) || Math.abs(truth - estimate) <= 2 * Math.max(high - estimate, estimate - low),
+          `${label}: within 2 % or two half-widths`,
+        );
       };
       for (const key of ['4096', '16384', 'cdc']) {
         check(`dedup ${key}`, s.dedup[key]!, s.sample!.dedup[key]!, full.dedup[key]!);
         for (const codec of ['zstd-1', 'gzip-6', 'lz4']) {
-          check(`${codec} per ${key}`, s.compression[codec]!.perChunk[key]!, s.sample!.compression[codec]!.perChunk[key]!, full.compression[codec]!.perChunk[key]!);
+          check(
+            `${codec} per ${key}`,
+            s.compression[codec]!.perChunk[key]!,
+            s.sample!.compression[codec]!.perChunk[key]!,
+            full.compression[codec]!.perChunk[key]!,
+          );
         }
       }
       // 16 segments of 4 MiB: whole-stream intervals need a few of them.
-      if (rate >= 0.2) for (const codec of ['zstd-1', 'zstd-3']) check(`${codec} whole`, s.compression[codec]!.whole, s.sample!.compression[codec]!.whole, full.compression[codec]!.whole);
+      if (rate >= 0.2)
+        for (const codec of ['zstd-1', 'zstd-3'])
+          check(
+            `${codec} whole`,
+            s.compression[codec]!.whole,
+            s.sample!.compression[codec]!.whole,
+            full.compression[codec]!.whole,
+          );
     }
   }
   t.ok(held >= 0.85 * checks, `${held} of ${checks} intervals hold the full answer`);

@@ -61,7 +61,16 @@ t.test('half random, half zeros', async (t) => {
 t.test('agrees with an independent computation on generated data, within and across inputs', async (t) => {
   const sub = join(dir, 'gen');
   await mkdir(join(sub, 'nested'), { recursive: true });
-  const objs = [0, 1, 2].map((objectId) => createGenerator({ size: 3 * 1024 * KiB + 1000, dedupRatio: 3, compressRatio: 2, dedupUnit: 16 * KiB, seed: 4, objectId }).generateSync());
+  const objs = [0, 1, 2].map((objectId) =>
+    createGenerator({
+      size: 3 * 1024 * KiB + 1000,
+      dedupRatio: 3,
+      compressRatio: 2,
+      dedupUnit: 16 * KiB,
+      seed: 4,
+      objectId,
+    }).generateSync(),
+  );
   await writeFile(join(sub, 'a.bin'), objs[0]!);
   await writeFile(join(sub, 'nested', 'b.bin'), objs[1]!);
   await writeFile(join(sub, 'c.bin'), objs[2]!);
@@ -71,7 +80,11 @@ t.test('agrees with an independent computation on generated data, within and acr
   t.equal(r.inputs, 4);
   t.equal(r.bytes, 4 * objs[0]!.length);
   const all = [objs[0]!, objs[1]!, objs[1]!, objs[2]!];
-  for (const s of sizes) t.ok(near(r.dedup[String(s)]!, dedupRatio(all, s), 1e-12), `${s}: ${r.dedup[String(s)]!.toFixed(4)} = independent ${dedupRatio(all, s).toFixed(4)}`);
+  for (const s of sizes)
+    t.ok(
+      near(r.dedup[String(s)]!, dedupRatio(all, s), 1e-12),
+      `${s}: ${r.dedup[String(s)]!.toFixed(4)} = independent ${dedupRatio(all, s).toFixed(4)}`,
+    );
   t.ok(near(r.dedup['16384']!, 4, 0.02), 'four inputs holding three objects of K = n/3 unique units each: 4n / n');
   for (const [codec, c] of Object.entries(r.compression)) {
     t.ok(near(c.perChunk['4096']!, 2, 0.1), `${codec} per unique 4 KiB chunk: ${c.perChunk['4096']!.toFixed(3)}`);
@@ -92,7 +105,10 @@ t.test('FastCDC: cuts do not depend on how the stream is split; CDC finds shifte
   }
   t.same(cuts, whole, 'same cut points');
   const lengths = whole.map((c, i) => c - (i ? whole[i - 1]! : 0));
-  t.ok(lengths.every((l) => l >= DEFAULT_CDC.min && l <= DEFAULT_CDC.max), 'every chunk within min..max');
+  t.ok(
+    lengths.every((l) => l >= DEFAULT_CDC.min && l <= DEFAULT_CDC.max),
+    'every chunk within min..max',
+  );
   const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
   t.ok(mean > DEFAULT_CDC.avg * 0.8 && mean < DEFAULT_CDC.avg * 1.5, `mean chunk ${mean.toFixed(0)} B near the 8 KiB target`);
   // A copy shifted by 100 bytes: fixed chunks see nothing, CDC sees almost everything.
@@ -111,7 +127,11 @@ t.test('FastCDC: cuts do not depend on how the stream is split; CDC finds shifte
 t.test('dgen analyze on the command line', async (t) => {
   const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
   const file = join(dir, 'copies.bin');
-  const json = spawnSync(process.execPath, [bin, 'analyze', file, '--json', '--chunk-sizes', '4KiB,64KiB', '--cdc', '1KiB,4KiB,16KiB'], { encoding: 'utf8' });
+  const json = spawnSync(
+    process.execPath,
+    [bin, 'analyze', file, '--json', '--chunk-sizes', '4KiB,64KiB', '--cdc', '1KiB,4KiB,16KiB'],
+    { encoding: 'utf8' },
+  );
   t.equal(json.status, 0, json.stderr);
   const r = JSON.parse(json.stdout);
   t.same(Object.keys(r.dedup), ['4096', '65536', 'cdc']);

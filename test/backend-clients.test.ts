@@ -52,46 +52,67 @@ async function startTcpCounter(port: number): Promise<{ endpoint: string; connec
   };
 }
 
-t.test('S3: verify of 40 objects makes one client and fewer connections than objects; listInputs reads through one client', async (t) => {
-  const server = await startS3rver([bucket]);
-  t.teardown(() => server.stop());
-  const put = await putObjects({ target: `s3://${bucket}/run`, count: OBJECTS, size: 3000, seed: 5, endpoint: server.endpoint, credentials });
-  t.equal(put.committed, OBJECTS);
+t.test(
+  'S3: verify of 40 objects makes one client and fewer connections than objects; listInputs reads through one client',
+  async (t) => {
+    const server = await startS3rver([bucket]);
+    t.teardown(() => server.stop());
+    const put = await putObjects({
+      target: `s3://${bucket}/run`,
+      count: OBJECTS,
+      size: 3000,
+      seed: 5,
+      endpoint: server.endpoint,
+      credentials,
+    });
+    t.equal(put.committed, OBJECTS);
 
-  const relay = await startTcpCounter(server.port);
-  t.teardown(() => relay.close());
-  const connection = { endpoint: relay.endpoint, credentials };
-  const { result: report, s3, az } = await countClients(() => verifyObjects({ target: `s3://${bucket}/run`, concurrency: 4, ...connection }));
-  t.equal(report.objects, OBJECTS);
-  t.equal(report.ok, OBJECTS, 'every object matches');
-  t.equal(report.extraObjects, 0);
-  t.equal(s3, 1, 'one S3 client for the manifest, the records, every object and the listing');
-  t.equal(az, 0);
-  t.ok(relay.connections() < OBJECTS, `connections to the server (${relay.connections()}) are fewer than the objects (${OBJECTS})`);
+    const relay = await startTcpCounter(server.port);
+    t.teardown(() => relay.close());
+    const connection = { endpoint: relay.endpoint, credentials };
+    const {
+      result: report,
+      s3,
+      az,
+    } = await countClients(() => verifyObjects({ target: `s3://${bucket}/run`, concurrency: 4, ...connection }));
+    t.equal(report.objects, OBJECTS);
+    t.equal(report.ok, OBJECTS, 'every object matches');
+    t.equal(report.extraObjects, 0);
+    t.equal(s3, 1, 'one S3 client for the manifest, the records, every object and the listing');
+    t.equal(az, 0);
+    t.ok(
+      relay.connections() < OBJECTS,
+      `connections to the server (${relay.connections()}) are fewer than the objects (${OBJECTS})`,
+    );
 
-  const listed = await countClients(async () => {
-    let bytes = 0;
-    let inputs = 0;
-    for await (const input of listInputs([`s3://${bucket}/run`], connection)) {
-      inputs++;
-      for await (const chunk of await input.open()) bytes += (chunk as Buffer).length;
-    }
-    return { inputs, bytes };
-  });
-  t.same(listed.result, { inputs: OBJECTS, bytes: OBJECTS * 3000 }, 'every object listed and read (the manifest files skipped)');
-  t.equal(listed.s3, 1, 'one S3 client for the listing and its reads');
+    const listed = await countClients(async () => {
+      let bytes = 0;
+      let inputs = 0;
+      for await (const input of listInputs([`s3://${bucket}/run`], connection)) {
+        inputs++;
+        for await (const chunk of await input.open()) bytes += (chunk as Buffer).length;
+      }
+      return { inputs, bytes };
+    });
+    t.same(
+      listed.result,
+      { inputs: OBJECTS, bytes: OBJECTS * 3000 },
+      'every object listed and read (the manifest files skipped)',
+    );
+    t.equal(listed.s3, 1, 'one S3 client for the listing and its reads');
 
-  // A caller's client is used as it is: none is created, and it still works afterwards.
-  const client = createS3Client({ endpoint: server.endpoint, credentials });
-  t.teardown(() => client.destroy());
-  const given = await countClients(() => verifyObjects({ target: `s3://${bucket}/run`, client }));
-  t.equal(given.result.ok, OBJECTS);
-  t.equal(given.s3, 0, 'no client created when one is given');
-  const stream = await openTarget(`s3://${bucket}/run/dgen-manifest.json`, { client });
-  let text = '';
-  for await (const chunk of stream) text += chunk;
-  t.match(JSON.parse(text), { committed: OBJECTS }, 'the given client was not destroyed by the runs that used it');
-});
+    // A caller's client is used as it is: none is created, and it still works afterwards.
+    const client = createS3Client({ endpoint: server.endpoint, credentials });
+    t.teardown(() => client.destroy());
+    const given = await countClients(() => verifyObjects({ target: `s3://${bucket}/run`, client }));
+    t.equal(given.result.ok, OBJECTS);
+    t.equal(given.s3, 0, 'no client created when one is given');
+    const stream = await openTarget(`s3://${bucket}/run/dgen-manifest.json`, { client });
+    let text = '';
+    for await (const chunk of stream) text += chunk;
+    t.match(JSON.parse(text), { committed: OBJECTS }, 'the given client was not destroyed by the runs that used it');
+  },
+);
 
 t.test('Azure: verify of 40 blobs makes one service client', async (t) => {
   const server = await startAzurite();
@@ -101,7 +122,11 @@ t.test('Azure: verify of 40 blobs makes one service client', async (t) => {
   const connection = { connectionString: server.connectionString };
   const put = await putObjects({ target: `az://${container}/run`, count: OBJECTS, size: 3000, seed: 6, ...connection });
   t.equal(put.committed, OBJECTS);
-  const { result: report, s3, az } = await countClients(() => verifyObjects({ target: `az://${container}/run`, concurrency: 4, ...connection }));
+  const {
+    result: report,
+    s3,
+    az,
+  } = await countClients(() => verifyObjects({ target: `az://${container}/run`, concurrency: 4, ...connection }));
   t.equal(report.ok, OBJECTS, 'every blob matches');
   t.equal(report.extraObjects, 0);
   t.equal(az, 1, 'one service client for the manifest, the records, every blob and the listing');

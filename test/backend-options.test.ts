@@ -24,21 +24,47 @@ const unknownKey = (where: string, key: string, hint: string) => ({
 t.test('unknown keys: each sink names the key and the option meant; nothing is created', async (t) => {
   const file = join(dir, 'unknown.bin');
   t.throws(() => new FileSink(file, { fsynk: true } as never), unknownKey('FileSink options', 'fsynk', 'fsync'));
-  t.throws(() => new FileSink(file, { partSize: '5MiB' } as never), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partSize', message: /^FileSink options have no option "partSize"/ });
-  t.throws(() => new DirectFileSink(file, { buffersize: 8192 } as never), unknownKey('DirectFileSink options', 'buffersize', 'bufferSize'));
-  t.throws(() => new S3Sink('b', 'k', { partsize: '5MiB', endpoint: 'http://127.0.0.1:9', credentials } as never), unknownKey('S3Sink options', 'partsize', 'partSize'));
-  t.throws(() => new AzureBlobSink('c', 'b', { blocksize: 1024, connectionString } as never), unknownKey('AzureBlobSink options', 'blocksize', 'blockSize'));
+  t.throws(() => new FileSink(file, { partSize: '5MiB' } as never), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'partSize',
+    message: /^FileSink options have no option "partSize"/,
+  });
+  t.throws(
+    () => new DirectFileSink(file, { buffersize: 8192 } as never),
+    unknownKey('DirectFileSink options', 'buffersize', 'bufferSize'),
+  );
+  t.throws(
+    () => new S3Sink('b', 'k', { partsize: '5MiB', endpoint: 'http://127.0.0.1:9', credentials } as never),
+    unknownKey('S3Sink options', 'partsize', 'partSize'),
+  );
+  t.throws(
+    () => new AzureBlobSink('c', 'b', { blocksize: 1024, connectionString } as never),
+    unknownKey('AzureBlobSink options', 'blocksize', 'blockSize'),
+  );
   t.throws(() => createSink(file, { highWatermark: 1 } as never), unknownKey('sink options', 'highWatermark', 'highWaterMark'));
-  t.throws(() => createSink(`s3://b/k`, { contenttype: 'text/plain', credentials } as never), unknownKey('sink options', 'contenttype', 'contentType'));
+  t.throws(
+    () => createSink(`s3://b/k`, { contenttype: 'text/plain', credentials } as never),
+    unknownKey('sink options', 'contenttype', 'contentType'),
+  );
   // A misspelt key is wrong whatever its value, undefined included.
-  t.throws(() => new FileSink(file, { sygnal: undefined } as never), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'sygnal', message: /did you mean signal\?/ });
+  t.throws(() => new FileSink(file, { sygnal: undefined } as never), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'sygnal',
+    message: /did you mean signal\?/,
+  });
   await new Promise((r) => setTimeout(r, 50));
   t.same(await readdir(dir), [], 'no file and no .dgen-partial');
 });
 
 t.test("createSink gives each sink the keys it takes: a file target ignores another backend's options", async (t) => {
   const file = join(dir, 'mixed.bin');
-  const sink = createSink(file, { partSize: '5MiB', blockSize: '1MiB', connectionString: 'unused', fsync: true, highWaterMark: '64KiB' });
+  const sink = createSink(file, {
+    partSize: '5MiB',
+    blockSize: '1MiB',
+    connectionString: 'unused',
+    fsync: true,
+    highWaterMark: '64KiB',
+  });
   t.equal(sink.writableHighWaterMark, 64 * 1024);
   sink.end(Buffer.from('payload'));
   const result = await sink.result();
@@ -92,7 +118,11 @@ t.test('bad size strings: RangeError naming the option, the value as given and w
     message: 'highWaterMark must be a whole number of bytes from 1 to 2147483647, or a size string such as "8MiB"; got "4GiB"',
   });
   t.throws(() => createSink(file, { highWaterMark: 0 }), { name: 'RangeError', parameter: 'highWaterMark', value: 0 });
-  t.throws(() => new FileSink(file, { highWaterMark: true as never }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'highWaterMark' });
+  t.throws(() => new FileSink(file, { highWaterMark: true as never }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'highWaterMark',
+  });
   t.throws(() => new DirectFileSink(file, { bufferSize: '6KiB' }), {
     name: 'RangeError',
     code: 'ERR_DGEN_INVALID_OPTION',
@@ -100,16 +130,36 @@ t.test('bad size strings: RangeError naming the option, the value as given and w
     value: '6KiB',
     message: 'bufferSize must be a multiple of 4096 bytes from 4096 to 1073741824; got "6KiB"',
   });
-  t.throws(() => new DirectFileSink(file, { bufferSize: '2GiB' }), { name: 'RangeError', parameter: 'bufferSize', value: '2GiB' });
-  t.throws(() => new S3Sink('b', 'k', { partSize: '4MiB', credentials }), { name: 'RangeError', parameter: 'partSize', value: '4MiB' });
+  t.throws(() => new DirectFileSink(file, { bufferSize: '2GiB' }), {
+    name: 'RangeError',
+    parameter: 'bufferSize',
+    value: '2GiB',
+  });
+  t.throws(() => new S3Sink('b', 'k', { partSize: '4MiB', credentials }), {
+    name: 'RangeError',
+    parameter: 'partSize',
+    value: '4MiB',
+  });
   t.throws(() => new S3Sink('b', 'k', { partConcurrency: 0, credentials }), {
     name: 'RangeError',
     parameter: 'partConcurrency',
     message: 'partConcurrency must be a whole number from 1 to 10000; got 0',
   });
-  t.throws(() => new AzureBlobSink('c', 'b', { blockSize: 'big', connectionString }), { name: 'RangeError', parameter: 'blockSize', value: 'big' });
-  t.throws(() => new AzureBlobSink('c', 'b', { blockConcurrency: 1.5, connectionString }), { name: 'RangeError', parameter: 'blockConcurrency', value: 1.5 });
-  t.throws(() => new FileSink(file, { signal: {} as never }), { name: 'TypeError', parameter: 'signal', message: 'signal must be an AbortSignal; got [object Object]' });
+  t.throws(() => new AzureBlobSink('c', 'b', { blockSize: 'big', connectionString }), {
+    name: 'RangeError',
+    parameter: 'blockSize',
+    value: 'big',
+  });
+  t.throws(() => new AzureBlobSink('c', 'b', { blockConcurrency: 1.5, connectionString }), {
+    name: 'RangeError',
+    parameter: 'blockConcurrency',
+    value: 1.5,
+  });
+  t.throws(() => new FileSink(file, { signal: {} as never }), {
+    name: 'TypeError',
+    parameter: 'signal',
+    message: 'signal must be an AbortSignal; got [object Object]',
+  });
   await new Promise((r) => setTimeout(r, 50));
   t.same(await readdir(dir), [], 'nothing was created');
 });

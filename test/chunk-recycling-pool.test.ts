@@ -22,7 +22,12 @@ const expected = (size: number) => {
   return b;
 };
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const sizes = [[20 * MiB + 3, 512 * 1024], [9 * MiB + 4097, 2 * MiB], [13 * MiB + 511, 4 * MiB], [1000, 512]] as const;
+const sizes = [
+  [20 * MiB + 3, 512 * 1024],
+  [9 * MiB + 4097, 2 * MiB],
+  [13 * MiB + 511, 4 * MiB],
+  [1000, 512],
+] as const;
 
 /** Collects until the pool has taken back every chunk it can (their finalizers run on the event loop). */
 async function collect(): Promise<void> {
@@ -35,7 +40,10 @@ async function collect(): Promise<void> {
 t.test('a foreign Writable gets pool chunks: bytes exact for odd sizes and several chunk sizes', async (t) => {
   for (const [size, chunkSize] of sizes) {
     const got: Buffer[] = [];
-    await pipeline(new DataSource({ size, chunkSize, ...shape }), new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) }));
+    await pipeline(
+      new DataSource({ size, chunkSize, ...shape }),
+      new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) }),
+    );
     t.ok(Buffer.concat(got).equals(expected(size)), `size ${size}, chunks of ${chunkSize}`);
   }
 });
@@ -67,7 +75,10 @@ t.test('chunks a foreign Writable holds are never reused while the pool recycles
   t.ok(after.reuses > before.reuses, `pool memory was reused during the stream (${after.reuses - before.reuses} reuses)`);
   t.ok(held.length >= 10 && held.every((h) => sha(h.chunk) === h.digest), `${held.length} held chunks kept their bytes`);
   const all = expected(size);
-  t.ok(held.every((h, k) => h.chunk.equals(all.subarray(k * 8 * 2 * MiB, k * 8 * 2 * MiB + h.chunk.length))), 'and they are the bytes of their offsets');
+  t.ok(
+    held.every((h, k) => h.chunk.equals(all.subarray(k * 8 * 2 * MiB, k * 8 * 2 * MiB + h.chunk.length))),
+    'and they are the bytes of their offsets',
+  );
 });
 
 t.test('chunks a web default reader holds are never reused while the pool recycles the others', async (t) => {

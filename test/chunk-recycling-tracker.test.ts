@@ -18,7 +18,8 @@ t.teardown(() => rm(dir, { recursive: true, force: true }));
 
 /** Bytes of the i-th view: odd lengths, content depending on i and the offset. */
 const viewLength = (i: number) => BLOCK - ((i * 7919) % 4096);
-const expected = (count: number) => Buffer.concat(Array.from({ length: count }, (_, i) => fillView(Buffer.alloc(viewLength(i)), i)));
+const expected = (count: number) =>
+  Buffer.concat(Array.from({ length: count }, (_, i) => fillView(Buffer.alloc(viewLength(i)), i)));
 function fillView(b: Buffer, i: number): Buffer {
   for (let k = 0; k < b.length; k++) b[k] = (i * 31 + k * 7 + (k >> 9)) & 255;
   return b;
@@ -84,6 +85,13 @@ t.test('a second data listener that keeps the views turns recycling off: kept vi
   await new Promise<void>((resolve, reject) => sink.on('finish', resolve).on('error', reject));
   t.ok(readFileSync(path).equals(expected(count)), 'file bytes exact');
   t.ok(kept.length > 10, `${kept.length} views kept`);
-  t.ok(kept.every((k) => createHash('sha256').update(k.view).digest('hex') === k.digest), 'no kept view was written into');
-  t.same({ free: source.recycler.stats().free, outstanding: source.recycler.stats().outstanding }, { free: 0, outstanding: 0 }, 'recycling off, the pool let go');
+  t.ok(
+    kept.every((k) => createHash('sha256').update(k.view).digest('hex') === k.digest),
+    'no kept view was written into',
+  );
+  t.same(
+    { free: source.recycler.stats().free, outstanding: source.recycler.stats().outstanding },
+    { free: 0, outstanding: 0 },
+    'recycling off, the pool let go',
+  );
 });

@@ -30,7 +30,12 @@ const consumers: Consumer[] = [
 
 t.test('byte-identical output through every recycling consumer, odd sizes and several chunk sizes', async (t) => {
   for (const [name, make] of consumers) {
-    for (const [size, chunkSize] of [[20 * MiB + 3, 512 * 1024], [9 * MiB + 4097, 2 * MiB], [13 * MiB + 511, 4 * MiB], [1000, 512]] as const) {
+    for (const [size, chunkSize] of [
+      [20 * MiB + 3, 512 * 1024],
+      [9 * MiB + 4097, 2 * MiB],
+      [13 * MiB + 511, 4 * MiB],
+      [1000, 512],
+    ] as const) {
       const path = join(dir, `${name}-${size}-${chunkSize}.bin`);
       const source = new DataSource({ size, chunkSize, ...shape });
       await pipeline(source, make(path));
@@ -42,7 +47,11 @@ t.test('byte-identical output through every recycling consumer, odd sizes and se
       if (size / chunkSize >= 10) {
         t.ok(stats.reused > 0 && stats.allocated <= ring, `${name} reused chunk memory (${JSON.stringify(stats)})`);
       }
-      t.same({ free: stats.free, outstanding: stats.outstanding }, { free: 0, outstanding: 0 }, `${name}: the pool let go of every chunk at the end`);
+      t.same(
+        { free: stats.free, outstanding: stats.outstanding },
+        { free: 0, outstanding: 0 },
+        `${name}: the pool let go of every chunk at the end`,
+      );
       await rm(path);
     }
   }
@@ -166,7 +175,11 @@ t.test('destroy and abort mid-stream let go of every pooled chunk, leaving no fi
       await t.rejects(done, `${how} fails the pipeline`);
       if ('result' in sink) await (sink as FileSink).result().catch(() => undefined);
       t.ok(source.chunkPoolStats.reused > 0, `${name}/${how}: recycling was on`);
-      t.same({ free: source.chunkPoolStats.free, outstanding: source.chunkPoolStats.outstanding }, { free: 0, outstanding: 0 }, `${name}/${how}: pool empty`);
+      t.same(
+        { free: source.chunkPoolStats.free, outstanding: source.chunkPoolStats.outstanding },
+        { free: 0, outstanding: 0 },
+        `${name}/${how}: pool empty`,
+      );
       if (name !== 'fs.createWriteStream') t.same(await readdir(sub), [], `${name}/${how}: nothing left in the directory`);
     }
   }

@@ -16,7 +16,11 @@ t.test('--sample gives intervals that hold the full answer; --hash sha256 finds 
   const run = (extra: string[]) => {
     const r = dgen(['analyze', dir, '--no-per-chunk', '--no-cdc', '--chunk-sizes', '4KiB', '--json', '--no-progress', ...extra]);
     t.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { dedup: Record<string, number>; index: { hash: string }; sample?: { rate: number; dedup: Record<string, [number, number]> } };
+    return JSON.parse(r.stdout) as {
+      dedup: Record<string, number>;
+      index: { hash: string };
+      sample?: { rate: number; dedup: Record<string, [number, number]> };
+    };
   };
   const full = run([]);
   t.equal(full.dedup['4096'], 2, 'the full answer: d = 2');
@@ -28,10 +32,18 @@ t.test('--sample gives intervals that hold the full answer; --hash sha256 finds 
   const sha = run(['--hash', 'sha256']);
   t.equal(sha.index.hash, 'sha-256');
   t.equal(sha.dedup['4096'], full.dedup['4096'], 'SHA-256 fingerprints give the same dedup ratio');
-  for (const [flag, value] of [['--sample', '0'], ['--sample', '150%'], ['--hash', 'md5']] as const) {
+  for (const [flag, value] of [
+    ['--sample', '0'],
+    ['--sample', '150%'],
+    ['--hash', 'md5'],
+  ] as const) {
     const bad = dgen(['analyze', dir, flag, value]);
     t.equal(bad.status, 2, `${flag} ${value} is a usage error`);
-    t.match(bad.stderr, new RegExp(`^dgen: ${flag}: .*got "${value.replace('%', '%')}" \\[ERR_DGEN_INVALID_OPTION\\]`), bad.stderr);
+    t.match(
+      bad.stderr,
+      new RegExp(`^dgen: ${flag}: .*got "${value.replace('%', '%')}" \\[ERR_DGEN_INVALID_OPTION\\]`),
+      bad.stderr,
+    );
   }
 });
 

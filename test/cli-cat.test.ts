@@ -32,10 +32,65 @@ async function records(dir: string): Promise<ManifestRecord[]> {
 
 // Each run: the put's flags, and whether cat given the same flags (no manifest) also repeats it.
 const RUNS: [string, string[]][] = [
-  ['dataset scope, a size distribution, zstd', ['--count', '5', '--size', 'uniform:10k,300k', '--dedup', '3', '--compress', '2', '--dedup-scope', 'dataset', '--compression', 'zstd', '--seed', '11']],
-  ['a weighted size list, gzip level 1', ['--count', '4', '--size', '4k:50%,200k:50%', '--dedup', '1.5', '--compress', '4', '--compression', 'gzip', '--compression-level', '1', '--seed', '12']],
-  ['dataset scope, fixed size, uncompressed', ['--count', '4', '--size', '96k', '--dedup', '2', '--dedup-scope', 'dataset', '--seed', '13']],
-  ['lognormal sizes, object scope, a ratio codec', ['--count', '4', '--size', 'lognormal:64k,32k,4k,256k', '--dedup', '2', '--compress', '2', '--ratio-codec', 'lz4@4k', '--seed', '14']],
+  [
+    'dataset scope, a size distribution, zstd',
+    [
+      '--count',
+      '5',
+      '--size',
+      'uniform:10k,300k',
+      '--dedup',
+      '3',
+      '--compress',
+      '2',
+      '--dedup-scope',
+      'dataset',
+      '--compression',
+      'zstd',
+      '--seed',
+      '11',
+    ],
+  ],
+  [
+    'a weighted size list, gzip level 1',
+    [
+      '--count',
+      '4',
+      '--size',
+      '4k:50%,200k:50%',
+      '--dedup',
+      '1.5',
+      '--compress',
+      '4',
+      '--compression',
+      'gzip',
+      '--compression-level',
+      '1',
+      '--seed',
+      '12',
+    ],
+  ],
+  [
+    'dataset scope, fixed size, uncompressed',
+    ['--count', '4', '--size', '96k', '--dedup', '2', '--dedup-scope', 'dataset', '--seed', '13'],
+  ],
+  [
+    'lognormal sizes, object scope, a ratio codec',
+    [
+      '--count',
+      '4',
+      '--size',
+      'lognormal:64k,32k,4k,256k',
+      '--dedup',
+      '2',
+      '--compress',
+      '2',
+      '--ratio-codec',
+      'lz4@4k',
+      '--seed',
+      '14',
+    ],
+  ],
 ];
 
 for (const [name, flags] of RUNS) {
@@ -62,11 +117,26 @@ t.test('cat refusals: flags beside --manifest, dataset scope without --count, an
   t.equal(dgen(['put', dir, '--count', '2', '--size', '4k', '--seed', '1']).status, 0);
   const manifest = join(dir, 'dgen-manifest.json');
   const cases: [string[], string][] = [
-    [['--manifest', manifest, '--size', '8k'], 'dgen: --size: size must be absent with --manifest (--size is taken from the manifest); got "8k" [ERR_DGEN_INVALID_OPTION]\n'],
-    [['--manifest', manifest, '--object', '2'], `dgen: --object: objectId must be below the run's count of objects, 2 (${manifest}); got "2" [ERR_DGEN_INVALID_OBJECT_ID]\n`],
-    [['--dedup-scope', 'dataset', '--size', '4k'], 'dgen: --dedup-scope: dedupScope must be given with --count (the objects of the data set share its units); got "dataset" [ERR_DGEN_INVALID_OPTION]\n'],
-    [['--count', '3', '--object', '3'], 'dgen: --object: objectId must be below --count (3); got "3" [ERR_DGEN_INVALID_OBJECT_ID]\n'],
-    [['--compression', 'zstd', '--compression-level', '0'], 'dgen: --compression-level: compressionLevel must be an integer from 1 to 19 for zstd; got "0" [ERR_DGEN_INVALID_COMPRESSION]\n'],
+    [
+      ['--manifest', manifest, '--size', '8k'],
+      'dgen: --size: size must be absent with --manifest (--size is taken from the manifest); got "8k" [ERR_DGEN_INVALID_OPTION]\n',
+    ],
+    [
+      ['--manifest', manifest, '--object', '2'],
+      `dgen: --object: objectId must be below the run's count of objects, 2 (${manifest}); got "2" [ERR_DGEN_INVALID_OBJECT_ID]\n`,
+    ],
+    [
+      ['--dedup-scope', 'dataset', '--size', '4k'],
+      'dgen: --dedup-scope: dedupScope must be given with --count (the objects of the data set share its units); got "dataset" [ERR_DGEN_INVALID_OPTION]\n',
+    ],
+    [
+      ['--count', '3', '--object', '3'],
+      'dgen: --object: objectId must be below --count (3); got "3" [ERR_DGEN_INVALID_OBJECT_ID]\n',
+    ],
+    [
+      ['--compression', 'zstd', '--compression-level', '0'],
+      'dgen: --compression-level: compressionLevel must be an integer from 1 to 19 for zstd; got "0" [ERR_DGEN_INVALID_COMPRESSION]\n',
+    ],
   ];
   for (const [args, message] of cases) {
     const r = dgen(['cat', ...args]);
@@ -76,20 +146,28 @@ t.test('cat refusals: flags beside --manifest, dataset scope without --count, an
   }
 });
 
-t.test('cat keeps binary data off a terminal unless --force (a real pty)', { skip: !hasTool('script') && 'util-linux script is not installed' }, async (t) => {
-  // script runs the command on a new pty and copies what it writes; -e returns its exit status.
-  const run = (args: string) => spawnSync('script', ['-qec', `${process.execPath} ${bin} cat ${args}`, '/dev/null'], { encoding: 'latin1' });
-  const refused = run('--size 64 --seed 1');
-  t.equal(refused.status, 2);
-  t.match(refused.stdout, /dgen: stdout is a terminal: dgen cat writes binary data; redirect it \(> file, \| command\) or give --force \[ERR_DGEN_STDOUT_TERMINAL\]/);
-  const forced = run('--size 64 --seed 1 --force');
-  t.equal(forced.status, 0);
-  t.notMatch(forced.stdout, /stdout is a terminal/);
-  // The same command into a pipe is not a terminal: the bytes come out.
-  const piped = dgen(['cat', '--size', '64', '--seed', '1']);
-  t.equal(piped.status, 0);
-  t.equal(piped.stdout.length, 64);
-});
+t.test(
+  'cat keeps binary data off a terminal unless --force (a real pty)',
+  { skip: !hasTool('script') && 'util-linux script is not installed' },
+  async (t) => {
+    // script runs the command on a new pty and copies what it writes; -e returns its exit status.
+    const run = (args: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${bin} cat ${args}`, '/dev/null'], { encoding: 'latin1' });
+    const refused = run('--size 64 --seed 1');
+    t.equal(refused.status, 2);
+    t.match(
+      refused.stdout,
+      /dgen: stdout is a terminal: dgen cat writes binary data; redirect it \(> file, \| command\) or give --force \[ERR_DGEN_STDOUT_TERMINAL\]/,
+    );
+    const forced = run('--size 64 --seed 1 --force');
+    t.equal(forced.status, 0);
+    t.notMatch(forced.stdout, /stdout is a terminal/);
+    // The same command into a pipe is not a terminal: the bytes come out.
+    const piped = dgen(['cat', '--size', '64', '--seed', '1']);
+    t.equal(piped.status, 0);
+    t.equal(piped.stdout.length, 64);
+  },
+);
 
 t.test('cat --rate paces its output; a bad rate names the flag', async (t) => {
   // 1.5 MiB at 1 MiB/s: the pacer lets the bytes up to offset E out no earlier than E / rate seconds after
@@ -103,5 +181,8 @@ t.test('cat --rate paces its output; a bad rate names the flag', async (t) => {
   t.ok(seconds >= 1.4, `no faster than the rate (${seconds.toFixed(2)} s)`);
   const bad = dgen(['cat', '--size', '4k', '--rate', 'fast']);
   t.equal(bad.status, 2);
-  t.match(bad.stderr, /^dgen: --rate: rate must be a positive rate in bytes per second.*; got "fast" \[ERR_DGEN_INVALID_OPTION\]\n/);
+  t.match(
+    bad.stderr,
+    /^dgen: --rate: rate must be a positive rate in bytes per second.*; got "fast" \[ERR_DGEN_INVALID_OPTION\]\n/,
+  );
 });

@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32c } from '@node-rs/crc32';
-import { formatCrc32c, generatorFor, isFailureRecord, readManifest, readManifestRecords, MANIFEST_NAME, type ManifestRecord } from '../lib/index.js';
+import {
+  formatCrc32c,
+  generatorFor,
+  isFailureRecord,
+  readManifest,
+  readManifestRecords,
+  MANIFEST_NAME,
+  type ManifestRecord,
+} from '../lib/index.js';
 import { dedupRatio, hasTool, near, toolRatio } from './fixtures/helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
@@ -25,7 +33,23 @@ async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string
 
 t.test('dgen put writes distinct objects and a manifest; files equal regeneration', async (t) => {
   const dir = join(await tempDir(t), 'out');
-  const r = dgen(['put', dir, '--count', '5', '--size', '1MiB', '--dedup', '2', '--compress', '3', '--seed', '42', '--concurrency', '2', '--json']);
+  const r = dgen([
+    'put',
+    dir,
+    '--count',
+    '5',
+    '--size',
+    '1MiB',
+    '--dedup',
+    '2',
+    '--compress',
+    '3',
+    '--seed',
+    '42',
+    '--concurrency',
+    '2',
+    '--json',
+  ]);
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout.toString());
   t.equal(summary.seed, '42');
@@ -35,13 +59,24 @@ t.test('dgen put writes distinct objects and a manifest; files equal regeneratio
   t.equal(summary.manifest, pathToFileURL(join(dir, MANIFEST_NAME)).href);
   t.equal(summary.records, pathToFileURL(join(dir, 'dgen-manifest.records.ndjson')).href);
   const files = (await readdir(dir)).sort();
-  t.same(files, [MANIFEST_NAME, 'dgen-manifest.records.ndjson', 'obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin', 'obj-000003.bin', 'obj-000004.bin']);
+  t.same(files, [
+    MANIFEST_NAME,
+    'dgen-manifest.records.ndjson',
+    'obj-000000.bin',
+    'obj-000001.bin',
+    'obj-000002.bin',
+    'obj-000003.bin',
+    'obj-000004.bin',
+  ]);
   const manifest = await readManifest(join(dir, MANIFEST_NAME));
   t.match(manifest, { version: 2, committed: 5, failed: 0, bytes: 5 * 1048576, records: 'dgen-manifest.records.ndjson' });
   const records: ManifestRecord[] = [];
   for await (const r of readManifestRecords(manifest, join(dir, MANIFEST_NAME))) if (!isFailureRecord(r)) records.push(r);
   records.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  t.same(records.map((o) => o.objectId), ['0', '1', '2', '3', '4']);
+  t.same(
+    records.map((o) => o.objectId),
+    ['0', '1', '2', '3', '4'],
+  );
   const all: Buffer[] = [];
   for (const o of records) {
     const onDisk = await readFile(join(dir, o.name));
@@ -81,7 +116,12 @@ t.test('the main job measures as asked with the zstd, gzip and lz4 command-line 
   t.equal(files.length, 4);
   const all = await Promise.all(files.map((f) => readFile(join(dir, f))));
   t.ok(near(dedupRatio(all, 4096), 2, 0.01), `dedup at 4 KiB: ${dedupRatio(all, 4096).toFixed(4)}`);
-  const tools: [string, string[]][] = [['zstd', ['zstd', '-1', '-c']], ['zstd', ['zstd', '-3', '-c']], ['gzip', ['gzip', '-6', '-c']], ['lz4', ['lz4', '-1', '-c']]];
+  const tools: [string, string[]][] = [
+    ['zstd', ['zstd', '-1', '-c']],
+    ['zstd', ['zstd', '-3', '-c']],
+    ['gzip', ['gzip', '-6', '-c']],
+    ['lz4', ['lz4', '-1', '-c']],
+  ];
   for (const [tool, args] of tools) {
     if (!hasTool(tool)) {
       t.fail(`${tool} is not installed (.ci/run installs it)`);
@@ -120,12 +160,15 @@ t.test('bad values and unknown flags: exit 2, a message naming the flag, nothing
   t.match(help.stdout.toString(), /--dedup-unit <size>/);
 });
 
-t.test('a destination that cannot be a directory: refused before the first object (exit 2), the error said, nothing created', async (t) => {
-  const base = await tempDir(t);
-  const file = join(base, 'a-file');
-  await writeFile(file, 'x');
-  const r = dgen(['put', join(file, 'sub'), '--size', '1MiB']);
-  t.equal(r.status, 2);
-  t.match(r.stderr, /dgen: .*(EEXIST|ENOTDIR)/);
-  t.same(await readdir(base), ['a-file']);
-});
+t.test(
+  'a destination that cannot be a directory: refused before the first object (exit 2), the error said, nothing created',
+  async (t) => {
+    const base = await tempDir(t);
+    const file = join(base, 'a-file');
+    await writeFile(file, 'x');
+    const r = dgen(['put', join(file, 'sub'), '--size', '1MiB']);
+    t.equal(r.status, 2);
+    t.match(r.stderr, /dgen: .*(EEXIST|ENOTDIR)/);
+    t.same(await readdir(base), ['a-file']);
+  },
+);

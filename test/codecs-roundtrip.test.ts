@@ -69,7 +69,8 @@ t.test('gzip, every level: gunzip, pigz -d and node:zlib read the members byte-e
     }
   }
   if (libraries.includes('isa-l')) t.equal(compressionLibrary({ algorithm: 'gzip', level: 1 }), 'isa-l', 'ISA-L serves level 1');
-  if (libraries.includes('libdeflate')) t.equal(compressionLibrary({ algorithm: 'gzip', level: 6 }), 'libdeflate', 'libdeflate serves level 6');
+  if (libraries.includes('libdeflate'))
+    t.equal(compressionLibrary({ algorithm: 'gzip', level: 6 }), 'libdeflate', 'libdeflate serves level 6');
 });
 
 t.test('incompressible data (c = 1) round-trips at the fast levels (stored blocks)', async (t) => {
@@ -88,7 +89,9 @@ t.test('every gzip library of the build, every level it takes, read by gunzip', 
   for (const library of binding.codecLibraries.gzip.split(',')) {
     for (let level = 1; level <= maxLevel[library]!; level++) {
       const out = await new Promise<Buffer>((resolve, reject) =>
-        binding.compressBlock(library, level, [data.subarray(0, 1000), data.subarray(1000)], (err, o) => (err ? reject(err) : resolve(o!))),
+        binding.compressBlock(library, level, [data.subarray(0, 1000), data.subarray(1000)], (err, o) =>
+          err ? reject(err) : resolve(o!),
+        ),
       );
       t.ok(run('gzip', ['-d', '-c'], out).equals(data), `${library} level ${level}`);
     }

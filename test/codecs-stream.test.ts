@@ -58,8 +58,13 @@ t.test('a writer that reuses its chunk memory once bytesReleased passes it gets 
     t.ok(sawHeld, `${spec}: some chunk was held after its write callback (read in place)`);
     t.ok(compressor.maxHeldBytes > 0, `${spec}: holds up to ${compressor.maxHeldBytes} B`);
     const out = Buffer.concat(parts);
-    const back = spec.startsWith('gzip') ? zlib.gunzipSync(out) : execFileSync('zstd', ['-d', '-c'], { input: out, maxBuffer: 1 << 30 });
-    t.ok(back.equals(createGenerator({ size, compressRatio: 2, seed: 21 }).generateSync()), `${spec}: the output decompresses to the data`);
+    const back = spec.startsWith('gzip')
+      ? zlib.gunzipSync(out)
+      : execFileSync('zstd', ['-d', '-c'], { input: out, maxBuffer: 1 << 30 });
+    t.ok(
+      back.equals(createGenerator({ size, compressRatio: 2, seed: 21 }).generateSync()),
+      `${spec}: the output decompresses to the data`,
+    );
   }
 });
 
@@ -89,32 +94,41 @@ t.test('output memory is reused only after a consumer that reports progress rele
       final: (cb) => void setTimeout(cb, 40),
     });
     (consumer as unknown as Record<symbol, unknown>)[kChunkProgress] = () => ({ acknowledged, released });
-    await pipeline(async function* () {
-      for (let at = 0; at < size; at += 4 * 1024 * 1024) yield data.subarray(at, at + 4 * 1024 * 1024);
-    }, createCompressor(spec), consumer);
+    await pipeline(
+      async function* () {
+        for (let at = 0; at < size; at += 4 * 1024 * 1024) yield data.subarray(at, at + 4 * 1024 * 1024);
+      },
+      createCompressor(spec),
+      consumer,
+    );
     t.equal(released, acknowledged, `${spec}: every output released`);
     t.ok(memories.size < outputs, `${spec}: ${outputs} outputs in ${memories.size} buffers (memory reused)`);
-    const back = spec.startsWith('gzip') ? execFileSync('gunzip', ['-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 }) : execFileSync('zstd', ['-d', '-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 });
+    const back = spec.startsWith('gzip')
+      ? execFileSync('gunzip', ['-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 })
+      : execFileSync('zstd', ['-d', '-c'], { input: Buffer.concat(copies), maxBuffer: 1 << 30 });
     t.ok(back.equals(data), `${spec}: what the consumer read at release decompresses to the data`);
   }
 });
 
-t.test('piped to an fs.WriteStream, the file decompresses to the data; to a plain Writable, every output is its own memory', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'dgen-codecs-stream-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const size = 20 * 1024 * 1024 + 3;
-  const data = createGenerator({ size, compressRatio: 2, seed: 32 }).generateSync();
-  const source = async function* () {
-    for (let at = 0; at < size; at += 1024 * 1024) yield data.subarray(at, at + 1024 * 1024);
-  };
-  const file = join(dir, 'out.zst');
-  await pipeline(source, createCompressor('zstd:1'), createWriteStream(file));
-  t.ok(execFileSync('zstd', ['-d', '-c', file], { maxBuffer: 1 << 30 }).equals(data), 'zstd -d reads the file');
-  const kept: Buffer[] = [];
-  await pipeline(source, createCompressor('zstd:1'), collect(kept));
-  t.equal(new Set(kept.map((c) => c.buffer)).size, kept.length, 'no output memory shared with another output');
-  t.ok(Buffer.concat(kept).equals(readFileSync(file)), 'same bytes as the file');
-});
+t.test(
+  'piped to an fs.WriteStream, the file decompresses to the data; to a plain Writable, every output is its own memory',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgen-codecs-stream-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const size = 20 * 1024 * 1024 + 3;
+    const data = createGenerator({ size, compressRatio: 2, seed: 32 }).generateSync();
+    const source = async function* () {
+      for (let at = 0; at < size; at += 1024 * 1024) yield data.subarray(at, at + 1024 * 1024);
+    };
+    const file = join(dir, 'out.zst');
+    await pipeline(source, createCompressor('zstd:1'), createWriteStream(file));
+    t.ok(execFileSync('zstd', ['-d', '-c', file], { maxBuffer: 1 << 30 }).equals(data), 'zstd -d reads the file');
+    const kept: Buffer[] = [];
+    await pipeline(source, createCompressor('zstd:1'), collect(kept));
+    t.equal(new Set(kept.map((c) => c.buffer)).size, kept.length, 'no output memory shared with another output');
+    t.ok(Buffer.concat(kept).equals(readFileSync(file)), 'same bytes as the file');
+  },
+);
 
 t.test('destroy in the middle: no output afterwards, every block finishes and lets go of its input', async (t) => {
   await settled();
@@ -154,9 +168,13 @@ t.test('corrupt compressed input: ERR_DGEN_CORRUPT_DATA from the decompressor', 
   const data = createGenerator({ size: 3 * 1024 * 1024, compressRatio: 2, seed: 8 }).generateSync();
   for (const algorithm of ['zstd', 'gzip'] as const) {
     const parts: Buffer[] = [];
-    await pipeline(async function* () {
-      yield data;
-    }, createCompressor(algorithm), collect(parts));
+    await pipeline(
+      async function* () {
+        yield data;
+      },
+      createCompressor(algorithm),
+      collect(parts),
+    );
     const good = Buffer.concat(parts);
     const flipped = Buffer.from(good);
     for (let i = Math.floor(good.length / 2); i < good.length / 2 + 64; i++) flipped[i]! ^= 0x5a;
@@ -165,9 +183,13 @@ t.test('corrupt compressed input: ERR_DGEN_CORRUPT_DATA from the decompressor', 
       ['not compressed at all', Buffer.from('definitely not compressed data, neither zstd nor gzip')],
     ] as const) {
       await t.rejects(
-        pipeline(async function* () {
-          yield input;
-        }, createDecompressor(algorithm), collect([])),
+        pipeline(
+          async function* () {
+            yield input;
+          },
+          createDecompressor(algorithm),
+          collect([]),
+        ),
         { code: 'ERR_DGEN_CORRUPT_DATA', algorithm },
         `${algorithm}: ${what}`,
       );

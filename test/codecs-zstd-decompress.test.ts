@@ -21,7 +21,11 @@ function zstdCli(args: string[], input: Buffer): Buffer {
 }
 
 /** Decompresses `data` fed in pseudo-random pieces of 1 byte up to `max` bytes. */
-async function decompress(data: Buffer, seed: number, max = 3 * 1024 * 1024): Promise<{ out: Buffer; implementation: string; bytesIn: number; bytesReleased: number }> {
+async function decompress(
+  data: Buffer,
+  seed: number,
+  max = 3 * 1024 * 1024,
+): Promise<{ out: Buffer; implementation: string; bytesIn: number; bytesReleased: number }> {
   const next = lcg(seed);
   const d = createDecompressor('zstd');
   const parts: Buffer[] = [];
@@ -68,7 +72,10 @@ t.test('concatenated frames (zstd CLI outputs, an empty one, our own blocks) rea
   // A skippable frame (magic 0x184D2A50, 4-byte length, content) between them: zstd -d skips it.
   const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 5, 0, 0, 0]), Buffer.from('hello')]);
   const packed = Buffer.concat([zstdCli(['-1'], a), zstdCli(['-3'], Buffer.alloc(0)), skippable, zstdCli(['-9'], b)]);
-  t.ok(execFileSync('zstd', ['-d', '-c'], { input: packed, maxBuffer: 1 << 30 }).equals(Buffer.concat([a, b])), 'zstd -d reads the same input');
+  t.ok(
+    execFileSync('zstd', ['-d', '-c'], { input: packed, maxBuffer: 1 << 30 }).equals(Buffer.concat([a, b])),
+    'zstd -d reads the same input',
+  );
   for (const seed of [1, 2, 3]) {
     const r = await decompress(packed, seed, seed === 1 ? 64 * 1024 : 1 << 20);
     t.ok(r.out.equals(Buffer.concat([a, b])), `fed in pieces (seed ${seed})`);
@@ -105,7 +112,10 @@ t.test('truncated, corrupted and foreign input: ERR_DGEN_CORRUPT_DATA', async (t
   await rejects(t, Buffer.from('definitely not zstd, nor anything else'), 'not zstd at all');
   // A frame that asks for a 256 MiB window (zstd --long=28): over the 128 MiB limit, as zstd -d says too.
   const long = zstdCli(['--long=28'], createGenerator({ size: 1000, seed: 1 }).generateSync());
-  t.throws(() => execFileSync('zstd', ['-d', '-c'], { input: long, stdio: ['pipe', 'pipe', 'ignore'] }), 'zstd -d refuses it too');
+  t.throws(
+    () => execFileSync('zstd', ['-d', '-c'], { input: long, stdio: ['pipe', 'pipe', 'ignore'] }),
+    'zstd -d refuses it too',
+  );
   await rejects(t, long, 'window over 128 MiB');
 });
 

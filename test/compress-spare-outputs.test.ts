@@ -49,17 +49,40 @@ t.test('released output memory goes to the next compressor; held output is never
   const data = (seed: number) => createGenerator({ size: SIZE, compressRatio: 2, seed }).generateSync();
 
   // 1: into a file; the WriteStream releases what it has written, so its buffers become spare.
-  const first = await outputsOf(() => pipeline(new DataSource({ size: SIZE, compressRatio: 2, seed: 1 }), createCompressor('zstd:1'), createWriteStream(join(dir, 'a.zst'))));
+  const first = await outputsOf(() =>
+    pipeline(
+      new DataSource({ size: SIZE, compressRatio: 2, seed: 1 }),
+      createCompressor('zstd:1'),
+      createWriteStream(join(dir, 'a.zst')),
+    ),
+  );
   t.ok(first.size > 0, 'the first compressor compressed into reusable output memory');
   // 2: into a consumer that holds everything: it may take the file's spare buffers, and only those.
   const held: Buffer[] = [];
-  const second = await outputsOf(() => pipeline(new DataSource({ size: SIZE, compressRatio: 2, seed: 2 }), createCompressor('zstd:1'), keeper(held)));
-  t.ok([...second].some((b) => first.has(b)), 'the second compressor reused the first one\'s released buffers');
+  const second = await outputsOf(() =>
+    pipeline(new DataSource({ size: SIZE, compressRatio: 2, seed: 2 }), createCompressor('zstd:1'), keeper(held)),
+  );
+  t.ok(
+    [...second].some((b) => first.has(b)),
+    "the second compressor reused the first one's released buffers",
+  );
   // 3: another stream; it must not take the buffers the keeper still holds.
-  const third = await outputsOf(() => pipeline(new DataSource({ size: SIZE, compressRatio: 2, seed: 3 }), createCompressor('zstd:1'), createWriteStream(join(dir, 'c.zst'))));
+  const third = await outputsOf(() =>
+    pipeline(
+      new DataSource({ size: SIZE, compressRatio: 2, seed: 3 }),
+      createCompressor('zstd:1'),
+      createWriteStream(join(dir, 'c.zst')),
+    ),
+  );
   const kept = new Set(held.map((b) => b.buffer));
-  t.ok([...second].some((b) => kept.has(b)), 'the keeper holds output memory of the second compressor');
-  t.notOk([...third].some((b) => kept.has(b)), 'no buffer the keeper holds is handed out again');
+  t.ok(
+    [...second].some((b) => kept.has(b)),
+    'the keeper holds output memory of the second compressor',
+  );
+  t.notOk(
+    [...third].some((b) => kept.has(b)),
+    'no buffer the keeper holds is handed out again',
+  );
 
   const dec = (b: Buffer) => execFileSync('zstd', ['-dc'], { input: b, maxBuffer: 1 << 30 });
   t.ok(dec(await readFile(join(dir, 'a.zst'))).equals(data(1)), 'first file byte-exact');

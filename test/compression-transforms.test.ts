@@ -44,9 +44,13 @@ t.test('compress then decompress gives the bytes back; counters and ratio are ri
     t.ok(near(compressor.ratio, 4, 0.06), `${algorithm}: ratio ${compressor.ratio.toFixed(3)} for c = 4`);
     const plain: Buffer[] = [];
     const decompressor = createDecompressor(algorithm);
-    await pipeline(async function* () {
-      for (let i = 0; i < compressed.length; i += 100_000) yield compressed.subarray(i, i + 100_000);
-    }, decompressor, collect(plain));
+    await pipeline(
+      async function* () {
+        for (let i = 0; i < compressed.length; i += 100_000) yield compressed.subarray(i, i + 100_000);
+      },
+      decompressor,
+      collect(plain),
+    );
     t.ok(Buffer.concat(plain).equals(expected), `${algorithm}: round trip`);
     t.equal(decompressor.bytesOut, size);
     t.ok(near(decompressor.ratio, compressor.ratio, 1e-9), 'the decompressor reports the same ratio');
@@ -54,7 +58,10 @@ t.test('compress then decompress gives the bytes back; counters and ratio are ri
   // gzip output is standard gzip; zstd output is a standard zstd frame.
   const gz: Buffer[] = [];
   await pipeline(new DataSource({ size: 100_000, seed: 2 }), createCompressor('gzip:9'), collect(gz));
-  t.ok(zlib.gunzipSync(Buffer.concat(gz)).equals(createGenerator({ size: 100_000, seed: 2 }).generateSync()), 'node:zlib gunzip reads it');
+  t.ok(
+    zlib.gunzipSync(Buffer.concat(gz)).equals(createGenerator({ size: 100_000, seed: 2 }).generateSync()),
+    'node:zlib gunzip reads it',
+  );
   if (hasTool('zstd')) {
     const zs: Buffer[] = [];
     await pipeline(new DataSource({ size: 100_000, seed: 2 }), createCompressor('zstd', { level: 19 }), collect(zs));
@@ -81,12 +88,24 @@ t.test('levels, names and errors', async (t) => {
 });
 
 t.test('corrupt input fails the decompressor with an error', async (t) => {
-  await t.rejects(pipeline(async function* () {
-    yield Buffer.from('definitely not zstd');
-  }, createDecompressor('zstd'), collect([])));
-  await t.rejects(pipeline(async function* () {
-    yield Buffer.from('definitely not gzip');
-  }, createDecompressor('gzip'), collect([])));
+  await t.rejects(
+    pipeline(
+      async function* () {
+        yield Buffer.from('definitely not zstd');
+      },
+      createDecompressor('zstd'),
+      collect([]),
+    ),
+  );
+  await t.rejects(
+    pipeline(
+      async function* () {
+        yield Buffer.from('definitely not gzip');
+      },
+      createDecompressor('gzip'),
+      collect([]),
+    ),
+  );
 });
 
 t.test('a file sink with compression: CRC-32C of the uncompressed bytes, counters of both', async (t) => {
@@ -106,9 +125,13 @@ t.test('a file sink with compression: CRC-32C of the uncompressed bytes, counter
     t.ok(near(sink.compressionRatio, 3, 0.06), `${algorithm}: ${sink.compressionRatio.toFixed(3)}`);
     t.equal(result.crc32c, formatCrc32c(crc32c(expected)));
     const plain: Buffer[] = [];
-    await pipeline(async function* () {
-      yield stored;
-    }, createDecompressor(algorithm), collect(plain));
+    await pipeline(
+      async function* () {
+        yield stored;
+      },
+      createDecompressor(algorithm),
+      collect(plain),
+    );
     t.ok(Buffer.concat(plain).equals(expected), `${algorithm}: the stored file decompresses to the data`);
   }
 });

@@ -58,7 +58,8 @@ t.test('no all-zero sector and no zero tail', async (t) => {
   for (let i = 0; i < data.length; i += 512) if (data.subarray(i, i + 512).every((b) => b === 0)) zeroSectors++;
   t.equal(zeroSectors, 0, 'c=64: every sector still holds keystream bytes');
   const c3 = createGenerator({ size: 1024 * 1024, compressRatio: 3, seed: 2 }).generateSync();
-  let longest = 0, run = 0;
+  let longest = 0,
+    run = 0;
   for (const b of c3) longest = Math.max(longest, (run = b === 0 ? run + 1 : 0));
   t.ok(longest < 512 - 100, `c=3: longest zero run ${longest} bytes, inside one sector`);
 });

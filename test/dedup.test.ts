@@ -10,7 +10,10 @@ t.test('measured dedup ratio is within 1% of the realized n/K', async (t) => {
       const g = createGenerator({ size, dedupRatio: d, dedupUnit, compressRatio: 2, seed: 31 });
       const data = g.generateSync();
       const measured = dedupRatio(data, dedupUnit);
-      t.ok(near(measured, g.realizedDedupRatio, 0.01), `U=${dedupUnit} d=${d}: measured ${measured.toFixed(4)}, realized ${g.realizedDedupRatio.toFixed(4)}`);
+      t.ok(
+        near(measured, g.realizedDedupRatio, 0.01),
+        `U=${dedupUnit} d=${d}: measured ${measured.toFixed(4)}, realized ${g.realizedDedupRatio.toFixed(4)}`,
+      );
       t.ok(near(g.realizedDedupRatio, d, 0.01), `realized ${g.realizedDedupRatio} close to requested ${d} on ${g.units} units`);
       if (dedupUnit === 65536 && d === 3) {
         // Chunks smaller than the unit see the same ratio (each unit copy is copied whole).
@@ -29,14 +32,17 @@ t.test('dedup 1 has no repeated 512-byte sector at any compression ratio', async
 });
 
 t.test('dedup across the objects of a run stays per object', async (t) => {
-  const objs = [0, 1, 2, 3].map((objectId) => createGenerator({ size: 4 * 1024 * 1024, dedupRatio: 2, seed: 3, objectId }).generateSync());
+  const objs = [0, 1, 2, 3].map((objectId) =>
+    createGenerator({ size: 4 * 1024 * 1024, dedupRatio: 2, seed: 3, objectId }).generateSync(),
+  );
   t.ok(near(dedupRatio(objs, 4096), 2, 0.01), 'four objects with dedup 2 dedup 2 together');
 });
 
 t.test('duplicates are scattered: the copies of a unit are not next to each other', async (t) => {
   const g = createGenerator({ size: 64 * 1024 * 1024, dedupRatio: 2, seed: 9 });
   const first = new Map<number, number>();
-  let near64k = 0, pairs = 0;
+  let near64k = 0,
+    pairs = 0;
   for (let i = 0; i < g.units; i++) {
     const j = g.uniqueUnitOf(i);
     const prev = first.get(j);
@@ -55,7 +61,8 @@ t.test('copies sit about one period (size / d) apart: a compressor window rarely
   for (const d of [2, 10]) {
     const g = createGenerator({ size, dedupRatio: d, seed: 10 });
     const last = new Map<number, number>();
-    let within = 0, dups = 0;
+    let within = 0,
+      dups = 0;
     const window = (2 * 1024 * 1024) / 4096; // zstd -3's 2 MiB, in units
     for (let i = 0; i < g.units; i++) {
       const j = g.uniqueUnitOf(i);
@@ -68,7 +75,10 @@ t.test('copies sit about one period (size / d) apart: a compressor window rarely
     }
     const period = g.uniqueUnits;
     const expected = (window / period) ** 2 / 2;
-    t.ok(within / dups < Math.max(0.005, 3 * expected), `d=${d}: ${((100 * within) / dups).toFixed(3)}% of copies within 2 MiB of the previous one (model ${(100 * expected).toFixed(3)}%)`);
+    t.ok(
+      within / dups < Math.max(0.005, 3 * expected),
+      `d=${d}: ${((100 * within) / dups).toFixed(3)}% of copies within 2 MiB of the previous one (model ${(100 * expected).toFixed(3)}%)`,
+    );
   }
 });
 

@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
-import { childTarget, createGenerator, createSink, DataSource, DirectFileSink, FileSink, formatCrc32c, formatTarget, parseTarget, S3Sink } from '../lib/index.js';
+import {
+  childTarget,
+  createGenerator,
+  createSink,
+  DataSource,
+  DirectFileSink,
+  FileSink,
+  formatCrc32c,
+  formatTarget,
+  parseTarget,
+  S3Sink,
+} from '../lib/index.js';
 
 t.test('direct:// writes with O_DIRECT, aligned and unaligned sizes', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dgen-direct-'));
@@ -29,7 +40,10 @@ t.test('direct:// writes with O_DIRECT, aligned and unaligned sizes', async (t) 
   source.on('data', () => ++n === 6 && sink.destroy());
   await t.rejects(pipeline(source, sink));
   await t.rejects(sink.result());
-  t.notOk((await readdir(dir)).some((f) => f.includes('aborted')), 'no file and no partial file after destroy');
+  t.notOk(
+    (await readdir(dir)).some((f) => f.includes('aborted')),
+    'no file and no partial file after destroy',
+  );
   t.throws(() => new DirectFileSink(join(dir, 'x'), { bufferSize: 1000 }), { code: 'ERR_DGEN_INVALID_OPTION' });
 });
 
@@ -73,7 +87,10 @@ t.test('where the file system refuses O_DIRECT the error says so, and nothing is
     return;
   }
   const sink = new DirectFileSink(join(dir, 'x.bin'));
-  await t.rejects(pipeline(new DataSource({ size: 10_000 }), sink), { code: 'ERR_DGEN_DIRECT_IO_UNSUPPORTED', message: /refuses O_DIRECT/ });
+  await t.rejects(pipeline(new DataSource({ size: 10_000 }), sink), {
+    code: 'ERR_DGEN_DIRECT_IO_UNSUPPORTED',
+    message: /refuses O_DIRECT/,
+  });
   await t.rejects(sink.result());
   t.same(await readdir(dir), []);
 });
@@ -90,13 +107,28 @@ t.test('URI factory: schemes, prefixes and malformed URIs', async (t) => {
   t.same(childTarget(parseTarget('s3://bkt/p/', true), 'o'), { scheme: 's3', bucket: 'bkt', key: 'p/o' });
   t.same(childTarget(parseTarget('az://c/p', true), 'o'), { scheme: 'az', container: 'c', blob: 'p/o' });
   t.equal(formatTarget(parseTarget('/tmp/a b')), 'file:///tmp/a%20b');
-  for (const bad of ['ftp://host/x', 's3://', 's3://bucket', 'az://container', 's3:///key', 'file://relative/x', 'gopher:thing', '']) {
+  for (const bad of [
+    'ftp://host/x',
+    's3://',
+    's3://bucket',
+    'az://container',
+    's3:///key',
+    'file://relative/x',
+    'gopher:thing',
+    '',
+  ]) {
     t.throws(() => parseTarget(bad), { code: 'ERR_DGEN_INVALID_URI' }, `rejects ${JSON.stringify(bad)}`);
   }
   t.ok(createSink('/tmp/dgen-uri-test.bin') instanceof FileSink);
-  const s3 = createSink('s3://bkt/k', { endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const s3 = createSink('s3://bkt/k', {
+    endpoint: 'http://127.0.0.1:1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
   t.ok(s3 instanceof S3Sink);
   s3.destroy();
   t.throws(() => new S3Sink('b', 'k', { partSize: 1024 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partSize' });
-  t.throws(() => createSink('az://c/b', { connectionString: '' }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'connectionString' });
+  t.throws(() => createSink('az://c/b', { connectionString: '' }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'connectionString',
+  });
 });

@@ -35,7 +35,11 @@ t.test('commits the bytes with their CRC32C and reports the result', async (t) =
     t.equal(sink.compressedBytes, size);
     t.equal(sink.compressionRatio, 1);
   }
-  t.same((await readdir(dir)).filter((f) => f.includes('dgen-partial')), [], 'no temporary files remain');
+  t.same(
+    (await readdir(dir)).filter((f) => f.includes('dgen-partial')),
+    [],
+    'no temporary files remain',
+  );
 });
 
 t.test('destroy mid-write leaves nothing behind', async (t) => {
@@ -149,7 +153,10 @@ t.test('bad options and an already-aborted signal create nothing', async (t) => 
   const dir = await tempDir(t);
   const { DirectFileSink } = await import('../lib/index.js');
   t.throws(() => new FileSink(join(dir, 'a'), { fsync: 'no' as never }), { code: 'ERR_DGEN_INVALID_OPTION', message: /fsync/ });
-  t.throws(() => new DirectFileSink(join(dir, 'b'), { bufferSize: 1000 }), { code: 'ERR_DGEN_INVALID_OPTION', message: /bufferSize/ });
+  t.throws(() => new DirectFileSink(join(dir, 'b'), { bufferSize: 1000 }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    message: /bufferSize/,
+  });
   const sink = new FileSink(join(dir, 'c'), { signal: AbortSignal.abort(new Error('stop')) });
   sink.on('error', () => {});
   await t.rejects(sink.result(), { name: 'AbortError' }, 'result() gives the abort');

@@ -27,7 +27,16 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-type Read = { keys: string[]; shape: number[]; dtype: string; offset: number; labels: number[]; ldtype: string; sha: string; samples: string[] };
+type Read = {
+  keys: string[];
+  shape: number[];
+  dtype: string;
+  offset: number;
+  labels: number[];
+  ldtype: string;
+  sha: string;
+  samples: string[];
+};
 
 t.test('h5py opens every file: records and labels, bytes equal regeneration, samples distinct, aligned', async (t) => {
   if (!hasH5py) return t.skip('python3-h5py missing (apt-get install python3-h5py)');
@@ -79,7 +88,10 @@ import { createHdf5File } from ${JSON.stringify(new URL('../lib/formats/hdf5.ts'
 const f = await createHdf5File({ samples: 2, recordLength: 5000, seed: 8, objectId: 1 });
 const parts = []; for await (const c of f.stream()) parts.push(c);
 process.stdout.write(Buffer.concat(parts).toString('base64'));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   t.equal(r.status, 0, r.stderr);
   t.ok(Buffer.from(r.stdout, 'base64').equals(readFileSync(path)), 'byte-identical');
 });
@@ -87,14 +99,27 @@ process.stdout.write(Buffer.concat(parts).toString('base64'));`;
 t.test('ratios hold in the file', async (t) => {
   if (!hasTool('zstd')) return t.skip('zstd CLI missing');
   const dir = tempDir(t);
-  for (const { d, c } of [{ d: 1, c: 1 }, { d: 2, c: 3 }, { d: 4, c: 2 }]) {
-    const f = await createHdf5File({ samples: 8, recordLength: 4 * 1024 * 1024, seed: 5, objectId: 2, dedupRatio: d, compressRatio: c });
+  for (const { d, c } of [
+    { d: 1, c: 1 },
+    { d: 2, c: 3 },
+    { d: 4, c: 2 },
+  ]) {
+    const f = await createHdf5File({
+      samples: 8,
+      recordLength: 4 * 1024 * 1024,
+      seed: 5,
+      objectId: 2,
+      dedupRatio: d,
+      compressRatio: c,
+    });
     const path = join(dir, `r-${d}-${c}.hdf5`);
     await pipeline(f.stream(), createWriteStream(path));
     const bytes = readFileSync(path);
     const measuredD = dedupRatio(bytes, 4096);
     const measuredC = toolRatio(['zstd', '-1', '-c'], path, bytes.length);
-    t.comment(`hdf5 d=${d} c=${c}: dedup ${measuredD.toFixed(4)}, zstd-1 ${measuredC.toFixed(4)} (records at ${f.dataOffset}, file ${bytes.length})`);
+    t.comment(
+      `hdf5 d=${d} c=${c}: dedup ${measuredD.toFixed(4)}, zstd-1 ${measuredC.toFixed(4)} (records at ${f.dataOffset}, file ${bytes.length})`,
+    );
     t.ok(near(measuredD, d, 0.005), `dedup ${measuredD} within 0.5% of ${d}`);
     t.ok(near(measuredC, c, 0.05), `zstd -1 ${measuredC} within 5% of ${c}`);
   }
@@ -103,10 +128,19 @@ t.test('ratios hold in the file', async (t) => {
 t.test('DLIO layout: train/ and valid/ with .hdf5 names that h5py opens', async (t) => {
   if (!hasH5py) return t.skip('python3-h5py missing (apt-get install python3-h5py)');
   const dir = tempDir(t);
-  const r = await putFormatObjects(dir, { format: 'hdf5', count: 2, validCount: 1, seed: 2, formatOptions: { samples: 4, recordLength: 4096 } });
+  const r = await putFormatObjects(dir, {
+    format: 'hdf5',
+    count: 2,
+    validCount: 1,
+    seed: 2,
+    formatOptions: { samples: 4, recordLength: 4096 },
+  });
   t.same(readdirSync(join(dir, 'train')).sort(), ['img_0_of_2.hdf5', 'img_1_of_2.hdf5']);
   t.same(readdirSync(join(dir, 'valid')), ['img_0_of_1.hdf5']);
-  const read = python<Read[]>(READ, r.files.map((f) => join(dir, f.name)));
+  const read = python<Read[]>(
+    READ,
+    r.files.map((f) => join(dir, f.name)),
+  );
   t.equal(new Set(read.flatMap((x) => x.samples)).size, 12, 'all 12 samples distinct across splits');
 });
 
@@ -122,6 +156,10 @@ t.test('bad parameters throw ERR_DGEN_INVALID_FORMAT synchronously, before any s
     ['size', { size: 1000 }],
   ];
   for (const [parameter, options] of bad) {
-    t.throws(() => createHdf5File({ seed: 1, ...options }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.throws(
+      () => createHdf5File({ seed: 1, ...options }),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
   }
 });

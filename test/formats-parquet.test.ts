@@ -76,7 +76,9 @@ t.test('ratios: compression holds, dedup holds in every unit the value framing l
     const bound = units / (Math.min(units - framing, Math.round(units / d)) + framing);
     const measuredD = dedupRatio(bytes, U);
     const measuredC = toolRatio(['zstd', '-1', '-c'], path, bytes.length);
-    t.comment(`parquet S=${recordLength} d=${d} c=${c}: dedup ${measuredD.toFixed(4)} (framing bound ${bound.toFixed(4)}, ${framing} of ${units} units framing), zstd-1 ${measuredC.toFixed(4)}`);
+    t.comment(
+      `parquet S=${recordLength} d=${d} c=${c}: dedup ${measuredD.toFixed(4)} (framing bound ${bound.toFixed(4)}, ${framing} of ${units} units framing), zstd-1 ${measuredC.toFixed(4)}`,
+    );
     t.ok(near(measuredD, bound, 0.02), `dedup ${measuredD} within 2% of the bound ${bound}`);
     t.ok(near(measuredC, c, 0.05), `zstd -1 ${measuredC} within 5% of ${c}`);
   }
@@ -91,6 +93,10 @@ t.test('bad parameters throw ERR_DGEN_INVALID_FORMAT synchronously', async (t) =
     ['size', { size: 100, samples: 10 }],
   ];
   for (const [parameter, options] of bad) {
-    t.throws(() => createParquetFile({ seed: 1, ...options }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.throws(
+      () => createParquetFile({ seed: 1, ...options }),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
   }
 });

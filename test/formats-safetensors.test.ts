@@ -51,7 +51,11 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-type Read = { metadata: Record<string, string>; data_offset: number; tensors: Record<string, { dtype: string; shape: number[]; np_shape: number[] | null; sha: string }> };
+type Read = {
+  metadata: Record<string, string>;
+  data_offset: number;
+  tensors: Record<string, { dtype: string; shape: number[]; np_shape: number[] | null; sha: string }>;
+};
 
 t.test('shards parse by the spec rules, tensors equal regeneration and are distinct across shards', async (t) => {
   if (!hasNumpy) return t.skip('python3-numpy missing (apt-get install python3-numpy)');
@@ -62,7 +66,14 @@ t.test('shards parse by the spec rules, tensors equal regeneration and are disti
   for (let i = 0; i < shards; i++) {
     const f =
       i < 2
-        ? createSafetensorsFile({ size: 3 * 1024 * 1024 + i * 777, layers: 3, firstLayer: i * 3, seed: 21, objectId: i, compressRatio: 2 })
+        ? createSafetensorsFile({
+            size: 3 * 1024 * 1024 + i * 777,
+            layers: 3,
+            firstLayer: i * 3,
+            seed: 21,
+            objectId: i,
+            compressRatio: 2,
+          })
         : createSafetensorsFile({
             seed: 21,
             objectId: i,
@@ -78,7 +89,11 @@ t.test('shards parse by the spec rules, tensors equal regeneration and are disti
     const path = join(dir, name);
     await pipeline(f.stream(), createWriteStream(path));
     t.equal(statSync(path).size, f.size, 'size computed up front');
-    if (i < 2) t.ok(f.size <= 3 * 1024 * 1024 + i * 777 && f.size > 3 * 1024 * 1024 + i * 777 - 8, `size fills the asked size (${f.size})`);
+    if (i < 2)
+      t.ok(
+        f.size <= 3 * 1024 * 1024 + i * 777 && f.size > 3 * 1024 * 1024 + i * 777 - 8,
+        `size fills the asked size (${f.size})`,
+      );
     files.push({ name, file: f });
     paths.push(path);
   }
@@ -109,14 +124,27 @@ t.test('shards parse by the spec rules, tensors equal regeneration and are disti
 t.test('ratios hold in the file', async (t) => {
   if (!hasTool('zstd')) return t.skip('zstd CLI missing');
   const dir = tempDir(t);
-  for (const { d, c } of [{ d: 1, c: 1 }, { d: 2, c: 3 }, { d: 5, c: 1.5 }]) {
-    const f = createSafetensorsFile({ size: 32 * 1024 * 1024, layers: 24, seed: 8, objectId: 1, dedupRatio: d, compressRatio: c });
+  for (const { d, c } of [
+    { d: 1, c: 1 },
+    { d: 2, c: 3 },
+    { d: 5, c: 1.5 },
+  ]) {
+    const f = createSafetensorsFile({
+      size: 32 * 1024 * 1024,
+      layers: 24,
+      seed: 8,
+      objectId: 1,
+      dedupRatio: d,
+      compressRatio: c,
+    });
     const path = join(dir, `r-${d}-${c}.safetensors`);
     await pipeline(f.stream(), createWriteStream(path));
     const bytes = readFileSync(path);
     const measuredD = dedupRatio(bytes, 4096);
     const measuredC = toolRatio(['zstd', '-1', '-c'], path, bytes.length);
-    t.comment(`safetensors d=${d} c=${c}: dedup ${measuredD.toFixed(4)}, zstd-1 ${measuredC.toFixed(4)} (header ${f.dataOffset} bytes)`);
+    t.comment(
+      `safetensors d=${d} c=${c}: dedup ${measuredD.toFixed(4)}, zstd-1 ${measuredC.toFixed(4)} (header ${f.dataOffset} bytes)`,
+    );
     t.ok(near(measuredD, d, 0.005), `dedup ${measuredD} within 0.5% of ${d}`);
     t.ok(near(measuredC, c, 0.05), `zstd -1 ${measuredC} within 5% of ${c}`);
   }
@@ -137,6 +165,10 @@ t.test('bad parameters throw ERR_DGEN_INVALID_FORMAT', async (t) => {
     ['metadata', { tensors: [tensor], metadata: { a: 1 } }],
   ];
   for (const [parameter, options] of bad) {
-    t.throws(() => createSafetensorsFile({ seed: 1, ...options }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.throws(
+      () => createSafetensorsFile({ seed: 1, ...options }),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
   }
 });

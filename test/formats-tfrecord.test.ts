@@ -118,7 +118,11 @@ t.test('every record reads with valid CRCs, features image/size, images equal re
       t.equal(img[2]![0], sha(f.sample(i)), 'image bytes equal regeneration');
       const full = Math.floor(c.recordLength / (c.dedupUnit ?? 4096)) * (c.dedupUnit ?? 4096);
       const raw = createGenerator(f.generator.spec());
-      t.equal(sha(f.sample(i).subarray(0, full)), sha(raw.generateSync().subarray(i * full, (i + 1) * full)), 'whole units are the raw object of the same seed and id');
+      t.equal(
+        sha(f.sample(i).subarray(0, full)),
+        sha(raw.generateSync().subarray(i * full, (i + 1) * full)),
+        'whole units are the raw object of the same seed and id',
+      );
       t.same(r.features.size, ['int64', [Math.floor(Math.sqrt(c.recordLength))]], 'size feature');
       t.equal('pad' in r.features, c.align !== false, 'pad feature only when aligned');
       const place = f.record(i);
@@ -153,7 +157,9 @@ t.test('ratios hold in the file (resnet50-like records, 4 KiB units)', async (t)
     const units = Math.ceil(bytes.length / 4096);
     const payloadUnits = samples * Math.floor(recordLength / 4096);
     const expected = units / (Math.round(payloadUnits / d) + (units - payloadUnits));
-    t.comment(`tfrecord S=${recordLength} d=${d} c=${c}: dedup ${measuredD.toFixed(4)} (framing bound ${expected.toFixed(4)}), zstd-1 ${measuredC.toFixed(4)}`);
+    t.comment(
+      `tfrecord S=${recordLength} d=${d} c=${c}: dedup ${measuredD.toFixed(4)} (framing bound ${expected.toFixed(4)}), zstd-1 ${measuredC.toFixed(4)}`,
+    );
     t.ok(near(measuredD, expected, 0.02), `dedup ${measuredD} within 2% of ${expected}`);
     t.ok(near(measuredD, d, recordLength > 1e6 ? 0.01 : 0.05), `dedup ${measuredD} near requested ${d}`);
     // The padding zeros compress away: expected ratio = file bytes / (payload bytes / c).
@@ -180,6 +186,10 @@ t.test('bad parameters throw ERR_DGEN_INVALID_FORMAT', async (t) => {
     ['size', { size: 10, samples: 4 }],
   ];
   for (const [parameter, options] of bad) {
-    t.throws(() => createTfrecordFile({ seed: 1, ...options }), { code: 'ERR_DGEN_INVALID_FORMAT', parameter }, JSON.stringify(options));
+    t.throws(
+      () => createTfrecordFile({ seed: 1, ...options }),
+      { code: 'ERR_DGEN_INVALID_FORMAT', parameter },
+      JSON.stringify(options),
+    );
   }
 });

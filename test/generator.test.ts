@@ -87,7 +87,9 @@ t.test('every kernel gives the same bytes', async (t) => {
   for (const compressRatio of [1.01, 1.02, 1.3, 1.7, 2, 2.5, 3, 4, 7.3, 10, 33, 64]) {
     for (const dedupUnit of [4096, 65536, 131072]) {
       const digests = kernels.map((kernel) =>
-        createHash('sha256').update(createGenerator({ size: 1024 * 1024 + 1536, seed: 5, kernel, compressRatio, dedupUnit }).generateSync()).digest('hex'),
+        createHash('sha256')
+          .update(createGenerator({ size: 1024 * 1024 + 1536, seed: 5, kernel, compressRatio, dedupUnit }).generateSync())
+          .digest('hex'),
       );
       if (new Set(digests).size !== 1) t.fail(`kernels differ at c=${compressRatio}, unit ${dedupUnit}`);
     }
@@ -119,14 +121,23 @@ t.test('rounding on small objects is visible in the realized ratio', async (t) =
 });
 
 t.test('the dedup mapping uses every unique unit, each floor(n/K) or ceil(n/K) times', async (t) => {
-  for (const [n, d] of [[1000, 3], [4096, 1.5], [777, 10], [50, 1]] as const) {
+  for (const [n, d] of [
+    [1000, 3],
+    [4096, 1.5],
+    [777, 10],
+    [50, 1],
+  ] as const) {
     const g = createGenerator({ size: n * 4096, dedupRatio: d, seed: 8 });
     const counts = new Map<number, number>();
     for (let i = 0; i < n; i++) counts.set(g.uniqueUnitOf(i), (counts.get(g.uniqueUnitOf(i)) ?? 0) + 1);
     const K = g.uniqueUnits;
     t.equal(counts.size, K, `n=${n} d=${d}: all ${K} unique units used`);
-    const lo = Math.floor(n / K), hi = Math.ceil(n / K);
-    t.ok([...counts.values()].every((c) => c === lo || c === hi), `copies per unit in {${lo}, ${hi}}`);
+    const lo = Math.floor(n / K),
+      hi = Math.ceil(n / K);
+    t.ok(
+      [...counts.values()].every((c) => c === lo || c === hi),
+      `copies per unit in {${lo}, ${hi}}`,
+    );
     t.ok([...counts.keys()].every((j) => j >= 0 && j < K));
   }
 });
@@ -139,7 +150,8 @@ t.test('edge sizes: 0 bytes, one byte, one sector, not a multiple of 512, partia
     const whole = g.generateSync();
     t.equal(whole.length, size);
     const half = Math.floor(size / 2);
-    const a = Buffer.alloc(half), b = Buffer.alloc(size - half);
+    const a = Buffer.alloc(half),
+      b = Buffer.alloc(size - half);
     g.fillSync(a, 0);
     g.fillSync(b, half);
     t.ok(Buffer.concat([a, b]).equals(whole), `size ${size} split in two`);

@@ -14,7 +14,8 @@ function shared(a: Set<string>, b: Set<string>): number {
 
 t.test('adjacent seeds, distant seeds and different objects share no 4 KiB chunk', async (t) => {
   for (const shape of [{}, { compressRatio: 4 }, { dedupRatio: 2, compressRatio: 2 }]) {
-    const make = (seed: bigint, objectId: number) => chunkHashes(createGenerator({ size, seed, objectId, ...shape }).generateSync(), 4096);
+    const make = (seed: bigint, objectId: number) =>
+      chunkHashes(createGenerator({ size, seed, objectId, ...shape }).generateSync(), 4096);
     const base = make(1000n, 0);
     const cases: [string, Set<string>][] = [
       ['seed s+1', make(1001n, 0)],

@@ -48,24 +48,82 @@ const byId = <T extends { objectId: string }>(a: T, b: T) => Number(a.objectId) 
 
 t.test('a put streams a version 2 manifest and records that verify regenerates', async (t) => {
   const target = fresh();
-  const result = await putObjects({ target, count: 7, size: 'uniform:10KiB,90KiB', dedupRatio: 2, dedupScope: 'dataset', compressRatio: 2, compression: 'gzip', seed: 31, concurrency: 3 });
+  const result = await putObjects({
+    target,
+    count: 7,
+    size: 'uniform:10KiB,90KiB',
+    dedupRatio: 2,
+    dedupScope: 'dataset',
+    compressRatio: 2,
+    compression: 'gzip',
+    seed: 31,
+    concurrency: 3,
+  });
   const manifestPath = join(target, MANIFEST_NAME);
   const recordsPath = join(target, 'dgen-manifest.records.ndjson');
   t.equal(result.manifestUri, pathToFileURL(manifestPath).href);
   t.equal(result.recordsUri, pathToFileURL(recordsPath).href);
 
   const stored = JSON.parse(await readFile(manifestPath, 'utf8'));
-  t.same(Object.keys(stored), [
-    'format', 'version', 'tool', 'createdAt', 'target', 'seed', 'count', 'size', 'nameTemplate', 'dedupRatio', 'compressRatio',
-    'dedupUnit', 'dedupScope', 'datasetUnits', 'compression', 'seconds', 'records', 'committed', 'failed', 'bytes', 'compressedBytes',
-  ], 'the fixed part and the summary, in order; no objects array');
-  t.match(stored, { format: 'dgen-manifest', version: 2, count: 7, records: 'dgen-manifest.records.ndjson', committed: 7, failed: 0 });
-  const { failures: _f, manifestUri: _m, recordsUri: _r, partialsRemoved: _p, resumed: _re, concurrency: _c, latency: _l, realizedDedupRatio: _d, realizedCompressionRatio: _cr, ...document } = result;
-  t.same(stored, document, 'putObjects returns what it stored (plus failures, locations, partials removed, objects resumed, concurrency, latency, realized ratios)');
+  t.same(
+    Object.keys(stored),
+    [
+      'format',
+      'version',
+      'tool',
+      'createdAt',
+      'target',
+      'seed',
+      'count',
+      'size',
+      'nameTemplate',
+      'dedupRatio',
+      'compressRatio',
+      'dedupUnit',
+      'dedupScope',
+      'datasetUnits',
+      'compression',
+      'seconds',
+      'records',
+      'committed',
+      'failed',
+      'bytes',
+      'compressedBytes',
+    ],
+    'the fixed part and the summary, in order; no objects array',
+  );
+  t.match(stored, {
+    format: 'dgen-manifest',
+    version: 2,
+    count: 7,
+    records: 'dgen-manifest.records.ndjson',
+    committed: 7,
+    failed: 0,
+  });
+  const {
+    failures: _f,
+    manifestUri: _m,
+    recordsUri: _r,
+    partialsRemoved: _p,
+    resumed: _re,
+    concurrency: _c,
+    latency: _l,
+    realizedDedupRatio: _d,
+    realizedCompressionRatio: _cr,
+    ...document
+  } = result;
+  t.same(
+    stored,
+    document,
+    'putObjects returns what it stored (plus failures, locations, partials removed, objects resumed, concurrency, latency, realized ratios)',
+  );
 
   const text = await readFile(recordsPath, 'utf8');
   t.ok(text.endsWith('\n'), 'every line ends with a newline');
-  const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as ManifestRecord);
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ManifestRecord);
   t.equal(lines.length, 7, 'one line per object');
   t.same(lines.map((l) => l.objectId).sort(), ['0', '1', '2', '3', '4', '5', '6']);
   let bytes = 0;
@@ -93,12 +151,26 @@ t.test('--manifest elsewhere: the records go beside it; the CLI summary lists co
   const r = dgen(['put', target, '--count', '3', '--size', '4KiB', '--seed', '2', '--manifest', elsewhere, '--json']);
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  t.match(summary, { committed: 3, failed: 0, bytes: 3 * 4096, manifest: pathToFileURL(elsewhere).href, records: pathToFileURL(join(elsewhere, '..', 'run.records.ndjson')).href, failures: [] });
+  t.match(summary, {
+    committed: 3,
+    failed: 0,
+    bytes: 3 * 4096,
+    manifest: pathToFileURL(elsewhere).href,
+    records: pathToFileURL(join(elsewhere, '..', 'run.records.ndjson')).href,
+    failures: [],
+  });
   t.notOk('objects' in summary);
-  t.same((await readdir(target)).sort(), ['obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin'], 'nothing of the manifest under the target');
+  t.same(
+    (await readdir(target)).sort(),
+    ['obj-000000.bin', 'obj-000001.bin', 'obj-000002.bin'],
+    'nothing of the manifest under the target',
+  );
   t.equal(dgen(['verify', target, '--manifest', elsewhere]).status, 0, 'verify finds the records beside the manifest');
   const human = dgen(['put', fresh(), '--count', '2', '--size', '1KiB', '--seed', '2']);
-  t.match(human.stderr, /dgen put: 2 objects, 2KiB .*\n(.*\n)*  manifest file:.*dgen-manifest\.json\n  records  file:.*dgen-manifest\.records\.ndjson\n/);
+  t.match(
+    human.stderr,
+    /dgen put: 2 objects, 2KiB .*\n(.*\n)* {2}manifest file:.*dgen-manifest\.json\n {2}records {2}file:.*dgen-manifest\.records\.ndjson\n/,
+  );
 });
 
 t.test('shards: merge streams their records into one file; foreign and repeated records are refused', async (t) => {
@@ -115,11 +187,18 @@ t.test('shards: merge streams their records into one file; foreign and repeated 
   t.match(merged.manifest, { version: 2, count: 11, committed: 11, failed: 0, records: 'dgen-manifest.records.ndjson' });
   t.notOk('shard' in merged.manifest);
   const records = (await linesOf(merged.manifest, into)) as ManifestRecord[];
-  t.same(records.map((r) => r.objectId).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 11 }, (_, i) => String(i)));
+  t.same(
+    records.map((r) => r.objectId).sort((a, b) => Number(a) - Number(b)),
+    Array.from({ length: 11 }, (_, i) => String(i)),
+  );
   const whole = fresh();
   await putObjects({ ...options, target: whole });
   const reference = await readManifest(join(whole, MANIFEST_NAME));
-  t.same(records.sort(byId), (await linesOf(reference, join(whole, MANIFEST_NAME))).sort(byId), 'the same records as the unsharded run');
+  t.same(
+    records.sort(byId),
+    (await linesOf(reference, join(whole, MANIFEST_NAME))).sort(byId),
+    'the same records as the unsharded run',
+  );
   t.equal((await verifyObjects({ target })).ok, 11, 'the merged run verifies');
 
   // A record moved into the wrong shard, then a record repeated (its shard manifest counting it).
@@ -127,13 +206,25 @@ t.test('shards: merge streams their records into one file; foreign and repeated 
   const original = await readFile(shard1, 'utf8');
   const foreign = original.replace(/"objectId":"1"/, '"objectId":"2"').replace(/obj-000001\.bin/, 'obj-000002.bin');
   await writeFile(shard1, foreign);
-  await t.rejects(mergeShardManifests(shards, join(target, 'again.json')), { code: 'ERR_DGEN_INVALID_MANIFEST', message: /object 2 in shard 1 of 3/ }, 'a record in the wrong shard');
+  await t.rejects(
+    mergeShardManifests(shards, join(target, 'again.json')),
+    { code: 'ERR_DGEN_INVALID_MANIFEST', message: /object 2 in shard 1 of 3/ },
+    'a record in the wrong shard',
+  );
   const first = original.split('\n')[0]!;
   await writeFile(shard1, original + first + '\n');
   const m1 = JSON.parse(await readFile(join(target, 'dgen-manifest.shard-0001-of-0003.json'), 'utf8'));
   await writeFile(join(target, 'dgen-manifest.shard-0001-of-0003.json'), JSON.stringify({ ...m1, committed: m1.committed + 1 }));
-  await t.rejects(mergeShardManifests(shards, join(target, 'again.json')), { code: 'ERR_DGEN_INVALID_MANIFEST', message: /recorded once|name no other committed record has/ }, 'a record given twice');
-  t.same((await readdir(target)).filter((f) => f.startsWith('again')), [], 'a refused merge stores nothing');
+  await t.rejects(
+    mergeShardManifests(shards, join(target, 'again.json')),
+    { code: 'ERR_DGEN_INVALID_MANIFEST', message: /recorded once|name no other committed record has/ },
+    'a record given twice',
+  );
+  t.same(
+    (await readdir(target)).filter((f) => f.startsWith('again')),
+    [],
+    'a refused merge stores nothing',
+  );
 });
 
 t.test('dataset scope with a fixed size: the unit offsets of a shard are those of the whole run', async (t) => {
@@ -141,11 +232,23 @@ t.test('dataset scope with a fixed size: the unit offsets of a shard are those o
   const options = { target, count: 9, size: '10000', dedupRatio: 2, dedupScope: 'dataset' as const, seed: 21 };
   const shard = await putObjects({ ...options, shard: '1/3' });
   const records = ((await linesOf(shard, shard.manifestUri)) as ManifestRecord[]).sort(byId);
-  t.same(records.map((r) => [r.objectId, r.unitOffset]), [['1', 3], ['4', 12], ['7', 21]], '3 units of 4 KiB per object');
+  t.same(
+    records.map((r) => [r.objectId, r.unitOffset]),
+    [
+      ['1', 3],
+      ['4', 12],
+      ['7', 21],
+    ],
+    '3 units of 4 KiB per object',
+  );
   t.equal(shard.datasetUnits, 27);
   const whole = await putObjects({ ...options, target: fresh() });
   const all = ((await linesOf(whole, whole.manifestUri)) as ManifestRecord[]).sort(byId);
-  t.same(records, all.filter((r) => Number(r.objectId) % 3 === 1), 'the same records as the unsharded run');
+  t.same(
+    records,
+    all.filter((r) => Number(r.objectId) % 3 === 1),
+    'the same records as the unsharded run',
+  );
   t.equal((await verifyObjects({ manifest: shard })).ok, 3);
 });
 
@@ -156,16 +259,48 @@ t.test('truncated and corrupted records: ERR_DGEN_INVALID_MANIFEST naming the fi
   const recordsPath = join(target, 'dgen-manifest.records.ndjson');
   const good = await readFile(recordsPath, 'utf8');
   const lines = good.trimEnd().split('\n');
-  const withLine = (i: number, text: string | undefined) => lines.map((l, j) => (j === i ? text : l)).filter((l) => l !== undefined).join('\n') + '\n';
+  const withLine = (i: number, text: string | undefined) =>
+    lines
+      .map((l, j) => (j === i ? text : l))
+      .filter((l) => l !== undefined)
+      .join('\n') + '\n';
   const name = recordsPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: [string, string, RegExp][] = [
-    ['a line cut in the middle (the end of the file)', good.slice(0, good.length - 20), new RegExp(`${name} line 5: the line must be a manifest record \\(one JSON object per line; truncated`)],
-    ['the last line missing', withLine(4, undefined), new RegExp(`${name} line 5: the line must be present: the manifest counts 5 records.*ends after 4`)],
-    ['a bad crc32c field', withLine(2, lines[2]!.replace(/"crc32c":"[0-9a-f]{8}"/, '"crc32c":"xyz"')), new RegExp(`${name} line 3: crc32c must be 8 hex digits`)],
-    ['bad JSON', withLine(1, '{"objectId":"1","name":'), new RegExp(`${name} line 2: the line must be a manifest record \\(one JSON object per line`)],
-    ['an object id past count', withLine(0, lines[0]!.replace(/"objectId":"\d+"/, '"objectId":"5"')), new RegExp(`${name} line 1: objectId must be a decimal string below count \\(5\\)`)],
-    ['a name that climbs out of the target', withLine(3, lines[3]!.replace(/"name":"[^"]+"/, '"name":"../x.bin"')), new RegExp(`${name} line 4: name must be a name without ".." segments`)],
-    ['a negative size', withLine(4, lines[4]!.replace(/"size":\d+/, '"size":-1')), new RegExp(`${name} line 5: size must be a whole number`)],
+    [
+      'a line cut in the middle (the end of the file)',
+      good.slice(0, good.length - 20),
+      new RegExp(`${name} line 5: the line must be a manifest record \\(one JSON object per line; truncated`),
+    ],
+    [
+      'the last line missing',
+      withLine(4, undefined),
+      new RegExp(`${name} line 5: the line must be present: the manifest counts 5 records.*ends after 4`),
+    ],
+    [
+      'a bad crc32c field',
+      withLine(2, lines[2]!.replace(/"crc32c":"[0-9a-f]{8}"/, '"crc32c":"xyz"')),
+      new RegExp(`${name} line 3: crc32c must be 8 hex digits`),
+    ],
+    [
+      'bad JSON',
+      withLine(1, '{"objectId":"1","name":'),
+      new RegExp(`${name} line 2: the line must be a manifest record \\(one JSON object per line`),
+    ],
+    [
+      'an object id past count',
+      withLine(0, lines[0]!.replace(/"objectId":"\d+"/, '"objectId":"5"')),
+      new RegExp(`${name} line 1: objectId must be a decimal string below count \\(5\\)`),
+    ],
+    [
+      'a name that climbs out of the target',
+      withLine(3, lines[3]!.replace(/"name":"[^"]+"/, '"name":"../x.bin"')),
+      new RegExp(`${name} line 4: name must be a name without ".." segments`),
+    ],
+    [
+      'a negative size',
+      withLine(4, lines[4]!.replace(/"size":\d+/, '"size":-1')),
+      new RegExp(`${name} line 5: size must be a whole number`),
+    ],
     ['a line too many', good + lines[0] + '\n', new RegExp(`${name} line 6: the line must be absent`)],
   ];
   for (const [what, text, message] of cases) {
@@ -192,12 +327,40 @@ t.test('version 1 manifests (records inline) are still read by verify and merge'
     const path = join(target, `dgen-manifest.shard-000${index}-of-0002.json`);
     const v2 = (await readManifest(path)) as ManifestV2;
     const records = (await linesOf(v2, path)) as ManifestRecord[];
-    const { records: _r, committed: _c, failed: _f, bytes: _b, compressedBytes: _cb, interrupted: _i, version: _v, ...fixed } = v2;
+    const {
+      records: _r,
+      committed: _c,
+      failed: _f,
+      bytes: _b,
+      compressedBytes: _cb,
+      interrupted: _i,
+      version: _v,
+      ...fixed
+    } = v2;
     const v1: ManifestV1 = {
       ...fixed,
       version: 1,
-      objects: records.sort(byId).map((r) => ({ name: r.name, uri: pathToFileURL(join(target, r.name)).href, objectId: r.objectId, size: r.size, crc32c: r.crc32c, unitOffset: r.unitOffset! })),
-      failures: index === 1 ? [{ name: 'obj-000005.bin', uri: pathToFileURL(join(target, 'obj-000005.bin')).href, objectId: '5', attempts: 3, error: 'gone', code: 'EIO' }] : [],
+      objects: records.sort(byId).map((r) => ({
+        name: r.name,
+        uri: pathToFileURL(join(target, r.name)).href,
+        objectId: r.objectId,
+        size: r.size,
+        crc32c: r.crc32c,
+        unitOffset: r.unitOffset!,
+      })),
+      failures:
+        index === 1
+          ? [
+              {
+                name: 'obj-000005.bin',
+                uri: pathToFileURL(join(target, 'obj-000005.bin')).href,
+                objectId: '5',
+                attempts: 3,
+                error: 'gone',
+                code: 'EIO',
+              },
+            ]
+          : [],
     };
     if (index === 1) v1.objects = v1.objects.filter((o) => o.objectId !== '5');
     await writeFile(path, JSON.stringify(v1, null, 2));
@@ -206,7 +369,15 @@ t.test('version 1 manifests (records inline) are still read by verify and merge'
   const v1 = await readManifest(join(target, 'dgen-manifest.shard-0001-of-0002.json'));
   t.equal(v1.version, 1);
   const lines = await linesOf(v1, 'ignored for version 1');
-  t.same(lines.map((l) => [l.objectId, isFailureRecord(l)]), [['1', false], ['3', false], ['5', true]], 'objects, then failures');
+  t.same(
+    lines.map((l) => [l.objectId, isFailureRecord(l)]),
+    [
+      ['1', false],
+      ['3', false],
+      ['5', true],
+    ],
+    'objects, then failures',
+  );
   t.same(lines[2], { objectId: '5', name: 'obj-000005.bin', failure: { attempts: 3, error: 'gone', code: 'EIO' } });
   const report = await verifyObjects({ target, manifest: join(target, 'dgen-manifest.shard-0000-of-0002.json') });
   t.match(report, { objects: 3, ok: 3 }, 'a version 1 manifest verifies');
@@ -221,7 +392,10 @@ t.test('version 1 manifests (records inline) are still read by verify and merge'
 t.test('a stopped run commits its records and marks the manifest interrupted', async (t) => {
   // Both data planes: the stream one (object by object) and the native one (batches of 256 objects on
   // the pool: the batch in flight at the stop is cancelled, its objects removed and not recorded).
-  for (const [nativeWrites, count] of [[false, 1000], [true, 5000]] as const) {
+  for (const [nativeWrites, count] of [
+    [false, 1000],
+    [true, 5000],
+  ] as const) {
     const target = fresh();
     const controller = new AbortController();
     const run = putObjects({
@@ -239,13 +413,20 @@ t.test('a stopped run commits its records and marks the manifest interrupted', a
     await t.rejects(run, { name: 'AbortError' }, 'rejects with the signal reason');
     const manifest = (await readManifest(join(target, MANIFEST_NAME))) as ManifestV2;
     t.equal(manifest.interrupted, true);
-    t.ok(manifest.committed >= 50 && manifest.committed < count, `${manifest.committed} objects committed before the stop (native ${nativeWrites})`);
+    t.ok(
+      manifest.committed >= 50 && manifest.committed < count,
+      `${manifest.committed} objects committed before the stop (native ${nativeWrites})`,
+    );
     t.equal((await linesOf(manifest, join(target, MANIFEST_NAME))).length, manifest.committed, 'as many records');
     const report = await verifyObjects({ target });
     t.equal(report.ok, manifest.committed, 'what was recorded verifies');
     const files = await readdir(target);
     t.equal(files.filter((f) => f.endsWith('.bin')).length, manifest.committed, 'no object without its record');
-    t.same(files.filter((f) => f.endsWith('.dgen-partial')), [], 'none partial');
+    t.same(
+      files.filter((f) => f.endsWith('.dgen-partial')),
+      [],
+      'none partial',
+    );
   }
   const complete = await putObjects({ target: fresh(), count: 3, size: '1KiB', seed: 3 });
   t.notOk('interrupted' in complete, 'a complete run is not marked');
@@ -262,11 +443,21 @@ t.test('ManifestWriter: buffered lines, backpressure, counts, commit and abort',
   }
   t.equal(await readdir(dir).then((f) => f.includes('w.records.ndjson')), false, 'nothing visible before close()');
   t.equal(await writer.close(), pathToFileURL(path).href);
-  const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as ManifestLine);
-  t.same(lines.map((l) => Number(l.objectId)), Array.from({ length: 5000 }, (_, i) => i), 'every line, in order');
+  const lines = (await readFile(path, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ManifestLine);
+  t.same(
+    lines.map((l) => Number(l.objectId)),
+    Array.from({ length: 5000 }, (_, i) => i),
+    'every line, in order',
+  );
   t.equal(writer.failed, lines.filter(isFailureRecord).length);
   t.equal(writer.committed, 5000 - writer.failed);
-  t.equal(writer.bytes, lines.reduce((a, l) => a + (isFailureRecord(l) ? 0 : l.size), 0));
+  t.equal(
+    writer.bytes,
+    lines.reduce((a, l) => a + (isFailureRecord(l) ? 0 : l.size), 0),
+  );
 
   const dropped = await ManifestWriter.create(join(dir, 'dropped.ndjson'));
   dropped.object({ objectId: '0', name: 'x', size: 1, crc32c: '00000000' });
@@ -281,9 +472,11 @@ t.test('ManifestWriter: buffered lines, backpressure, counts, commit and abort',
 // Memory that does not grow with the number of objects, shown in a child process whose old-space heap
 // is capped at 96 MiB: one record kept per object (1M records) or a plan array (10M objects) would not
 // fit, streaming does. Peak RSS is reported, not asserted.
-t.test('memory: 1M records through ManifestWriter and readManifestRecords, and a 10M-object plan, in a 96 MiB heap', async (t) => {
-  const dir = fresh();
-  const script = `
+t.test(
+  'memory: 1M records through ManifestWriter and readManifestRecords, and a 10M-object plan, in a 96 MiB heap',
+  async (t) => {
+    const dir = fresh();
+    const script = `
     import { ManifestWriter, putObjects, readManifest, readManifestRecords } from ${JSON.stringify(dist)};
     import { join } from 'node:path';
     const dir = ${JSON.stringify(dir)};
@@ -309,16 +502,19 @@ t.test('memory: 1M records through ManifestWriter and readManifestRecords, and a
     console.log(JSON.stringify({ read, aborted: stopped.name, committed: planned.committed, interrupted: planned.interrupted, datasetUnits: planned.datasetUnits,
       maxRssAfterRecordsMiB: Math.round(afterRecords / 1024), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
   `;
-  const r = spawnSync(process.execPath, ['--max-old-space-size=96', '--input-type=module', '-e', script], { encoding: 'utf8' });
-  t.equal(r.status, 0, r.stderr.slice(-2000));
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  t.equal(out.read, 1_000_000, 'every record read back');
-  t.equal(out.aborted, 'AbortError');
-  t.ok(out.committed >= 200, `${out.committed} objects of the 10M-object plan written`);
-  t.equal(out.interrupted, true);
-  t.equal(out.datasetUnits, 10_000_000, 'the data set units of all 10M objects, counted up front');
-  t.comment(`peak RSS ${out.maxRssAfterRecordsMiB} MiB after 1M records written and read, ${out.maxRssMiB} MiB after the 10M-object plan`);
-});
+    const r = spawnSync(process.execPath, ['--max-old-space-size=96', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr.slice(-2000));
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    t.equal(out.read, 1_000_000, 'every record read back');
+    t.equal(out.aborted, 'AbortError');
+    t.ok(out.committed >= 200, `${out.committed} objects of the 10M-object plan written`);
+    t.equal(out.interrupted, true);
+    t.equal(out.datasetUnits, 10_000_000, 'the data set units of all 10M objects, counted up front');
+    t.comment(
+      `peak RSS ${out.maxRssAfterRecordsMiB} MiB after 1M records written and read, ${out.maxRssMiB} MiB after the 10M-object plan`,
+    );
+  },
+);
 
 t.test('a put of 25,000 small objects streams its records', async (t) => {
   const target = fresh();
@@ -336,7 +532,10 @@ t.test('a put of 25,000 small objects streams its records', async (t) => {
     lines++;
   }
   t.equal(lines, count, 'one line per object');
-  t.ok(seen.every((x) => x === 1), 'each object exactly once');
+  t.ok(
+    seen.every((x) => x === 1),
+    'each object exactly once',
+  );
   t.ok((await readFile(join(target, MANIFEST_NAME))).length < 2048, 'the manifest itself stays small');
   await rm(target, { recursive: true, force: true });
 });

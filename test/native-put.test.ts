@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { mountTmpfs } from './fixtures/helpers.js';
-import { configureWorkers, MANIFEST_NAME, putObjects, readManifest, readManifestRecords, verifyObjects, type ManifestLine, type PutResult } from '../lib/index.js';
+import {
+  configureWorkers,
+  MANIFEST_NAME,
+  putObjects,
+  readManifest,
+  readManifestRecords,
+  verifyObjects,
+  type ManifestLine,
+  type PutResult,
+} from '../lib/index.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
 const root = await mkdtemp(join(tmpdir(), 'dgen-native-put-'));
@@ -26,20 +35,31 @@ async function records(result: PutResult): Promise<ManifestLine[]> {
 }
 
 function partials(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dgen-partial')) : [];
+  return existsSync(dir)
+    ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dgen-partial'))
+    : [];
 }
 
-t.test('the native data plane writes the stream data plane\'s objects, with the same CRC-32C', async (t) => {
+t.test("the native data plane writes the stream data plane's objects, with the same CRC-32C", async (t) => {
   t.teardown(() => configureWorkers());
   for (const size of [0, 1, 511, 512, 4095, 4 * MiB + 1]) {
     const base = { count: 3, size, seed: 8, dedupRatio: 2, compressRatio: 3 } as const;
     const stream = await putObjects({ ...base, target: fresh(), nativeWrites: false });
     const want = await records(stream);
-    for (const [threads, chunkSize] of [[1, '64KiB'], [2, 512], [2, '4MiB'], [3, '1MiB']] as const) {
+    for (const [threads, chunkSize] of [
+      [1, '64KiB'],
+      [2, 512],
+      [2, '4MiB'],
+      [3, '1MiB'],
+    ] as const) {
       configureWorkers({ threads });
       const native = await putObjects({ ...base, target: fresh(), chunkSize });
       const got = await records(native);
-      t.same(got.map((r) => [r.name, (r as { crc32c: string }).crc32c]), want.map((r) => [r.name, (r as { crc32c: string }).crc32c]), `size ${size}, ${threads} threads, chunk ${chunkSize}: names and CRC-32C`);
+      t.same(
+        got.map((r) => [r.name, (r as { crc32c: string }).crc32c]),
+        want.map((r) => [r.name, (r as { crc32c: string }).crc32c]),
+        `size ${size}, ${threads} threads, chunk ${chunkSize}: names and CRC-32C`,
+      );
       for (const r of want) {
         const a = await readFile(join(fileURLToPath(stream.target), r.name));
         const b = await readFile(join(fileURLToPath(native.target), r.name));
@@ -61,7 +81,10 @@ t.test('dataset scope and size distributions on the native data plane', async (t
 t.test('compressed puts to a directory still go through the stream data plane, correct', async (t) => {
   const result = await putObjects({ target: fresh(), count: 2, size: '1MiB', compressRatio: 3, compression: 'gzip', seed: 3 });
   const lines = await records(result);
-  t.ok(lines.every((r) => 'compressedSize' in r && (r as { compressedSize: number }).compressedSize < MiB), 'stored compressed');
+  t.ok(
+    lines.every((r) => 'compressedSize' in r && (r as { compressedSize: number }).compressedSize < MiB),
+    'stored compressed',
+  );
   t.equal((await verifyObjects({ target: fileURLToPath(result.target) })).ok, 2);
 });
 
@@ -115,12 +138,23 @@ t.test('an AbortSignal mid-object: the object is removed and the manifest says i
   t.same(partials(target), [], 'no .dgen-partial file');
   const manifest = await readManifest(join(target, MANIFEST_NAME));
   t.match(manifest, { interrupted: true, committed: 0 });
-  t.same(readdirSync(target).filter((f) => f.endsWith('.bin')), []);
+  t.same(
+    readdirSync(target).filter((f) => f.endsWith('.bin')),
+    [],
+  );
 });
 
 /** Runs `dgen put` and sends it `signal` once objects are being written; resolves with its exit. */
-async function interrupt(target: string, signal: NodeJS.Signals, json: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, 'put', target, '--count', '1000000', '--size', '4KiB', '--seed', '2', ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function interrupt(
+  target: string,
+  signal: NodeJS.Signals,
+  json: boolean,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'put', target, '--count', '1000000', '--size', '4KiB', '--seed', '2', ...(json ? ['--json'] : [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -136,7 +170,11 @@ async function interrupt(target: string, signal: NodeJS.Signals, json: boolean):
 }
 
 t.test('SIGINT, SIGTERM and SIGHUP to dgen put: exit 128+n, nothing partial, an interrupted manifest', async (t) => {
-  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     const target = fresh();
     const r = await interrupt(target, signal, signal === 'SIGTERM');
     t.equal(r.code, status, `${signal}: exit status ${status}\n${r.stderr}`);

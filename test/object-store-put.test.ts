@@ -51,7 +51,12 @@ function watch(client: S3Client): Seen[] {
   const seen: Seen[] = [];
   client.middlewareStack.add(
     (next) => async (args) => {
-      const req = args.request as { method: string; query: Record<string, unknown>; headers: Record<string, string>; body: unknown };
+      const req = args.request as {
+        method: string;
+        query: Record<string, unknown>;
+        headers: Record<string, string>;
+        body: unknown;
+      };
       const body = Buffer.isBuffer(req.body) ? req.body : undefined;
       const entry: Seen = {
         method: req.method,
@@ -115,7 +120,9 @@ t.test("Crc32cChecksum (the S3 clients' CRC-32C): the SDK's own digests, faster"
   const ours = new Crc32cChecksum();
   ours.update(Buffer.from('123456789'));
   t.same([...(await ours.digest())], [0xe3, 0x06, 0x92, 0x83], 'the check value of CRC-32C, big-endian');
-  const { Crc32c } = (await import('@aws-sdk/checksums/crc')) as unknown as { Crc32c: new () => { update(d: Uint8Array): void; digest(): Promise<Uint8Array> } };
+  const { Crc32c } = (await import('@aws-sdk/checksums/crc')) as unknown as {
+    Crc32c: new () => { update(d: Uint8Array): void; digest(): Promise<Uint8Array> };
+  };
   const data = gen(3 * MiB + 5).generateSync();
   for (const cuts of [[0], [1, 4096, 2 * MiB], [511, 512, 513]]) {
     const sdk = new Crc32c();
@@ -126,7 +133,11 @@ t.test("Crc32cChecksum (the S3 clients' CRC-32C): the SDK's own digests, faster"
       ours.update(data.subarray(at, Math.max(at, cut)));
       at = Math.max(at, cut);
     }
-    t.same(Buffer.from(await ours.digest()), Buffer.from(await sdk.digest()), `updates cut at ${cuts.join(', ')}: the same digest as the SDK's`);
+    t.same(
+      Buffer.from(await ours.digest()),
+      Buffer.from(await sdk.digest()),
+      `updates cut at ${cuts.join(', ')}: the same digest as the SDK's`,
+    );
   }
 });
 
@@ -136,21 +147,53 @@ t.test('bad input throws before any request', async (t) => {
   t.throws(() => putGeneratedObject('/tmp/x.bin', g), { code: 'ERR_DGEN_INVALID_URI' });
   t.throws(() => putGeneratedObject('s3://bucket', g), { code: 'ERR_DGEN_INVALID_URI' });
   t.throws(() => putGeneratedObject({ scheme: 'az', container: 'c', blob: '' }, g), { code: 'ERR_DGEN_INVALID_URI' });
-  t.throws(() => putGeneratedObject('s3://b/k', {} as DataGenerator), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'generator' });
-  t.throws(() => putGeneratedObject('s3://b/k', g, { partSize: MiB }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partSize' });
-  t.throws(() => putGeneratedObject('s3://b/k', gen(10_000 * P + 1), { partSize: P }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partSize' }, 'more than 10,000 parts');
-  t.throws(() => putGeneratedObject('s3://b/k', g, { partConcurrency: 0 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partConcurrency' });
-  t.throws(() => putGeneratedObject('s3://b/k', g, { buffers: new PartBufferPool(MiB) }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'buffers' });
-  t.throws(() => putGeneratedObject('s3://b/k', g, { compression: 'zstd' } as never), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'compression' });
-  t.throws(() => putGeneratedObject('s3://b/k', g, { signal: {} as AbortSignal }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'signal' });
-  t.throws(() => putGeneratedObject('az://c/b', g, { connectionString: cs, blockSize: 0 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'blockSize' });
-  t.throws(() => putGeneratedObject('az://c/b', gen(50_001), { connectionString: cs, blockSize: 1 }), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'blockSize' });
+  t.throws(() => putGeneratedObject('s3://b/k', {} as DataGenerator), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'generator',
+  });
+  t.throws(() => putGeneratedObject('s3://b/k', g, { partSize: MiB }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'partSize',
+  });
+  t.throws(
+    () => putGeneratedObject('s3://b/k', gen(10_000 * P + 1), { partSize: P }),
+    { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'partSize' },
+    'more than 10,000 parts',
+  );
+  t.throws(() => putGeneratedObject('s3://b/k', g, { partConcurrency: 0 }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'partConcurrency',
+  });
+  t.throws(() => putGeneratedObject('s3://b/k', g, { buffers: new PartBufferPool(MiB) }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'buffers',
+  });
+  t.throws(() => putGeneratedObject('s3://b/k', g, { compression: 'zstd' } as never), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'compression',
+  });
+  t.throws(() => putGeneratedObject('s3://b/k', g, { signal: {} as AbortSignal }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'signal',
+  });
+  t.throws(() => putGeneratedObject('az://c/b', g, { connectionString: cs, blockSize: 0 }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'blockSize',
+  });
+  t.throws(() => putGeneratedObject('az://c/b', gen(50_001), { connectionString: cs, blockSize: 1 }), {
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'blockSize',
+  });
   const saved = process.env.AZURE_STORAGE_CONNECTION_STRING;
   delete process.env.AZURE_STORAGE_CONNECTION_STRING;
   t.throws(() => putGeneratedObject('az://c/b', g), { code: 'ERR_DGEN_INVALID_OPTION', parameter: 'connectionString' });
   if (saved !== undefined) process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
   const reason = new Error('stopped before it started');
-  await t.rejects(putGeneratedObject('s3://b/k', g, { endpoint: 'http://127.0.0.1:1', credentials, signal: AbortSignal.abort(reason) }), reason, 'an aborted signal rejects at once');
+  await t.rejects(
+    putGeneratedObject('s3://b/k', g, { endpoint: 'http://127.0.0.1:1', credentials, signal: AbortSignal.abort(reason) }),
+    reason,
+    'an aborted signal rejects at once',
+  );
 });
 
 t.test('S3', async (t) => {
@@ -182,17 +225,33 @@ t.test('S3', async (t) => {
       const key = `rt/${size}.bin`;
       seen.length = 0;
       const stored: number[] = [];
-      const result = await putGeneratedObject({ scheme: 's3', bucket, key }, gen(size), { client, partSize: P, partConcurrency: 2, onStored: (n) => stored.push(n) });
+      const result = await putGeneratedObject({ scheme: 's3', bucket, key }, gen(size), {
+        client,
+        partSize: P,
+        partConcurrency: 2,
+        onStored: (n) => stored.push(n),
+      });
       const back = await getBytes(key);
       const expected = gen(size).generateSync();
       t.ok(back.equals(expected), `${size}: the stored object equals generateSync()`);
       t.equal(result.crc32c, formatCrc32c(crc32c(back)), `${size}: crc32c is @node-rs/crc32's of the bytes read back`);
-      t.same({ uri: result.uri, size: result.size, compressedSize: result.compressedSize }, { uri: `s3://${bucket}/${key}`, size, compressedSize: size });
+      t.same(
+        { uri: result.uri, size: result.size, compressedSize: result.compressedSize },
+        { uri: `s3://${bucket}/${key}`, size, compressedSize: size },
+      );
       t.type(result.etag, 'string', `${size}: etag`);
-      t.equal(stored.reduce((a, b) => a + b, 0), size, `${size}: onStored adds up to the size`);
+      t.equal(
+        stored.reduce((a, b) => a + b, 0),
+        size,
+        `${size}: onStored adds up to the size`,
+      );
       const writes = seen.filter((s) => s.method === 'PUT' || s.method === 'POST');
       if (size <= P) {
-        t.same(writes.map((s) => [s.method, Object.keys(s.query).sort().join(',')]), [['PUT', '']], `${size}: one PutObject`);
+        t.same(
+          writes.map((s) => [s.method, Object.keys(s.query).sort().join(',')]),
+          [['PUT', '']],
+          `${size}: one PutObject`,
+        );
       } else {
         const parts = Math.ceil(size / P);
         t.same(
@@ -200,36 +259,62 @@ t.test('S3', async (t) => {
           [['POST', 'uploads'], ...Array.from({ length: parts }, () => ['PUT', 'partNumber,uploadId']), ['POST', 'uploadId']],
           `${size}: CreateMultipartUpload, ${parts} UploadPart, CompleteMultipartUpload`,
         );
-        t.same(writes.filter((s) => s.query.partNumber).map((s) => s.length), Array.from({ length: parts }, (_, i) => Math.min(P, size - i * P)), `${size}: part lengths`);
+        t.same(
+          writes.filter((s) => s.query.partNumber).map((s) => s.length),
+          Array.from({ length: parts }, (_, i) => Math.min(P, size - i * P)),
+          `${size}: part lengths`,
+        );
       }
       for (const s of writes.filter((w) => w.method === 'PUT')) {
         const raw = Buffer.alloc(4);
         raw.writeUInt32BE(s.bodyBefore!);
-        t.equal(s.checksum, raw.toString('base64'), `${size}: x-amz-checksum-crc32c is the CRC-32C of the body (${s.length} bytes)`);
+        t.equal(
+          s.checksum,
+          raw.toString('base64'),
+          `${size}: x-amz-checksum-crc32c is the CRC-32C of the body (${s.length} bytes)`,
+        );
         t.match(s.payloadHash, /^[0-9a-f]{64}$/, `${size}: over plain HTTP the body's SHA-256 is signed`);
         t.equal(s.bodyAfter, s.bodyBefore, `${size}: the body did not change while it was sent`);
       }
     }
     const pool = partBuffersFor(client, P);
     t.equal(pool.stats.lent, 0, 'every buffer went back to the client pool');
-    t.ok(pool.stats.allocated <= 3, `the client pool allocated partConcurrency + 1 buffers at most (${pool.stats.allocated}) for ${pool.stats.acquisitions} parts`);
+    t.ok(
+      pool.stats.allocated <= 3,
+      `the client pool allocated partConcurrency + 1 buffers at most (${pool.stats.allocated}) for ${pool.stats.acquisitions} parts`,
+    );
   });
 
   t.test('payload signing: unsigned over HTTPS (checksum header signed instead), signed over HTTP, by choice', async (t) => {
     seen.length = 0;
-    const r = await putGeneratedObject(`s3://${bucket}/unsigned.bin`, gen(2 * P + 3), { client, partSize: P, signPayload: false });
+    const r = await putGeneratedObject(`s3://${bucket}/unsigned.bin`, gen(2 * P + 3), {
+      client,
+      partSize: P,
+      signPayload: false,
+    });
     t.ok((await getBytes('unsigned.bin')).equals(gen(2 * P + 3).generateSync()), 'signPayload: false: stored byte-exact');
     t.equal(r.crc32c, formatCrc32c(crc32c(gen(2 * P + 3).generateSync())));
     const bodies = seen.filter((s) => s.method === 'PUT');
-    t.same(bodies.map((s) => s.payloadHash), ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD'], 'every part went with UNSIGNED-PAYLOAD');
-    t.ok(bodies.every((s) => s.checksum), 'and its CRC-32C header');
+    t.same(
+      bodies.map((s) => s.payloadHash),
+      ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD'],
+      'every part went with UNSIGNED-PAYLOAD',
+    );
+    t.ok(
+      bodies.every((s) => s.checksum),
+      'and its CRC-32C header',
+    );
     // Over HTTPS by default (no server listens there: only the request as sent matters).
     const tls = createS3Client({ endpoint: `https://127.0.0.1:${await freePort()}`, credentials, maxAttempts: 1 });
     t.teardown(() => tls.destroy());
     const tlsSeen = watch(tls);
     await t.rejects(putGeneratedObject(`s3://${bucket}/tls.bin`, gen(1000), { client: tls }), { code: 'ERR_DGEN_BACKEND' });
-    await t.rejects(putGeneratedObject(`s3://${bucket}/tls.bin`, gen(1000), { client: tls, checksumAlgorithm: 'none' }), { code: 'ERR_DGEN_BACKEND' });
-    await t.rejects(putGeneratedObject(`s3://${bucket}/tls.bin`, gen(1000), { client: tls, signPayload: true }), { code: 'ERR_DGEN_BACKEND' });
+    await t.rejects(putGeneratedObject(`s3://${bucket}/tls.bin`, gen(1000), { client: tls, checksumAlgorithm: 'none' }), {
+      code: 'ERR_DGEN_BACKEND',
+    });
+    await t.rejects(putGeneratedObject(`s3://${bucket}/tls.bin`, gen(1000), { client: tls, signPayload: true }), {
+      code: 'ERR_DGEN_BACKEND',
+    });
     t.equal(tlsSeen[0]?.payloadHash, 'UNSIGNED-PAYLOAD', 'HTTPS with a CRC-32C: unsigned');
     t.match(tlsSeen[1]?.payloadHash, /^[0-9a-f]{64}$/, 'HTTPS without a checksum: signed');
     t.match(tlsSeen[2]?.payloadHash, /^[0-9a-f]{64}$/, 'signPayload: true: signed');
@@ -240,7 +325,11 @@ t.test('S3', async (t) => {
     const sink = new S3Sink(bucket, 'stream.bin', { client, partSize: P });
     sink.end(gen(P + 100).generateSync());
     await sink.result();
-    t.equal((client.config as { checksumAlgorithms?: { CRC32C?: unknown } }).checksumAlgorithms?.CRC32C, Crc32cChecksum, 'createS3Client plugs it in');
+    t.equal(
+      (client.config as { checksumAlgorithms?: { CRC32C?: unknown } }).checksumAlgorithms?.CRC32C,
+      Crc32cChecksum,
+      'createS3Client plugs it in',
+    );
     const bodies = seen.filter((s) => s.method === 'PUT');
     t.equal(bodies.length, 2, 'two parts');
     for (const s of bodies) {
@@ -254,16 +343,30 @@ t.test('S3', async (t) => {
     seen.length = 0;
     const buffers = new PartBufferPool(P, { maxBuffers: 3 });
     const sizes = [6 * P + 7, 5 * P, 7 * P - 3, 6 * P + 512];
-    const results = await Promise.all(sizes.map((size, i) => putGeneratedObject(`s3://${bucket}/pool/${i}.bin`, gen(size, i), { client, buffers, partSize: P, partConcurrency: 2 })));
+    const results = await Promise.all(
+      sizes.map((size, i) =>
+        putGeneratedObject(`s3://${bucket}/pool/${i}.bin`, gen(size, i), { client, buffers, partSize: P, partConcurrency: 2 }),
+      ),
+    );
     for (const [i, size] of sizes.entries()) {
       const back = await getBytes(`pool/${i}.bin`);
       t.ok(back.equals(gen(size, i).generateSync()), `object ${i} (${size} bytes) is byte-exact`);
       t.equal(results[i]!.crc32c, formatCrc32c(crc32c(back)));
     }
     const parts = seen.filter((s) => s.query.partNumber);
-    t.equal(parts.length, sizes.reduce((a, s) => a + Math.ceil(s / P), 0), 'every part was sent once');
-    t.ok(parts.every((s) => s.bodyAfter === s.bodyBefore), 'no body changed while it was being sent');
-    t.same({ allocated: buffers.stats.allocated, lent: buffers.stats.lent, waiting: buffers.stats.waiting }, { allocated: 3, lent: 0, waiting: 0 });
+    t.equal(
+      parts.length,
+      sizes.reduce((a, s) => a + Math.ceil(s / P), 0),
+      'every part was sent once',
+    );
+    t.ok(
+      parts.every((s) => s.bodyAfter === s.bodyBefore),
+      'no body changed while it was being sent',
+    );
+    t.same(
+      { allocated: buffers.stats.allocated, lent: buffers.stats.lent, waiting: buffers.stats.waiting },
+      { allocated: 3, lent: 0, waiting: 0 },
+    );
     t.equal(buffers.stats.acquisitions, parts.length, `${parts.length} parts from 3 buffers`);
   });
 
@@ -285,15 +388,25 @@ t.test('S3', async (t) => {
       onStored: () => ++stored === 2 && ac.abort(),
     }).catch((e: Error & { abortError?: Error & { code?: string } }) => e);
     t.equal((err as Error).name, 'AbortError', 'rejects with the signal reason');
-    const sent = proxy.requests.map((r) => `${r.method} ${r.url.includes('uploads') ? '?uploads' : r.url.includes('partNumber=') ? '?partNumber' : r.url.includes('uploadId=') ? '?uploadId' : ''}`);
+    const sent = proxy.requests.map(
+      (r) =>
+        `${r.method} ${r.url.includes('uploads') ? '?uploads' : r.url.includes('partNumber=') ? '?partNumber' : r.url.includes('uploadId=') ? '?uploadId' : ''}`,
+    );
     t.equal(sent[0], 'POST ?uploads', 'a multipart upload was started');
     t.ok(sent.filter((s) => s === 'PUT ?partNumber').length >= 2, 'parts were uploaded');
     t.ok(sent.filter((s) => s === 'PUT ?partNumber').length < 12, 'not all of them');
     const abort = proxy.requests.find((r) => r.method === 'DELETE' && r.url.includes('uploadId='));
     t.ok(abort, 'AbortMultipartUpload (DELETE ?uploadId) reached the server');
     t.equal(abort?.status, 405, 's3rver answers it with 405 (known)');
-    t.match((err as { abortError?: { code?: string; message?: string } }).abortError, { code: 'ERR_DGEN_BACKEND', message: /abort of the multipart upload of s3:\/\/dgen-put\/abort\/multipart\.bin/ }, 'the refused abort is attached, not reported instead');
-    t.notOk(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')), 'no CompleteMultipartUpload was sent');
+    t.match(
+      (err as { abortError?: { code?: string; message?: string } }).abortError,
+      { code: 'ERR_DGEN_BACKEND', message: /abort of the multipart upload of s3:\/\/dgen-put\/abort\/multipart\.bin/ },
+      'the refused abort is attached, not reported instead',
+    );
+    t.notOk(
+      proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')),
+      'no CompleteMultipartUpload was sent',
+    );
     t.equal(await exists(client, key), false, 'no object at the destination');
     t.equal(buffers.stats.lent, 0, 'every buffer is back in the pool');
 
@@ -302,19 +415,36 @@ t.test('S3', async (t) => {
     seen.length = 0;
     const early = new AbortController();
     const buffers60 = new PartBufferPool(64 * MiB);
-    const stopped = putGeneratedObject(`s3://${bucket}/abort/single.bin`, gen(60 * MiB), { client, buffers: buffers60, partSize: 64 * MiB, signal: early.signal });
+    const stopped = putGeneratedObject(`s3://${bucket}/abort/single.bin`, gen(60 * MiB), {
+      client,
+      buffers: buffers60,
+      partSize: 64 * MiB,
+      signal: early.signal,
+    });
     early.abort(); // while its buffer is being taken and filled
     await t.rejects(stopped, { name: 'AbortError' });
     t.same(seen, [], 'aborted while generating: no request sent');
     t.equal(await exists(client, 'abort/single.bin'), false);
     seen.length = 0;
     const late = new AbortController();
-    const single = putGeneratedObject(`s3://${bucket}/abort/single.bin`, gen(60 * MiB), { client, buffers: buffers60, partSize: 64 * MiB, signal: late.signal });
+    const single = putGeneratedObject(`s3://${bucket}/abort/single.bin`, gen(60 * MiB), {
+      client,
+      buffers: buffers60,
+      partSize: 64 * MiB,
+      signal: late.signal,
+    });
     abortOnceSent(seen, late);
     const result = await single;
     t.ok(late.signal.aborted, 'aborted while the PutObject was on its way');
-    t.same(seen.map((r) => r.method), ['PUT'], 'one PutObject');
-    t.ok((await getBytes('abort/single.bin')).equals(gen(60 * MiB).generateSync()), 'it finished: the object is whole, and the promise resolved');
+    t.same(
+      seen.map((r) => r.method),
+      ['PUT'],
+      'one PutObject',
+    );
+    t.ok(
+      (await getBytes('abort/single.bin')).equals(gen(60 * MiB).generateSync()),
+      'it finished: the object is whole, and the promise resolved',
+    );
     t.equal(result.size, 60 * MiB);
     t.equal(buffers60.stats.lent, 0);
   });
@@ -338,8 +468,14 @@ t.test('S3', async (t) => {
     t.match(err.message, /^S3: upload of part 3 of s3:\/\/dgen-put\/refused\/obj\.bin failed: /);
     t.equal(err.cause?.$metadata?.httpStatusCode, 503, 'the SDK error is the cause');
     t.ok(isTransient(err), 'a bulk put would retry it');
-    t.ok(proxy.requests.some((r) => r.method === 'DELETE' && r.url.includes('uploadId=')), 'AbortMultipartUpload sent');
-    t.notOk(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')), 'no CompleteMultipartUpload');
+    t.ok(
+      proxy.requests.some((r) => r.method === 'DELETE' && r.url.includes('uploadId=')),
+      'AbortMultipartUpload sent',
+    );
+    t.notOk(
+      proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')),
+      'no CompleteMultipartUpload',
+    );
     t.equal(await exists(client, key), false);
   });
 
@@ -384,7 +520,11 @@ t.test('Azure Blob', async (t) => {
   t.test('round trips around the block size: bytes, CRC-32C, Content-MD5', async (t) => {
     for (const size of SIZES) {
       const name = `rt/${size}.bin`;
-      const result = await putGeneratedObject({ scheme: 'az', container, blob: name }, gen(size), { serviceClient: service, blockSize: P, blockConcurrency: 2 });
+      const result = await putGeneratedObject({ scheme: 'az', container, blob: name }, gen(size), {
+        serviceClient: service,
+        blockSize: P,
+        blockConcurrency: 2,
+      });
       const back = await getBytes(name);
       t.ok(back.equals(gen(size).generateSync()), `${size}: the stored blob equals generateSync()`);
       t.equal(result.crc32c, formatCrc32c(crc32c(back)), `${size}: crc32c is @node-rs/crc32's of the bytes read back`);
@@ -393,20 +533,37 @@ t.test('Azure Blob', async (t) => {
       const props = await blobClient(name).getProperties();
       t.equal(Buffer.from(props.contentMD5 ?? []).toString('base64'), md5, `${size}: the service holds the same Content-MD5`);
       const blocks = await blobClient(name).getBlockList('committed');
-      t.equal((blocks.committedBlocks ?? []).length, size <= P ? 0 : Math.ceil(size / P), `${size}: ${size <= P ? 'one Put Blob' : 'a block per block size'}`);
-      t.same({ uri: result.uri, size: result.size, compressedSize: result.compressedSize }, { uri: `az://${container}/${name}`, size, compressedSize: size });
+      t.equal(
+        (blocks.committedBlocks ?? []).length,
+        size <= P ? 0 : Math.ceil(size / P),
+        `${size}: ${size <= P ? 'one Put Blob' : 'a block per block size'}`,
+      );
+      t.same(
+        { uri: result.uri, size: result.size, compressedSize: result.compressedSize },
+        { uri: `az://${container}/${name}`, size, compressedSize: size },
+      );
       t.type(result.etag, 'string');
     }
     const pool = partBuffersFor(service, P);
     t.equal(pool.stats.lent, 0);
-    t.ok(pool.stats.allocated <= 3, `the client pool allocated ${pool.stats.allocated} buffers for ${pool.stats.acquisitions} blocks`);
+    t.ok(
+      pool.stats.allocated <= 3,
+      `the client pool allocated ${pool.stats.allocated} buffers for ${pool.stats.acquisitions} blocks`,
+    );
   });
 
   t.test('a shared pool smaller than the demand: concurrent blobs, blockConcurrency 2, all byte-exact', async (t) => {
     const buffers = new PartBufferPool(P, { maxBuffers: 3 });
     const sizes = [6 * P + 7, 5 * P, 7 * P - 3, 6 * P + 512];
     const results = await Promise.all(
-      sizes.map((size, i) => putGeneratedObject(`az://${container}/pool/${i}.bin`, gen(size, i), { serviceClient: service, buffers, blockSize: P, blockConcurrency: 2 })),
+      sizes.map((size, i) =>
+        putGeneratedObject(`az://${container}/pool/${i}.bin`, gen(size, i), {
+          serviceClient: service,
+          buffers,
+          blockSize: P,
+          blockConcurrency: 2,
+        }),
+      ),
     );
     for (const [i, size] of sizes.entries()) {
       const back = await getBytes(`pool/${i}.bin`);
@@ -441,20 +598,37 @@ t.test('Azure Blob', async (t) => {
     // way (seen by a recording proxy), the Put Blob finishes and the blob is whole.
     const proxy = await startRecordingProxy(server.port);
     t.teardown(() => proxy.close());
-    const viaProxy = server.connectionString.replace(`:${server.port}/`, `${proxy.endpoint.slice(proxy.endpoint.lastIndexOf(':'))}/`);
+    const viaProxy = server.connectionString.replace(
+      `:${server.port}/`,
+      `${proxy.endpoint.slice(proxy.endpoint.lastIndexOf(':'))}/`,
+    );
     const buffers60 = new PartBufferPool(64 * MiB);
     const early = new AbortController();
-    const stopped = putGeneratedObject(`az://${container}/abort/single.bin`, gen(60 * MiB), { connectionString: viaProxy, buffers: buffers60, blockSize: 64 * MiB, signal: early.signal });
+    const stopped = putGeneratedObject(`az://${container}/abort/single.bin`, gen(60 * MiB), {
+      connectionString: viaProxy,
+      buffers: buffers60,
+      blockSize: 64 * MiB,
+      signal: early.signal,
+    });
     early.abort(); // while its buffer is being taken and filled
     await t.rejects(stopped, { name: 'AbortError' });
     t.same(proxy.requests, [], 'aborted while generating: no request sent');
     t.equal(await blobClient('abort/single.bin').exists(), false);
     const late = new AbortController();
-    const single = putGeneratedObject(`az://${container}/abort/single.bin`, gen(60 * MiB), { connectionString: viaProxy, buffers: buffers60, blockSize: 64 * MiB, signal: late.signal });
+    const single = putGeneratedObject(`az://${container}/abort/single.bin`, gen(60 * MiB), {
+      connectionString: viaProxy,
+      buffers: buffers60,
+      blockSize: 64 * MiB,
+      signal: late.signal,
+    });
     abortOnceSent(proxy.requests, late);
     await single;
     t.ok(late.signal.aborted, 'aborted while the Put Blob was on its way');
-    t.same(proxy.requests.map((r) => r.method), ['PUT'], 'one Put Blob');
+    t.same(
+      proxy.requests.map((r) => r.method),
+      ['PUT'],
+      'one Put Blob',
+    );
     t.ok((await getBytes('abort/single.bin')).equals(gen(60 * MiB).generateSync()), 'it finished: the blob is whole');
   });
 

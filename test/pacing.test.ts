@@ -37,7 +37,10 @@ function starvation(): () => number {
 function checkRate(t: Tap.Test, what: string, size: number, seconds: number, rate: number, starved: number): void {
   const measured = size / seconds;
   const paced = size / Math.max(seconds - starved, size / rate);
-  t.ok(measured <= rate * 1.001, `${what}: never faster than the rate (${(measured / MiB).toFixed(2)} MiB/s for ${(rate / MiB).toFixed(2)})`);
+  t.ok(
+    measured <= rate * 1.001,
+    `${what}: never faster than the rate (${(measured / MiB).toFixed(2)} MiB/s for ${(rate / MiB).toFixed(2)})`,
+  );
   t.ok(
     paced >= rate * 0.95,
     `${what}: within 5% of the rate (${(measured / MiB).toFixed(2)} MiB/s for ${(rate / MiB).toFixed(2)}; ${starved.toFixed(3)} s starved)`,
@@ -96,8 +99,20 @@ t.test('destroying a paced DataSource while it waits stops it at once', async (t
 
 t.test('bad rates are typed errors naming the option', async (t) => {
   for (const rate of [0, -1, 'fast', 'NaN', Infinity, '0MiB/s', {}]) {
-    t.throws(() => new DataSource({ size: 1, rate: rate as never }), { code: 'ERR_DGEN_INVALID_OPTION', message: /rate/ }, `DataSource rate ${String(rate)}`);
-    t.throws(() => createWebStream({ size: 1, rate: rate as never }), { code: 'ERR_DGEN_INVALID_OPTION' }, `createWebStream rate ${String(rate)}`);
-    t.throws(() => createGenerator({ size: 1 }).writeToFd(1, { rate: rate as never }), { code: 'ERR_DGEN_INVALID_OPTION' }, `writeToFd rate ${String(rate)}`);
+    t.throws(
+      () => new DataSource({ size: 1, rate: rate as never }),
+      { code: 'ERR_DGEN_INVALID_OPTION', message: /rate/ },
+      `DataSource rate ${String(rate)}`,
+    );
+    t.throws(
+      () => createWebStream({ size: 1, rate: rate as never }),
+      { code: 'ERR_DGEN_INVALID_OPTION' },
+      `createWebStream rate ${String(rate)}`,
+    );
+    t.throws(
+      () => createGenerator({ size: 1 }).writeToFd(1, { rate: rate as never }),
+      { code: 'ERR_DGEN_INVALID_OPTION' },
+      `writeToFd rate ${String(rate)}`,
+    );
   }
 });

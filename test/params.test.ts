@@ -23,7 +23,11 @@ t.test('sizes: numbers and strings with binary and SI prefixes', async (t) => {
   t.equal(parseSize('size', '4kb'), 4000);
   t.equal(new DataSource({ size: '4k' }).generator.size, 4096, 'the library reads 4k as the CLI does');
   for (const bad of ['-5', '12 parsecs', '', '1.5', '0.3B', '1.0000001KiB', 1.5, -1, NaN, Infinity, 2 ** 53, '1e3']) {
-    t.throws(() => parseSize('size', bad), { name: 'RangeError', code: 'ERR_DGEN_INVALID_SIZE', parameter: 'size' }, `rejects ${String(bad)}`);
+    t.throws(
+      () => parseSize('size', bad),
+      { name: 'RangeError', code: 'ERR_DGEN_INVALID_SIZE', parameter: 'size' },
+      `rejects ${String(bad)}`,
+    );
   }
   t.throws(() => parseSize('size', {}), { name: 'TypeError', code: 'ERR_DGEN_INVALID_SIZE' });
 });
@@ -50,7 +54,11 @@ t.test('generator options', async (t) => {
     [{}, 'TypeError', 'ERR_DGEN_INVALID_SIZE', 'size'],
   ];
   for (const [options, name, code, parameter] of cases) {
-    t.throws(() => createGenerator(options as never), { name, code, parameter }, `${JSON.stringify(options, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))} -> ${code}`);
+    t.throws(
+      () => createGenerator(options as never),
+      { name, code, parameter },
+      `${JSON.stringify(options, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))} -> ${code}`,
+    );
   }
   t.throws(() => createGenerator(null as never), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION' });
   const err = (() => {
@@ -60,8 +68,15 @@ t.test('generator options', async (t) => {
       return e as Error;
     }
   })();
-  t.match(err?.message, /compressRatio must be a number from 1 to 64; got 100/, 'message names parameter, allowed range and value');
-  t.ok(createGenerator({ size: 10, dedupRatio: '2.5', compressRatio: '64', seed: '0x10', dedupUnit: '1GiB' }), 'limits are inclusive');
+  t.match(
+    err?.message,
+    /compressRatio must be a number from 1 to 64; got 100/,
+    'message names parameter, allowed range and value',
+  );
+  t.ok(
+    createGenerator({ size: 10, dedupRatio: '2.5', compressRatio: '64', seed: '0x10', dedupUnit: '1GiB' }),
+    'limits are inclusive',
+  );
 });
 
 t.test('bad options create nothing', async (t) => {

@@ -45,7 +45,8 @@ function consistent(t: Test, s: LatencySummary | undefined, what: string): void 
   t.ok(s.count >= 1, `${what}: count ${s.count}`);
   t.ok(s.min >= 0, `${what}: min ${s.min} >= 0`);
   const order: (keyof LatencySummary)[] = ['min', 'p50', 'p90', 'p99', 'p999', 'max'];
-  for (let i = 1; i < order.length; i++) t.ok(s[order[i - 1]!] <= s[order[i]!], `${what}: ${order[i - 1]} ${s[order[i - 1]!]} <= ${order[i]} ${s[order[i]!]}`);
+  for (let i = 1; i < order.length; i++)
+    t.ok(s[order[i - 1]!] <= s[order[i]!], `${what}: ${order[i - 1]} ${s[order[i - 1]!]} <= ${order[i]} ${s[order[i]!]}`);
   t.ok(s.mean >= s.min && s.mean <= s.max, `${what}: mean ${s.mean} within [min, max]`);
 }
 
@@ -73,13 +74,20 @@ t.test('stream plane: commit latency of every committed object, realized ratios 
   t.equal(r.latency!.commit.count, stored.committed, 'one commit latency per committed object (manifest)');
   t.notOk(r.latency!.firstByte, 'no first-byte latency for local files');
   t.notOk('latency' in stored, 'latency is not stored in the manifest');
-  t.ok(seen.elapsed.every((e, i) => e >= 0 && (i === 0 || e >= seen.elapsed[i - 1]!)), 'progress elapsedMs is non-decreasing');
+  t.ok(
+    seen.elapsed.every((e, i) => e >= 0 && (i === 0 || e >= seen.elapsed[i - 1]!)),
+    'progress elapsedMs is non-decreasing',
+  );
   t.equal(last!.latency!.commit.count, last!.objectsDone, 'progress latency counts the objects done so far');
 
   // Object scope: objects share no unit, so the data set's chunk hashes give n / K exactly (4 KiB units,
   // sizes a multiple of them).
   const files = await Promise.all((await linesOf(r)).map((l) => readFile(join(target, l.name))));
-  t.equal(r.realizedDedupRatio, dedupRatio(files, 4096), `realizedDedupRatio ${r.realizedDedupRatio} = logical / distinct 4 KiB chunks of the files`);
+  t.equal(
+    r.realizedDedupRatio,
+    dedupRatio(files, 4096),
+    `realizedDedupRatio ${r.realizedDedupRatio} = logical / distinct 4 KiB chunks of the files`,
+  );
   t.notOk(r.realizedCompressionRatio, 'no compression ratio without compression');
 });
 
@@ -91,7 +99,10 @@ t.test('native plane: per-object latency from the workers, the realized dedup ra
   const commit = r.latency?.commit;
   t.ok(commit, 'latency present on the native data plane');
   t.equal(commit?.count, 5, 'one latency per committed object');
-  t.ok(commit!.min > 0 && commit!.min <= commit!.p50 && commit!.p50 <= commit!.max, `0 < min ${commit!.min} <= p50 <= max ${commit!.max} ms`);
+  t.ok(
+    commit!.min > 0 && commit!.min <= commit!.p50 && commit!.p50 <= commit!.max,
+    `0 < min ${commit!.min} <= p50 <= max ${commit!.max} ms`,
+  );
   t.ok(commit!.max <= wall, `each object took less than the whole run (${commit!.max} <= ${wall} ms)`);
   const files = await Promise.all((await linesOf(r)).map((l) => readFile(join(target, l.name))));
   t.equal(r.realizedDedupRatio, dedupRatio(files, 4096));
@@ -110,7 +121,7 @@ t.test('compressed run: realizedCompressionRatio = bytes / stored bytes on disk'
   t.equal(r.latency!.commit.count, stored.committed);
 });
 
-t.test('dataset scope: the realized dedup ratio is the data set\'s, as chunk hashes over all objects give it', async (t) => {
+t.test("dataset scope: the realized dedup ratio is the data set's, as chunk hashes over all objects give it", async (t) => {
   const target = fresh();
   const r = await putObjects({ target, count: 6, size: '256KiB', dedupRatio: 4, dedupScope: 'dataset', seed: 14 });
   const files = await Promise.all((await linesOf(r)).map((l) => readFile(join(target, l.name))));
@@ -121,7 +132,14 @@ t.test('duration: objects keep coming until the time is up; the manifest counts 
   for (const nativeWrites of [true, false]) {
     const target = fresh();
     const totals: number[] = [];
-    const r = await putObjects({ target, duration: 0.5, size: '64KiB', seed: 15, nativeWrites, onProgress: (p) => totals.push(p.objectsTotal, p.bytesTotal) });
+    const r = await putObjects({
+      target,
+      duration: 0.5,
+      size: '64KiB',
+      seed: 15,
+      nativeWrites,
+      onProgress: (p) => totals.push(p.objectsTotal, p.bytesTotal),
+    });
     const stored = await storedManifest(target);
     const lines = await linesOf(r);
     t.ok(stored.count >= 1, `${nativeWrites ? 'native' : 'stream'}: ${stored.count} objects`);
@@ -136,7 +154,10 @@ t.test('duration: objects keep coming until the time is up; the manifest counts 
     t.equal(lines[0]!.name, 'obj-000000.bin', 'names padded to 6 digits');
     const names = (await readdir(target)).filter((f) => f.startsWith('obj-'));
     t.equal(names.length, stored.count, 'as many files as records');
-    t.ok(totals.every((x) => x === 0), 'objectsTotal and bytesTotal are 0 (unknown)');
+    t.ok(
+      totals.every((x) => x === 0),
+      'objectsTotal and bytesTotal are 0 (unknown)',
+    );
     const report = await verifyObjects({ manifest: join(target, 'dgen-manifest.json') });
     t.equal(report.ok, stored.count, 'every object verifies by regeneration');
   }
@@ -169,8 +190,15 @@ t.test('duration: an abort marks the manifest interrupted; a resume without dura
   t.match(stopped, { name: 'AbortError' }, 'the put rejects with the abort');
   const stored = await storedManifest(target);
   t.equal(stored.interrupted, true, 'interrupted');
-  t.ok(stored.committed >= 5 && stored.committed + stored.failed <= stored.count, `count ${stored.count} covers the ${stored.committed} objects committed`);
-  await t.rejects(putObjects({ target, resume: true, duration: 1 }), { code: 'ERR_DGEN_INVALID_OPTION', message: /duration/ }, 'not resumed with a duration');
+  t.ok(
+    stored.committed >= 5 && stored.committed + stored.failed <= stored.count,
+    `count ${stored.count} covers the ${stored.committed} objects committed`,
+  );
+  await t.rejects(
+    putObjects({ target, resume: true, duration: 1 }),
+    { code: 'ERR_DGEN_INVALID_OPTION', message: /duration/ },
+    'not resumed with a duration',
+  );
   const resumed = await putObjects({ target, resume: true, nativeWrites: false });
   t.equal(resumed.count, stored.count);
   t.equal(resumed.committed, stored.count, 'every object of the count committed');
@@ -195,7 +223,12 @@ t.test('LatencyRecorder: exact count, min, max, mean; percentiles within 0.1% of
   t.equal(s.min, 0.25);
   t.equal(s.max, 500);
   t.ok(Math.abs(s.mean - values.reduce((a, b) => a + b, 0) / values.length) < 1e-9, 'mean exact');
-  for (const [key, q] of [['p50', 50], ['p90', 90], ['p99', 99], ['p999', 99.9]] as const) {
+  for (const [key, q] of [
+    ['p50', 50],
+    ['p90', 90],
+    ['p99', 99],
+    ['p999', 99.9],
+  ] as const) {
     t.ok(Math.abs(s[key] - exact(q)) <= exact(q) * 0.001 + 0.001, `${key} ${s[key]} ~ ${exact(q)}`);
   }
   consistent(t, s, 'summary');
@@ -206,10 +239,26 @@ t.test('LatencyRecorder: exact count, min, max, mean; percentiles within 0.1% of
 
 t.test('duration with shards: every shard records the given count; the shards merge and verify', async (t) => {
   const target = fresh();
-  for (const index of [0, 1]) await putObjects({ target, duration: 0.3, count: 1_000_000, shard: `${index}/2`, size: '4KiB', seed: 17, nativeWrites: index === 0 });
+  for (const index of [0, 1])
+    await putObjects({
+      target,
+      duration: 0.3,
+      count: 1_000_000,
+      shard: `${index}/2`,
+      size: '4KiB',
+      seed: 17,
+      nativeWrites: index === 0,
+    });
   const at = (i: number) => join(target, manifestName({ index: i, count: 2 }));
-  const shards = [await storedManifest(target, manifestName({ index: 0, count: 2 })), await storedManifest(target, manifestName({ index: 1, count: 2 }))];
-  t.same(shards.map((s) => s.count), [1_000_000, 1_000_000], 'the data set count, in both shards');
+  const shards = [
+    await storedManifest(target, manifestName({ index: 0, count: 2 })),
+    await storedManifest(target, manifestName({ index: 1, count: 2 })),
+  ];
+  t.same(
+    shards.map((s) => s.count),
+    [1_000_000, 1_000_000],
+    'the data set count, in both shards',
+  );
   t.ok(shards.every((s) => s.committed >= 1 && !s.interrupted));
   const merged = await mergeShardManifests([at(0), at(1)], join(target, 'dgen-manifest.json'));
   t.equal(merged.manifest.committed, shards[0]!.committed + shards[1]!.committed);
@@ -219,7 +268,15 @@ t.test('duration with shards: every shard records the given count; the shards me
 
 t.test('duration in dataset scope with a count: objects regenerate from the manifest', async (t) => {
   const target = fresh();
-  const r = await putObjects({ target, duration: 0.3, count: 100_000, size: 'uniform:4KiB,16KiB', dedupRatio: 2, dedupScope: 'dataset', seed: 18 });
+  const r = await putObjects({
+    target,
+    duration: 0.3,
+    count: 100_000,
+    size: 'uniform:4KiB,16KiB',
+    dedupRatio: 2,
+    dedupScope: 'dataset',
+    seed: 18,
+  });
   t.equal(r.count, r.committed + r.failed);
   const report = await verifyObjects({ manifest: join(target, 'dgen-manifest.json') });
   t.equal(report.ok, r.committed);
@@ -231,7 +288,10 @@ t.test('rate: bytes / elapsed never exceeds the rate (stream plane of a local ta
   const r = await putObjects({ target: fresh(), count: 12, size: '512KiB', seed: 19, rate, concurrency: 3 });
   const seconds = (performance.now() - start) / 1000;
   t.equal(r.bytes, 6 * MiB);
-  t.ok(seconds >= (r.bytes / rate) * 0.95, `${r.bytes} bytes in ${seconds.toFixed(2)} s: at most ${rate} B/s (${(r.bytes / seconds / MiB).toFixed(2)} MiB/s)`);
+  t.ok(
+    seconds >= (r.bytes / rate) * 0.95,
+    `${r.bytes} bytes in ${seconds.toFixed(2)} s: at most ${rate} B/s (${(r.bytes / seconds / MiB).toFixed(2)} MiB/s)`,
+  );
   t.ok(r.latency, 'the stream plane was taken (per-object latency present)');
 
   // With a duration: the bytes of the run follow the rate, whatever the time.
@@ -254,7 +314,14 @@ t.test('S3 (s3rver): first-byte latency for multipart objects only; rate on the 
   t.equal(r.latency!.commit.count, r.committed);
   t.equal(r.latency!.firstByte!.count, 2, 'one first-byte latency per multipart object');
   t.ok(r.latency!.firstByte!.min <= r.latency!.commit.max, 'a first part is acknowledged before its object commits');
-  const single = await putObjects({ target: 's3://reports/single', count: 2, size: '1MiB', partSize: 5 * MiB, seed: 21, ...conn });
+  const single = await putObjects({
+    target: 's3://reports/single',
+    count: 2,
+    size: '1MiB',
+    partSize: 5 * MiB,
+    seed: 21,
+    ...conn,
+  });
   t.equal(single.latency!.commit.count, 2);
   t.notOk(single.latency!.firstByte, 'no first-byte latency for single-request objects');
 
@@ -270,7 +337,14 @@ t.test('Azure (Azurite): first-byte latency of blobs staged in blocks', async (t
   const server = await startAzurite();
   t.teardown(() => server.stop());
   await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient('reports').create();
-  const r = await putObjects({ target: 'az://reports/lat', count: 3, size: '3MiB', blockSize: MiB, seed: 23, connectionString: server.connectionString });
+  const r = await putObjects({
+    target: 'az://reports/lat',
+    count: 3,
+    size: '3MiB',
+    blockSize: MiB,
+    seed: 23,
+    connectionString: server.connectionString,
+  });
   consistent(t, r.latency?.commit, 'commit');
   consistent(t, r.latency?.firstByte, 'firstByte');
   t.equal(r.latency!.commit.count, 3);
@@ -279,14 +353,21 @@ t.test('Azure (Azurite): first-byte latency of blobs staged in blocks', async (t
 
 // Until lib/params.ts validates ratioCodec (issue 18), parseDataOptions drops it and there is nothing to record.
 const ratioCodecParsed = parseDataOptions({ ratioCodec: 'zstd-1' }).ratioCodec !== undefined;
-t.test('ratioCodec is recorded in the manifest and compared on resume', { skip: ratioCodecParsed ? false : 'parseDataOptions does not carry ratioCodec yet (lib/params.ts)' }, async (t) => {
-  const target = fresh();
-  await putObjects({ target, count: 2, size: '64KiB', compressRatio: 2, ratioCodec: 'zstd-1', seed: 24 });
-  t.equal((await storedManifest(target)).ratioCodec, 'zstd-1');
-  const resumed = await putObjects({ target, resume: true, nativeWrites: false });
-  t.equal(resumed.ratioCodec, 'zstd-1', 'taken from the run resumed');
-  await t.rejects(putObjects({ target, resume: true, ratioCodec: 'lz4' }), { code: 'ERR_DGEN_INVALID_OPTION', message: /ratioCodec/ });
-});
+t.test(
+  'ratioCodec is recorded in the manifest and compared on resume',
+  { skip: ratioCodecParsed ? false : 'parseDataOptions does not carry ratioCodec yet (lib/params.ts)' },
+  async (t) => {
+    const target = fresh();
+    await putObjects({ target, count: 2, size: '64KiB', compressRatio: 2, ratioCodec: 'zstd-1', seed: 24 });
+    t.equal((await storedManifest(target)).ratioCodec, 'zstd-1');
+    const resumed = await putObjects({ target, resume: true, nativeWrites: false });
+    t.equal(resumed.ratioCodec, 'zstd-1', 'taken from the run resumed');
+    await t.rejects(putObjects({ target, resume: true, ratioCodec: 'lz4' }), {
+      code: 'ERR_DGEN_INVALID_OPTION',
+      message: /ratioCodec/,
+    });
+  },
+);
 
 t.test('option errors name the parameter and the value, before anything is created', async (t) => {
   const cases: [Record<string, unknown>, string, RegExp][] = [

@@ -11,7 +11,14 @@ import { createGenerator, writeLocalObjects } from '../lib/index.js';
 import { parseDataOptions } from '../lib/params.js';
 import { layoutCompressRatio, maxCompressRatio, parseRatioCodec, RATIO_CODECS } from '../lib/ratio-codec.js';
 import { RATIO_CODEC_TABLE } from '../lib/ratio-codec-table.js';
-import { layoutSample, perChunkRatiosOf, PYTHON, splitCanonical, wholeRatio, type ChunkCodec } from '../benchmarks/calibrate-ratio-codec-measure.js';
+import {
+  layoutSample,
+  perChunkRatiosOf,
+  PYTHON,
+  splitCanonical,
+  wholeRatio,
+  type ChunkCodec,
+} from '../benchmarks/calibrate-ratio-codec-measure.js';
 
 const MiB = 1024 * 1024;
 const haveTools =
@@ -53,14 +60,28 @@ t.test('names parse to their canonical form; anything else is refused at the bou
   for (const bad of ['zstd', 'zstd-2', 'gzip-6@4KiB', 'deflate-6', 'lz4@3KiB', 'lz4@4KB', 'lz4-9', 'brotli-5', 'zstd-1@', '']) {
     t.throws(
       () => createGenerator({ size: 4096, compressRatio: 3, ratioCodec: bad }),
-      { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'ratioCodec', value: bad, message: /zstd-1, zstd-3, gzip-6, lz4 .*deflate-6.*4KiB.*64KiB/ },
+      {
+        name: 'RangeError',
+        code: 'ERR_DGEN_INVALID_OPTION',
+        parameter: 'ratioCodec',
+        value: bad,
+        message: /zstd-1, zstd-3, gzip-6, lz4 .*deflate-6.*4KiB.*64KiB/,
+      },
       JSON.stringify(bad),
     );
   }
-  t.throws(() => createGenerator({ size: 4096, ratioCodec: 6 as unknown as string }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'ratioCodec' });
+  t.throws(() => createGenerator({ size: 4096, ratioCodec: 6 as unknown as string }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'ratioCodec',
+  });
   // Every calibrated codec reaches 64, the largest compressRatio accepted with or without a codec.
   for (const name of RATIO_CODECS) t.ok(maxCompressRatio(name) >= 64, `${name} reaches ${maxCompressRatio(name)}`);
-  t.throws(() => parseDataOptions({ compressRatio: 64.5, ratioCodec: 'lz4@4KiB' }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_RATIO', parameter: 'compressRatio' });
+  t.throws(() => parseDataOptions({ compressRatio: 64.5, ratioCodec: 'lz4@4KiB' }), {
+    name: 'RangeError',
+    code: 'ERR_DGEN_INVALID_RATIO',
+    parameter: 'compressRatio',
+  });
   t.equal(parseDataOptions({ compressRatio: 3, ratioCodec: 'lz4@4KiB' }).ratioCodec, 'lz4@4096');
   t.notOk('ratioCodec' in parseDataOptions({ compressRatio: 3 }), 'absent when not given');
 });
@@ -71,7 +92,8 @@ t.test('the table inverts: each grid point maps back to its layout ratio, monoto
     const { grid, ratio } = RATIO_CODEC_TABLE[name]!;
     t.equal(ratio.length, grid.length, `${name}: one ratio per grid point`);
     for (let i = 1; i < ratio.length; i++) {
-      if (!(grid[i]! > grid[i - 1]!) || ratio[i]! < ratio[i - 1]!) t.fail(`${name}: grid increasing, ratio non-decreasing at ${i}`);
+      if (!(grid[i]! > grid[i - 1]!) || ratio[i]! < ratio[i - 1]!)
+        t.fail(`${name}: grid increasing, ratio non-decreasing at ${i}`);
       if (ratio[i]! > ratio[i - 1]! && ratio[i]! > 1) {
         const back = layoutCompressRatio(ratio[i]!, name);
         if (Math.abs(back / grid[i]! - 1) > 1e-9) t.fail(`${name}: ratio ${ratio[i]} gives c' ${back}, not ${grid[i]}`);
@@ -88,42 +110,54 @@ t.test('the table inverts: each grid point maps back to its layout ratio, monoto
   t.equal(layoutCompressRatio(1, 'lz4@4096'), 1, 'c = 1 stays incompressible');
 });
 
-t.test('the codec is part of the parameters: other bytes, recorded in the spec, regenerated the same by every path', async (t) => {
-  const size = 3 * MiB + 4096;
-  const plain = createGenerator({ size, compressRatio: 5, seed: 3 });
-  const named = createGenerator({ size, compressRatio: 5, seed: 3, ratioCodec: 'deflate-6@4KiB' });
-  t.notOk(plain.generateSync().equals(named.generateSync()), 'different bytes with a named codec');
-  t.ok(named.randomBytesPerSector < plain.randomBytesPerSector, 'deflate per 4 KiB costs more than the default calibration: fewer keystream bytes');
-  t.notOk('ratioCodec' in plain.spec(), 'no codec in the spec without one');
-  t.equal(named.spec().ratioCodec, 'deflate-6@4096');
-  t.ok(createGenerator(named.spec()).generateSync().equals(named.generateSync()), 'the spec regenerates the same bytes');
-  // The native file writer (put's local data plane) lays out the same bytes.
-  const file = scratch(t);
-  const [r] = await writeLocalObjects(parseDataOptions({ compressRatio: 5, seed: 3, ratioCodec: 'deflate-6@4KiB' }), [{ objectId: 0n, size, path: file }]);
-  t.ok(r!.ok, 'written');
-  t.ok(readFileSync(file).equals(named.generateSync()), 'writeLocalObjects writes the generator bytes');
-});
+t.test(
+  'the codec is part of the parameters: other bytes, recorded in the spec, regenerated the same by every path',
+  async (t) => {
+    const size = 3 * MiB + 4096;
+    const plain = createGenerator({ size, compressRatio: 5, seed: 3 });
+    const named = createGenerator({ size, compressRatio: 5, seed: 3, ratioCodec: 'deflate-6@4KiB' });
+    t.notOk(plain.generateSync().equals(named.generateSync()), 'different bytes with a named codec');
+    t.ok(
+      named.randomBytesPerSector < plain.randomBytesPerSector,
+      'deflate per 4 KiB costs more than the default calibration: fewer keystream bytes',
+    );
+    t.notOk('ratioCodec' in plain.spec(), 'no codec in the spec without one');
+    t.equal(named.spec().ratioCodec, 'deflate-6@4096');
+    t.ok(createGenerator(named.spec()).generateSync().equals(named.generateSync()), 'the spec regenerates the same bytes');
+    // The native file writer (put's local data plane) lays out the same bytes.
+    const file = scratch(t);
+    const [r] = await writeLocalObjects(parseDataOptions({ compressRatio: 5, seed: 3, ratioCodec: 'deflate-6@4KiB' }), [
+      { objectId: 0n, size, path: file },
+    ]);
+    t.ok(r!.ok, 'written');
+    t.ok(readFileSync(file).equals(named.generateSync()), 'writeLocalObjects writes the generator bytes');
+  },
+);
 
-t.test('the installed codecs measure what the table says (fails when a codec release drifts by more than 0.5%)', { skip: skipMeasure }, async (t) => {
-  const file = scratch(t);
-  // The calibration's own samples (8 MiB, seed 2026, d = 1; per chunk their first 4 MiB; whole-stream zstd
-  // and lz4 the mean of seeds 2026 and 2027) at three of their grid points.
-  for (const name of ['zstd-1', 'zstd-3', 'gzip-6', 'lz4', 'zstd-1@4096', 'deflate-6@4096', 'lz4@4096', 'zstd-3@65536']) {
-    const { grid, ratio } = RATIO_CODEC_TABLE[name]!;
-    for (const at of [2, 10, 45]) {
-      // A point the running maximum left as measured (not raised to cover a dip).
-      const i = grid.findIndex((x, j) => x >= at && ratio[j]! > ratio[j - 1]!);
-      const seeds = name === 'gzip-6' || name.includes('@') ? [2026n] : [2026n, 2027n];
-      let sum = 0;
-      for (const seed of seeds) {
-        const data = layoutSample(grid[i]!, 8 * MiB, { seed });
-        sum += measure(name, name.includes('@') ? data.subarray(0, 4 * MiB) : data, file);
+t.test(
+  'the installed codecs measure what the table says (fails when a codec release drifts by more than 0.5%)',
+  { skip: skipMeasure },
+  async (t) => {
+    const file = scratch(t);
+    // The calibration's own samples (8 MiB, seed 2026, d = 1; per chunk their first 4 MiB; whole-stream zstd
+    // and lz4 the mean of seeds 2026 and 2027) at three of their grid points.
+    for (const name of ['zstd-1', 'zstd-3', 'gzip-6', 'lz4', 'zstd-1@4096', 'deflate-6@4096', 'lz4@4096', 'zstd-3@65536']) {
+      const { grid, ratio } = RATIO_CODEC_TABLE[name]!;
+      for (const at of [2, 10, 45]) {
+        // A point the running maximum left as measured (not raised to cover a dip).
+        const i = grid.findIndex((x, j) => x >= at && ratio[j]! > ratio[j - 1]!);
+        const seeds = name === 'gzip-6' || name.includes('@') ? [2026n] : [2026n, 2027n];
+        let sum = 0;
+        for (const seed of seeds) {
+          const data = layoutSample(grid[i]!, 8 * MiB, { seed });
+          sum += measure(name, name.includes('@') ? data.subarray(0, 4 * MiB) : data, file);
+        }
+        const r = sum / seeds.length;
+        t.ok(Math.abs(r / ratio[i]! - 1) <= 0.005, `${name} at c' ${grid[i]}: measured ${r.toFixed(4)}, table ${ratio[i]}`);
       }
-      const r = sum / seeds.length;
-      t.ok(Math.abs(r / ratio[i]! - 1) <= 0.005, `${name} at c' ${grid[i]}: measured ${r.toFixed(4)}, table ${ratio[i]}`);
     }
-  }
-});
+  },
+);
 
 t.test('whole stream: the named CLI measures c within 1% on 32 MiB objects', { skip: skipMeasure }, async (t) => {
   const cases: [string, number, number[]][] = [
@@ -141,7 +175,10 @@ t.test('whole stream: the named CLI measures c within 1% on 32 MiB objects', { s
   for (const [name, d, cs] of cases) {
     for (const c of cs) {
       const r = wholeRatio(name, object(name, c, d, 32 * MiB));
-      t.ok(Math.abs(r / c - 1) <= 0.01, `${name}, d = ${d}, c = ${c}: measured ${r.toFixed(3)} (${((r / c - 1) * 100).toFixed(2)}%)`);
+      t.ok(
+        Math.abs(r / c - 1) <= 0.01,
+        `${name}, d = ${d}, c = ${c}: measured ${r.toFixed(3)} (${((r / c - 1) * 100).toFixed(2)}%)`,
+      );
     }
   }
 });
@@ -161,7 +198,10 @@ t.test('per chunk: each unique chunk compressed alone measures c within 2%', { s
   for (const [name, d, cs] of cases) {
     for (const c of cs) {
       const r = measure(name, object(name, c, d, 16 * MiB), file);
-      t.ok(Math.abs(r / c - 1) <= 0.02, `${name}, d = ${d}, c = ${c}: measured ${r.toFixed(3)} (${((r / c - 1) * 100).toFixed(2)}%)`);
+      t.ok(
+        Math.abs(r / c - 1) <= 0.02,
+        `${name}, d = ${d}, c = ${c}: measured ${r.toFixed(3)} (${((r / c - 1) * 100).toFixed(2)}%)`,
+      );
     }
   }
 });

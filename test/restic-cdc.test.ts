@@ -20,9 +20,28 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
 
 /** 128 MiB in two objects, dedup 2 over the data set, the given dedup unit; returns the objects' paths. */
 async function putData(dir: string, unit: string): Promise<string[]> {
-  run(process.execPath, [bin, 'put', dir, '--count', '2', '--size', '64MiB', '--dedup', '2', '--dedup-unit', unit,
-    '--dedup-scope', 'dataset', '--seed', '1', '--no-progress']);
-  return (await readdir(dir)).filter((f) => f.endsWith('.bin')).sort().map((f) => join(dir, f));
+  run(process.execPath, [
+    bin,
+    'put',
+    dir,
+    '--count',
+    '2',
+    '--size',
+    '64MiB',
+    '--dedup',
+    '2',
+    '--dedup-unit',
+    unit,
+    '--dedup-scope',
+    'dataset',
+    '--seed',
+    '1',
+    '--no-progress',
+  ]);
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.bin'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /**
@@ -34,13 +53,17 @@ function resticBackup(files: string[], repo: string): { restored: number; stored
   const env = { RESTIC_PASSWORD: 'dgen-test', RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: `${repo}-cache` };
   run('restic', ['init', '--repository-version', '1', '-q'], env);
   run('restic', ['backup', '-q', '--no-cache', ...files], env);
-  const stats = (mode: string) => (JSON.parse(run('restic', ['stats', '--no-cache', '--mode', mode, '--json'], env)) as { total_size: number }).total_size;
+  const stats = (mode: string) =>
+    (JSON.parse(run('restic', ['stats', '--no-cache', '--mode', mode, '--json'], env)) as { total_size: number }).total_size;
   return { restored: stats('restore-size'), stored: stats('raw-data') };
 }
 
 const restic = spawnSync('restic', ['version'], { encoding: 'utf8' });
 if (restic.status !== 0) {
-  t.skip(`restic is not installed (apt-get install restic; .ci/run installs it): ${restic.error?.message ?? restic.stderr}`, () => {});
+  t.skip(
+    `restic is not installed (apt-get install restic; .ci/run installs it): ${restic.error?.message ?? restic.stderr}`,
+    () => {},
+  );
 } else {
   const dir = await mkdtemp(join(tmpdir(), 'dgen-restic-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

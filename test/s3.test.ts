@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   createGenerator,
   createS3Client,
@@ -65,7 +65,8 @@ t.test('round trips: sizes 0, 1, a part minus one byte, several parts with a tai
       t.equal(result.uri, `s3://${bucket}/${key}`);
       t.equal(result.size, size);
       t.type(result.etag, 'string', 'etag reported');
-      if (compression !== 'none' && size > 1000) t.ok(result.compressedSize < size / 2, `${compression} compressed ${size} to ${result.compressedSize}`);
+      if (compression !== 'none' && size > 1000)
+        t.ok(result.compressedSize < size / 2, `${compression} compressed ${size} to ${result.compressedSize}`);
     }
   }
 });
@@ -81,7 +82,11 @@ t.test('mixed content through an S3 sink: header, source with end:false, footer'
   });
   sink.end(Buffer.from('FOOT'));
   const result = await sink.result();
-  const expected = Buffer.concat([header, createGenerator({ size: 6 * 1024 * 1024, ...shape }).generateSync(), Buffer.from('FOOT')]);
+  const expected = Buffer.concat([
+    header,
+    createGenerator({ size: 6 * 1024 * 1024, ...shape }).generateSync(),
+    Buffer.from('FOOT'),
+  ]);
   t.ok((await getBytes(client, 'mixed.bin')).equals(expected));
   t.equal(result.crc32c, formatCrc32c(crc32c(expected)));
 });
@@ -146,13 +151,25 @@ t.test('abort paths: no object appears, AbortMultipartUpload reaches the server,
     t.ok(err, `${name}: result() rejects`);
     if (expected === 'AbortError') t.equal(err?.name, 'AbortError', `${name}: the AbortError reaches the caller`);
     else t.equal(err?.message, expected, `${name}: the original error reaches the caller`);
-    const sent = proxy.requests.map((r) => `${r.method} ${r.url.replace(/\?.*/, '')}${r.url.includes('uploadId=') ? '?uploadId' : r.url.includes('uploads') ? '?uploads' : ''}`);
-    t.ok(sent.some((r) => r.startsWith('POST') && r.endsWith('?uploads')), `${name}: a multipart upload was started`);
-    t.ok(sent.some((r) => r.startsWith('PUT') && r.endsWith('?uploadId')), `${name}: parts were uploaded`);
+    const sent = proxy.requests.map(
+      (r) =>
+        `${r.method} ${r.url.replace(/\?.*/, '')}${r.url.includes('uploadId=') ? '?uploadId' : r.url.includes('uploads') ? '?uploads' : ''}`,
+    );
+    t.ok(
+      sent.some((r) => r.startsWith('POST') && r.endsWith('?uploads')),
+      `${name}: a multipart upload was started`,
+    );
+    t.ok(
+      sent.some((r) => r.startsWith('PUT') && r.endsWith('?uploadId')),
+      `${name}: parts were uploaded`,
+    );
     const abort = proxy.requests.find((r) => r.method === 'DELETE' && r.url.includes('uploadId='));
     t.ok(abort, `${name}: AbortMultipartUpload (DELETE ?uploadId) reached the server`);
     t.equal(abort?.status, 405, 's3rver answers it with 405 (known)');
-    t.notOk(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')), `${name}: no CompleteMultipartUpload was sent`);
+    t.notOk(
+      proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId=')),
+      `${name}: no CompleteMultipartUpload was sent`,
+    );
     t.equal(await exists(client, key), false, `${name}: no object at the destination`);
   }
 });
@@ -184,24 +201,59 @@ t.test('dgen put s3://bucket/prefix with --endpoint and --compression', async (t
   const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
   const r = spawnSync(
     process.execPath,
-    [bin, 'put', `s3://${bucket}/run1`, '--endpoint', server.endpoint, '--count', '3', '--size', '6MiB', '--part-size', '5MiB', '--compression', 'zstd', '--compress', '3', '--seed', '5', '--json'],
+    [
+      bin,
+      'put',
+      `s3://${bucket}/run1`,
+      '--endpoint',
+      server.endpoint,
+      '--count',
+      '3',
+      '--size',
+      '6MiB',
+      '--part-size',
+      '5MiB',
+      '--compression',
+      'zstd',
+      '--compress',
+      '3',
+      '--seed',
+      '5',
+      '--json',
+    ],
     { env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }, encoding: 'utf8' },
   );
   t.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  t.match(summary, { committed: 3, failed: 0, manifest: `s3://${bucket}/run1/dgen-manifest.json`, records: `s3://${bucket}/run1/dgen-manifest.records.ndjson` });
+  t.match(summary, {
+    committed: 3,
+    failed: 0,
+    manifest: `s3://${bucket}/run1/dgen-manifest.json`,
+    records: `s3://${bucket}/run1/dgen-manifest.records.ndjson`,
+  });
   const connection = { endpoint: server.endpoint, credentials };
   const stored = await loadManifest(summary.manifest, connection);
   const objects: ManifestRecord[] = [];
-  for await (const line of readManifestRecords(stored, summary.manifest, connection)) if (!isFailureRecord(line)) objects.push(line);
+  for await (const line of readManifestRecords(stored, summary.manifest, connection))
+    if (!isFailureRecord(line)) objects.push(line);
   objects.sort((a, b) => Number(a.objectId) - Number(b.objectId));
-  t.same(objects.map((o) => o.name), [0, 1, 2].map((i) => `obj-00000${i}.bin.zst`), 'records streamed back from S3');
-  t.equal(summary.compressedBytes, objects.reduce((a, o) => a + o.compressedSize!, 0));
+  t.same(
+    objects.map((o) => o.name),
+    [0, 1, 2].map((i) => `obj-00000${i}.bin.zst`),
+    'records streamed back from S3',
+  );
+  t.equal(
+    summary.compressedBytes,
+    objects.reduce((a, o) => a + o.compressedSize!, 0),
+  );
   for (const [i, o] of objects.entries()) {
     const stored = await getBytes(client, `run1/${o.name}`);
     t.equal(stored.length, o.compressedSize);
     const back = await decompress(stored, 'zstd');
-    t.ok(back.equals(createGenerator({ size: 6 * 1024 * 1024, compressRatio: 3, seed: 5, objectId: i }).generateSync()), `object ${i} round-trips`);
+    t.ok(
+      back.equals(createGenerator({ size: 6 * 1024 * 1024, compressRatio: 3, seed: 5, objectId: i }).generateSync()),
+      `object ${i} round-trips`,
+    );
     t.equal(o.crc32c, formatCrc32c(crc32c(back)));
   }
   const manifest = JSON.parse((await getBytes(client, 'run1/dgen-manifest.json')).toString());
@@ -213,7 +265,12 @@ t.test('dgen put s3://bucket/prefix with --endpoint and --compression', async (t
 
 t.test('dgen analyze reads objects under an s3:// prefix', async (t) => {
   const { analyze } = await import('../lib/index.js');
-  const r = await analyze([`s3://${bucket}/rt/none/`], { endpoint: server.endpoint, credentials, perChunk: false, chunkSizes: [4096] } as never);
+  const r = await analyze([`s3://${bucket}/rt/none/`], {
+    endpoint: server.endpoint,
+    credentials,
+    perChunk: false,
+    chunkSizes: [4096],
+  } as never);
   t.equal(r.inputs, 4, 'four objects under the prefix');
   t.equal(r.bytes, 0 + 1 + (MIN_PART_SIZE - 1) + (2 * MIN_PART_SIZE + 12345));
   t.ok(near(r.compression['zstd-1']!.whole, 3, 0.06), `zstd-1 whole ${r.compression['zstd-1']!.whole.toFixed(3)} for c = 3`);

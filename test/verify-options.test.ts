@@ -19,8 +19,14 @@ t.test('unknown keys: TypeError naming the key and the option meant', async (t) 
     parameter: 'concurrancy',
     message: 'verifyObjects options have no option "concurrancy": did you mean concurrency?',
   });
-  await t.rejects(verifyObjects({ target: dir, Extras: false } as never), { parameter: 'Extras', message: /did you mean extras\?$/ });
-  await t.rejects(verifyObjects({ target: dir, endpointUrl: 'http://x' } as never), { parameter: 'endpointUrl', message: /did you mean endpoint\?$/ });
+  await t.rejects(verifyObjects({ target: dir, Extras: false } as never), {
+    parameter: 'Extras',
+    message: /did you mean extras\?$/,
+  });
+  await t.rejects(verifyObjects({ target: dir, endpointUrl: 'http://x' } as never), {
+    parameter: 'endpointUrl',
+    message: /did you mean endpoint\?$/,
+  });
 });
 
 t.test('types and ranges of the options', async (t) => {
@@ -32,8 +38,16 @@ t.test('types and ranges of the options', async (t) => {
     parameter: 'concurrency',
     message: 'concurrency must be a whole number >= 1; got 0',
   });
-  await t.rejects(verifyObjects({ target: missing, concurrency: '4' as never }), { name: 'TypeError', parameter: 'concurrency', message: 'concurrency must be a whole number >= 1; got "4"' });
-  await t.rejects(verifyObjects({ target: missing, extras: 'yes' as never }), { name: 'TypeError', parameter: 'extras', message: 'extras must be true or false; got "yes"' });
+  await t.rejects(verifyObjects({ target: missing, concurrency: '4' as never }), {
+    name: 'TypeError',
+    parameter: 'concurrency',
+    message: 'concurrency must be a whole number >= 1; got "4"',
+  });
+  await t.rejects(verifyObjects({ target: missing, extras: 'yes' as never }), {
+    name: 'TypeError',
+    parameter: 'extras',
+    message: 'extras must be true or false; got "yes"',
+  });
   await t.rejects(verifyObjects({ target: missing, onObject: 5 as never }), { name: 'TypeError', parameter: 'onObject' });
   await t.rejects(verifyObjects({ target: 7 as never }), { name: 'TypeError', parameter: 'target' });
   await t.rejects(verifyObjects(null as never), { name: 'TypeError', parameter: 'options' });
@@ -43,7 +57,11 @@ t.test('types and ranges of the options', async (t) => {
   t.teardown(() => {
     if (env !== undefined) process.env.AZURE_STORAGE_CONNECTION_STRING = env;
   });
-  await t.rejects(verifyObjects({ target: 'az://container/run' }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'connectionString' });
+  await t.rejects(verifyObjects({ target: 'az://container/run' }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'connectionString',
+  });
 });
 
 t.test('good options still verify', async (t) => {

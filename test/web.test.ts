@@ -7,7 +7,7 @@ import { createGenerator, createWebStream } from '../lib/index.js';
 
 const shape = { compressRatio: 2, dedupRatio: 1.5, seed: 99n };
 
-t.test('BYOB reads fill the reader\'s own buffer', async (t) => {
+t.test("BYOB reads fill the reader's own buffer", async (t) => {
   const size = 1_000_000;
   const expected = createGenerator({ size, ...shape }).generateSync();
   const reader = createWebStream({ size, ...shape }).getReader({ mode: 'byob' });
@@ -17,7 +17,9 @@ t.test('BYOB reads fill the reader\'s own buffer', async (t) => {
     const { done, value } = await reader.read(new Uint8Array(buffer, 0, 65536));
     if (done) break;
     t.equal(value.buffer.byteLength, 65536, 'the view is on the (transferred) buffer the reader gave');
-    if (!Buffer.from(value.buffer, value.byteOffset, value.byteLength).equals(expected.subarray(offset, offset + value.byteLength))) {
+    if (
+      !Buffer.from(value.buffer, value.byteOffset, value.byteLength).equals(expected.subarray(offset, offset + value.byteLength))
+    ) {
       t.fail(`bytes differ at ${offset}`);
     }
     offset += value.byteLength;
@@ -29,7 +31,8 @@ t.test('BYOB reads fill the reader\'s own buffer', async (t) => {
 t.test('default reader gets chunkSize chunks; 0-byte stream closes at once', async (t) => {
   const size = 300_000;
   const parts: Uint8Array[] = [];
-  for await (const p of createWebStream({ size, chunkSize: 65536, ...shape }) as unknown as AsyncIterable<Uint8Array>) parts.push(p);
+  for await (const p of createWebStream({ size, chunkSize: 65536, ...shape }) as unknown as AsyncIterable<Uint8Array>)
+    parts.push(p);
   t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()));
   t.ok(parts.slice(0, -1).every((p) => p.byteLength === 65536));
   const r = await createWebStream({ size: 0 }).getReader().read();
@@ -38,7 +41,12 @@ t.test('default reader gets chunkSize chunks; 0-byte stream closes at once', asy
 
 t.test('default reader chunks of pool memory: byte-exact for odd sizes, held chunks intact', async (t) => {
   const MiB = 1024 * 1024;
-  for (const [size, chunkSize] of [[9 * MiB + 1, 2 * MiB], [13 * MiB + 4095, 4 * MiB], [2 * MiB, 2 * MiB], [3 * MiB + 512, 1 * MiB]] as const) {
+  for (const [size, chunkSize] of [
+    [9 * MiB + 1, 2 * MiB],
+    [13 * MiB + 4095, 4 * MiB],
+    [2 * MiB, 2 * MiB],
+    [3 * MiB + 512, 1 * MiB],
+  ] as const) {
     const parts: Uint8Array[] = [];
     // Every chunk is held until the end, then compared: nothing may have written into one since.
     const reader = createWebStream({ size, chunkSize, ...shape }).getReader();
@@ -47,8 +55,14 @@ t.test('default reader chunks of pool memory: byte-exact for odd sizes, held chu
       if (done) break;
       parts.push(value);
     }
-    t.ok(parts.slice(0, -1).every((p) => p.byteLength === chunkSize), `size ${size}: chunks of ${chunkSize}`);
-    t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()), `size ${size}, chunks of ${chunkSize}: bytes exact`);
+    t.ok(
+      parts.slice(0, -1).every((p) => p.byteLength === chunkSize),
+      `size ${size}: chunks of ${chunkSize}`,
+    );
+    t.ok(
+      Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()),
+      `size ${size}, chunks of ${chunkSize}: bytes exact`,
+    );
   }
 });
 
@@ -57,9 +71,12 @@ t.test('signal errors the stream', async (t) => {
   const reader = createWebStream({ size: 1024 ** 3, signal: ac.signal }).getReader();
   await reader.read();
   ac.abort(new Error('stop now'));
-  await t.rejects(async () => {
-    for (;;) if ((await reader.read()).done) break;
-  }, { message: 'stop now' });
+  await t.rejects(
+    async () => {
+      for (;;) if ((await reader.read()).done) break;
+    },
+    { message: 'stop now' },
+  );
 });
 
 t.test('fetch PUT with the stream as body (duplex: half)', async (t) => {
@@ -93,20 +110,39 @@ t.test('fetch PUT with the stream as body (duplex: half)', async (t) => {
   } as RequestInit);
   t.equal(direct.status, 200);
   await direct.text();
-  t.ok(Buffer.concat(received).equals(createGenerator({ size, ...shape }).generateSync()), 'redirect: error, window: null: bytes exact');
+  t.ok(
+    Buffer.concat(received).equals(createGenerator({ size, ...shape }).generateSync()),
+    'redirect: error, window: null: bytes exact',
+  );
 });
 
 t.test('signal and queueDepth are checked before anything is created', async (t) => {
-  t.throws(() => createWebStream({ size: 10, signal: {} as AbortSignal }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'signal' });
+  t.throws(() => createWebStream({ size: 10, signal: {} as AbortSignal }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'signal',
+  });
   for (const queueDepth of [0, 65, 1.5, -1]) {
-    t.throws(() => createWebStream({ size: 10, queueDepth }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'queueDepth' }, `queueDepth ${queueDepth}`);
+    t.throws(
+      () => createWebStream({ size: 10, queueDepth }),
+      { name: 'RangeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'queueDepth' },
+      `queueDepth ${queueDepth}`,
+    );
   }
-  t.throws(() => createWebStream({ size: 10, queueDepth: '2' as unknown as number }), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'queueDepth' });
+  t.throws(() => createWebStream({ size: 10, queueDepth: '2' as unknown as number }), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'queueDepth',
+  });
 });
 
 t.test('queueDepth fills ahead: bytes exact, held chunks intact, then a BYOB reader continues in order', async (t) => {
   const MiB = 1024 * 1024;
-  for (const [queueDepth, size, chunkSize] of [[2, 13 * MiB + 511, 1 * MiB], [4, 9 * MiB + 4097, 2 * MiB], [3, 5000, 512]] as const) {
+  for (const [queueDepth, size, chunkSize] of [
+    [2, 13 * MiB + 511, 1 * MiB],
+    [4, 9 * MiB + 4097, 2 * MiB],
+    [3, 5000, 512],
+  ] as const) {
     const stream = createWebStream({ size, chunkSize, queueDepth, ...shape });
     const parts: Uint8Array[] = [];
     // Default reads first: these chunks are held to the end, so nothing may write into one meanwhile.
@@ -116,7 +152,10 @@ t.test('queueDepth fills ahead: bytes exact, held chunks intact, then a BYOB rea
       if (done) break;
       parts.push(value);
     }
-    t.ok(parts.every((p) => p.byteLength === chunkSize), `queueDepth ${queueDepth}: default reads are whole chunks`);
+    t.ok(
+      parts.every((p) => p.byteLength === chunkSize),
+      `queueDepth ${queueDepth}: default reads are whole chunks`,
+    );
     reader.releaseLock();
     // Then BYOB reads of an odd size: chunks filled ahead and queued come first, then the views are filled.
     const byob = stream.getReader({ mode: 'byob' });
@@ -127,6 +166,9 @@ t.test('queueDepth fills ahead: bytes exact, held chunks intact, then a BYOB rea
       parts.push(value.slice());
       buffer = value.buffer as ArrayBuffer;
     }
-    t.ok(Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()), `queueDepth ${queueDepth}, size ${size}, chunks of ${chunkSize}: bytes exact`);
+    t.ok(
+      Buffer.concat(parts).equals(createGenerator({ size, ...shape }).generateSync()),
+      `queueDepth ${queueDepth}, size ${size}, chunks of ${chunkSize}: bytes exact`,
+    );
   }
 });

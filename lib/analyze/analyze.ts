@@ -21,11 +21,25 @@ export interface AnalyzeInputsOptions extends AnalyzeOptions, InputOptions {
 
 /** Every key of {@link AnalyzeInputsOptions} (the compiler checks the list against the type). */
 const ANALYZE_INPUTS_OPTION_KEYS = optionKeys<AnalyzeInputsOptions>({
-  chunkSizes: true, cdc: true, codecs: true, perChunk: true, full: true, hash: true, sample: true,
-  endpoint: true, region: true, forcePathStyle: true, credentials: true, maxAttempts: true,
-  connectionString: true, serviceClient: true, pipeline: true,
-  skipDgenFiles: true, onSkip: true,
-  onProgress: true, onInput: true,
+  chunkSizes: true,
+  cdc: true,
+  codecs: true,
+  perChunk: true,
+  full: true,
+  hash: true,
+  sample: true,
+  endpoint: true,
+  region: true,
+  forcePathStyle: true,
+  credentials: true,
+  maxAttempts: true,
+  connectionString: true,
+  serviceClient: true,
+  pipeline: true,
+  skipDgenFiles: true,
+  onSkip: true,
+  onProgress: true,
+  onInput: true,
 });
 
 /** Bytes a local file is read in, into one buffer reused for the whole file. */
@@ -68,7 +82,9 @@ export async function analyze(specs: string[], options: AnalyzeInputsOptions = {
   checkOptionKeys(options, ANALYZE_INPUTS_OPTION_KEYS, 'analyze options');
   if (options.onProgress !== undefined) validateFunction('onProgress', options.onProgress);
   if (options.onInput !== undefined) validateFunction('onInput', options.onInput);
-  const analyzerOptions = Object.fromEntries(Object.entries(options).filter(([k]) => ANALYZE_OPTION_KEYS.has(k))) as AnalyzeOptions;
+  const analyzerOptions = Object.fromEntries(
+    Object.entries(options).filter(([k]) => ANALYZE_OPTION_KEYS.has(k)),
+  ) as AnalyzeOptions;
   const analyzer = new Analyzer(analyzerOptions);
   for await (const input of listInputs(specs, options)) {
     options.onInput?.(input.uri, input.size);

@@ -26,7 +26,15 @@
 import { binding } from '../native.js';
 import { DEFAULT_CDC, FastCdc, type CdcParameters } from './fastcdc.js';
 import { ReferenceAnalyzer } from './reference-analyzer.js';
-import { ANALYZE_OPTION_KEYS, DEFAULT_CHUNK_SIZES, PER_CHUNK_BUDGET, checkChunkSizes, type AnalyzeOptions, type AnalyzeReport, type Interval } from './options.js';
+import {
+  ANALYZE_OPTION_KEYS,
+  DEFAULT_CHUNK_SIZES,
+  PER_CHUNK_BUDGET,
+  checkChunkSizes,
+  type AnalyzeOptions,
+  type AnalyzeReport,
+  type Interval,
+} from './options.js';
 import { dedupEstimate, ratioEstimate, type RatioMoments } from './sample.js';
 import { invalidRange } from '../errors.js';
 import { checkOptionKeys } from '../option-keys.js';
@@ -117,10 +125,17 @@ export class Analyzer {
     this.#perChunk = optionalBoolean('perChunk', options.perChunk, true);
     const full = optionalBoolean('full', options.full, false);
     this.#rate = options.sample === undefined ? 1 : validateNumber('sample', options.sample, 0, 1);
-    if (this.#rate === 0) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', options.sample, 'a fraction in (0, 1], e.g. 0.01');
+    if (this.#rate === 0)
+      throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', options.sample, 'a fraction in (0, 1], e.g. 0.01');
     this.#hash = options.hash === undefined ? 'xxh3' : validateOneOf('hash', options.hash, ['xxh3', 'sha256'] as const);
     if (options.codecs) {
-      if (options.sample !== undefined || options.hash !== undefined || options.full !== undefined) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'codecs', 'custom codecs', 'left out with sample, hash or full (the native analyzer has its own codecs)');
+      if (options.sample !== undefined || options.hash !== undefined || options.full !== undefined)
+        throw invalidRange(
+          'ERR_DGEN_INVALID_OPTION',
+          'codecs',
+          'custom codecs',
+          'left out with sample, hash or full (the native analyzer has its own codecs)',
+        );
       this.#reference = new ReferenceAnalyzer(options);
       this.#whole = true;
       this.#codecs = [];
@@ -183,7 +198,9 @@ export class Analyzer {
     if (this.#reference) return this.#reference.report();
     const n = this.#native!.report();
     const rate = this.#rate;
-    const perChunkRate: Record<string, number> = this.#perChunk ? Object.fromEntries(n.chunkings.map((c) => [c.key, c.perChunkRate])) : {};
+    const perChunkRate: Record<string, number> = this.#perChunk
+      ? Object.fromEntries(n.chunkings.map((c) => [c.key, c.perChunkRate]))
+      : {};
     const sampled = rate < 1 || Object.values(perChunkRate).some((r) => r < 1);
     const exact = (v: number): Interval => [v, v];
     const ratio = (a: number, b: number) => (b === 0 ? 1 : a / b);
@@ -206,30 +223,31 @@ export class Analyzer {
     }
     const compression: AnalyzeReport['compression'] = {};
     const compressionIntervals: NonNullable<AnalyzeReport['sample']>['compression'] = {};
-    if (this.#whole) this.#codecs.forEach((name, i) => {
-      const perChunk: Record<string, number> = {};
-      const perChunkIntervals: Record<string, Interval> = {};
-      if (this.#perChunk) {
-        for (const c of n.chunkings) {
-          if (c.perChunkRate < 1) {
-            const e = ratioEstimate(c.moments, i, c.perChunkRate);
-            perChunk[c.key] = e.estimate;
-            perChunkIntervals[c.key] = e.interval;
-          } else {
-            perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
-            perChunkIntervals[c.key] = exact(perChunk[c.key]!);
+    if (this.#whole)
+      this.#codecs.forEach((name, i) => {
+        const perChunk: Record<string, number> = {};
+        const perChunkIntervals: Record<string, Interval> = {};
+        if (this.#perChunk) {
+          for (const c of n.chunkings) {
+            if (c.perChunkRate < 1) {
+              const e = ratioEstimate(c.moments, i, c.perChunkRate);
+              perChunk[c.key] = e.estimate;
+              perChunkIntervals[c.key] = e.interval;
+            } else {
+              perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
+              perChunkIntervals[c.key] = exact(perChunk[c.key]!);
+            }
           }
         }
-      }
-      if (rate < 1) {
-        const e = ratioEstimate(n.segments, i, rate);
-        compression[name] = { whole: e.estimate, perChunk };
-        compressionIntervals[name] = { whole: e.interval, perChunk: perChunkIntervals };
-      } else {
-        compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };
-        compressionIntervals[name] = { whole: exact(compression[name].whole), perChunk: perChunkIntervals };
-      }
-    });
+        if (rate < 1) {
+          const e = ratioEstimate(n.segments, i, rate);
+          compression[name] = { whole: e.estimate, perChunk };
+          compressionIntervals[name] = { whole: e.interval, perChunk: perChunkIntervals };
+        } else {
+          compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };
+          compressionIntervals[name] = { whole: exact(compression[name].whole), perChunk: perChunkIntervals };
+        }
+      });
     const cdc = n.chunkings.find((c) => c.key === 'cdc');
     return {
       bytes: n.bytes,
@@ -240,7 +258,9 @@ export class Analyzer {
       compression,
       zeroChunks,
       index: { hash: this.#hash === 'sha256' ? 'sha-256' : 'xxh3-128', bytes: n.chunkings.reduce((a, c) => a + c.indexBytes, 0) },
-      ...(sampled && { sample: { rate, perChunkRate, confidence: 0.95, dedup: dedupIntervals, compression: compressionIntervals } }),
+      ...(sampled && {
+        sample: { rate, perChunkRate, confidence: 0.95, dedup: dedupIntervals, compression: compressionIntervals },
+      }),
     };
   }
 }

@@ -100,6 +100,10 @@ export function defaultCodecs(): Codec[] {
     // Per chunk: raw deflate, as storage systems store it (gzip's 18-byte wrapper is not compression).
     { name: 'gzip-6', chunkSize: (c) => zlib.deflateRawSync(c, { level: 6 }).length, stream: () => transformCounter('gzip:6') },
     // Per chunk: an lz4 block with its 4-byte size prefix.
-    { name: 'lz4', chunkSize: (c) => lz4.compressSync(Buffer.from(c.buffer, c.byteOffset, c.byteLength)).length, stream: () => lz4Counter(lz4) },
+    {
+      name: 'lz4',
+      chunkSize: (c) => lz4.compressSync(Buffer.from(c.buffer, c.byteOffset, c.byteLength)).length,
+      stream: () => lz4Counter(lz4),
+    },
   ];
 }

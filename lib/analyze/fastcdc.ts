@@ -40,7 +40,7 @@ const GEAR = (() => {
 })();
 
 function topBits(n: number): number {
-  return n >= 32 ? 0xffffffff : ((0xffffffff << (32 - n)) >>> 0);
+  return n >= 32 ? 0xffffffff : (0xffffffff << (32 - n)) >>> 0;
 }
 
 /**
@@ -57,12 +57,24 @@ export class FastCdc {
   /** @throws RangeError `ERR_DGEN_INVALID_OPTION` unless 64 <= min <= avg <= max and avg is a power of two. */
   constructor(params: CdcParameters = DEFAULT_CDC) {
     const { min, avg, max } = params;
-    if (!(Number.isSafeInteger(min) && min >= 64 && avg >= min && max >= avg && Number.isSafeInteger(max) && (avg & (avg - 1)) === 0)) {
-      throw Object.assign(new RangeError(`CDC sizes must satisfy 64 <= min <= avg <= max with avg a power of two; got ${min}/${avg}/${max}`), {
-        code: 'ERR_DGEN_INVALID_OPTION',
-        parameter: 'cdc',
-        value: params,
-      });
+    if (
+      !(
+        Number.isSafeInteger(min) &&
+        min >= 64 &&
+        avg >= min &&
+        max >= avg &&
+        Number.isSafeInteger(max) &&
+        (avg & (avg - 1)) === 0
+      )
+    ) {
+      throw Object.assign(
+        new RangeError(`CDC sizes must satisfy 64 <= min <= avg <= max with avg a power of two; got ${min}/${avg}/${max}`),
+        {
+          code: 'ERR_DGEN_INVALID_OPTION',
+          parameter: 'cdc',
+          value: params,
+        },
+      );
     }
     this.params = params;
     const bits = Math.log2(avg);

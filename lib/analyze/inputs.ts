@@ -91,9 +91,11 @@ function fileInput(path: string, size: number, noFollow: boolean): Input {
     uri,
     size,
     open: async () => {
-      const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0)).catch((err: { code?: string }) => {
-        throw err.code === 'ELOOP' && noFollow ? invalidInput(path, 'a symbolic link') : err;
-      });
+      const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0)).catch(
+        (err: { code?: string }) => {
+          throw err.code === 'ELOOP' && noFollow ? invalidInput(path, 'a symbolic link') : err;
+        },
+      );
       try {
         const st = await handle.stat();
         if (!st.isFile()) throw invalidInput(path, kindOf(st));
@@ -114,7 +116,16 @@ async function* walkDirectory(path: string, options: ListOptions): AsyncGenerato
   for (const entry of entries) {
     const child = join(path, entry.name);
     // Some file systems do not say an entry's type in the listing: ask without following a link.
-    const type: Stats | Dirent = entry.isFile() || entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice() ? entry : await lstat(child);
+    const type: Stats | Dirent =
+      entry.isFile() ||
+      entry.isDirectory() ||
+      entry.isSymbolicLink() ||
+      entry.isFIFO() ||
+      entry.isSocket() ||
+      entry.isCharacterDevice() ||
+      entry.isBlockDevice()
+        ? entry
+        : await lstat(child);
     if (type.isDirectory()) {
       yield* walkDirectory(child, options);
       continue;

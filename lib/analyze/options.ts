@@ -96,7 +96,15 @@ export interface AnalyzeReport {
 }
 
 /** Every key of {@link AnalyzeOptions}, for {@link checkOptionKeys}. */
-export const ANALYZE_OPTION_KEYS = optionKeys<AnalyzeOptions>({ chunkSizes: true, cdc: true, codecs: true, perChunk: true, full: true, hash: true, sample: true });
+export const ANALYZE_OPTION_KEYS = optionKeys<AnalyzeOptions>({
+  chunkSizes: true,
+  cdc: true,
+  codecs: true,
+  perChunk: true,
+  full: true,
+  hash: true,
+  sample: true,
+});
 
 /**
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` when `sizes` is not an array of numbers; RangeError for chunk

@@ -32,7 +32,10 @@ export const Z95 = 1.959963984540054;
 
 // Student's t, two-sided 95 %, for 1 to 30 degrees of freedom: with few sampled items (whole-stream
 // segments of a small input) the variance is itself uncertain, and z would give intervals too narrow.
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101,
+  2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 /** The 95 % two-sided quantile for an estimate from `n` items (Student's t with n - 1 degrees of freedom). */
 export function quantile95(n: number): number {

@@ -19,8 +19,25 @@ import type { AzureBlobSinkOptions, AzureConnectionOptions } from '../sinks/azur
 import type { ObjectWriter } from '../sinks/object-writer.js';
 import { checkSinkOptions, checkWriterOptions } from '../sinks/sink-options.js';
 import { createFileTargetSink, fileChild, formatFileTarget, openFile, parseFileUri, parsePath, type FileTarget } from './file.js';
-import { createS3TargetSink, formatS3Target, openS3Session, parseS3Uri, s3Child, type S3Session, type S3SessionOptions, type S3Target } from './s3.js';
-import { azureChild, createAzureTargetSink, formatAzureTarget, openAzureSession, parseAzureUri, type AzureSession, type AzureTarget } from './azure.js';
+import {
+  createS3TargetSink,
+  formatS3Target,
+  openS3Session,
+  parseS3Uri,
+  s3Child,
+  type S3Session,
+  type S3SessionOptions,
+  type S3Target,
+} from './s3.js';
+import {
+  azureChild,
+  createAzureTargetSink,
+  formatAzureTarget,
+  openAzureSession,
+  parseAzureUri,
+  type AzureSession,
+  type AzureTarget,
+} from './azure.js';
 
 export type { FileTarget } from './file.js';
 export type { S3Target } from './s3.js';
@@ -127,7 +144,13 @@ export function checkTarget(target: unknown): Target {
     (((t.scheme === 'file' || t.scheme === 'direct') && nonEmpty(t.path)) ||
       (t.scheme === 's3' && nonEmpty(t.bucket) && nonEmpty(t.key)) ||
       (t.scheme === 'az' && nonEmpty(t.container) && nonEmpty(t.blob)));
-  if (!ok) throw invalidType('ERR_DGEN_INVALID_URI', 'target', target, `${ALLOWED}, or a Target object such as { scheme: 's3', bucket, key }`);
+  if (!ok)
+    throw invalidType(
+      'ERR_DGEN_INVALID_URI',
+      'target',
+      target,
+      `${ALLOWED}, or a Target object such as { scheme: 's3', bucket, key }`,
+    );
   return target as Target;
 }
 
@@ -167,7 +190,13 @@ export function notFound(uri: string, cause: unknown): DgenRuntimeError {
 /** Whether a file-system or SDK error says the file or object does not exist. */
 export function isNotFound(err: unknown): boolean {
   const e = err as { code?: string; name?: string; statusCode?: number; $metadata?: { httpStatusCode?: number } };
-  return e?.code === 'ENOENT' || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.statusCode === 404 || e?.$metadata?.httpStatusCode === 404;
+  return (
+    e?.code === 'ENOENT' ||
+    e?.name === 'NoSuchKey' ||
+    e?.name === 'NotFound' ||
+    e?.statusCode === 404 ||
+    e?.$metadata?.httpStatusCode === 404
+  );
 }
 
 /**
@@ -234,6 +263,6 @@ export class Backends {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new Error('dgen-stream: the run\'s backends are closed');
+    if (this.#closed) throw new Error("dgen-stream: the run's backends are closed");
   }
 }

@@ -94,7 +94,9 @@ export async function openS3Session(options: S3SessionOptions = {}): Promise<S3S
     async *list(prefix) {
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: token }),
+        );
         for (const o of page.Contents ?? []) {
           yield { target: { scheme: 's3', bucket: prefix.bucket, key: o.Key! }, ...(o.Size !== undefined && { size: o.Size }) };
         }

@@ -16,7 +16,6 @@ import { DEFAULT_CDC, type CdcParameters } from '../analyze/fastcdc.js';
 import { parseSize } from '../params.js';
 import { invalidRange } from '../errors.js';
 
-
 function human(n: number): string {
   return bytes.format(n, { mode: 'binary', decimalPlaces: 1 }) ?? `${n} B`;
 }
@@ -42,7 +41,8 @@ export function parseSample(value: unknown): number | undefined {
   const text = String(value).trim();
   const m = /^(\d+(?:\.\d+)?|\.\d+)(%?)$/.exec(text);
   const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!(rate > 0 && rate <= 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', value, 'a fraction in (0, 1] or a percentage, e.g. 0.01 or 1%');
+  if (!(rate > 0 && rate <= 1))
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'sample', value, 'a fraction in (0, 1] or a percentage, e.g. 0.01 or 1%');
   return rate;
 }
 
@@ -63,7 +63,9 @@ export interface SkippedInput {
 export function reportDocument(r: AnalyzeReport, skipped: SkippedInput[]): object {
   if (r.bytes > 0) return { ...r, skipped };
   const none = (o: Record<string, number>) => Object.fromEntries(Object.keys(o).map((k) => [k, null]));
-  const compression = Object.fromEntries(Object.entries(r.compression).map(([name, c]) => [name, { whole: null, perChunk: none(c.perChunk) }]));
+  const compression = Object.fromEntries(
+    Object.entries(r.compression).map(([name, c]) => [name, { whole: null, perChunk: none(c.perChunk) }]),
+  );
   return { ...r, noData: true, dedup: none(r.dedup), compression, skipped };
 }
 
@@ -82,21 +84,41 @@ export function formatReport(r: AnalyzeReport): string {
   lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
   lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
   const iv = (i: [number, number] | null | undefined) => (i ? `${i[0].toFixed(3)}-${i[1].toFixed(3)}` : 'n/a');
-  if (r.sample && r.sample.rate < 1) lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
-  if (r.cdc) lines.push(`(cdc: FastCDC min ${human(r.cdc.min)}, avg ${human(r.cdc.avg)}, max ${human(r.cdc.max)}; ${r.cdc.chunks} chunks)`);
+  if (r.sample && r.sample.rate < 1)
+    lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
+  if (r.cdc)
+    lines.push(
+      `(cdc: FastCDC min ${human(r.cdc.min)}, avg ${human(r.cdc.avg)}, max ${human(r.cdc.max)}; ${r.cdc.chunks} chunks)`,
+    );
   if (Object.keys(r.compression).length === 0) {
     lines.push('', 'compression: not measured (--no-per-chunk; --full --no-per-chunk measures whole streams)');
     return lines.join('\n') + '\n';
   }
   lines.push('', `compression: whole stream, and each unique chunk alone after dedup`);
-  lines.push(`${'codec'.padEnd(12)}${cell('whole')}${Object.keys(Object.values(r.compression)[0]?.perChunk ?? {}).map((k) => cell(label(k))).join('')}`);
+  lines.push(
+    `${'codec'.padEnd(12)}${cell('whole')}${Object.keys(Object.values(r.compression)[0]?.perChunk ?? {})
+      .map((k) => cell(label(k)))
+      .join('')}`,
+  );
   for (const [name, c] of Object.entries(r.compression)) {
-    lines.push(`${name.padEnd(12)}${cell(c.whole.toFixed(3))}${Object.values(c.perChunk).map((v) => cell(v.toFixed(3))).join('')}`);
+    lines.push(
+      `${name.padEnd(12)}${cell(c.whole.toFixed(3))}${Object.values(c.perChunk)
+        .map((v) => cell(v.toFixed(3)))
+        .join('')}`,
+    );
     const ci = r.sample?.compression[name];
-    if (ci) lines.push(`${'(95 % CI)'.padEnd(12)}${cell(iv(ci.whole))}${Object.values(ci.perChunk).map((v) => cell(iv(v))).join('')}`);
+    if (ci)
+      lines.push(
+        `${'(95 % CI)'.padEnd(12)}${cell(iv(ci.whole))}${Object.values(ci.perChunk)
+          .map((v) => cell(iv(v)))
+          .join('')}`,
+      );
   }
   if (r.sample && r.sample.rate < 1) {
-    lines.push('', `estimated from a ${(r.sample.rate * 100).toPrecision(3)} % sample by fingerprint (every byte read; see the README's analyze section)`);
+    lines.push(
+      '',
+      `estimated from a ${(r.sample.rate * 100).toPrecision(3)} % sample by fingerprint (every byte read; see the README's analyze section)`,
+    );
   }
   const rates = Object.entries(r.sample?.perChunkRate ?? {}).filter(([, v]) => v < 1);
   if (rates.length > 0) {
@@ -108,8 +130,14 @@ export function formatReport(r: AnalyzeReport): string {
 
 /** Runs `dgen analyze`. */
 export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
-  const chunkSizes = opts.chunkSizes === undefined ? undefined : String(opts.chunkSizes).split(',').map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
-  if (chunkSizes?.some((s) => s < 1)) throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
+  const chunkSizes =
+    opts.chunkSizes === undefined
+      ? undefined
+      : String(opts.chunkSizes)
+          .split(',')
+          .map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
+  if (chunkSizes?.some((s) => s < 1))
+    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
   const cdc = parseCdc(opts.cdc as string | boolean | undefined);
   const sample = parseSample(opts.sample);
   const hash = parseHash(opts.hash);
@@ -119,7 +147,14 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
   if (showProgress) {
     const total = await totalSize(inputs, connection);
     if (total !== undefined && total > 64 * 1024 * 1024) {
-      bar = new SingleBar({ format: 'dgen analyze |{bar}| {percentage}% {done} | ETA {eta_formatted} | {uri}', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      bar = new SingleBar(
+        {
+          format: 'dgen analyze |{bar}| {percentage}% {done} | ETA {eta_formatted} | {uri}',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
       bar.start(total, 0, { done: '0 B', uri: '' });
     }
   }
@@ -144,5 +179,9 @@ export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
   // On stderr, so that stdout holds only the report (or the JSON).
   for (const { uri, reason } of skipped) process.stderr.write(`dgen analyze: skipped ${uri}: ${reason}\n`);
   if (opts.json) process.stdout.write(JSON.stringify(reportDocument(report, skipped), null, 2) + '\n');
-  else process.stdout.write(formatReport(report) + (skipped.length ? `(${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} skipped, listed on stderr)\n` : ''));
+  else
+    process.stdout.write(
+      formatReport(report) +
+        (skipped.length ? `(${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} skipped, listed on stderr)\n` : ''),
+    );
 }

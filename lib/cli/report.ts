@@ -19,7 +19,11 @@ export function formatBytes(n: number): string {
 export function formatSizeSpec(spec: string): string {
   if (/^\d+$/.test(spec)) return exactBytes(Number(spec));
   const m = /^(uniform|lognormal):(.*)$/.exec(spec);
-  if (m) return `${m[1]}:${m[2]!.split(',').map((n) => exactBytes(Number(n))).join(',')}`;
+  if (m)
+    return `${m[1]}:${m[2]!
+      .split(',')
+      .map((n) => exactBytes(Number(n)))
+      .join(',')}`;
   // A weighted list: SIZE:WEIGHT%,...
   return spec
     .split(',')
@@ -45,7 +49,18 @@ export function formatMs(ms: number): string {
 
 /** `p50 12.3 ms, p90 ..., p99 ..., p99.9 ..., max ...` of a latency summary. */
 export function formatLatency(s: LatencySummary, short = false): string {
-  const parts: [string, number][] = short ? [['p50', s.p50], ['p99', s.p99]] : [['p50', s.p50], ['p90', s.p90], ['p99', s.p99], ['p99.9', s.p999], ['max', s.max]];
+  const parts: [string, number][] = short
+    ? [
+        ['p50', s.p50],
+        ['p99', s.p99],
+      ]
+    : [
+        ['p50', s.p50],
+        ['p90', s.p90],
+        ['p99', s.p99],
+        ['p99.9', s.p999],
+        ['max', s.max],
+      ];
   return parts.map(([name, v]) => `${name} ${formatMs(v)}`).join(', ');
 }
 
@@ -61,7 +76,14 @@ export function latencyLines(latency: PutLatency | undefined): string {
 /** The fields of an error that a `--json` document reports: message, and code, parameter, uri, errno,
  * syscall and (HTTP) status where the error has them. */
 export function errorFields(err: unknown): Record<string, unknown> {
-  const e = (err ?? {}) as Error & { code?: string; parameter?: string; uri?: string; errno?: number; syscall?: string; status?: number };
+  const e = (err ?? {}) as Error & {
+    code?: string;
+    parameter?: string;
+    uri?: string;
+    errno?: number;
+    syscall?: string;
+    status?: number;
+  };
   return {
     message: e.message ?? String(err),
     ...(e.code !== undefined && { code: e.code }),

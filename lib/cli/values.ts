@@ -34,7 +34,12 @@ const specs = new WeakMap<Option, Spec>();
  * A commander Option that knows its kind of value.
  * @param parameter - the library's name for it (`dedupRatio` for `--dedup`), where it differs.
  */
-export function option(flags: string, description: string, kind: ValueKind = 'text', { parameter, code = 'ERR_DGEN_INVALID_OPTION' }: { parameter?: string; code?: DgenErrorCode } = {}): Option {
+export function option(
+  flags: string,
+  description: string,
+  kind: ValueKind = 'text',
+  { parameter, code = 'ERR_DGEN_INVALID_OPTION' }: { parameter?: string; code?: DgenErrorCode } = {},
+): Option {
   const o = new Option(flags, description);
   specs.set(o, { kind, ...(parameter !== undefined && { parameter }), code });
   return o;
@@ -85,7 +90,12 @@ export function parseDuration(parameter: string, value: unknown): number {
   const m = typeof value === 'string' ? DURATION.exec(value) : null;
   const seconds = typeof value === 'number' ? value : m ? Number(m[1]) * SECONDS_PER[(m[2] ?? 's').toLowerCase()]! : NaN;
   if (!(seconds > 0) || !Number.isFinite(seconds)) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', parameter, value, 'a time above zero: seconds, or a number with ms, s, m or h (e.g. 500ms, 30s, 5m)');
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      parameter,
+      value,
+      'a time above zero: seconds, or a number with ms, s, m or h (e.g. 500ms, 30s, 5m)',
+    );
   }
   return seconds;
 }

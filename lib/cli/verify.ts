@@ -6,7 +6,6 @@ import { validateInteger } from '../validators.js';
 import { formatBytes } from './report.js';
 import { connectionOptions, type Opts } from './options.js';
 
-
 /**
  * Runs `dgen verify`; returns whether it passed: every object of the manifest matched, and with
  * `--strict` also no extras (objects under the target that the manifest does not list). Without
@@ -53,7 +52,10 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
         ...report.extras!.map((x) => `  EXTRA    ${x.uri}${x.kind === 'file' ? '' : ` (${x.kind})`}`),
       );
     }
-    if (report.partialFiles) lines.push(`dgen verify: ${report.partialFiles} .dgen-partial file${report.partialFiles === 1 ? '' : 's'} under the target (unfinished writes; not read)`);
+    if (report.partialFiles)
+      lines.push(
+        `dgen verify: ${report.partialFiles} .dgen-partial file${report.partialFiles === 1 ? '' : 's'} under the target (unfinished writes; not read)`,
+      );
     process.stdout.write(lines.join('\n') + '\n');
   }
   return report.ok === report.objects && !(opts.strict && (report.extraObjects ?? 0) > 0);
@@ -64,16 +66,23 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
 export async function runMerge(target: string, opts: Opts): Promise<void> {
   const prefix = parseTarget(target, true);
   const shards = await findShardManifests(prefix, connectionOptions(opts)).catch((err: unknown) => {
-    if ((err as { code?: unknown }).code === 'ENOENT') throw Object.assign(new Error(`${target} does not exist: nothing to merge`), { code: 'ERR_DGEN_NOT_FOUND' });
+    if ((err as { code?: unknown }).code === 'ENOENT')
+      throw Object.assign(new Error(`${target} does not exist: nothing to merge`), { code: 'ERR_DGEN_NOT_FOUND' });
     throw err;
   });
   if (shards.length === 0) {
     throw Object.assign(
-      new Error(`no shard manifests (dgen-manifest.shard-I-of-N.json) under ${target}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs`),
+      new Error(
+        `no shard manifests (dgen-manifest.shard-I-of-N.json) under ${target}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs`,
+      ),
       { code: 'ERR_DGEN_NOT_FOUND' },
     );
   }
-  const { manifest, manifestUri, recordsUri } = await mergeShardManifests(shards, childTarget(prefix, MANIFEST_NAME), connectionOptions(opts));
+  const { manifest, manifestUri, recordsUri } = await mergeShardManifests(
+    shards,
+    childTarget(prefix, MANIFEST_NAME),
+    connectionOptions(opts),
+  );
   process.stderr.write(
     `dgen merge: ${shards.length} shard manifests, ${manifest.committed} objects, ${manifest.failed} failures -> ${manifestUri} (records ${recordsUri})\n`,
   );

@@ -133,7 +133,8 @@ export function fileGenerator(data: FileData, size: number): DataGenerator {
     seed: data.seed,
     objectId: data.objectId,
     dedupRatio: data.dedupRatio,
-    compressRatio: data.compressRatio, ratioCodec: data.ratioCodec,
+    compressRatio: data.compressRatio,
+    ratioCodec: data.ratioCodec,
     dedupUnit: data.dedupUnit,
     size,
   });

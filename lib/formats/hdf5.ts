@@ -159,7 +159,8 @@ async function build(dir: string, shape: number[], dtype: Dtype, pad: number, tr
     Date.now = now;
   }
   const offset = findMarker(path, first);
-  if (!readRange(path, offset + bytes - last.length, last.length).equals(last)) throw new Error('HDF5 skeleton: records are not contiguous');
+  if (!readRange(path, offset + bytes - last.length, last.length).equals(last))
+    throw new Error('HDF5 skeleton: records are not contiguous');
   return { path, offset, bytes };
 }
 
@@ -217,13 +218,15 @@ export function createHdf5File(options: Hdf5Options): Promise<Hdf5File> {
     }
   } else if (options.recordLength !== undefined) {
     const recordLength = parseSize('recordLength', options.recordLength);
-    if (recordLength === 0 || recordLength % item !== 0) throw invalidFormat('recordLength', options.recordLength, `a positive multiple of ${item} bytes (the size of ${dtype})`);
+    if (recordLength === 0 || recordLength % item !== 0)
+      throw invalidFormat('recordLength', options.recordLength, `a positive multiple of ${item} bytes (the size of ${dtype})`);
     sampleShape = squarishShape(recordLength / item);
   } else if (options.size !== undefined) {
     const size = parseSize('size', options.size);
     const overhead = 8192 + data.dedupUnit;
     const perSample = Math.floor((size - overhead) / (samples * item));
-    if (perSample < 1) throw invalidFormat('size', options.size, `at least ${overhead + samples * item} bytes for ${samples} sample(s)`);
+    if (perSample < 1)
+      throw invalidFormat('size', options.size, `at least ${overhead + samples * item} bytes for ${samples} sample(s)`);
     sampleShape = squarishShape(perSample);
   } else {
     throw invalidFormat('sampleShape', undefined, 'given, or recordLength, or size');
@@ -231,7 +234,11 @@ export function createHdf5File(options: Hdf5Options): Promise<Hdf5File> {
   const shape = [samples, ...sampleShape];
   const bytes = elements(shape) * item;
   if (!Number.isSafeInteger(bytes) || bytes > HDF5_MAX_DATASET) {
-    throw invalidFormat('samples', samples, `small enough that records stay within ${HDF5_MAX_DATASET} bytes (h5wasm builds the file in memory)`);
+    throw invalidFormat(
+      'samples',
+      samples,
+      `small enough that records stay within ${HDF5_MAX_DATASET} bytes (h5wasm builds the file in memory)`,
+    );
   }
   return skeleton(shape, dtype, data.dedupUnit).then(({ head, tail, aligned }) => {
     const generator = fileGenerator(data, bytes);

@@ -36,7 +36,13 @@ export interface FormatFileMap {
 
 /** The usual extension of each format, with the dot. HDF5 files take `.hdf5`, not `.h5`: DLIO keeps the
  * files whose names end in its format name, `hdf5`. */
-export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = { npz: '.npz', tfrecord: '.tfrecord', hdf5: '.hdf5', parquet: '.parquet', safetensors: '.safetensors' };
+export const FORMAT_EXTENSIONS: Readonly<Record<FileFormat, string>> = {
+  npz: '.npz',
+  tfrecord: '.tfrecord',
+  hdf5: '.hdf5',
+  parquet: '.parquet',
+  safetensors: '.safetensors',
+};
 
 /** Validates a format name. @throws RangeError/TypeError `ERR_DGEN_INVALID_FORMAT` (parameter `format`). */
 export function parseFormat(value: unknown): FileFormat {

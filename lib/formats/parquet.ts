@@ -55,7 +55,12 @@ interface Layout {
 const layouts = new Map<string, Promise<Layout>>();
 
 /** Runs the writer on `values(i)` into `out`, honouring the output's backpressure. */
-async function writeRows(out: { write(b: Buffer, cb: (err?: Error | null) => void): boolean; end(cb?: () => void): unknown }, samples: number, rowGroupSize: number, value: (i: number) => Promise<Buffer>) {
+async function writeRows(
+  out: { write(b: Buffer, cb: (err?: Error | null) => void): boolean; end(cb?: () => void): unknown },
+  samples: number,
+  rowGroupSize: number,
+  value: (i: number) => Promise<Buffer>,
+) {
   const writer = await parquet.ParquetWriter.openStream(schema, out as never, { rowGroupSize, useDataPageV2: false });
   for (let i = 0; i < samples; i++) await writer.appendRow({ data: await value(i) });
   await writer.close();
@@ -112,17 +117,21 @@ export function createParquetFile(options: ParquetOptions): Promise<ParquetFile>
   let recordLength: number;
   if (options.recordLength !== undefined) {
     recordLength = parseSize('recordLength', options.recordLength);
-    if (recordLength < MARKER || recordLength > 2 ** 31 - 1) throw invalidFormat('recordLength', options.recordLength, `from ${MARKER} bytes to 2 GiB - 1 (one Parquet value)`);
+    if (recordLength < MARKER || recordLength > 2 ** 31 - 1)
+      throw invalidFormat('recordLength', options.recordLength, `from ${MARKER} bytes to 2 GiB - 1 (one Parquet value)`);
   } else if (options.size !== undefined) {
     const size = parseSize('size', options.size);
     // Per row: the value and its 4-byte length; per file: magic, page headers and footer (a few hundred).
     recordLength = Math.floor((size - 1024) / samples) - 4;
-    if (recordLength < MARKER) throw invalidFormat('size', options.size, `at least ${1024 + samples * (MARKER + 4)} bytes for ${samples} row(s)`);
+    if (recordLength < MARKER)
+      throw invalidFormat('size', options.size, `at least ${1024 + samples * (MARKER + 4)} bytes for ${samples} row(s)`);
   } else {
     throw invalidFormat('recordLength', undefined, 'given, or size');
   }
   const rowGroupSize =
-    options.rowGroupSize === undefined ? Math.max(1, Math.min(samples, Math.floor(ROW_GROUP_BYTES / recordLength))) : parsePositive('rowGroupSize', options.rowGroupSize);
+    options.rowGroupSize === undefined
+      ? Math.max(1, Math.min(samples, Math.floor(ROW_GROUP_BYTES / recordLength)))
+      : parsePositive('rowGroupSize', options.rowGroupSize);
   return layout(samples, recordLength, rowGroupSize).then(({ size, offsets }) => {
     // The object spans the whole file, so a value's bytes are the object's bytes at the value's offset.
     const generator = fileGenerator(data, size);

@@ -82,7 +82,8 @@ export interface SafetensorsFile extends FormatFile {
 }
 
 function parseTensors(value: unknown): TensorLayout[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalidFormatType('tensors', value, 'a non-empty array of { name, dtype, shape }');
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalidFormatType('tensors', value, 'a non-empty array of { name, dtype, shape }');
   const names = new Set<string>();
   let offset = 0;
   return value.map((t: unknown, i) => {
@@ -95,7 +96,8 @@ function parseTensors(value: unknown): TensorLayout[] {
     const d = parseDtype(`tensors[${i}].dtype`, dtype);
     const s = Array.isArray(shape) && shape.length === 0 ? [] : parseShape(`tensors[${i}].shape`, shape);
     const bytes = elements(s) * DTYPES[d].bytes;
-    if (!Number.isSafeInteger(offset + bytes)) throw invalidFormat(`tensors[${i}].shape`, shape, 'small enough that the file stays below 2^53 bytes');
+    if (!Number.isSafeInteger(offset + bytes))
+      throw invalidFormat(`tensors[${i}].shape`, shape, 'small enough that the file stays below 2^53 bytes');
     const layout: TensorLayout = { name, dtype: d, shape: s, dataOffsets: [offset, offset + bytes] };
     offset += bytes;
     return layout;
@@ -103,13 +105,19 @@ function parseTensors(value: unknown): TensorLayout[] {
 }
 
 function parseCount(parameter: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalidFormat(parameter, value, 'a whole number >= 0');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalidFormat(parameter, value, 'a whole number >= 0');
   return value;
 }
 
 function parseMetadata(value: unknown): Record<string, string> {
   if (value === undefined) return { format: 'pt' };
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Object.values(value).some((v) => typeof v !== 'string')
+  ) {
     throw invalidFormatType('metadata', value, 'an object of string values');
   }
   return { ...(value as Record<string, string>) };
@@ -117,7 +125,11 @@ function parseMetadata(value: unknown): Record<string, string> {
 
 /** The header bytes: JSON padded with spaces so that 8 + length is a multiple of `unit` (or of 8, the
  * format's own alignment, when that would exceed the format's header limit). */
-function header(tensors: readonly TensorLayout[], metadata: Record<string, string>, unit: number): { json: Buffer; aligned: boolean } {
+function header(
+  tensors: readonly TensorLayout[],
+  metadata: Record<string, string>,
+  unit: number,
+): { json: Buffer; aligned: boolean } {
   const doc: Record<string, unknown> = { __metadata__: metadata };
   for (const t of tensors) doc[t.name] = { dtype: DTYPES[t.dtype].safetensors, shape: t.shape, data_offsets: t.dataOffsets };
   const text = Buffer.from(JSON.stringify(doc), 'utf8');
@@ -137,7 +149,12 @@ function layerTensors(elementsTotal: number, layers: number, dtype: Dtype, first
   let offset = 0;
   for (let i = 0; i < layers; i++) {
     const n = Math.floor(elementsTotal / layers) + (i < elementsTotal % layers ? 1 : 0);
-    out.push({ name: `model.layers.${first + i}.weight`, dtype, shape: squarishShape(n), dataOffsets: [offset, offset + n * item] });
+    out.push({
+      name: `model.layers.${first + i}.weight`,
+      dtype,
+      shape: squarishShape(n),
+      dataOffsets: [offset, offset + n * item],
+    });
     offset += n * item;
   }
   return out;
@@ -145,7 +162,15 @@ function layerTensors(elementsTotal: number, layers: number, dtype: Dtype, first
 
 /** Tensors made from a file size: the header is computed for a guess and the buffer takes what is left,
  * until the two agree. */
-function fitSize(data: FileData, size: number, given: unknown, layers: number, first: number, dtype: Dtype, metadata: Record<string, string>): TensorLayout[] {
+function fitSize(
+  data: FileData,
+  size: number,
+  given: unknown,
+  layers: number,
+  first: number,
+  dtype: Dtype,
+  metadata: Record<string, string>,
+): TensorLayout[] {
   const item = DTYPES[dtype].bytes;
   let tensors = layerTensors(layers, layers, dtype, first);
   const smallest = 8 + header(tensors, metadata, data.dedupUnit).json.length + layers * item;

@@ -38,7 +38,11 @@ const root = protobuf.Root.fromJSON({
     Features: { fields: { feature: { keyType: 'string', type: 'Feature', id: 1 } as protobuf.IField } },
     Feature: {
       oneofs: { kind: { oneof: ['bytesList', 'floatList', 'int64List'] } },
-      fields: { bytesList: { type: 'BytesList', id: 1 }, floatList: { type: 'FloatList', id: 2 }, int64List: { type: 'Int64List', id: 3 } },
+      fields: {
+        bytesList: { type: 'BytesList', id: 1 },
+        floatList: { type: 'FloatList', id: 2 },
+        int64List: { type: 'Int64List', id: 3 },
+      },
     },
     BytesList: { fields: { value: { rule: 'repeated', type: 'bytes', id: 1 } } },
     FloatList: { fields: { value: { rule: 'repeated', type: 'float', id: 1, options: { packed: true } } } },
@@ -184,7 +188,10 @@ function parse(options: TfrecordOptions): Parsed {
   const samples = options.samples === undefined ? 1 : parsePositive('samples', options.samples);
   const align = options.align ?? true;
   if (typeof align !== 'boolean') throw invalidFormatType('align', align, 'true or false');
-  if (options.sizeFeature !== undefined && (typeof options.sizeFeature !== 'number' || !Number.isSafeInteger(options.sizeFeature))) {
+  if (
+    options.sizeFeature !== undefined &&
+    (typeof options.sizeFeature !== 'number' || !Number.isSafeInteger(options.sizeFeature))
+  ) {
     throw invalidFormat('sizeFeature', options.sizeFeature, 'a whole number');
   }
   let recordLength = 0;
@@ -229,11 +236,21 @@ function layOut(p: Parsed, unit: number) {
   const record = (i: number): TfrecordRecord & { framing: Framing } => {
     if (!p.align && i > 0) {
       // Unpadded records are all the same length.
-      return { offset: firstLength * i, length: firstLength, imageOffset: firstLength * i + RECORD_HEAD + first.prefixLength, framing: first };
+      return {
+        offset: firstLength * i,
+        length: firstLength,
+        imageOffset: firstLength * i + RECORD_HEAD + first.prefixLength,
+        framing: first,
+      };
     }
     const offset = i === 0 ? 0 : firstLength + (i - 1) * stride;
     const framing = i === 0 ? first : second;
-    return { offset, length: RECORD_HEAD + framing.exampleLength + RECORD_TAIL, imageOffset: offset + RECORD_HEAD + framing.prefixLength, framing };
+    return {
+      offset,
+      length: RECORD_HEAD + framing.exampleLength + RECORD_TAIL,
+      imageOffset: offset + RECORD_HEAD + framing.prefixLength,
+      framing,
+    };
   };
   const size = p.samples === 1 ? firstLength : record(p.samples - 1).offset + record(p.samples - 1).length;
   return { codec, record, size };

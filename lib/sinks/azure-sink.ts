@@ -6,7 +6,12 @@
  * @module
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { BlobServiceClient, type BlockBlobClient, type StoragePipelineOptions, type StorageRetryOptions } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  type BlockBlobClient,
+  type StoragePipelineOptions,
+  type StorageRetryOptions,
+} from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
@@ -33,15 +38,21 @@ export const DEFAULT_BLOCK_CONCURRENCY = 4;
  *   that is not a number (or, for the block size, a size string); RangeError `ERR_DGEN_INVALID_OPTION` for a block size outside 1 byte to
  *   4000 MiB or a block concurrency outside 1 to 50,000.
  */
-export function parseBlockOptions(options: { blockSize?: SizeInput; blockConcurrency?: number }): { blockSize: number; blockConcurrency: number } {
+export function parseBlockOptions(options: { blockSize?: SizeInput; blockConcurrency?: number }): {
+  blockSize: number;
+  blockConcurrency: number;
+} {
   const sizes = `a whole number of bytes from 1 to ${MAX_BLOCK_SIZE} (4000 MiB), or a size string such as "8MiB"`;
-  const blockSize = options.blockSize === undefined ? DEFAULT_BLOCK_SIZE : parseSize('blockSize', options.blockSize, 'ERR_DGEN_INVALID_OPTION');
+  const blockSize =
+    options.blockSize === undefined ? DEFAULT_BLOCK_SIZE : parseSize('blockSize', options.blockSize, 'ERR_DGEN_INVALID_OPTION');
   if (blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'blockSize', options.blockSize, sizes);
   }
   // More blocks in flight than a blob can have buys nothing and would hold that many block buffers.
   const blockConcurrency =
-    options.blockConcurrency === undefined ? DEFAULT_BLOCK_CONCURRENCY : validateInteger('blockConcurrency', options.blockConcurrency, { min: 1, max: MAX_BLOCKS });
+    options.blockConcurrency === undefined
+      ? DEFAULT_BLOCK_CONCURRENCY
+      : validateInteger('blockConcurrency', options.blockConcurrency, { min: 1, max: MAX_BLOCKS });
   return { blockSize, blockConcurrency };
 }
 
@@ -68,7 +79,11 @@ export interface AzureConnectionOptions {
  * is too little for the number of tries and too long for the first wait. Other 5xx answers (502, 504) are
  * not retried by the SDK; `putObjects` retries such objects (`attempts`).
  */
-export const DEFAULT_AZURE_RETRY_OPTIONS: Readonly<StorageRetryOptions> = { maxTries: 5, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
+export const DEFAULT_AZURE_RETRY_OPTIONS: Readonly<StorageRetryOptions> = {
+  maxTries: 5,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 30_000,
+};
 
 /**
  * Checks the connection options' types (see {@link AzureConnectionOptions}); the presence of a

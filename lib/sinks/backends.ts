@@ -43,6 +43,7 @@ export function s3Backend(): typeof S3Module {
 
 /** The Azure Blob backend. @throws Error when it was never loaded. */
 export function azureBackend(): typeof AzureModule {
-  if (!azure) throw new Error("dgen-stream: the Azure backend is not loaded: await loadBackend('az') first, or import 'dgen-stream'");
+  if (!azure)
+    throw new Error("dgen-stream: the Azure backend is not loaded: await loadBackend('az') first, or import 'dgen-stream'");
   return azure;
 }

@@ -45,7 +45,12 @@ export const DEFAULT_DIRECT_BUFFER_SIZE = 4 * 1024 * 1024;
 export function parseDirectBufferSize(options: { bufferSize?: unknown }): number {
   const size = sizeOption(options, 'bufferSize', DIRECT_IO_ALIGNMENT, MAX_DIRECT_BUFFER_SIZE) ?? DEFAULT_DIRECT_BUFFER_SIZE;
   if (size % DIRECT_IO_ALIGNMENT !== 0) {
-    throw invalidRange('ERR_DGEN_INVALID_OPTION', 'bufferSize', options.bufferSize, `a multiple of ${DIRECT_IO_ALIGNMENT} bytes from ${DIRECT_IO_ALIGNMENT} to ${MAX_DIRECT_BUFFER_SIZE}`);
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      'bufferSize',
+      options.bufferSize,
+      `a multiple of ${DIRECT_IO_ALIGNMENT} bytes from ${DIRECT_IO_ALIGNMENT} to ${MAX_DIRECT_BUFFER_SIZE}`,
+    );
   }
   return size;
 }
@@ -85,7 +90,11 @@ export class DirectFileSink extends FileSink {
       this.handle = await open(this.partialPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | direct, 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw unsupported(this.path, 'the file system refuses O_DIRECT (ramfs, and tmpfs before Linux 6.6, do; use a disk-backed file system or file://)', err);
+        throw unsupported(
+          this.path,
+          'the file system refuses O_DIRECT (ramfs, and tmpfs before Linux 6.6, do; use a disk-backed file system or file://)',
+          err,
+        );
       }
       throw err;
     }

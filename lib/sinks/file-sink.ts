@@ -19,7 +19,12 @@ export interface FileSinkOptions extends ObjectWriterOptions {
 }
 
 /** The keys of {@link FileSinkOptions}: any other key is an error. */
-export const FILE_SINK_OPTION_KEYS = optionKeys<FileSinkOptions>({ signal: true, highWaterMark: true, compression: true, fsync: true });
+export const FILE_SINK_OPTION_KEYS = optionKeys<FileSinkOptions>({
+  signal: true,
+  highWaterMark: true,
+  compression: true,
+  fsync: true,
+});
 
 /**
  * A sink (see {@link ObjectWriter}) for one local file. Bytes go to `.<name>.<random>.dgen-partial` beside

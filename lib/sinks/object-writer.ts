@@ -78,7 +78,11 @@ export interface ObjectWriterOptions {
 }
 
 /** The keys of {@link ObjectWriterOptions} (every sink takes them). */
-export const OBJECT_WRITER_OPTION_KEYS = optionKeys<ObjectWriterOptions>({ signal: true, highWaterMark: true, compression: true });
+export const OBJECT_WRITER_OPTION_KEYS = optionKeys<ObjectWriterOptions>({
+  signal: true,
+  highWaterMark: true,
+  compression: true,
+});
 
 /** Default `highWaterMark` of a sink: 16 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
@@ -113,7 +117,8 @@ export abstract class ObjectWriter extends Writable {
    *   `ERR_DGEN_INVALID_COMPRESSION` for a bad compression option. */
   constructor(options: ObjectWriterOptions = {}) {
     validateSignal(options.signal);
-    const highWaterMark = sizeOption(options as Record<string, unknown>, 'highWaterMark', 1, MAX_HIGH_WATER_MARK) ?? DEFAULT_HIGH_WATER_MARK;
+    const highWaterMark =
+      sizeOption(options as Record<string, unknown>, 'highWaterMark', 1, MAX_HIGH_WATER_MARK) ?? DEFAULT_HIGH_WATER_MARK;
     const compression = parseCompression(options.compression);
     super({ highWaterMark, decodeStrings: true });
     this.compression = compression;
@@ -189,7 +194,9 @@ export abstract class ObjectWriter extends Writable {
         // A sink done with each chunk once it is stored tells the compressor so, which then compresses into
         // output memory already stored instead of fresh memory (compression.ts; fewer full GCs).
         if (this.releasesChunks) {
-          Object.defineProperty(store, kChunkProgress, { value: (): ChunkProgress => ({ acknowledged: stored, released: stored }) });
+          Object.defineProperty(store, kChunkProgress, {
+            value: (): ChunkProgress => ({ acknowledged: stored, released: stored }),
+          });
         }
         this.#compressor = compressor;
         this.#compressed = pipeline(compressor, store);

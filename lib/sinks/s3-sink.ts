@@ -14,9 +14,24 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { binding } from '../native.js';
-import { backendError, ObjectWriter, type CommitInfo, type ObjectWriteResult, type ObjectWriterOptions } from './object-writer.js';
+import {
+  backendError,
+  ObjectWriter,
+  type CommitInfo,
+  type ObjectWriteResult,
+  type ObjectWriterOptions,
+} from './object-writer.js';
 import { clientChannel, provideS3 } from './backends.js';
-import { checkBoolean, checkInstance, checkInteger, checkOneOf, checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
+import {
+  checkBoolean,
+  checkInstance,
+  checkInteger,
+  checkOneOf,
+  checkOptionsObject,
+  checkSinkOptions,
+  checkString,
+  checkWriterOptions,
+} from './sink-options.js';
 import { optionKeys } from '../option-keys.js';
 import { validateInteger, validateString } from '../validators.js';
 import { formatS3Target } from '../backends/s3.js';
@@ -40,14 +55,21 @@ export const DEFAULT_PART_CONCURRENCY = 4;
  *   that is not a number (or, for the part size, a size string); RangeError `ERR_DGEN_INVALID_OPTION` for a
  *   part size outside 5 MiB to 5 GiB or a part concurrency outside 1 to 10,000.
  */
-export function parsePartOptions(options: { partSize?: SizeInput; partConcurrency?: number }): { partSize: number; partConcurrency: number } {
+export function parsePartOptions(options: { partSize?: SizeInput; partConcurrency?: number }): {
+  partSize: number;
+  partConcurrency: number;
+} {
   const sizes = `a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB), or a size string such as "16MiB"`;
-  const partSize = options.partSize === undefined ? DEFAULT_PART_SIZE : parseSize('partSize', options.partSize, 'ERR_DGEN_INVALID_OPTION');
+  const partSize =
+    options.partSize === undefined ? DEFAULT_PART_SIZE : parseSize('partSize', options.partSize, 'ERR_DGEN_INVALID_OPTION');
   if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'partSize', options.partSize, sizes);
   }
   // More parts in flight than an upload can have buys nothing and would hold that many part buffers.
-  const partConcurrency = options.partConcurrency === undefined ? DEFAULT_PART_CONCURRENCY : validateInteger('partConcurrency', options.partConcurrency, { min: 1, max: MAX_PARTS });
+  const partConcurrency =
+    options.partConcurrency === undefined
+      ? DEFAULT_PART_CONCURRENCY
+      : validateInteger('partConcurrency', options.partConcurrency, { min: 1, max: MAX_PARTS });
   return { partSize, partConcurrency };
 }
 
@@ -101,8 +123,16 @@ export function checkS3ConnectionOptions(options: S3ConnectionOptions): void {
   checkString(o, 'region', 'a region name such as us-east-1');
   checkBoolean(o, 'forcePathStyle');
   const credentials = o.credentials;
-  if (credentials !== undefined && (credentials === null || (typeof credentials !== 'object' && typeof credentials !== 'function'))) {
-    throw invalidType('ERR_DGEN_INVALID_OPTION', 'credentials', '(hidden)', 'an object { accessKeyId, secretAccessKey } or a credential provider');
+  if (
+    credentials !== undefined &&
+    (credentials === null || (typeof credentials !== 'object' && typeof credentials !== 'function'))
+  ) {
+    throw invalidType(
+      'ERR_DGEN_INVALID_OPTION',
+      'credentials',
+      '(hidden)',
+      'an object { accessKeyId, secretAccessKey } or a credential provider',
+    );
   }
   checkInteger(o, 'maxAttempts', 1, MAX_ATTEMPTS);
 }
@@ -193,7 +223,6 @@ export class S3Sink extends ObjectWriter {
   readonly #ownsClient: boolean;
   readonly #options: S3SinkOptions & { partSize: number; partConcurrency: number };
   #body: PassThrough | undefined;
-  #upload: Upload | undefined;
   #done: Promise<Awaited<ReturnType<Upload['done']>>> | undefined;
   /** A failed abort after a plain destroy(), reported by result(). */
   #cleanupFailure: Error | undefined;
@@ -242,7 +271,6 @@ export class S3Sink extends ObjectWriter {
       },
     });
     this.#body = body;
-    this.#upload = upload;
     this.#done = upload.done();
     // A failure before end() surfaces on the next write, or as the sink's error.
     this.#done.catch((err: unknown) => {

@@ -8,7 +8,14 @@
  */
 import { checkOptionKeys, type OptionKeys } from '../option-keys.js';
 import { parseSize } from '../params.js';
-import { validateBoolean, validateInteger, validateOneOf, validateOptionsObject, validateSignal, validateString } from '../validators.js';
+import {
+  validateBoolean,
+  validateInteger,
+  validateOneOf,
+  validateOptionsObject,
+  validateSignal,
+  validateString,
+} from '../validators.js';
 import { invalidRange, invalidType } from '../errors.js';
 
 /** Options as a caller passed them: any object, whose fields are checked one by one. */
@@ -65,7 +72,12 @@ export function checkOneOf(options: Loose, name: string, values: readonly string
 }
 
 /** @throws TypeError `ERR_DGEN_INVALID_OPTION` when `options[name]` is set and not an instance of `type`. */
-export function checkInstance(options: Loose, name: string, type: abstract new (...args: never[]) => unknown, what: string): void {
+export function checkInstance(
+  options: Loose,
+  name: string,
+  type: abstract new (...args: never[]) => unknown,
+  what: string,
+): void {
   const v = options[name];
   if (v !== undefined && !(v instanceof type)) throw invalidType('ERR_DGEN_INVALID_OPTION', name, v, what);
 }
@@ -82,7 +94,13 @@ export function sizeOption(options: Loose, name: string, min: number, max: numbe
   const v = options[name];
   if (v === undefined) return undefined;
   const n = parseSize(name, v, 'ERR_DGEN_INVALID_OPTION');
-  if (n < min || n > max) throw invalidRange('ERR_DGEN_INVALID_OPTION', name, v, `a whole number of bytes from ${min} to ${max}, or a size string such as "8MiB"`);
+  if (n < min || n > max)
+    throw invalidRange(
+      'ERR_DGEN_INVALID_OPTION',
+      name,
+      v,
+      `a whole number of bytes from ${min} to ${max}, or a size string such as "8MiB"`,
+    );
   return n;
 }
 

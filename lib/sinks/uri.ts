@@ -3,4 +3,12 @@
  * the choice of backend and the sinks are the backend modules' (`lib/backends/`).
  * @module
  */
-export { checkTarget, childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from '../backends/index.js';
+export {
+  checkTarget,
+  childTarget,
+  createSink,
+  formatTarget,
+  parseTarget,
+  type SinkOptions,
+  type Target,
+} from '../backends/index.js';

@@ -20,7 +20,11 @@ const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
 
 /** Runs dgen with a bound on its time: a hang shows as a killed process (status null), not a stuck suite. */
 function dgen(args: string[], input?: string) {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }) });
+  return spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
+  });
 }
 
 const RATIO = /\d+\.\d{3}/;
@@ -35,7 +39,12 @@ t.test('special files named on their own: exit 2 with ERR_DGEN_INVALID_INPUT, no
     ['/dev/null', ['/dev/null'], /\/dev\/null is a character device/],
     ['a FIFO nobody writes to', [fifo], /fifo is a FIFO/],
     ['a regular file, then a FIFO: refused before the file is read', [file, fifo], /fifo is a FIFO/],
-    ['/dev/stdin fed by a pipe (a socket pair under spawnSync)', ['/dev/stdin'], /\/dev\/stdin is a (FIFO|socket)/, 'some bytes on a pipe\n'],
+    [
+      '/dev/stdin fed by a pipe (a socket pair under spawnSync)',
+      ['/dev/stdin'],
+      /\/dev\/stdin is a (FIFO|socket)/,
+      'some bytes on a pipe\n',
+    ],
   ];
   for (const [name, inputs, message, stdin] of cases) {
     for (const json of [[], ['--json']]) {
@@ -47,7 +56,11 @@ t.test('special files named on their own: exit 2 with ERR_DGEN_INVALID_INPUT, no
       t.equal(r.stdout, '', `${name}: no report, no ratio`);
     }
   }
-  await t.rejects(analyze(['/dev/zero']), { name: 'TypeError', code: 'ERR_DGEN_INVALID_INPUT', parameter: 'inputs', value: '/dev/zero' }, 'the library refuses it too');
+  await t.rejects(
+    analyze(['/dev/zero']),
+    { name: 'TypeError', code: 'ERR_DGEN_INVALID_INPUT', parameter: 'inputs', value: '/dev/zero' },
+    'the library refuses it too',
+  );
 });
 
 t.test('a directory: links, special files, manifests and partial files are skipped and named', async (t) => {
@@ -90,7 +103,11 @@ t.test('a directory: links, special files, manifests and partial files are skipp
   );
   for (const [i, [name, reason]] of expected.entries()) {
     t.match(doc.skipped[i].reason, reason, `${name}: why`);
-    t.match(r.stderr, new RegExp(`skipped ${pathToFileURL(join(dir, name)).href.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), `${name}: named on stderr`);
+    t.match(
+      r.stderr,
+      new RegExp(`skipped ${pathToFileURL(join(dir, name)).href.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
+      `${name}: named on stderr`,
+    );
   }
   const table = dgen(['analyze', dir, '--no-per-chunk']);
   t.equal(table.status, 0);
@@ -165,11 +182,27 @@ t.test('an s3:// prefix: dgen manifests are skipped and named; a prefix that nam
   ];
   for (const [key, body] of objects) await client.send(new PutObjectCommand({ Bucket: 'analyze', Key: key, Body: body }));
   const skipped: string[] = [];
-  const report = await analyze(['s3://analyze/run/'], { endpoint: s3.endpoint, credentials, perChunk: false, cdc: false, chunkSizes: [4096], onSkip: (uri) => skipped.push(uri) });
+  const report = await analyze(['s3://analyze/run/'], {
+    endpoint: s3.endpoint,
+    credentials,
+    perChunk: false,
+    cdc: false,
+    chunkSizes: [4096],
+    onSkip: (uri) => skipped.push(uri),
+  });
   t.equal(report.inputs, 1, 'only the object is an input');
   t.equal(report.bytes, data.length);
-  t.same(skipped.sort(), ['s3://analyze/run/dgen-manifest.json', 's3://analyze/run/dgen-manifest.records.ndjson', 's3://analyze/run/dgen-manifest.shard-0-of-2.json']);
+  t.same(skipped.sort(), [
+    's3://analyze/run/dgen-manifest.json',
+    's3://analyze/run/dgen-manifest.records.ndjson',
+    's3://analyze/run/dgen-manifest.shard-0-of-2.json',
+  ]);
   const shards: string[] = [];
-  for await (const input of listInputs(['s3://analyze/run/dgen-manifest.shard-'], { endpoint: s3.endpoint, credentials })) shards.push(input.uri);
-  t.same(shards, ['s3://analyze/run/dgen-manifest.shard-0-of-2.json'], 'a prefix naming the manifests lists them (dgen merge finds shards so)');
+  for await (const input of listInputs(['s3://analyze/run/dgen-manifest.shard-'], { endpoint: s3.endpoint, credentials }))
+    shards.push(input.uri);
+  t.same(
+    shards,
+    ['s3://analyze/run/dgen-manifest.shard-0-of-2.json'],
+    'a prefix naming the manifests lists them (dgen merge finds shards so)',
+  );
 });

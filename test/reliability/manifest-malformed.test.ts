@@ -27,7 +27,6 @@ const manifestPath = join(target, MANIFEST_NAME);
 const recordsPath = join(target, 'dgen-manifest.records.ndjson');
 const goodManifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Json;
 const goodLines = (await readFile(recordsPath, 'utf8')).trimEnd().split('\n');
-const manifestUri = manifestPath; // verify names the manifest as it was given
 const recordsUri = pathToFileURL(recordsPath).href;
 
 /** Writes a manifest document under another name (with the good records beside it) and returns its path. */
@@ -135,7 +134,9 @@ t.test('missing seed through the CLI: a usage error naming seed, not a verify ag
 });
 
 t.test('fields that reached the generator before are manifest errors through the CLI, not --size/--dedup errors', async (t) => {
-  for (const [what, change, field] of v2Cases.filter(([, , f]) => ['dedupRatio', 'compressRatio', 'dedupUnit', 'count', 'datasetUnits'].includes(f))) {
+  for (const [what, change, field] of v2Cases.filter(([, , f]) =>
+    ['dedupRatio', 'compressRatio', 'dedupUnit', 'count', 'datasetUnits'].includes(f),
+  )) {
     const path = await manifestFile(change(goodManifest));
     const r = dgen(['verify', target, '--manifest', path]);
     t.equal(r.status, 2, `${what}: exit 2`);
@@ -172,7 +173,11 @@ const recordCases: [string, string | ((r: Json) => unknown), string][] = [
   ['etag as a number', set('etag', 5), 'etag'],
   ['backendChecksum null', set('backendChecksum', null), 'backendChecksum'],
   ['backendChecksum without value', set('backendChecksum', { algorithm: 'CRC32C' }), 'backendChecksum.value'],
-  ['failure with 0 attempts', (r) => ({ objectId: r.objectId, name: r.name, failure: { attempts: 0, error: 'x' } }), 'failure.attempts'],
+  [
+    'failure with 0 attempts',
+    (r) => ({ objectId: r.objectId, name: r.name, failure: { attempts: 0, error: 'x' } }),
+    'failure.attempts',
+  ],
   ['failure without error', (r) => ({ objectId: r.objectId, name: r.name, failure: { attempts: 1 } }), 'failure.error'],
   ['failure a number', (r) => ({ objectId: r.objectId, name: r.name, failure: 5 }), 'failure'],
 ];
@@ -215,7 +220,10 @@ t.test('version 1 manifest: objects[i] and failures[i] are named with their inde
   } as unknown as ManifestV1 & Json;
   const good = await manifestFile(v1);
   t.equal((await verifyObjects({ target, manifest: good, extras: false })).ok, 4, 'a version 1 manifest verifies');
-  const objects = (change: (o: Json) => unknown, i = 1) => ({ ...v1, objects: v1.objects.map((o, j) => (j === i ? change(o as unknown as Json) : o)) });
+  const objects = (change: (o: Json) => unknown, i = 1) => ({
+    ...v1,
+    objects: v1.objects.map((o, j) => (j === i ? change(o as unknown as Json) : o)),
+  });
   const cases: [string, unknown, string, number | undefined][] = [
     ['objects[1] = null', objects(() => null), 'objects[1]', 1],
     ['objects[1] a string', objects(() => 'obj'), 'objects[1]', 1],
@@ -225,8 +233,22 @@ t.test('version 1 manifest: objects[i] and failures[i] are named with their inde
     ['traversal name', objects(set('name', '../../../../etc/hostname'), 3), 'objects[3].name', 3],
     ['objects missing', without('objects')(v1), 'objects', undefined],
     ['objects a string', { ...v1, objects: 'all' }, 'objects', undefined],
-    ['failures[0] without attempts', { ...v1, objects: v1.objects.slice(0, 3), failures: [{ name: 'obj-000003.bin', uri: 'x', objectId: '3', error: 'e' }] }, 'failures[0].attempts', 0],
-    ['failures[0] past count', { ...v1, objects: v1.objects.slice(0, 3), failures: [{ name: 'obj-000003.bin', uri: 'x', objectId: '8', attempts: 1, error: 'e' }] }, 'failures[0].objectId', 0],
+    [
+      'failures[0] without attempts',
+      { ...v1, objects: v1.objects.slice(0, 3), failures: [{ name: 'obj-000003.bin', uri: 'x', objectId: '3', error: 'e' }] },
+      'failures[0].attempts',
+      0,
+    ],
+    [
+      'failures[0] past count',
+      {
+        ...v1,
+        objects: v1.objects.slice(0, 3),
+        failures: [{ name: 'obj-000003.bin', uri: 'x', objectId: '8', attempts: 1, error: 'e' }],
+      },
+      'failures[0].objectId',
+      0,
+    ],
     ['more objects than count', { ...v1, count: 2 }, 'objects', undefined],
   ];
   for (const [what, doc, field, index] of cases) {

@@ -23,7 +23,10 @@ t.test('two committed records with one name: refused at the second, naming its l
   const target = join(root, 'dup');
   await putObjects({ target, count: 4, size: 4096, seed: 9 });
   const recordsPath = join(target, 'dgen-manifest.records.ndjson');
-  const good = (await readFile(recordsPath, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+  const good = (await readFile(recordsPath, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Json);
   good.sort((a, b) => Number(a.objectId) - Number(b.objectId));
   const write = (lines: Json[]) => writeFile(recordsPath, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   const cases: [string, Json[]][] = [
@@ -34,7 +37,16 @@ t.test('two committed records with one name: refused at the second, naming its l
   ];
   for (const [what, lines] of cases) {
     await write(lines);
-    await t.rejects(verifyObjects({ target }), { code: 'ERR_DGEN_INVALID_MANIFEST', field: 'name', line: 3, message: /line 3: name must be a name no other committed record has/ }, what);
+    await t.rejects(
+      verifyObjects({ target }),
+      {
+        code: 'ERR_DGEN_INVALID_MANIFEST',
+        field: 'name',
+        line: 3,
+        message: /line 3: name must be a name no other committed record has/,
+      },
+      what,
+    );
   }
   const r = dgen(['verify', target]);
   t.equal(r.status, 2, 'dgen verify: exit 2');
@@ -53,12 +65,26 @@ t.test('version 1: objects[i] repeating a name is named with its index', async (
   await putObjects({ target, count: 3, size: 4096, seed: 10 });
   const v2 = (await readManifest(join(target, MANIFEST_NAME))) as Manifest & Json;
   const objects: Json[] = [];
-  for await (const r of readManifestRecords(v2, join(target, MANIFEST_NAME))) objects.push({ ...r, uri: pathToFileURL(join(target, r.name)).href });
+  for await (const r of readManifestRecords(v2, join(target, MANIFEST_NAME)))
+    objects.push({ ...r, uri: pathToFileURL(join(target, r.name)).href });
   objects.sort((a, b) => Number(a.objectId) - Number(b.objectId));
   const { records: _r, committed: _c, failed: _f, bytes: _b, ...fixed } = v2;
   const path = join(target, 'v1.json');
-  await writeFile(path, JSON.stringify({ ...fixed, version: 1, objects: [objects[0], objects[1], { ...objects[2], name: objects[0]!.name }], failures: [] }));
-  await t.rejects(verifyObjects({ target, manifest: path }), { code: 'ERR_DGEN_INVALID_MANIFEST', field: 'objects[2].name', index: 2, message: /objects\[2\]\.name must be a name no other committed record has/ });
+  await writeFile(
+    path,
+    JSON.stringify({
+      ...fixed,
+      version: 1,
+      objects: [objects[0], objects[1], { ...objects[2], name: objects[0]!.name }],
+      failures: [],
+    }),
+  );
+  await t.rejects(verifyObjects({ target, manifest: path }), {
+    code: 'ERR_DGEN_INVALID_MANIFEST',
+    field: 'objects[2].name',
+    index: 2,
+    message: /objects\[2\]\.name must be a name no other committed record has/,
+  });
 });
 
 t.test('a record naming the manifest or its records file under the target is refused', async (t) => {
@@ -79,10 +105,19 @@ t.test('a record naming the manifest or its records file under the target is ref
   t.equal(r.status, 2);
   t.match(r.stderr, /name must be a name other than the manifest files under the target; got "1"/);
   // The records file's own name, too.
-  const lines = (await readFile(join(target, '1.records.ndjson'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
-  const renamed = lines.map((l) => (l.objectId === '1' ? { ...l, name: 'x' } : l.objectId === '2' ? { ...l, name: '1.records.ndjson' } : l));
+  const lines = (await readFile(join(target, '1.records.ndjson'), 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Json);
+  const renamed = lines.map((l) =>
+    l.objectId === '1' ? { ...l, name: 'x' } : l.objectId === '2' ? { ...l, name: '1.records.ndjson' } : l,
+  );
   await writeFile(join(target, '1.records.ndjson'), renamed.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  await t.rejects(verifyObjects({ target, manifest: join(target, '1') }), { code: 'ERR_DGEN_INVALID_MANIFEST', field: 'name', message: /got "1\.records\.ndjson"/ });
+  await t.rejects(verifyObjects({ target, manifest: join(target, '1') }), {
+    code: 'ERR_DGEN_INVALID_MANIFEST',
+    field: 'name',
+    message: /got "1\.records\.ndjson"/,
+  });
   // The same manifest stored outside the target does not reserve those names.
   await copyFile(join(target, '1'), join(root, '1'));
   await copyFile(join(target, 'dgen-manifest.records.ndjson'), join(root, '1.records.ndjson'));
@@ -91,28 +126,31 @@ t.test('a record naming the manifest or its records file under the target is ref
   t.equal(report.ok, 3, 'object "1" verifies when the manifest is elsewhere');
 });
 
-t.test('ObjectNames: names of the template shape in sparse bitmaps (one per digit count), others as strings; membership exact', async (t) => {
-  const names = new ObjectNames('obj-{index}.bin{ext}', '.zst');
-  t.ok(names.add('obj-0000007.bin.zst'));
-  t.notOk(names.add('obj-0000007.bin.zst'), 'twice');
-  t.ok(names.add('obj-000007.bin.zst'), 'a different padding is another name');
-  t.ok(names.add('obj-7.bin.zst'), 'and no padding another');
-  t.notOk(names.has('obj-07.bin.zst'));
-  t.notOk(names.add('obj-000007.bin.zst'));
-  t.ok(names.has('obj-0000007.bin.zst'));
-  t.notOk(names.has('obj-0000008.bin.zst'));
-  t.notOk(names.has('obj-0000007.bin'), 'the extension counts');
-  t.ok(names.add('obj-1999999.bin.zst'));
-  t.equal(names.size, 4);
-  const huge = new ObjectNames('{n}', '');
-  for (const i of [0, 1, 2 ** 40, 2 ** 53 - 2]) t.ok(huge.add(String(i)), `index ${i} of a 2^53 run`);
-  t.notOk(huge.add(String(2 ** 40)));
-  t.notOk(huge.has('01'), 'a leading zero is not the name of 1');
-  const two = new ObjectNames('{index}-{n}', '');
-  t.ok(two.add('000001-1'));
-  t.notOk(two.add('000001-1'), 'templates with two numeric fields keep names as strings, exactly');
-  const bits = new SparseBitmap();
-  t.ok(bits.add(2 ** 52 + 31));
-  t.notOk(bits.add(2 ** 52 + 31));
-  t.notOk(bits.has(2 ** 52 + 30));
-});
+t.test(
+  'ObjectNames: names of the template shape in sparse bitmaps (one per digit count), others as strings; membership exact',
+  async (t) => {
+    const names = new ObjectNames('obj-{index}.bin{ext}', '.zst');
+    t.ok(names.add('obj-0000007.bin.zst'));
+    t.notOk(names.add('obj-0000007.bin.zst'), 'twice');
+    t.ok(names.add('obj-000007.bin.zst'), 'a different padding is another name');
+    t.ok(names.add('obj-7.bin.zst'), 'and no padding another');
+    t.notOk(names.has('obj-07.bin.zst'));
+    t.notOk(names.add('obj-000007.bin.zst'));
+    t.ok(names.has('obj-0000007.bin.zst'));
+    t.notOk(names.has('obj-0000008.bin.zst'));
+    t.notOk(names.has('obj-0000007.bin'), 'the extension counts');
+    t.ok(names.add('obj-1999999.bin.zst'));
+    t.equal(names.size, 4);
+    const huge = new ObjectNames('{n}', '');
+    for (const i of [0, 1, 2 ** 40, 2 ** 53 - 2]) t.ok(huge.add(String(i)), `index ${i} of a 2^53 run`);
+    t.notOk(huge.add(String(2 ** 40)));
+    t.notOk(huge.has('01'), 'a leading zero is not the name of 1');
+    const two = new ObjectNames('{index}-{n}', '');
+    t.ok(two.add('000001-1'));
+    t.notOk(two.add('000001-1'), 'templates with two numeric fields keep names as strings, exactly');
+    const bits = new SparseBitmap();
+    t.ok(bits.add(2 ** 52 + 31));
+    t.notOk(bits.add(2 ** 52 + 31));
+    t.notOk(bits.has(2 ** 52 + 30));
+  },
+);

@@ -56,7 +56,11 @@ t.test('names that leave the target or name a special file are refused before an
   const uri = pathToFileURL(recordsPath).href;
   for (const [name, why] of refused) {
     await withName(name);
-    await t.rejects(verifyObjects({ target }), { name: 'RangeError', code: 'ERR_DGEN_INVALID_MANIFEST', field: 'name', line: lineOf(), location: uri, message: why }, JSON.stringify(name));
+    await t.rejects(
+      verifyObjects({ target }),
+      { name: 'RangeError', code: 'ERR_DGEN_INVALID_MANIFEST', field: 'name', line: lineOf(), location: uri, message: why },
+      JSON.stringify(name),
+    );
   }
 });
 

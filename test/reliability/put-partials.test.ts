@@ -14,16 +14,26 @@ const bin = fileURLToPath(new URL('../../bin/dgen.js', import.meta.url));
 const root = await mkdtemp(join(tmpdir(), 'dgen-put-partials-'));
 t.teardown(() => rm(root, { recursive: true, force: true }));
 
-const partials = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.dgen-partial')).sort() : []);
+const partials = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.dgen-partial'))
+        .sort()
+    : [];
 /** Temporary files of the writers for objects 0-3. */
-const objectPartials = (dir: string) => partials(dir).filter((f) => /^\.obj-00000[0-3]\.bin\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
+const objectPartials = (dir: string) =>
+  partials(dir).filter((f) => /^\.obj-00000[0-3]\.bin\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
 /** Those and the records' (and manifest's): the run's own temporary files. */
 const ours = (dir: string) =>
-  partials(dir).filter((f) => /^\.(obj-00000[0-3]\.bin|dgen-manifest\.json|dgen-manifest\.records\.ndjson)\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f));
+  partials(dir).filter((f) =>
+    /^\.(obj-00000[0-3]\.bin|dgen-manifest\.json|dgen-manifest\.records\.ndjson)\.[0-9a-f]{12}[0-9a-z]*\.dgen-partial$/.test(f),
+  );
 
 /** Starts `dgen put` on large objects into `dir` (as `target`) and SIGKILLs it once temporary files exist. */
 async function killMidWrite(t: Test, dir: string, target: string, extra: string[] = []): Promise<string[]> {
-  const child = spawn(process.execPath, [bin, 'put', target, '--count', '4', '--size', '1GiB', '--seed', '3', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'put', target, '--count', '4', '--size', '1GiB', '--seed', '3', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -50,7 +60,13 @@ for (const scheme of ['file', 'direct'] as const) {
     t.same(partials(dir), left, 'named as the writers name them');
     // Files that are not this run's temporary files stay: another name, a tag that is not ours, a
     // directory, an index beyond the run's count.
-    const foreign = ['.notes.txt.0123456789ab.dgen-partial', '.obj-000001.bin.XYZ.dgen-partial', '.obj-000001.bin.dgen-partial', '.obj-000009.bin.0123456789ab0.dgen-partial', 'obj-000001.bin.0123456789ab.dgen-partial'];
+    const foreign = [
+      '.notes.txt.0123456789ab.dgen-partial',
+      '.obj-000001.bin.XYZ.dgen-partial',
+      '.obj-000001.bin.dgen-partial',
+      '.obj-000009.bin.0123456789ab0.dgen-partial',
+      'obj-000001.bin.0123456789ab.dgen-partial',
+    ];
     for (const f of foreign) writeFileSync(join(dir, f), 'keep');
 
     const r = put([target, '--count', '4', '--size', '64KiB', '--seed', '3', '--json']);
@@ -79,5 +95,5 @@ t.test('a shard removes only the partials of its own objects', async (t) => {
   const r = put([dir, '--count', '4', '--size', '4KiB', '--shard', '1/2', '--json']);
   t.equal(r.status, 0, r.stderr);
   t.equal(JSON.parse(r.stdout).partialsRemoved, 2);
-  t.same(partials(dir), [names[0], names[2]].sort(), 'the other shard\'s files stay');
+  t.same(partials(dir), [names[0], names[2]].sort(), "the other shard's files stay");
 });

@@ -23,7 +23,10 @@ const { AZURE_STORAGE_CONNECTION_STRING: _az, ...baseEnv } = process.env;
 const s3env = { ...baseEnv, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 /** Runs dgen without blocking this process (the recording proxy runs here). */
-function dgen(args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function dgen(
+  args: string[],
+  env: NodeJS.ProcessEnv = baseEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { encoding: 'utf8', env }, (err, stdout, stderr) => {
       resolve({ status: err ? ((err as { code?: unknown }).code as number | null) : 0, stdout, stderr });
@@ -56,7 +59,10 @@ t.test('S3: a missing bucket is refused after one probe request; an existing one
   proxy.requests.length = 0;
   const r = await dgen(['put', 's3://no-such-bucket/p', '--endpoint', proxy.endpoint, '--count', '2', '--json'], s3env);
   t.equal(r.status, 2, r.stderr);
-  t.match(JSON.parse(r.stdout), { ok: false, error: { code: 'ERR_DGEN_TARGET_UNWRITABLE', message: /the bucket no-such-bucket does not exist/, status: 404 } });
+  t.match(JSON.parse(r.stdout), {
+    ok: false,
+    error: { code: 'ERR_DGEN_TARGET_UNWRITABLE', message: /the bucket no-such-bucket does not exist/, status: 404 },
+  });
   t.match(proxy.requests, [{ method: 'PUT', url: /^\/no-such-bucket\/p\/\.dgen-probe-[0-9a-f]{12}/, status: 404 }]);
   t.equal(proxy.requests.length, 1, 'one request');
 
@@ -64,8 +70,19 @@ t.test('S3: a missing bucket is refused after one probe request; an existing one
   const ok = await dgen(['put', `s3://${bucket}/ok`, '--endpoint', proxy.endpoint, '--count', '2', '--size', '4KiB'], s3env);
   t.equal(ok.status, 0, ok.stderr);
   const probes = proxy.requests.filter((q) => q.url.includes('.dgen-probe-'));
-  t.match(probes, [{ method: 'PUT', status: 200 }, { method: 'DELETE', status: 204 }], 'one probe put, deleted');
-  t.same(await keys('ok/'), ['ok/dgen-manifest.json', 'ok/dgen-manifest.records.ndjson', 'ok/obj-000000.bin', 'ok/obj-000001.bin'], 'no probe left');
+  t.match(
+    probes,
+    [
+      { method: 'PUT', status: 200 },
+      { method: 'DELETE', status: 204 },
+    ],
+    'one probe put, deleted',
+  );
+  t.same(
+    await keys('ok/'),
+    ['ok/dgen-manifest.json', 'ok/dgen-manifest.records.ndjson', 'ok/obj-000000.bin', 'ok/obj-000001.bin'],
+    'no probe left',
+  );
 });
 
 t.test("S3: a prefix holding another run's manifest is refused unless --overwrite", async (t) => {
@@ -85,9 +102,15 @@ t.test('Azure: no connection string is a usage error; a missing container is ref
   t.match(r.stderr, /connectionString must be given, or AZURE_STORAGE_CONNECTION_STRING set/);
   const azurite = await startAzurite();
   t.teardown(() => azurite.stop());
-  const missing = await dgen(['put', 'az://no-such-container/p', '--count', '2', '--json'], { ...baseEnv, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
+  const missing = await dgen(['put', 'az://no-such-container/p', '--count', '2', '--json'], {
+    ...baseEnv,
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+  });
   t.equal(missing.status, 2, missing.stderr);
-  t.match(JSON.parse(missing.stdout), { ok: false, error: { code: 'ERR_DGEN_TARGET_UNWRITABLE', message: /the container no-such-container does not exist/ } });
+  t.match(JSON.parse(missing.stdout), {
+    ok: false,
+    error: { code: 'ERR_DGEN_TARGET_UNWRITABLE', message: /the container no-such-container does not exist/ },
+  });
 });
 
 t.test("local: another run's manifest is refused unless --overwrite; nothing created", async (t) => {
@@ -101,10 +124,13 @@ t.test("local: another run's manifest is refused unless --overwrite; nothing cre
   t.equal((await dgen(['put', dir, '--count', '3', '--size', '4KiB', '--overwrite'])).status, 0);
   t.equal(files(dir).filter((f) => f.endsWith('.bin')).length, 3);
   // The library keeps its old default (overwrite) unless told otherwise.
-  await t.rejects(putObjects({ target: dir, count: 1, size: 4096, overwrite: false }), { code: 'ERR_DGEN_TARGET_IN_USE', exitCode: 2 });
+  await t.rejects(putObjects({ target: dir, count: 1, size: 4096, overwrite: false }), {
+    code: 'ERR_DGEN_TARGET_IN_USE',
+    exitCode: 2,
+  });
 });
 
-t.test('a manifest that would take an object\'s place is refused', async (t) => {
+t.test("a manifest that would take an object's place is refused", async (t) => {
   const dir = fresh();
   for (const [manifest, why] of [
     [join(dir, '1'), /object 1 is named 1/],
@@ -116,10 +142,24 @@ t.test('a manifest that would take an object\'s place is refused', async (t) => 
     t.match(r.stderr, why);
   }
   // A directory of the object names.
-  const r = await dgen(['put', dir, '--count', '3', '--size', '4KiB', '--name-template', 'd{n}/x', '--manifest', join(dir, 'd2')]);
+  const r = await dgen([
+    'put',
+    dir,
+    '--count',
+    '3',
+    '--size',
+    '4KiB',
+    '--name-template',
+    'd{n}/x',
+    '--manifest',
+    join(dir, 'd2'),
+  ]);
   t.equal(r.status, 2, r.stderr);
   t.match(r.stderr, /d2 is a directory of the object names/);
   t.same(files(dir), [], 'nothing created');
   // Outside the run's indices, or in another shard's, there is no collision.
-  t.equal((await dgen(['put', dir, '--count', '3', '--size', '4KiB', '--name-template', '{n}', '--manifest', join(dir, '7')])).status, 0);
+  t.equal(
+    (await dgen(['put', dir, '--count', '3', '--size', '4KiB', '--name-template', '{n}', '--manifest', join(dir, '7')])).status,
+    0,
+  );
 });

@@ -15,7 +15,10 @@ const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const root = await mkdtemp(join(tmpdir(), 'dgen-put-resources-'));
 t.teardown(() => rm(root, { recursive: true, force: true }));
 
-function sh(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function sh(
+  script: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('bash', ['-c', script], { encoding: 'utf8', env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       resolve({ status: err ? ((err as { code?: unknown }).code as number | null) : 0, stdout, stderr });
@@ -24,7 +27,12 @@ function sh(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ sta
 }
 
 t.test('the open-files limit is read from /proc/self/limits', async (t) => {
-  t.equal(openFilesLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            200                  4096                 files\n'), 200);
+  t.equal(
+    openFilesLimit(
+      'Limit                     Soft Limit           Hard Limit           Units\nMax open files            200                  4096                 files\n',
+    ),
+    200,
+  );
   t.equal(openFilesLimit('Max open files            unlimited            unlimited            files\n'), Infinity);
   t.equal(openFilesLimit('nothing here'), undefined);
   const r = await sh(`ulimit -n 321; exec cat /proc/self/limits`);
@@ -36,12 +44,21 @@ t.test('the open-files limit is read from /proc/self/limits', async (t) => {
 t.test('ulimit -n 200, --count 400 --concurrency 400: every object commits (stream and native planes)', async (t) => {
   for (const compression of ['gzip', 'none']) {
     const dir = join(root, `cc-${compression}`);
-    const r = await sh(`ulimit -n 200; exec "${process.execPath}" "${bin}" put "${dir}" --count 400 --concurrency 400 --size 4KiB --compression ${compression} --json`);
+    const r = await sh(
+      `ulimit -n 200; exec "${process.execPath}" "${bin}" put "${dir}" --count 400 --concurrency 400 --size 4KiB --compression ${compression} --json`,
+    );
     t.equal(r.status, 0, r.stderr.slice(-3000));
     const doc = JSON.parse(r.stdout);
-    t.match(doc, { ok: true, committed: 400, failed: 0, concurrency: { requested: 400, used: 68, openFiles: 200, measured: true } });
+    t.match(doc, {
+      ok: true,
+      committed: 400,
+      failed: 0,
+      concurrency: { requested: 400, used: 68, openFiles: 200, measured: true },
+    });
   }
-  const human = await sh(`ulimit -n 200; exec "${process.execPath}" "${bin}" put "${join(root, 'cc-human')}" --count 10 --concurrency 400 --size 4KiB --compression gzip`);
+  const human = await sh(
+    `ulimit -n 200; exec "${process.execPath}" "${bin}" put "${join(root, 'cc-human')}" --count 10 --concurrency 400 --size 4KiB --compression gzip`,
+  );
   t.match(human.stderr, /concurrency lowered from 400 to 68 \(open files limit 200\)/);
 });
 
@@ -60,7 +77,10 @@ const r = await putObjects({ target: process.argv[2], count: 300, size: 4096, co
 console.log(JSON.stringify({ committed: r.committed, failed: r.failed, failures: r.failures.slice(0, 3) }));
 `,
   );
-  const r = await sh(`ulimit -n 200; exec "${process.execPath}" "${script}" "${join(root, 'emfile')}"`, { ...process.env, NODE_DEBUG: 'dgen' });
+  const r = await sh(`ulimit -n 200; exec "${process.execPath}" "${script}" "${join(root, 'emfile')}"`, {
+    ...process.env,
+    NODE_DEBUG: 'dgen',
+  });
   t.equal(r.status, 0, r.stderr.slice(-3000));
   t.match(JSON.parse(r.stdout.trim().split('\n').pop()!), { committed: 300, failed: 0 });
   t.match(r.stderr, /no free file descriptor for file:\/\/\S+: waiting \d+ ms \(EMFILE/, 'EMFILE happened and was waited out');
@@ -93,14 +113,19 @@ t.test('--count 1000000000 starts writing at once, in flat memory', async (t) =>
   const late = rss();
   t.equal(child.exitCode, null, 'still writing');
   t.ok(count() >= 60_000, 'objects are written as the run goes (the plan is lazy)');
-  t.ok(late - early < 48 * 1024 * 1024, `RSS ${(early / 2 ** 20).toFixed(0)} MiB at 10,000 objects, ${(late / 2 ** 20).toFixed(0)} MiB at 60,000`);
+  t.ok(
+    late - early < 48 * 1024 * 1024,
+    `RSS ${(early / 2 ** 20).toFixed(0)} MiB at 10,000 objects, ${(late / 2 ** 20).toFixed(0)} MiB at 60,000`,
+  );
   child.kill('SIGKILL');
 });
 
 t.test('--count 1000000000 with a size distribution starts writing before its sizes are summed', async (t) => {
   // Summing 10^9 sizes first would take about half an hour: the objects come first, the total later.
   const dir = join(root, 'huge-distribution');
-  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1000000000', '--size', 'uniform:1,100'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, 'put', dir, '--count', '1000000000', '--size', 'uniform:1,100'], {
+    stdio: 'ignore',
+  });
   t.teardown(() => void child.kill('SIGKILL'));
   const count = () => {
     try {

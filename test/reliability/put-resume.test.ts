@@ -23,7 +23,12 @@ function dgen(args: string[]): Promise<{ status: number | null; stdout: string; 
     });
   });
 }
-const objects = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bin')).sort() : []);
+const objects = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.bin'))
+        .sort()
+    : [];
 
 t.test('SIGINT, then --resume, then verify', async (t) => {
   const dir = join(root, 'local');
@@ -74,7 +79,16 @@ t.test('library: resume an aborted S3 run', async (t) => {
   const connection = { endpoint: server.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
   const target = `s3://${bucket}/run`;
   const controller = new AbortController();
-  const first = putObjects({ ...connection, target, count: 40, size: 64 * 1024, seed: 4, concurrency: 2, signal: controller.signal, onProgress: (p) => p.objectsDone >= 5 && controller.abort() });
+  const first = putObjects({
+    ...connection,
+    target,
+    count: 40,
+    size: 64 * 1024,
+    seed: 4,
+    concurrency: 2,
+    signal: controller.signal,
+    onProgress: (p) => p.objectsDone >= 5 && controller.abort(),
+  });
   await t.rejects(first, { name: 'AbortError' });
   const r = await putObjects({ ...connection, target, resume: true });
   t.equal(r.committed, 40);

@@ -23,7 +23,12 @@ t.teardown(() => proxy.close());
 
 /** Runs `make`, expects a typed error, then lets a few turns of the event loop pass (a sink constructed
  * and then abandoned would open its temporary file on the next tick). */
-async function rejects(t: Test, what: string, make: () => unknown, expected: { name: string; code: string; parameter: string }): Promise<void> {
+async function rejects(
+  t: Test,
+  what: string,
+  make: () => unknown,
+  expected: { name: string; code: string; parameter: string },
+): Promise<void> {
   let thrown: unknown;
   try {
     make();
@@ -31,7 +36,11 @@ async function rejects(t: Test, what: string, make: () => unknown, expected: { n
     thrown = err;
   }
   t.match(thrown, expected, `${what}: ${expected.name} ${expected.code} naming ${expected.parameter}`);
-  t.match(String((thrown as Error | undefined)?.message), new RegExp(`^${expected.parameter} must be`), `${what}: the message names ${expected.parameter}`);
+  t.match(
+    String((thrown as Error | undefined)?.message),
+    new RegExp(`^${expected.parameter} must be`),
+    `${what}: the message names ${expected.parameter}`,
+  );
   for (let i = 0; i < 5; i++) await tick();
 }
 
@@ -44,8 +53,16 @@ t.test('createSink: a target it cannot build is a typed error, not undefined', a
   await rejects(t, 's3 target without a key', () => createSink({ scheme: 's3', bucket } as never), uri);
   await rejects(t, 'az target with an empty blob', () => createSink({ scheme: 'az', container: 'c', blob: '' }), uri);
   await rejects(t, 'file target with a numeric path', () => createSink({ scheme: 'file', path: 7 } as never), uri);
-  await rejects(t, 'a string that is no URI', () => createSink('ftp://host/x'), { name: 'RangeError', code: 'ERR_DGEN_INVALID_URI', parameter: 'uri' });
-  await rejects(t, 'options not an object', () => createSink(join(root, 'a.bin'), 'fast' as never), { name: 'TypeError', code: 'ERR_DGEN_INVALID_OPTION', parameter: 'options' });
+  await rejects(t, 'a string that is no URI', () => createSink('ftp://host/x'), {
+    name: 'RangeError',
+    code: 'ERR_DGEN_INVALID_URI',
+    parameter: 'uri',
+  });
+  await rejects(t, 'options not an object', () => createSink(join(root, 'a.bin'), 'fast' as never), {
+    name: 'TypeError',
+    code: 'ERR_DGEN_INVALID_OPTION',
+    parameter: 'options',
+  });
   t.same(await readdir(root), [], 'nothing was created');
 });
 
@@ -59,7 +76,12 @@ t.test('file and direct sinks: options of the wrong type or out of range create 
   await rejects(t, 'highWaterMark: -1', () => createSink(file, { highWaterMark: -1 }), range('highWaterMark'));
   await rejects(t, "highWaterMark: 'lots'", () => createSink(file, { highWaterMark: 'lots' as never }), range('highWaterMark'));
   await rejects(t, 'highWaterMark: true', () => createSink(file, { highWaterMark: true as never }), type('highWaterMark'));
-  await rejects(t, 'bufferSize: 1000 (direct)', () => createSink(`direct://${file}`, { bufferSize: 1000 } as never), range('bufferSize'));
+  await rejects(
+    t,
+    'bufferSize: 1000 (direct)',
+    () => createSink(`direct://${file}`, { bufferSize: 1000 } as never),
+    range('bufferSize'),
+  );
   t.same(await readdir(root), [], 'no temporary file and no object');
 });
 
@@ -90,9 +112,19 @@ t.test('S3 and Azure sinks: every option is checked before a request is sent', a
   proxy.requests.length = 0;
   for (const [name, options, expected] of cases) {
     await rejects(t, `S3Sink ${name}`, () => new S3Sink(bucket, key, { ...at, ...options } as never), expected);
-    await rejects(t, `createSink s3:// ${name}`, () => createSink(`s3://${bucket}/${key}`, { ...at, ...options } as never), expected);
+    await rejects(
+      t,
+      `createSink s3:// ${name}`,
+      () => createSink(`s3://${bucket}/${key}`, { ...at, ...options } as never),
+      expected,
+    );
   }
-  await rejects(t, "createS3Client maxAttempts: 'many'", () => createS3Client({ maxAttempts: 'many' as never }), type('maxAttempts'));
+  await rejects(
+    t,
+    "createS3Client maxAttempts: 'many'",
+    () => createS3Client({ maxAttempts: 'many' as never }),
+    type('maxAttempts'),
+  );
   // Size options take size strings, as size and chunkSize do.
   t.doesNotThrow(() => new S3Sink(bucket, key, { ...at, partSize: '5MiB' }).destroy(), "partSize: '5MiB' is 5 MiB");
   t.same(parsePartOptions({ partSize: '64MiB' }), { partSize: 64 << 20, partConcurrency: 4 });
@@ -100,7 +132,8 @@ t.test('S3 and Azure sinks: every option is checked before a request is sent', a
   await sleep(50);
   t.same(proxy.requests, [], 'not one request reached the server');
 
-  const connectionString = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;';
+  const connectionString =
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;';
   const az: [string, object, ReturnType<typeof type>][] = [
     ['blockSize: true', { connectionString, blockSize: true }, type('blockSize')],
     ["blockSize: '5000MiB'", { connectionString, blockSize: '5000MiB' }, range('blockSize')],
@@ -131,7 +164,8 @@ t.test('S3: destroy() without an error when AbortMultipartUpload fails: no error
   sink.write(part);
   sink.write(part);
   sink.write(Buffer.alloc(1024, 1));
-  while (!proxy.requests.some((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined)) await sleep(10);
+  while (!proxy.requests.some((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined))
+    await sleep(10);
   sink.destroy();
   const failure = await sink.result().then(
     () => undefined,
@@ -149,10 +183,19 @@ t.test('S3: destroy() without an error when AbortMultipartUpload fails: no error
   const quiet = new S3Sink(bucket, 'destroyed/quiet.bin', { client, partSize: MIN_PART_SIZE, partConcurrency: 1 });
   quiet.write(part);
   quiet.write(part);
-  const before = proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined).length;
-  while (proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined).length === before) await sleep(10);
+  const before = proxy.requests.filter(
+    (r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined,
+  ).length;
+  while (
+    proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.status !== undefined).length === before
+  )
+    await sleep(10);
   quiet.destroy();
-  await t.rejects(quiet.result(), { code: 'ERR_DGEN_BACKEND' }, 'result() of a sink nobody listens to reports the cleanup failure');
+  await t.rejects(
+    quiet.result(),
+    { code: 'ERR_DGEN_BACKEND' },
+    'result() of a sink nobody listens to reports the cleanup failure',
+  );
 });
 
 t.test('Azure: destroy() without an error emits no error event and leaves no blob', async (t) => {

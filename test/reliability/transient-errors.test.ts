@@ -14,7 +14,15 @@ import { pipeline } from 'node:stream/promises';
 import { crc32c } from '@node-rs/crc32';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { AzureBlobSink, createGenerator, createS3Client, DataSource, formatCrc32c, MIN_PART_SIZE, S3Sink } from '../../lib/index.js';
+import {
+  AzureBlobSink,
+  createGenerator,
+  createS3Client,
+  DataSource,
+  formatCrc32c,
+  MIN_PART_SIZE,
+  S3Sink,
+} from '../../lib/index.js';
 import { putGeneratedObject } from '../../lib/object-store-put.js';
 import { startAzurite, startS3rver } from '../fixtures/servers.js';
 
@@ -38,7 +46,9 @@ interface Seen {
  */
 function kindOf(req: IncomingMessage): string {
   const url = new URL(req.url ?? '/', 'http://x');
-  const ops = [...url.searchParams.keys()].filter((k) => !['x-id', 'timeout', 'blockid', 'prefix', 'max-keys', 'list-type', 'continuation-token'].includes(k)).sort();
+  const ops = [...url.searchParams.keys()]
+    .filter((k) => !['x-id', 'timeout', 'blockid', 'prefix', 'max-keys', 'list-type', 'continuation-token'].includes(k))
+    .sort();
   const comp = url.searchParams.get('comp');
   return `${req.method} ${ops.join('&')}${comp ? `=${comp}` : ''}`;
 }
@@ -76,16 +86,22 @@ async function startFaultyProxy(targetPort: number, busy: 'SlowDown' | 'ServerBu
           busy === 'SlowDown'
             ? '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
             : '<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>The server is busy.</Message></Error>';
-        res.writeHead(503, { 'content-type': 'application/xml', ...(busy === 'ServerBusy' && { 'x-ms-error-code': 'ServerBusy' }) });
+        res.writeHead(503, {
+          'content-type': 'application/xml',
+          ...(busy === 'ServerBusy' && { 'x-ms-error-code': 'ServerBusy' }),
+        });
         res.end(body);
       });
       return;
     }
-    const upstream = request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      record.status = up.statusCode;
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        record.status = up.statusCode;
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
@@ -122,7 +138,10 @@ function expectFaults(t: Test, seen: Seen[], kinds: RegExp[]): void {
     const of = seen.filter((s) => kind.test(s.kind));
     t.equal(of.filter((s) => s.fault === 'drop').length, 2, `${kind}: two attempts were dropped mid-request`);
     t.equal(of.filter((s) => s.fault === '503').length, 2, `${kind}: two attempts were answered 503`);
-    t.ok(of.some((s) => s.fault === 'forwarded' && s.status !== undefined && s.status < 300), `${kind}: a retry went through`);
+    t.ok(
+      of.some((s) => s.fault === 'forwarded' && s.status !== undefined && s.status < 300),
+      `${kind}: a retry went through`,
+    );
   }
 }
 
@@ -133,11 +152,15 @@ t.test('S3 (s3rver): dropped connections and 503 SlowDown are retried; objects c
   t.teardown(() => proxy.close());
   const direct = createS3Client({ endpoint: s3.endpoint, credentials, maxAttempts: 1 });
   t.teardown(() => direct.destroy());
-  const stored = async (key: string) => Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  const stored = async (key: string) =>
+    Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
   const shape = { seed: 31n, compressRatio: 2, dedupRatio: 1.5 };
 
   // Multipart (3 parts) and a single PutObject, through the sink with its own client (the defaults).
-  for (const [key, size] of [['sink/multi.bin', 2 * MIN_PART_SIZE + 4321], ['sink/small.bin', 1000]] as const) {
+  for (const [key, size] of [
+    ['sink/multi.bin', 2 * MIN_PART_SIZE + 4321],
+    ['sink/small.bin', 1000],
+  ] as const) {
     proxy.reset();
     const sink = new S3Sink(bucket, key, { endpoint: proxy.endpoint, credentials, partSize: MIN_PART_SIZE, partConcurrency: 1 });
     await pipeline(new DataSource({ size, ...shape, chunkSize: MiB }), sink);
@@ -146,15 +169,26 @@ t.test('S3 (s3rver): dropped connections and 503 SlowDown are retried; objects c
     const back = await stored(key);
     t.ok(back.equals(expected), `${key}: the stored object equals regeneration`);
     t.equal(result.crc32c, formatCrc32c(crc32c(back)), `${key}: CRC-32C of the stored bytes`);
-    expectFaults(t, proxy.seen, size > MIN_PART_SIZE ? [/^POST uploads$/, /^PUT partNumber&uploadId$/, /^POST uploadId$/] : [/^PUT $/]);
+    expectFaults(
+      t,
+      proxy.seen,
+      size > MIN_PART_SIZE ? [/^POST uploads$/, /^PUT partNumber&uploadId$/, /^POST uploadId$/] : [/^PUT $/],
+    );
   }
 
   // putGeneratedObject (the data plane of putObjects for uncompressed objects).
   proxy.reset();
   const generator = createGenerator({ size: 2 * MIN_PART_SIZE + 1, ...shape, objectId: 3 });
-  const result = await putGeneratedObject(`s3://${bucket}/generated/obj.bin`, generator, { endpoint: proxy.endpoint, credentials, partSize: MIN_PART_SIZE });
+  const result = await putGeneratedObject(`s3://${bucket}/generated/obj.bin`, generator, {
+    endpoint: proxy.endpoint,
+    credentials,
+    partSize: MIN_PART_SIZE,
+  });
   const back = await stored('generated/obj.bin');
-  t.ok(back.equals(createGenerator({ size: 2 * MIN_PART_SIZE + 1, ...shape, objectId: 3 }).generateSync()), 'putGeneratedObject: byte-exact');
+  t.ok(
+    back.equals(createGenerator({ size: 2 * MIN_PART_SIZE + 1, ...shape, objectId: 3 }).generateSync()),
+    'putGeneratedObject: byte-exact',
+  );
   t.equal(result.crc32c, formatCrc32c(crc32c(back)));
   expectFaults(t, proxy.seen, [/^PUT partNumber&uploadId$/]);
 
@@ -164,18 +198,44 @@ t.test('S3 (s3rver): dropped connections and 503 SlowDown are retried; objects c
     proxy.reset(['drop', '503']);
     const prefix = `cli-${compression}`;
     const r = await run(
-      ['put', `s3://${bucket}/${prefix}`, '--endpoint', proxy.endpoint, '--count', '3', '--size', '6MiB', '--part-size', '5MiB', '--compression', compression, '--seed', '8', '--json'],
+      [
+        'put',
+        `s3://${bucket}/${prefix}`,
+        '--endpoint',
+        proxy.endpoint,
+        '--count',
+        '3',
+        '--size',
+        '6MiB',
+        '--part-size',
+        '5MiB',
+        '--compression',
+        compression,
+        '--seed',
+        '8',
+        '--json',
+      ],
       { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
     );
     t.equal(r.status, 0, `dgen put --compression ${compression}: exit 0 (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
-    t.ok(proxy.seen.filter((s) => s.fault !== 'forwarded').length >= 4, `dgen put --compression ${compression}: met ${proxy.seen.filter((s) => s.fault !== 'forwarded').length} faults`);
+    t.ok(
+      proxy.seen.filter((s) => s.fault !== 'forwarded').length >= 4,
+      `dgen put --compression ${compression}: met ${proxy.seen.filter((s) => s.fault !== 'forwarded').length} faults`,
+    );
     for (let i = 0; i < 3; i++) {
       const name = `obj-00000${i}.bin${compression === 'gzip' ? '.gz' : ''}`;
       const bytes = await stored(`${prefix}/${name}`).catch(() => Buffer.alloc(0));
       const plain = compression === 'gzip' ? (await import('node:zlib')).gunzipSync(bytes) : bytes;
-      t.ok(plain.equals(createGenerator({ size: 6 * MiB, seed: 8, objectId: i }).generateSync()), `dgen put --compression ${compression}: ${name} byte-exact`);
+      t.ok(
+        plain.equals(createGenerator({ size: 6 * MiB, seed: 8, objectId: i }).generateSync()),
+        `dgen put --compression ${compression}: ${name} byte-exact`,
+      );
     }
-    t.match(JSON.parse((await stored(`${prefix}/dgen-manifest.json`)).toString()), { committed: 3, failed: 0 }, 'the manifest says all committed');
+    t.match(
+      JSON.parse((await stored(`${prefix}/dgen-manifest.json`)).toString()),
+      { committed: 3, failed: 0 },
+      'the manifest says all committed',
+    );
   }
 });
 
@@ -201,30 +261,65 @@ t.test('Azure (Azurite): dropped connections and 503 ServerBusy are retried; blo
   expectFaults(t, proxy.seen, [/^PUT comp=block$/, /^PUT comp=blocklist$/]);
 
   proxy.reset();
-  const generated = await putGeneratedObject(`az://${container}/generated/blob.bin`, createGenerator({ size: 2 * MiB + 5, ...shape, objectId: 2 }), {
-    connectionString: viaProxy,
-    blockSize: MiB,
-  } as never);
+  const generated = await putGeneratedObject(
+    `az://${container}/generated/blob.bin`,
+    createGenerator({ size: 2 * MiB + 5, ...shape, objectId: 2 }),
+    {
+      connectionString: viaProxy,
+      blockSize: MiB,
+    } as never,
+  );
   const gen = await stored('generated/blob.bin');
-  t.ok(gen.equals(createGenerator({ size: 2 * MiB + 5, ...shape, objectId: 2 }).generateSync()), 'putGeneratedObject: byte-exact');
+  t.ok(
+    gen.equals(createGenerator({ size: 2 * MiB + 5, ...shape, objectId: 2 }).generateSync()),
+    'putGeneratedObject: byte-exact',
+  );
   t.equal(generated.crc32c, formatCrc32c(crc32c(gen)));
-  t.ok(proxy.seen.some((s) => s.fault === 'drop') && proxy.seen.some((s) => s.fault === '503'), 'putGeneratedObject met both faults');
+  t.ok(
+    proxy.seen.some((s) => s.fault === 'drop') && proxy.seen.some((s) => s.fault === '503'),
+    'putGeneratedObject met both faults',
+  );
 
   for (const compression of ['none', 'gzip']) {
     proxy.reset(['drop', '503']);
     const prefix = `cli-${compression}`;
-    const r = await run(['put', `az://${container}/${prefix}`, '--count', '2', '--size', '3MiB', '--compression', compression, '--seed', '9', '--json'], {
-      AZURE_STORAGE_CONNECTION_STRING: viaProxy,
-    });
+    const r = await run(
+      [
+        'put',
+        `az://${container}/${prefix}`,
+        '--count',
+        '2',
+        '--size',
+        '3MiB',
+        '--compression',
+        compression,
+        '--seed',
+        '9',
+        '--json',
+      ],
+      {
+        AZURE_STORAGE_CONNECTION_STRING: viaProxy,
+      },
+    );
     t.equal(r.status, 0, `dgen put --compression ${compression}: exit 0 (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
-    t.ok(proxy.seen.filter((s) => s.fault !== 'forwarded').length >= 4, `dgen put --compression ${compression}: met ${proxy.seen.filter((s) => s.fault !== 'forwarded').length} faults`);
+    t.ok(
+      proxy.seen.filter((s) => s.fault !== 'forwarded').length >= 4,
+      `dgen put --compression ${compression}: met ${proxy.seen.filter((s) => s.fault !== 'forwarded').length} faults`,
+    );
     for (let i = 0; i < 2; i++) {
       const name = `obj-00000${i}.bin${compression === 'gzip' ? '.gz' : ''}`;
       const bytes = await stored(`${prefix}/${name}`).catch(() => Buffer.alloc(0));
       const plain = compression === 'gzip' ? (await import('node:zlib')).gunzipSync(bytes) : bytes;
-      t.ok(plain.equals(createGenerator({ size: 3 * MiB, seed: 9, objectId: i }).generateSync()), `dgen put --compression ${compression}: ${name} byte-exact`);
+      t.ok(
+        plain.equals(createGenerator({ size: 3 * MiB, seed: 9, objectId: i }).generateSync()),
+        `dgen put --compression ${compression}: ${name} byte-exact`,
+      );
     }
-    t.match(JSON.parse((await stored(`${prefix}/dgen-manifest.json`)).toString()), { committed: 2, failed: 0 }, 'the manifest says all committed');
+    t.match(
+      JSON.parse((await stored(`${prefix}/dgen-manifest.json`)).toString()),
+      { committed: 2, failed: 0 },
+      'the manifest says all committed',
+    );
   }
 });
 
@@ -243,16 +338,12 @@ t.test('a keep-alive connection the server closed while this process was blocked
   const s3Strict = createS3Client({ endpoint: s3.endpoint, credentials, maxAttempts: 1 });
   t.teardown(() => (s3Client.destroy(), s3Strict.destroy()));
   const az = createBlobServiceClient({ connectionString: azurite.connectionString }).getContainerClient('keepalive');
-  const azStrict = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } }).getContainerClient('keepalive');
+  const azStrict = BlobServiceClient.fromConnectionString(azurite.connectionString, {
+    retryOptions: { maxTries: 1 },
+  }).getContainerClient('keepalive');
   await az.create();
-  const requests = [
-    () => s3Client.send(new HeadBucketCommand({ Bucket: bucket })),
-    () => az.getProperties(),
-  ];
-  const controls = [
-    () => s3Strict.send(new HeadBucketCommand({ Bucket: bucket })),
-    () => azStrict.getProperties(),
-  ];
+  const requests = [() => s3Client.send(new HeadBucketCommand({ Bucket: bucket })), () => az.getProperties()];
+  const controls = [() => s3Strict.send(new HeadBucketCommand({ Bucket: bucket })), () => azStrict.getProperties()];
   // Open a keep-alive connection on every client, block for longer than the servers keep it, go again.
   await Promise.all([...requests, ...controls].map((r) => r()));
   spawnSyncSleep(6.5);

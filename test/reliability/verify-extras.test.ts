@@ -70,7 +70,15 @@ t.test('extras are listed with their kind; manifest files and partial files are 
   t.equal(json.status, 0);
   const doc = JSON.parse(json.stdout) as { extraObjects: number; extras: { name: string; kind: string }[]; partialFiles: number };
   t.equal(doc.extraObjects, 4);
-  t.same(doc.extras.map((x) => [x.name, x.kind]), [['link', 'symlink'], ['pipe', 'fifo'], ['stray.bin', 'file'], ['sub/deeper/old.bin', 'file']]);
+  t.same(
+    doc.extras.map((x) => [x.name, x.kind]),
+    [
+      ['link', 'symlink'],
+      ['pipe', 'fifo'],
+      ['stray.bin', 'file'],
+      ['sub/deeper/old.bin', 'file'],
+    ],
+  );
   t.equal(doc.partialFiles, 1);
 
   const quiet = await verifyObjects({ target, extras: false });
@@ -103,5 +111,10 @@ t.test(`all extras are counted, the first ${MAX_EXTRAS_LISTED} by name listed`, 
   t.equal(report.extras!.length, MAX_EXTRAS_LISTED);
   const r = dgen(['verify', target]);
   t.equal(r.status, 0);
-  t.match(r.stdout, new RegExp(`${MAX_EXTRAS_LISTED + 50} objects under the target are not in the manifest .*; the first ${MAX_EXTRAS_LISTED} by name:`));
+  t.match(
+    r.stdout,
+    new RegExp(
+      `${MAX_EXTRAS_LISTED + 50} objects under the target are not in the manifest .*; the first ${MAX_EXTRAS_LISTED} by name:`,
+    ),
+  );
 });

@@ -18,7 +18,8 @@ const client = createS3Client({ endpoint: server.endpoint, credentials, maxAttem
 t.teardown(() => client.destroy());
 const connection = { endpoint: server.endpoint, credentials };
 const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-const get = async (key: string) => (await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
+const get = async (key: string) =>
+  await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 
 const bin = fileURLToPath(new URL('../../bin/dgen.js', import.meta.url));
 const dgen = (args: string[]) => {
@@ -39,7 +40,10 @@ t.test('extras under the prefix are listed, a sibling prefix is not', async (t) 
   const report = await verifyObjects({ target: `s3://${bucket}/run`, ...connection });
   t.equal(report.ok, 3);
   t.equal(report.extraObjects, 2);
-  t.same(report.extras!.map((x) => x.uri), [`s3://${bucket}/run/deep/er.bin`, `s3://${bucket}/run/stray.bin`]);
+  t.same(
+    report.extras!.map((x) => x.uri),
+    [`s3://${bucket}/run/deep/er.bin`, `s3://${bucket}/run/stray.bin`],
+  );
   t.equal(report.partialFiles, 0);
   const r = dgen(['verify', `s3://${bucket}/run`]);
   t.equal(r.status, 0, r.stderr);
@@ -49,7 +53,10 @@ t.test('extras under the prefix are listed, a sibling prefix is not', async (t) 
 
 t.test('a manifest object over 64 MiB is refused', async (t) => {
   await put('big/dgen-manifest.json', Buffer.alloc(65 * 1024 * 1024, 0x20));
-  await t.rejects(verifyObjects({ target: `s3://${bucket}/big`, ...connection }), { code: 'ERR_DGEN_INVALID_MANIFEST', message: /at most 67108864 bytes/ });
+  await t.rejects(verifyObjects({ target: `s3://${bucket}/big`, ...connection }), {
+    code: 'ERR_DGEN_INVALID_MANIFEST',
+    message: /at most 67108864 bytes/,
+  });
   const r = dgen(['verify', `s3://${bucket}/big`]);
   t.equal(r.status, 2);
   t.match(r.stderr, /s3:\/\/dgen-verify\/big\/dgen-manifest\.json: the manifest must be at most 67108864 bytes/);
@@ -60,6 +67,10 @@ t.test('a record naming a key outside the prefix is refused', async (t) => {
   const first = JSON.parse(records[0]!) as { name: string };
   records[0] = JSON.stringify({ ...first, name: '../run2/obj-000000.bin' });
   await put('run/dgen-manifest.records.ndjson', records.join('\n') + '\n');
-  await t.rejects(verifyObjects({ target: `s3://${bucket}/run`, ...connection }), { code: 'ERR_DGEN_INVALID_MANIFEST', field: 'name', line: 1 });
+  await t.rejects(verifyObjects({ target: `s3://${bucket}/run`, ...connection }), {
+    code: 'ERR_DGEN_INVALID_MANIFEST',
+    field: 'name',
+    line: 1,
+  });
   t.equal(dgen(['verify', `s3://${bucket}/run`]).status, 2);
 });

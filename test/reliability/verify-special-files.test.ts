@@ -30,7 +30,12 @@ t.test('a manifest that is /dev/zero or a FIFO: ERR_DGEN_INVALID_MANIFEST at onc
   ]) {
     const r = dgen(['verify', target, '--manifest', manifest!]);
     t.equal(r.status, 2, `${manifest}: exit 2`);
-    t.match(r.stderr, new RegExp(`invalid manifest ${manifest}: the manifest must be a regular file; got "${kind}" \\[ERR_DGEN_INVALID_MANIFEST\\]`));
+    t.match(
+      r.stderr,
+      new RegExp(
+        `invalid manifest ${manifest}: the manifest must be a regular file; got "${kind}" \\[ERR_DGEN_INVALID_MANIFEST\\]`,
+      ),
+    );
   }
   const before = process.memoryUsage().rss;
   await t.rejects(loadManifest('/dev/zero'), { code: 'ERR_DGEN_INVALID_MANIFEST', message: /regular file/ });
@@ -46,7 +51,10 @@ t.test('a manifest document over 64 MiB is refused without reading it', async (t
   await writeFile(path, '{"format":"dgen-manifest",');
   await truncate(path, 100 * 1024 * 1024); // sparse: 100 MiB of NUL after the text
   const before = process.memoryUsage().rss;
-  await t.rejects(verifyObjects({ target, manifest: path }), { code: 'ERR_DGEN_INVALID_MANIFEST', message: /at most 67108864 bytes \(64 MiB\)/ });
+  await t.rejects(verifyObjects({ target, manifest: path }), {
+    code: 'ERR_DGEN_INVALID_MANIFEST',
+    message: /at most 67108864 bytes \(64 MiB\)/,
+  });
   t.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024, 'the document was not read');
   t.equal(dgen(['verify', target, '--manifest', path]).status, 2);
 });
@@ -80,7 +88,11 @@ t.test('a records file that is a FIFO, a link to /dev/zero, or one endless line:
   await handle.truncate(1024 ** 3);
   await handle.close();
   const before = process.memoryUsage().rss;
-  await t.rejects(read(), { code: 'ERR_DGEN_INVALID_MANIFEST', line: 1, message: /line 1: the line must be at most 65536 bytes/ }, 'endless line');
+  await t.rejects(
+    read(),
+    { code: 'ERR_DGEN_INVALID_MANIFEST', line: 1, message: /line 1: the line must be at most 65536 bytes/ },
+    'endless line',
+  );
   t.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024, 'the line was not buffered');
   r = dgen(['verify', target]);
   t.equal(r.status, 2);
@@ -94,23 +106,26 @@ t.test('a records file that is a FIFO, a link to /dev/zero, or one endless line:
 });
 
 for (const compression of ['none', 'gzip'] as const) {
-  t.test(`a FIFO or a device where an object should be (${compression === 'none' ? 'native' : 'stream'} path): an error for that object, no hang`, async (t) => {
-    const target = join(root, `o-${compression}`);
-    await putObjects({ target, count: 3, size: 8192, seed: 4, compression });
-    const ext = compression === 'gzip' ? '.gz' : '';
-    await rm(join(target, `obj-000001.bin${ext}`));
-    mkfifo(join(target, `obj-000001.bin${ext}`));
-    await rm(join(target, `obj-000002.bin${ext}`));
-    await symlink('/dev/zero', join(target, `obj-000002.bin${ext}`));
-    const report = await verifyObjects({ target });
-    t.equal(report.ok, 1);
-    t.match(report.errors, [
-      { name: `obj-000001.bin${ext}`, status: 'error', error: /not a regular file|a FIFO/ },
-      { name: `obj-000002.bin${ext}`, status: 'error', error: /symbolic link/ },
-    ]);
-    const r = dgen(['verify', target]);
-    t.equal(r.status, 1);
-    t.match(r.stdout, /1 of 3 objects match/);
-    t.match(r.stdout, /ERROR +file:\/\/.*obj-000001\.bin/);
-  });
+  t.test(
+    `a FIFO or a device where an object should be (${compression === 'none' ? 'native' : 'stream'} path): an error for that object, no hang`,
+    async (t) => {
+      const target = join(root, `o-${compression}`);
+      await putObjects({ target, count: 3, size: 8192, seed: 4, compression });
+      const ext = compression === 'gzip' ? '.gz' : '';
+      await rm(join(target, `obj-000001.bin${ext}`));
+      mkfifo(join(target, `obj-000001.bin${ext}`));
+      await rm(join(target, `obj-000002.bin${ext}`));
+      await symlink('/dev/zero', join(target, `obj-000002.bin${ext}`));
+      const report = await verifyObjects({ target });
+      t.equal(report.ok, 1);
+      t.match(report.errors, [
+        { name: `obj-000001.bin${ext}`, status: 'error', error: /not a regular file|a FIFO/ },
+        { name: `obj-000002.bin${ext}`, status: 'error', error: /symbolic link/ },
+      ]);
+      const r = dgen(['verify', target]);
+      t.equal(r.status, 1);
+      t.match(r.stdout, /1 of 3 objects match/);
+      t.match(r.stdout, /ERROR +file:\/\/.*obj-000001\.bin/);
+    },
+  );
 }

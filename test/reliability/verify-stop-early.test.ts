@@ -9,7 +9,14 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatorFor, putObjects, verifyObjects, MANIFEST_NAME, type ManifestParameters, type ManifestRecord } from '../../lib/index.js';
+import {
+  generatorFor,
+  putObjects,
+  verifyObjects,
+  MANIFEST_NAME,
+  type ManifestParameters,
+  type ManifestRecord,
+} from '../../lib/index.js';
 import { hasTool } from '../fixtures/helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/dgen.js', import.meta.url));
@@ -70,39 +77,47 @@ t.test('native path: a file 2 GiB longer than its record is reported by size, no
   t.ok(read < 16 * MiB, `read ${(read / MiB).toFixed(1)} MiB`);
 });
 
-t.test('stream path (zstd): the decompressed object differing at byte 10 stops the read of the stored file', { skip: !hasTool('zstd') && 'needs the zstd CLI' }, async (t) => {
-  const size = 128 * MiB;
-  const { target, manifest, record, path } = await oneObject('zstd', size, 'zstd');
-  const raw = join(root, 'raw.bin');
-  const body = Buffer.allocUnsafe(size);
-  generatorFor(manifest, record).fillSync(body, 0);
-  body[10] ^= 0xff;
-  await writeFile(raw, body);
-  const z = spawnSync('zstd', ['-1', '-q', '-f', '-o', path, raw]);
-  t.equal(z.status, 0, 'compressed by the zstd CLI');
-  await rm(raw);
-  t.ok(existsSync(path));
-  const before = await bytesRead();
-  const report = await verifyObjects({ target, extras: false });
-  const read = (await bytesRead()) - before;
-  t.match(report.mismatches, [{ name: record.name, status: 'mismatch', offset: 10 }]);
-  t.ok(read < 40 * MiB, `read ${(read / MiB).toFixed(1)} MiB of a ${size / MiB} MiB stored object`);
-  const r = dgen(['verify', target]);
-  t.equal(r.status, 1);
-  t.match(r.stdout, /MISMATCH .*: first differing byte at offset 10\n/);
-});
+t.test(
+  'stream path (zstd): the decompressed object differing at byte 10 stops the read of the stored file',
+  { skip: !hasTool('zstd') && 'needs the zstd CLI' },
+  async (t) => {
+    const size = 128 * MiB;
+    const { target, manifest, record, path } = await oneObject('zstd', size, 'zstd');
+    const raw = join(root, 'raw.bin');
+    const body = Buffer.allocUnsafe(size);
+    generatorFor(manifest, record).fillSync(body, 0);
+    body[10] ^= 0xff;
+    await writeFile(raw, body);
+    const z = spawnSync('zstd', ['-1', '-q', '-f', '-o', path, raw]);
+    t.equal(z.status, 0, 'compressed by the zstd CLI');
+    await rm(raw);
+    t.ok(existsSync(path));
+    const before = await bytesRead();
+    const report = await verifyObjects({ target, extras: false });
+    const read = (await bytesRead()) - before;
+    t.match(report.mismatches, [{ name: record.name, status: 'mismatch', offset: 10 }]);
+    t.ok(read < 40 * MiB, `read ${(read / MiB).toFixed(1)} MiB of a ${size / MiB} MiB stored object`);
+    const r = dgen(['verify', target]);
+    t.equal(r.status, 1);
+    t.match(r.stdout, /MISMATCH .*: first differing byte at offset 10\n/);
+  },
+);
 
-t.test('stream path (zstd): an object longer than its record stops after the record + 1 byte', { skip: !hasTool('zstd') && 'needs the zstd CLI' }, async (t) => {
-  const { target, manifest, record, path } = await oneObject('zstd-longer', 1 * MiB, 'zstd');
-  const raw = join(root, 'raw-longer.bin');
-  const body = Buffer.alloc(256 * MiB); // the record's 1 MiB, then zeros
-  generatorFor(manifest, record).fillSync(body.subarray(0, MiB), 0);
-  await writeFile(raw, body);
-  t.equal(spawnSync('zstd', ['-1', '-q', '-f', '-o', path, raw]).status, 0);
-  await rm(raw);
-  const report = await verifyObjects({ target, extras: false });
-  t.equal(report.sizeMismatches.length, 1);
-  const s = report.sizeMismatches[0]!;
-  t.equal(s.expectedSize, MiB);
-  t.ok(s.actualSize! > MiB && s.actualSize! < 64 * MiB, `stopped after ${s.actualSize} decompressed bytes, not 256 MiB`);
-});
+t.test(
+  'stream path (zstd): an object longer than its record stops after the record + 1 byte',
+  { skip: !hasTool('zstd') && 'needs the zstd CLI' },
+  async (t) => {
+    const { target, manifest, record, path } = await oneObject('zstd-longer', 1 * MiB, 'zstd');
+    const raw = join(root, 'raw-longer.bin');
+    const body = Buffer.alloc(256 * MiB); // the record's 1 MiB, then zeros
+    generatorFor(manifest, record).fillSync(body.subarray(0, MiB), 0);
+    await writeFile(raw, body);
+    t.equal(spawnSync('zstd', ['-1', '-q', '-f', '-o', path, raw]).status, 0);
+    await rm(raw);
+    const report = await verifyObjects({ target, extras: false });
+    t.equal(report.sizeMismatches.length, 1);
+    const s = report.sizeMismatches[0]!;
+    t.equal(s.expectedSize, MiB);
+    t.ok(s.actualSize! > MiB && s.actualSize! < 64 * MiB, `stopped after ${s.actualSize} decompressed bytes, not 256 MiB`);
+  },
+);

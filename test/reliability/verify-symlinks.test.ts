@@ -41,7 +41,15 @@ for (const compression of ['none', 'gzip'] as const) {
   t.test(`${path}: a linked directory on the way out of the target is refused`, async (t) => {
     const base = join(root, `dir-${compression}`);
     const target = join(base, 't');
-    await putObjects({ target, count: 3, size: 20000, compressRatio: 2, seed: 4, compression, nameTemplate: 'sub/obj-{index}.bin{ext}' });
+    await putObjects({
+      target,
+      count: 3,
+      size: 20000,
+      compressRatio: 2,
+      seed: 4,
+      compression,
+      nameTemplate: 'sub/obj-{index}.bin{ext}',
+    });
     await mkdir(join(base, 'elsewhere'));
     await rename(join(target, 'sub'), join(base, 'elsewhere', 'sub'));
     await symlink(join(base, 'elsewhere', 'sub'), join(target, 'sub'));
