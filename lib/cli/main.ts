@@ -384,7 +384,6 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       examples(
-        'dgen analyze /data/backups',
         'dgen analyze /data --full --json',
         'dgen analyze s3://bucket/prefix --chunk-sizes 4KiB,64KiB --json',
         'dgen analyze big.img --sample 1%',
