@@ -8,8 +8,8 @@
  * 0.08; libdeflate level 6 0.10-0.15, zlib level 6 0.06; same compression ratio within 1%. The event loop
  * only copies small chunks into block buffers and pushes the results.
  *
- * Decompressors: gzip from `node:zlib`; zstd from `node:zlib` where the runtime has it (Node >= 22.15),
- * otherwise native: libzstd's streaming decoder on the worker pool (cpp/codecs.cc `ZstdDecoder`).
+ * Decompressors: gzip from `node:zlib`; zstd native on every runtime: libzstd's streaming decoder on the
+ * worker pool (cpp/codecs.cc `ZstdDecoder`; see {@link zstdImplementation} for why not node:zlib's).
  * @module
  */
 import { ChunkRecycler, ConsumerTracker, kChunkProgress, progressReader, type ChunkProgress } from './chunk-recycling.js';
@@ -74,9 +74,12 @@ type ZlibWithZstd = typeof zlib & {
 };
 const z = zlib as ZlibWithZstd;
 
-/** Where zstd decompression comes from on this runtime: `"node:zlib"` (Node >= 22.15) or `"libzstd"` (native,
- * on the worker pool; compression is native everywhere). */
-export const zstdImplementation: 'node:zlib' | 'libzstd' = typeof z.createZstdDecompress === 'function' ? 'node:zlib' : 'libzstd';
+/** Where zstd decompression comes from: `"libzstd"` (native, on the worker pool) on every runtime. node:zlib's
+ * zstd decompressor (Node >= 22.15) is not used: on Node 22.23 a stream of concatenated frames holding an
+ * empty frame and a skippable frame (what `zstd -d` reads) never finished (test/codecs-zstd-decompress.test.ts),
+ * and one decoder everywhere keeps the limits and errors the same. `"node:zlib"` stays in the type for
+ * compatibility. */
+export const zstdImplementation: 'node:zlib' | 'libzstd' = 'libzstd';
 
 /** Output buffer of node:zlib streams: 256 KiB instead of the default 16 KiB, so a 4 MiB chunk costs a
  * few thread-pool round trips instead of hundreds. */
