@@ -7,7 +7,7 @@
  * @module
  */
 import { invalidRange, invalidType } from './errors.js';
-import { checkOptionKeys, optionKeys } from './option-keys.js';
+import { checkOptionKeys, optionKeys, type OptionKeys } from './option-keys.js';
 import { parseSize } from './params.js';
 import { azureBackend, loadBackend, s3Backend } from './sinks/backends.js';
 import type { SinkOptions } from './sinks/uri.js';
@@ -21,52 +21,6 @@ import {
   type IntegerBounds,
 } from './validators.js';
 import type { PutOptions } from './put.js';
-
-/** Every key of {@link PutOptions} (compile-time checked against it): unknown keys are an error. */
-export const PUT_OPTION_KEYS = optionKeys<PutOptions>({
-  target: true,
-  count: true,
-  size: true,
-  dedupScope: true,
-  concurrency: true,
-  chunkSize: true,
-  nativeWrites: true,
-  attempts: true,
-  retryBaseMs: true,
-  failFast: true,
-  shard: true,
-  nameTemplate: true,
-  manifest: true,
-  signal: true,
-  onProgress: true,
-  overwrite: true,
-  resume: true,
-  duration: true,
-  rate: true,
-  dedupRatio: true,
-  compressRatio: true,
-  ratioCodec: true,
-  dedupUnit: true,
-  seed: true,
-  compression: true,
-  highWaterMark: true,
-  fsync: true,
-  client: true,
-  partSize: true,
-  partConcurrency: true,
-  checksumAlgorithm: true,
-  contentType: true,
-  endpoint: true,
-  region: true,
-  forcePathStyle: true,
-  credentials: true,
-  maxAttempts: true,
-  blockSize: true,
-  blockConcurrency: true,
-  connectionString: true,
-  serviceClient: true,
-  pipeline: true,
-});
 
 /** The sink options a put hands on (to its sinks, the object-store put, the manifest and its records):
  * every sink option except `signal` (the run's own) and `compression` (passed as parsed). */
@@ -92,6 +46,39 @@ export const PUT_SINK_OPTION_KEYS = optionKeys<PutSinkOptions>({
   serviceClient: true,
   pipeline: true,
 });
+
+/** Every key of {@link PutOptions}: its own (compile-time checked against it) and the sink options it hands on
+ * ({@link PUT_SINK_OPTION_KEYS}); unknown keys are an error. */
+export const PUT_OPTION_KEYS: OptionKeys = new Set([
+  ...optionKeys<Omit<PutOptions, keyof PutSinkOptions>>({
+    target: true,
+    count: true,
+    size: true,
+    dedupScope: true,
+    concurrency: true,
+    chunkSize: true,
+    nativeWrites: true,
+    attempts: true,
+    retryBaseMs: true,
+    failFast: true,
+    shard: true,
+    nameTemplate: true,
+    manifest: true,
+    signal: true,
+    onProgress: true,
+    overwrite: true,
+    resume: true,
+    duration: true,
+    rate: true,
+    dedupRatio: true,
+    compressRatio: true,
+    ratioCodec: true,
+    dedupUnit: true,
+    seed: true,
+    compression: true,
+  }),
+  ...PUT_SINK_OPTION_KEYS,
+]);
 
 /** Options only S3 reads: given, they are checked by the S3 backend (loaded for it) whatever the target. */
 const S3_KEYS = [
