@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   ERR_DGEN_INVALID_TARGET: 'a put or verify target is malformed',
   ERR_DGEN_INVALID_OPTION: 'an option has the wrong type, is out of range, unknown or conflicts with another',
   ERR_DGEN_INVALID_MANIFEST: 'a manifest (or its records) is malformed, inconsistent or untrusted beyond its limits',
+  ERR_DGEN_MANIFEST_UNSUPPORTED:
+    'verify cannot regenerate the files of this manifest: a format manifest (fileFormat) without the parameters needed, of an unknown format, or whose files this version writes differently',
   ERR_DGEN_INVALID_COMPRESSION: 'a compression codec or level is unknown or out of range',
   ERR_DGEN_INVALID_URI: 'a URI is malformed or names an unsupported scheme',
   ERR_DGEN_INVALID_INPUT: 'an analyze input is not something that can be read (a special file, say)',
