@@ -1,70 +1,28 @@
-/**
- * Bulk put: `count` distinct objects (object identity = index) under a target (a directory, `s3://` or
- * `az://` prefix, `direct://` directory), with retries of transient failures, a manifest, and shards for
- * many machines. Two data planes:
- * - **Native** (local targets, `file://` and `direct://`, without compression): objects go to the addon's
- *   worker pool in batches and are generated, checksummed and written there (put-local.ts,
- *   local-writer.ts); nothing per chunk passes through JavaScript. Memory: one reused chunk buffer per
- *   worker plus two batch descriptions.
- * - **Streams** (object stores, and compressed objects anywhere): each object is a DataSource piped into
- *   its sink, `concurrency` objects in flight. Each object in flight holds at most its source's
- *   highWaterMark (2 x chunkSize) plus one chunk being generated, plus its sink's buffer (highWaterMark,
- *   default 16 MiB, plus for S3 one part being cut and `partConcurrency` parts in flight, for Azure
- *   `blockConcurrency` blocks). So a run holds about concurrency x (3 x chunkSize + sink buffer) bytes,
- *   whatever the data set's size.
- * @module
- */
-import { setMaxListeners } from 'node:events';
-import { lstatSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname } from 'node:path';
 import type { DataOptions, SizeInput } from './params.js';
-import { DataSource } from './source.js';
-import { childTarget, createSink, formatTarget, type SinkOptions, type Target } from './sinks/uri.js';
-import type { ObjectWriteResult } from './sinks/object-writer.js';
+import { formatTarget, type SinkOptions, type Target } from './sinks/uri.js';
 import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
-  ManifestWriter,
   orderManifest,
   recordsTargetFor,
   storeManifest,
   storeManifestAt,
   type ManifestFailure,
-  type ManifestRecord,
   type ManifestV2,
 } from './manifest.js';
-import { backoffMs, isResourceExhausted, isTransient, MAX_RESOURCE_WAITS, resourceWaitMs } from './retry.js';
 import type { ConcurrencyLimit } from './limits.js';
 import { sweepPartials, type SweepResult } from './partials.js';
-import { objectSize, probeTarget, refuseExistingManifest, type PreflightClients } from './preflight.js';
-import { putLocalObjects } from './put-local.js';
-import type { putGeneratedObject as PutGeneratedObject } from './object-store-put.js';
-import { DataGenerator } from './generator.js';
+import { probeTarget, refuseExistingManifest, type PreflightClients } from './preflight.js';
 import { azureBackend, s3Backend } from './sinks/backends.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { channels, debug } from './observe.js';
+import { debug } from './observe.js';
 import { TOOL } from './version.js';
-import { LatencyRecorder, type LatencySummary } from './latency.js';
-import { Pacer } from './pacing.js';
-import { runBounded } from './run-bounded.js';
+import type { LatencySummary } from './latency.js';
+import { runPut, type RunOutcome } from './put-run.js';
 import { invalidRange } from './errors.js';
-import {
-  fixedSize,
-  ONE_BYTE,
-  objectName,
-  planObjects,
-  planPut,
-  planTotals,
-  relativeName,
-  uniqueUnits,
-  type Planned,
-  type PutPlan,
-} from './put-plan.js';
+import { planPut, relativeName, uniqueUnits, type PutPlan } from './put-plan.js';
 
 /** Which objects one process writes: those whose index i has i mod count = index. */
 export interface Shard {
@@ -312,21 +270,6 @@ export interface PutResult extends ManifestV2 {
   realizedCompressionRatio?: number;
 }
 
-/** A pass-through stage that hands each chunk on once the run's pacing lets it go (`pace` resolves). */
-function paced(pace: (bytes: number) => Promise<void>): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      pace(chunk.length).then(
-        () => callback(null, chunk),
-        (err: unknown) => callback(err as Error),
-      );
-    },
-  });
-}
-
-/** How an object ended: committed (the sink's result) or failed (after `attempts` attempts). */
-type Outcome = { ok: true; result: ObjectWriteResult } | { ok: false; attempts: number; error: unknown };
-
 /** The clients a run shares between its objects on the generated-parts path: the caller's, else one made
  * from the connection options.
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` (`connectionString`) for Azure without a connection string
@@ -379,16 +322,6 @@ async function preflight(plan: PutPlan, clients: PreflightClients, manifestClien
   return removed;
 }
 
-/** The plan, publishing `dgen:object:start` as each object is taken (where anyone subscribes). */
-function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Generator<Planned> {
-  for (const p of plan) {
-    if (channels.objectStart.hasSubscribers)
-      channels.objectStart.publish({ name: p.name, uri: uriOf(p), objectId: p.index, size: p.size, attempt: 1 });
-    if (debug.enabled) debug('start %s (%d bytes, attempt 1)', uriOf(p), p.size);
-    yield p;
-  }
-}
-
 /**
  * Writes the data set's objects (or this shard's) under `target`, then the manifest there
  * (`dgen-manifest.json`, or `dgen-manifest.shard-I-of-N.json` for a shard) and its records beside it
@@ -433,509 +366,25 @@ function* announced(plan: Iterable<Planned>, uriOf: (p: Planned) => string): Gen
  */
 export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
   // 1. The plan (put-plan.ts): every option validated, targets and sizes resolved; nothing created yet.
-  const putPlan = await planPut(putOptions);
-  const {
-    prefix,
-    manifestAt,
-    shard,
-    concurrency,
-    attempts,
-    retryBaseMs,
-    retryOptions,
-    failFast,
-    durationMs,
-    openEnded,
-    rate,
-    kept,
-    data,
-    count,
-    nameCount,
-    sizes,
-    compression,
-    extension,
-    template,
-    scope,
-    chunkBytes,
-    nativeWrites,
-    partBytes,
-    sinkOptions,
-    onProgress,
-    signal,
-  } = putPlan;
-  const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
-  // The clients the run shares (one per backend; the caller's when given), then 2. the preflight.
+  const plan = await planPut(putOptions);
+  const { prefix, manifestAt, sinkOptions } = plan;
+  // The clients the run shares (one per backend; the caller's when given).
   const clients: PreflightClients = runClients(prefix, sinkOptions);
   const manifestClients: PreflightClients = manifestAt.scheme === prefix.scheme ? clients : runClients(manifestAt, sinkOptions);
   const ownClients = [
     clients.client !== sinkOptions.client && clients.client,
     manifestClients.client !== sinkOptions.client && manifestClients !== clients && manifestClients.client,
   ].filter((c): c is S3Client => !!c);
-  let storeClients: { client?: S3Client; serviceClient?: BlobServiceClient } = {};
   try {
-    const partialsRemoved = await preflight(putPlan, clients, manifestClients);
-    const dataset = scope === 'dataset';
-    // Dataset scope needs the data set's units before its first object, and a fixed size costs nothing to
-    // sum; a size distribution in object scope has its bytes summed beside the writes (a count of 10^9
-    // would take half an hour first), so the first objects are written at once.
-    // A time-based run has no totals (objectsTotal and bytesTotal stay 0) but dataset scope's units.
-    const beside = !dataset && fixedSize(sizes) === undefined && durationMs === undefined;
-    const besideStop = new AbortController();
-    const totals =
-      durationMs !== undefined && !dataset
-        ? {
-            objects: openEnded
-              ? Number.MAX_SAFE_INTEGER
-              : (await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)).objects,
-            bytes: 0,
-            datasetUnits: 0,
-          }
-        : beside
-          ? { ...(await planTotals(count, shard, false, ONE_BYTE, data.seed, data.dedupUnit, signal)), bytes: 0 }
-          : await planTotals(count, shard, dataset, sizes, data.seed, data.dedupUnit, signal);
-    const datasetUnits = totals.datasetUnits;
-    // Objects taken from the plan: a time-based run stops taking them at its deadline (at least one is
-    // taken); the unsharded manifest's count is how many it took.
-    let taken = 0;
-    const pastDeadline = () => durationMs !== undefined && taken > 0 && performance.now() - started >= durationMs;
-    function* untilDeadline(planned: Iterable<Planned>): Generator<Planned> {
-      for (const p of planned) {
-        if (pastDeadline()) return;
-        taken++;
-        yield p;
-      }
-    }
-    const plan = untilDeadline(
-      planObjects(count, shard, dataset, sizes, data.seed, data.dedupUnit, (index) =>
-        objectName(index, nameCount, extension, template),
-      ),
-    );
-
-    // Directories: the target's up front (a target that cannot be a directory fails the run here, before
-    // anything is written); those of templated names lazily, before each object, remembering the last few.
-    const madeDirs = new Set<string>();
-    const ensureDir = async (dir: string) => {
-      if (madeDirs.has(dir)) return;
-      await mkdir(dir, { recursive: true });
-      if (madeDirs.size >= 1000) madeDirs.clear();
-      madeDirs.add(dir);
-    };
-    if (local) await ensureDir(prefix.path);
-    const writer = await ManifestWriter.create(recordsTargetFor(manifestAt), sinkOptions);
-
-    const failures: PutFailure[] = [];
-    const committedObjects: CommittedObject[] = [];
-    // Latencies (latency.ts) and the realized dedup ratio's sums, over the objects this run commits.
-    const commitLatency = new LatencyRecorder();
-    const firstByteLatency = new LatencyRecorder();
-    const latencyNow = (): PutLatency | undefined => {
-      const commit = commitLatency.summary();
-      if (!commit) return undefined;
-      const firstByte = firstByteLatency.summary();
-      return { commit, ...(firstByte && { firstByte }) };
-    };
-    const dedupSums = { units: 0, unique: 0 };
-    const countUnits = (size: number) => {
-      const n = Math.ceil(size / data.dedupUnit);
-      dedupSums.units += n;
-      dedupSums.unique += uniqueUnits(n, data.dedupRatio);
-    };
-    let started = performance.now();
-    const progress: PutProgress = {
-      objectsDone: 0,
-      objectsFailed: 0,
-      objectsTotal: durationMs === undefined ? totals.objects : 0,
-      bytesDone: 0,
-      bytesTotal: durationMs === undefined ? totals.bytes : 0,
-      get elapsedMs() {
-        return performance.now() - started;
-      },
-      get latency() {
-        return latencyNow();
-      },
-    };
-    if (beside) {
-      planTotals(count, shard, false, sizes, data.seed, data.dedupUnit, besideStop.signal).then(
-        (t) => (progress.bytesTotal = t.bytes),
-        () => {}, // stopped with the run
-      );
-    }
-    const stop = new AbortController();
-    // Every object in flight listens on it (its source, and its retry backoff): not a leak at high
-    // concurrency, so no MaxListenersExceededWarning.
-    setMaxListeners(2 * concurrency + 1, stop.signal);
-    // The run's rate: one schedule for the bytes of every object (pacing.ts), waited on before each chunk
-    // (stream plane) or part (generated-parts plane).
-    const pacer = rate === undefined ? undefined : new Pacer(rate);
-    let pacedBytes = 0;
-    const pace = pacer && ((bytes: number): Promise<void> => pacer.wait((pacedBytes += bytes), stop.signal));
-    const onOuterAbort = () => stop.abort(signal!.reason);
-    signal?.addEventListener('abort', onOuterAbort, { once: true });
-    if (signal?.aborted) onOuterAbort();
-    started = performance.now();
-    // Object stores without compression: parts generated into reused buffers and sent with the SDKs' own
-    // requests, one client per run (unless the caller gave one).
-    const generatedParts = !local && compression.algorithm === 'none' && nativeWrites;
-    if (generatedParts) storeClients = clients;
-    const putGeneratedObject: typeof PutGeneratedObject | undefined = generatedParts
-      ? (await import('./object-store-put.js')).putGeneratedObject
-      : undefined;
-
-    // A failure that stops the run without a manifest: the records could not be written, or a callback threw.
-    let fatal: { error: unknown; callback?: boolean } | undefined;
-    const stopFatally = (err: unknown, callback = false) => {
-      fatal ??= { error: err, callback };
-      stop.abort(err);
-    };
-    /** The caller's progress callback; one that throws stops the run (it rejects with what was thrown). */
-    const progressed = () => {
-      if (!onProgress || fatal) return;
-      try {
-        onProgress(progress);
-      } catch (err) {
-        stopFatally(err, true);
-      }
-    };
-    const keepCommitted = (name: string) => {
-      if (committedObjects.length < MAX_FAILURES_KEPT)
-        committedObjects.push({ name, uri: formatTarget(childTarget(prefix, name)) });
-    };
-
-    /**
-     * The one place a finished object is recorded: its line in the records (streamed, never kept), the
-     * counters, the kept failures and progress. Every path that completes objects calls it once per
-     * object, in any order (the streaming attempt below; a batch path would too).
-     */
-    const record = (p: Planned, outcome: Outcome): void => {
-      const objectId = String(p.index);
-      if (outcome.ok) {
-        const r = outcome.result;
-        writer.object({
-          objectId,
-          name: p.name,
-          size: r.size,
-          crc32c: r.crc32c,
-          ...(dataset && { unitOffset: p.unitOffset }),
-          ...(compression.algorithm !== 'none' && { compressedSize: r.compressedSize }),
-          ...(r.etag && { etag: r.etag }),
-          ...(r.backendChecksum && { backendChecksum: r.backendChecksum }),
-        });
-        keepCommitted(p.name);
-        countUnits(r.size);
-        progress.objectsDone++;
-      } else {
-        const failed = putFailure(p.name, formatTarget(childTarget(prefix, p.name)), objectId, outcome.attempts, outcome.error);
-        writer.failure({
-          objectId,
-          name: p.name,
-          failure: { attempts: failed.attempts, error: failed.error, ...(failed.code !== undefined && { code: failed.code }) },
-        });
-        if (failures.length < MAX_FAILURES_KEPT) failures.push(failed);
-        progress.objectsFailed++;
-      }
-      progressed();
-    };
-
-    /** An object of the resumed run that is kept: its old record, if it is there with its size. */
-    let resumed = 0;
-    const keptRecord = (p: Planned, storedSize: (p: Planned) => number | undefined): ManifestRecord | undefined => {
-      const r = kept.get(p.index);
-      if (!r) return undefined;
-      kept.delete(p.index);
-      if (r.name !== p.name || r.size !== p.size || storedSize(p) !== (r.compressedSize ?? r.size)) return undefined;
-      return r;
-    };
-    const recordKept = (p: Planned, r: ManifestRecord): void => {
-      writer.object(r);
-      keepCommitted(p.name);
-      countUnits(r.size);
-      resumed++;
-      progress.objectsDone++;
-      progress.bytesDone += r.size;
-      progressed();
-    };
-    /** The plan without the objects kept from the resumed run (local files: a stat each). */
-    function* withoutKept(plan: Iterable<Planned>): Generator<Planned> {
-      const sizeOnDisk = (p: Planned) => {
-        try {
-          const st = lstatSync(join((prefix as { path: string }).path, p.name));
-          return st.isFile() ? st.size : undefined;
-        } catch {
-          return undefined;
-        }
-      };
-      for (const p of plan) {
-        const r = kept.size > 0 ? keptRecord(p, sizeOnDisk) : undefined;
-        if (r) recordKept(p, r);
-        else yield p;
-      }
-    }
-
-    /** One attempt at one object: resolves to the sink's result, rejects after the sink cleaned up. */
-    const attempt = async (p: Planned, n: number): Promise<ObjectWriteResult> => {
-      const target = childTarget(prefix, p.name);
-      const uri = formatTarget(target);
-      channels.objectStart.publish({ name: p.name, uri, objectId: p.index, size: p.size, attempt: n });
-      debug('start %s (%d bytes, attempt %d)', uri, p.size, n);
-      const t0 = performance.now();
-      const result = generatedParts ? await generated(target, p, t0) : await streamed(target, p);
-      const ms = performance.now() - t0;
-      commitLatency.record(ms);
-      const seconds = ms / 1000;
-      channels.objectFinish.publish({
-        name: p.name,
-        uri,
-        objectId: p.index,
-        size: p.size,
-        compressedSize: result.compressedSize,
-        crc32c: result.crc32c,
-        attempt: n,
-        seconds,
-      });
-      debug('finish %s in %d ms', uri, Math.round(seconds * 1000));
-      return result;
-    };
-
-    /** An object as a DataSource piped into its sink. */
-    const streamed = async (target: Target, p: Planned): Promise<ObjectWriteResult> => {
-      if (local) await ensureDir(dirname(join(prefix.path, p.name)));
-      // A stop destroys the source, and through the pipeline the sink, which then aborts the object; it
-      // never destroys a sink that has its end() already (its commit goes on, and the object is recorded).
-      const source = new DataSource({
-        ...data,
-        size: p.size,
-        objectId: p.index,
-        chunkSize: chunkBytes,
-        signal: stop.signal,
-        ...(dataset && { datasetUnits, unitOffset: p.unitOffset }),
-      });
-      const sink = createSink(target, { ...sinkOptions, compression });
-      let bytes = 0;
-      source.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        progress.bytesDone += chunk.length;
-        progressed();
-      });
-      try {
-        if (pace) await pipeline(source, paced(pace), sink);
-        else await pipeline(source, sink);
-        return await sink.result();
-      } catch (err) {
-        // pipeline() rejects as soon as a stream fails; result() settles once the sink has cleaned up. A
-        // stop that lands after the sink committed (end() came, so every byte is in) leaves a complete
-        // object: it counts as written, so that no object exists without its record.
-        const committed = await sink.result().catch(() => undefined);
-        if (committed) return committed;
-        progress.bytesDone -= bytes;
-        throw err;
-      }
-    };
-
-    /** An object store's object with its parts generated into reused buffers (object-store-put.ts). */
-    const generated = async (target: Target, p: Planned, t0: number): Promise<ObjectWriteResult> => {
-      const generator = new DataGenerator({
-        ...data,
-        size: p.size,
-        objectId: p.index,
-        ...(dataset && { datasetUnits, unitOffset: p.unitOffset }),
-      });
-      let bytes = 0;
-      let firstAck: number | undefined;
-      try {
-        const result = await putGeneratedObject!(target, generator, {
-          ...sinkOptions,
-          ...storeClients,
-          signal: stop.signal,
-          ...(pace && { pace }),
-          onStored: (stored) => {
-            firstAck ??= performance.now();
-            bytes += stored;
-            progress.bytesDone += stored;
-            progressed();
-          },
-        });
-        // Several requests: the first part (block) acknowledged is the first byte stored.
-        if (p.size > partBytes && firstAck !== undefined) firstByteLatency.record(firstAck - t0);
-        return result;
-      } catch (err) {
-        progress.bytesDone -= bytes;
-        throw err;
-      }
-    };
-
-    /** One object, with its retries; records how it ended. Rejects only when the run is stopped. */
-    const putOne = async (p: Planned): Promise<void> => {
-      if (kept.size > 0) {
-        const target = childTarget(prefix, p.name);
-        const stored = kept.has(p.index) ? await objectSize(target, clients, retryOptions) : undefined;
-        const r = keptRecord(p, () => stored);
-        if (r) return recordKept(p, r);
-      }
-      // EMFILE/ENFILE (no free descriptor) waits and retries without using up an attempt.
-      let waits = 0;
-      for (let n = 1; ; n++) {
-        let result: ObjectWriteResult;
-        try {
-          result = await attempt(p, n);
-        } catch (err) {
-          if (stop.signal.aborted) throw err;
-          const uri = formatTarget(childTarget(prefix, p.name));
-          const message = err instanceof Error ? err.message : String(err);
-          if (waits < MAX_RESOURCE_WAITS && isResourceExhausted(err)) {
-            waits++;
-            n--;
-            const delayMs = resourceWaitMs(waits);
-            debug('no free file descriptor for %s: waiting %d ms (%s)', uri, delayMs, message);
-            await sleep(delayMs, undefined, { signal: stop.signal });
-            continue;
-          }
-          if (n < attempts && isTransient(err)) {
-            const delayMs = backoffMs(n + 1, retryBaseMs);
-            channels.objectRetry.publish({ name: p.name, uri, objectId: p.index, attempt: n, delayMs, error: err });
-            debug('retry %s in %d ms after attempt %d: %s', uri, delayMs, n, message);
-            await sleep(delayMs, undefined, { signal: stop.signal });
-            continue;
-          }
-          channels.objectFailure.publish({ name: p.name, uri, objectId: p.index, attempts: n, error: err });
-          debug('failure %s after %d attempts: %s', uri, n, message);
-          record(p, { ok: false, attempts: n, error: err });
-          if (failFast) stop.abort(err);
-          return;
-        }
-        record(p, { ok: true, result });
-        return;
-      }
-    };
-
-    // The stream data plane (run-bounded.ts): `concurrency` objects in flight, the next one taken from the
-    // plan only after the records' backpressure lets it (a failure to write them stops the run).
-    async function* whileRecording(planned: Iterator<Planned>): AsyncGenerator<Planned> {
-      for (;;) {
-        try {
-          await writer.flushIfNeeded();
-        } catch (err) {
-          if (!stop.signal.aborted) stopFatally(err);
-          return;
-        }
-        if (stop.signal.aborted) return;
-        const next = planned.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    }
-    const streams = () =>
-      runBounded(
-        whileRecording(plan),
-        (p: Planned) =>
-          putOne(p).catch((err: unknown) => {
-            // putOne rejects only when the run stops: the objects in flight of a stopped run are no failure.
-            if (!stop.signal.aborted) stopFatally(err);
-          }),
-        { concurrency: Math.max(1, Math.min(concurrency, totals.objects)), signal: stop.signal, collect: false },
-      );
-
-    /** The native data plane: the plan goes to the worker pool in batches; results are recorded as their
-     * batch completes. */
-    const native = async (root: string) => {
-      const uriOf = (p: Planned) => formatTarget(childTarget(prefix, p.name));
-      const t0 = performance.now();
-      try {
-        await putLocalObjects(announced(withoutKept(plan), uriOf), {
-          data,
-          datasetUnits: dataset ? datasetUnits : 0,
-          root,
-          direct: prefix.scheme === 'direct',
-          fsync: sinkOptions.fsync === true,
-          chunkSize: prefix.scheme === 'direct' ? Math.ceil(chunkBytes / 4096) * 4096 : chunkBytes,
-          attempts,
-          retryBaseMs,
-          signal: stop.signal,
-          ensureDir,
-          beforeBatch: () => writer.flushIfNeeded(),
-          onCommitted: (p, r, n) => {
-            // The URI costs a file URL per object: made only for whoever listens.
-            if (channels.objectFinish.hasSubscribers) {
-              channels.objectFinish.publish({
-                name: p.name,
-                uri: uriOf(p),
-                objectId: p.index,
-                size: r.size,
-                compressedSize: r.size,
-                crc32c: r.crc32c,
-                attempt: n,
-                seconds: (performance.now() - t0) / 1000,
-              });
-            }
-            if (debug.enabled) debug('finish %s', uriOf(p));
-            commitLatency.record(r.latencyMs);
-            progress.bytesDone += r.size;
-            record(p, { ok: true, result: { uri: '', size: r.size, compressedSize: r.size, crc32c: r.crc32c } });
-          },
-          onFailed: (p, error, n) => {
-            channels.objectFailure.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempts: n, error });
-            debug('failure %s after %d attempts: %s', uriOf(p), n, error.message);
-            record(p, { ok: false, attempts: n, error });
-            if (failFast) stop.abort(error);
-          },
-          onRetry: (p, error, n, delayMs) => {
-            channels.objectRetry.publish({ name: p.name, uri: uriOf(p), objectId: p.index, attempt: n, delayMs, error });
-            debug('retry %s in %d ms after attempt %d: %s', uriOf(p), delayMs, n, error.message);
-          },
-        });
-      } catch (err) {
-        // A callback threw (the records failed): the batches in flight have been stopped.
-        stopFatally(err);
-      }
-    };
-
-    try {
-      if (local && compression.algorithm === 'none' && nativeWrites && pace === undefined) await native(prefix.path);
-      else await streams();
-    } finally {
-      signal?.removeEventListener('abort', onOuterAbort);
-      besideStop.abort();
-    }
+    // 2. The preflight: the target takes writes, no manifest is in the way, stale partial files removed.
+    const partialsRemoved = await preflight(plan, clients, manifestClients);
+    // 3. The run with its retries (put-run.ts).
+    const run = await runPut(plan, clients, partialsRemoved);
     // 4. The manifest: the records closed, the manifest stored, the result.
-    return await storeRun(putPlan, {
-      writer,
-      progress,
-      failures,
-      committedObjects,
-      fatal,
-      objectsTotal: totals.objects,
-      datasetUnits,
-      taken,
-      started,
-      stopped: stop.signal.aborted,
-      latency: latencyNow(),
-      dedupSums,
-      resumed,
-      partialsRemoved,
-    });
+    return await storeRun(plan, run);
   } finally {
     for (const c of ownClients) c.destroy();
   }
-}
-
-/** How the run went, as the manifest step needs it. */
-interface RunOutcome {
-  writer: ManifestWriter;
-  progress: PutProgress;
-  failures: PutFailure[];
-  committedObjects: CommittedObject[];
-  /** A failure that stopped the run without a manifest (the records failed, or a callback threw). */
-  fatal: { error: unknown; callback?: boolean } | undefined;
-  objectsTotal: number;
-  datasetUnits: number;
-  /** Objects taken from the plan (a time-based run's count). */
-  taken: number;
-  /** performance.now() at the run's start (after the preflight). */
-  started: number;
-  /** The run was stopped (signal, failFast, a fatal failure). */
-  stopped: boolean;
-  latency: PutLatency | undefined;
-  dedupSums: { units: number; unique: number };
-  resumed: number;
-  partialsRemoved: SweepResult;
 }
 
 /**
