@@ -39,6 +39,8 @@ import { runBounded } from './run-bounded.js';
 import { canonicalRoot, openObjectFile } from './verify-open.js';
 import { findExtras, type VerifyExtra } from './verify-extras.js';
 import type { ManifestError } from './manifest-schema.js';
+import { compareFormatFile, formatRegeneration, type FormatRegeneration } from './verify-formats.js';
+import { binding } from './native.js';
 
 export type { VerifyExtra } from './verify-extras.js';
 
@@ -104,6 +106,11 @@ export interface VerifyObjectResult {
   actualSize?: number;
   /** `error`: what went wrong reading it. */
   error?: string;
+  /** Files of a format manifest (`fileFormat`): `bytes` when compared with the file made again by its
+   * format writer, `crc32c` when judged by its record's CRC-32C alone (see `note`, lib/verify-formats.ts). */
+  check?: 'bytes' | 'crc32c';
+  /** Why a file was judged by CRC-32C alone. */
+  note?: string;
 }
 
 /** The report of a verify run. */
@@ -295,6 +302,8 @@ async function verifyRun(
     parseTarget(location),
     ...(recordsUri !== undefined ? [parseTarget(recordsUri)] : []),
   ]);
+  // A format manifest's files are made again by their format writer (checked before anything is read).
+  const regeneration = await formatRegeneration(manifest, manifestUri === '(given)' ? '(given manifest)' : location);
   const local = prefix.scheme === 'file' || prefix.scheme === 'direct';
   /** The canonical target directory: objects are opened beneath it, never through a link. */
   const root = local ? await canonicalRoot(prefix.path) : undefined;
@@ -364,6 +373,41 @@ async function verifyRun(
       failure ??= { error: err };
     }
   };
+  /** A format manifest's files (and their companion index files), `concurrency` at once, each against the
+   * file its format writer makes again; a manifest whose files cannot be made again stops the run. */
+  const formatted = async (regeneration: FormatRegeneration) => {
+    const algorithm = manifest.compression.algorithm;
+    try {
+      const run = await runBounded(
+        committed(),
+        async (object) => {
+          const file = await regeneration.file(object);
+          const target = childTarget(prefix, object.name);
+          const uri = formatTarget(target);
+          const verdict = await compareFormatFile(object, file, target, algorithm, { root, backends });
+          tally(object, uri, { name: object.name, uri, ...verdict });
+          const companion = regeneration.companion(object, file);
+          if (companion === undefined) return;
+          const at = childTarget(prefix, companion.name);
+          const size = companion.content.length;
+          const crc32c = (binding.crc32c(companion.content) >>> 0).toString(16).padStart(8, '0');
+          const result = await compareFormatFile({ name: companion.name, size, crc32c }, companion.content, at, algorithm, {
+            root,
+            backends,
+          });
+          tally({ ...object, name: companion.name, size, crc32c }, formatTarget(at), {
+            name: companion.name,
+            uri: formatTarget(at),
+            ...result,
+          });
+        },
+        { concurrency, failFast: true, collect: false },
+      );
+      if (run.firstError) failure ??= { error: run.firstError.error };
+    } catch (err) {
+      failure ??= { error: err };
+    }
+  };
   /** Uncompressed local objects: batches of records checked on the worker pool, the next batch's records
    * read while one is checked. */
   const native = async (root: string) => {
@@ -401,7 +445,8 @@ async function verifyRun(
     }
   };
   try {
-    if (local && manifest.compression.algorithm === 'none') await native(root!);
+    if (regeneration) await formatted(regeneration);
+    else if (local && manifest.compression.algorithm === 'none') await native(root!);
     else await streamed();
   } finally {
     await records.return(undefined);
@@ -415,7 +460,15 @@ async function verifyRun(
       extras.push(extra);
       if (extras.length >= 2 * MAX_EXTRAS_LISTED) extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
     };
-    const found = await findExtras(prefix, (name) => names.has(name), own, keep, backends);
+    const listed = (name: string) => names.has(name);
+    // A format run's companion files (TFRecord indexes) were checked with their files: not extras.
+    const found = await findExtras(
+      prefix,
+      (name) => listed(name) || (regeneration?.isCompanion(name, listed) ?? false),
+      own,
+      keep,
+      backends,
+    );
     report.extraObjects = found.count;
     report.extras = extras.sort(byName).slice(0, MAX_EXTRAS_LISTED);
     report.partialFiles = found.partials;
