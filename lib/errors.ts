@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   ERR_DGEN_CORRUPT_DATA: 'compressed input could not be decoded',
   ERR_DGEN_BACKEND: 'a storage backend (file system, S3, Azure) refused or failed an operation; `cause` has its error',
   ERR_DGEN_NOT_FOUND: 'an object or file to read does not exist',
+  ERR_DGEN_MISSING_DEPENDENCY: 'a package an operation needs (the S3 or Azure SDK) is not installed; `packageName` names it',
   ERR_DGEN_DIRECT_IO_UNSUPPORTED: 'the file system or the request does not allow O_DIRECT',
   ERR_DGEN_TARGET_UNWRITABLE: 'the put target cannot be written (checked before the first object)',
   ERR_DGEN_TARGET_IN_USE: 'another run holds the target (its lock or partial files are live)',
