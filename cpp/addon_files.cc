@@ -19,6 +19,64 @@ namespace dgen {
 
 namespace {
 
+// An object's `segments` and `crc32Fields` (see WriteFiles), checked against its stream's size.
+void ToSegments(Napi::Env env, const Napi::Object& item, uint64_t stream_size, FileObject& object) {
+  const Napi::Value list = item.Get("segments");
+  if (list.IsUndefined()) return;
+  if (!list.IsArray()) throw Napi::TypeError::New(env, "segments must be an array");
+  const auto segments = list.As<Napi::Array>();
+  for (uint32_t k = 0; k < segments.Length(); ++k) {
+    if (!segments.Get(k).IsObject()) throw Napi::TypeError::New(env, "segments must hold objects");
+    const auto seg = segments.Get(k).As<Napi::Object>();
+    FileSegment out;
+    const Napi::Value bytes = seg.Get("bytes");
+    if (bytes.IsTypedArray() && bytes.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      const auto array = bytes.As<Napi::Uint8Array>();
+      out.bytes.assign(array.Data(), array.Data() + array.ByteLength());
+      out.length = array.ByteLength();
+    } else if (bytes.IsUndefined()) {
+      out.generated = true;
+      out.offset = ToU64(seg.Get("offset"), "offset");
+      out.length = ToU64(seg.Get("length"), "length");
+      if (out.offset > stream_size || out.length > stream_size - out.offset)
+        throw Napi::RangeError::New(env, "a generated segment must lie within the object's size");
+    } else {
+      throw Napi::TypeError::New(env, "a segment's bytes must be a Uint8Array");
+    }
+    object.segments.push_back(std::move(out));
+  }
+  const Napi::Value fields = item.Get("crc32Fields");
+  if (fields.IsUndefined()) return;
+  if (!fields.IsArray()) throw Napi::TypeError::New(env, "crc32Fields must be an array");
+  const auto array = fields.As<Napi::Array>();
+  const size_t count = object.segments.size();
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    if (!array.Get(k).IsObject()) throw Napi::TypeError::New(env, "crc32Fields must hold objects");
+    const auto f = array.Get(k).As<Napi::Object>();
+    Crc32Field field;
+    field.first = size_t(ToU64(f.Get("first"), "first"));
+    field.end = size_t(ToU64(f.Get("end"), "end"));
+    if (field.first > field.end || field.end > count) throw Napi::RangeError::New(env, "a CRC-32 field's segments must exist");
+    if (!f.Get("at").IsArray()) throw Napi::TypeError::New(env, "a CRC-32 field's at must be an array");
+    const auto at = f.Get("at").As<Napi::Array>();
+    for (uint32_t j = 0; j + 1 < at.Length(); j += 2)
+      field.at.emplace_back(size_t(ToU64(at.Get(j), "at")), size_t(ToU64(at.Get(j + 1), "at")));
+    object.crc32_fields.push_back(std::move(field));
+  }
+  // A patched segment is literal, holds the 4 bytes and lies outside every field's range (its CRC-32 is
+  // taken before it is patched).
+  for (const Crc32Field& f : object.crc32_fields) {
+    for (const auto& [segment, offset] : f.at) {
+      if (segment >= count || object.segments[segment].generated || offset > object.segments[segment].bytes.size() ||
+          object.segments[segment].bytes.size() - offset < 4)
+        throw Napi::RangeError::New(env, "a CRC-32 field must go into 4 bytes of a literal segment");
+      for (const Crc32Field& g : object.crc32_fields)
+        if (segment >= g.first && segment < g.end)
+          throw Napi::RangeError::New(env, "a CRC-32 field cannot go into a segment a CRC-32 field covers");
+    }
+  }
+}
+
 // A writeFiles() batch in progress.
 struct AsyncFileWrite {
   Napi::Promise::Deferred deferred;
@@ -29,9 +87,11 @@ struct AsyncFileWrite {
 
 // writeFiles(common, objects, options): writes whole objects to local files on the pool (see
 // file_writer.h). common: { seed, unitBytes, dedupRatio, compressRatio, datasetUnits?, kernel? };
-// objects: [{ objectId, size, unitOffset?, path, partialPath }]; options: { chunkBytes, direct, fsync,
-// cancel? } where cancel is a Uint8Array whose first byte the caller sets to stop the batch. Resolves
-// with one { bytesWritten, crc32c, errno, syscall, cleanupErrno } per object, in order.
+// objects: [{ objectId, size, unitOffset?, path, partialPath, segments?, crc32Fields? }] where segments
+// (the file, in order) are { bytes: Uint8Array } or { offset, length } (a range of the object's stream of
+// `size` bytes) and crc32Fields are { first, end, at: [segment, offset, ...] } (see Crc32Field); options: { chunkBytes, direct,
+// fsync, cancel? } where cancel is a Uint8Array whose first byte the caller sets to stop the batch. Resolves with one {
+// bytesWritten, crc32c, errno, syscall, cleanupErrno, latencyMs, crc32: [one per crc32Fields entry] } per object, in order.
 Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
@@ -55,9 +115,15 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
     const auto item = list.Get(i).As<Napi::Object>();
     if (!item.Get("path").IsString() || !item.Get("partialPath").IsString())
       throw Napi::TypeError::New(env, "every object needs a path and a partialPath");
-    objects.push_back(FileObject{std::make_shared<const Layout>(ToLayoutParams(common, item)),
-                                 item.Get("partialPath").As<Napi::String>().Utf8Value(),
-                                 item.Get("path").As<Napi::String>().Utf8Value()});
+    FileObject object{std::make_shared<const Layout>(ToLayoutParams(common, item)),
+                      item.Get("partialPath").As<Napi::String>().Utf8Value(),
+                      item.Get("path").As<Napi::String>().Utf8Value(),
+                      {},
+                      {}};
+    ToSegments(env, item, object.layout->size(), object);
+    if (options.direct && !object.segments.empty())
+      throw Napi::RangeError::New(env, "segments cannot be written with direct I/O (their offsets are not aligned)");
+    objects.push_back(std::move(object));
   }
   Napi::ObjectReference cancel_ref;
   options.cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);
@@ -78,6 +144,9 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
         item.Set("syscall", r.syscall);
         item.Set("cleanupErrno", r.cleanup_error);
         item.Set("latencyMs", double(r.latency_ns) / 1e6);
+        auto crc32 = Napi::Array::New(env, r.crc32.size());
+        for (size_t k = 0; k < r.crc32.size(); ++k) crc32.Set(uint32_t(k), double(r.crc32[k]));
+        item.Set("crc32", crc32);
         arr.Set(uint32_t(i), item);
       }
       j->deferred.Resolve(arr);

@@ -1,5 +1,7 @@
 #include "crc32c.h"
 
+#include <zlib.h>
+
 #include <climits>
 
 #ifdef DGEN_HAVE_ISAL
@@ -98,6 +100,14 @@ const char* crc32c_implementation() {
   return "isa-l";
 #else
   return "table";
+#endif
+}
+
+uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n) {
+#ifdef DGEN_HAVE_ISAL
+  return crc32_gzip_refl(crc, p, n);
+#else
+  return uint32_t(crc32_z(crc, p, z_size_t(n)));
 #endif
 }
 

@@ -16,6 +16,11 @@ uint32_t crc32c_update(uint32_t crc, const uint8_t* p, size_t n);
 // (the method of zlib's crc32_combine, Mark Adler, applied to the Castagnoli polynomial).
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
+// CRC-32 (the ISO-HDLC / zlib / ZIP / gzip checksum, reflected polynomial 0xEDB88320) of `crc`'s message
+// followed by [p, p + n), chained like zlib's crc32(): ISA-L's crc32_gzip_refl (PCLMULQDQ folding) where the
+// build found it, else zlib's crc32_z. Two CRC-32s combine with zlib's crc32_combine64.
+uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n);
+
 // Which implementation crc32c_update uses: "isa-l" or "table".
 const char* crc32c_implementation();
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"
@@ -15,11 +16,33 @@
 
 namespace dgen {
 
+// One piece of a file laid out by segments: literal bytes, or the generated range [offset, offset + length)
+// of the object's stream (its layout).
+struct FileSegment {
+  bool generated = false;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::vector<uint8_t> bytes;  // literal
+};
+
+// A CRC-32 (zlib's, the ZIP checksum) of segments [first, end), written little-endian into literal
+// segments at each (segment, byte offset) of `at` once known: how a ZIP's data descriptor and central
+// directory get the CRC of a member whose data is generated, in one pass. The patched segments lie
+// outside every field's range (checked when the batch is made).
+struct Crc32Field {
+  size_t first = 0;
+  size_t end = 0;
+  std::vector<std::pair<size_t, size_t>> at;
+};
+
 // One object to write: its layout, the temporary path its bytes go to and the path it is renamed to.
+// Without segments the file is the layout's stream; with them, the file is the segments in order.
 struct FileObject {
   std::shared_ptr<const Layout> layout;
   std::string partial_path;
   std::string path;
+  std::vector<FileSegment> segments;
+  std::vector<Crc32Field> crc32_fields;
 };
 
 struct FileWriteOptions {
@@ -36,6 +59,7 @@ struct FileWriteOptions {
 struct FileResult {
   uint64_t written = 0;
   uint32_t crc32c = 0;
+  std::vector<uint32_t> crc32;  // one CRC-32 per Crc32Field of the object, in order
   int error = 0;
   const char* syscall = "";
   int cleanup_error = 0;
@@ -55,6 +79,11 @@ struct FileResult {
 // the task that finishes the object last combines the pieces' CRCs in order (crc32c_combine), fsyncs the
 // file if asked, closes it and renames it to its path, or removes it on any failure. With `direct`, the
 // unaligned tail of an object goes through a second, buffered descriptor.
+// An object with segments: its generated segments are cut into pieces the same way (pieces never span two
+// segments; the CRC-32 of each piece is computed too when a field needs it) and written at their file
+// offsets; its literal segments are written by the task that finishes the object, after the CRC-32 fields
+// are patched into them (so a ZIP's data descriptors and central directory hold the members' CRCs). Not
+// with `direct` (the segments' offsets are not aligned).
 // `cancel` is checked before every piece and must stay valid until done() runs.
 void write_files(std::vector<FileObject> objects, const KernelInfo& kernel, WorkerPool& pool, FileWriteOptions options,
                  std::function<void(std::vector<FileResult>)> done);

@@ -7,34 +7,23 @@ import { Readable } from 'node:stream';
 import { DataGenerator, DEFAULT_WRITE_CHUNK } from '../generator.js';
 import { parseDataOptions, type DataOptions, type DataConfig } from '../params.js';
 import { parseU64 } from '../params.js';
+import { invalidRange, invalidType, type DgenErrorCode, type DgenRangeError, type DgenTypeError } from '../errors.js';
 
-/** Code of the error thrown for bad format parameters (shape, dtype, sample count, unknown format). It is
- * not yet in `DgenErrorCode` (lib/errors.ts), so it is declared here. */
-export type FormatErrorCode = 'ERR_DGEN_INVALID_FORMAT';
+/** Code of the error thrown for bad format parameters (shape, dtype, sample count, unknown format). */
+export type FormatErrorCode = Extract<DgenErrorCode, 'ERR_DGEN_INVALID_FORMAT'>;
 
-/** A `RangeError` or `TypeError` with `code: 'ERR_DGEN_INVALID_FORMAT'`, the parameter and the value. */
-export type FormatError = (RangeError | TypeError) & { code: FormatErrorCode; parameter: string; value: unknown };
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  try {
-    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
+/** A `RangeError` or `TypeError` with `code: 'ERR_DGEN_INVALID_FORMAT'`, the parameter and the value
+ * (built by lib/errors.ts, like every input error). */
+export type FormatError = (DgenRangeError | DgenTypeError) & { code: FormatErrorCode; parameter: string; value: unknown };
 
 /** The error for a format parameter of the right type outside what the format allows. */
 export function invalidFormat(parameter: string, value: unknown, allowed: string): FormatError {
-  const err = new RangeError(`${parameter} must be ${allowed}; got ${describe(value)}`);
-  return Object.assign(err, { code: 'ERR_DGEN_INVALID_FORMAT' as const, parameter, value });
+  return invalidRange('ERR_DGEN_INVALID_FORMAT', parameter, value, allowed) as FormatError;
 }
 
 /** The error for a format parameter of the wrong type. */
 export function invalidFormatType(parameter: string, value: unknown, allowed: string): FormatError {
-  const err = new TypeError(`${parameter} must be ${allowed}; got ${describe(value)}`);
-  return Object.assign(err, { code: 'ERR_DGEN_INVALID_FORMAT' as const, parameter, value });
+  return invalidType('ERR_DGEN_INVALID_FORMAT', parameter, value, allowed) as FormatError;
 }
 
 /** Element types, with their size in bytes, NumPy `descr` (little-endian) and safetensors name. Booleans are
@@ -175,4 +164,15 @@ export interface FormatFile {
   /** The whole file as a byte stream with bounded memory (about one 4 MiB chunk in flight plus the
    * stream's buffer); each call starts a new stream. */
   stream(): Readable;
+  /** The same bytes as literal segments and generated ranges of `generator`'s stream, with the CRC-32
+   * fields to patch in, for the native local writer (lib/local-writer.ts): how a put to a directory writes
+   * the file without passing its bytes through JavaScript. Absent where a format has none yet (its files
+   * go through `stream()` to every target). */
+  localSegments?(): FileSegments;
+}
+
+/** A file as segments (see {@link FormatFile.localSegments} and lib/local-writer.ts's LocalObject). */
+export interface FileSegments {
+  segments: (Buffer | { offset: number; length: number })[];
+  crc32Fields: { first: number; end: number; at: [segment: number, offset: number][] }[];
 }

@@ -30,7 +30,14 @@ import {
   type FormatDataOptions,
   type FormatFile,
 } from './common.js';
-import { storedZip, storedZipLayout, ZIP_LOCAL_HEADER, ZIP_MAX_EXTRA, type StoredMember } from './zip-store.js';
+import {
+  storedZip,
+  storedZipLayout,
+  storedZipSegments,
+  ZIP_LOCAL_HEADER,
+  ZIP_MAX_EXTRA,
+  type StoredMember,
+} from './zip-store.js';
 
 /** NumPy's limit on an NPY header's dictionary text (numpy.lib.format `_MAX_HEADER_SIZE`, NumPy >= 1.24). */
 export const NPY_MAX_HEADER_TEXT = 10000;
@@ -231,5 +238,11 @@ export function createNpzFile(options: NpzOptions): NpzFile {
     layout,
     // One stream, no pipes: the ZIP writer pulls the generated chunks and passes them on.
     stream: () => byteStream(storedZip(members(x, arrayBytes, y, () => generatedChunks(generator, 0, arrayBytes)))),
+    // The same archive for the native local writer: x's data is the generator's whole stream.
+    localSegments: () =>
+      storedZipSegments([
+        { name: 'x.npy', padding: x.padding, parts: [x.header, { offset: 0, length: arrayBytes }] },
+        { name: 'y.npy', parts: [y] },
+      ]),
   };
 }
