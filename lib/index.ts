@@ -67,7 +67,7 @@ export {
   type AzureBlobSinkOptions,
   type AzureConnectionOptions,
 } from './sinks/azure-sink.js';
-export { createSink, parseTarget, formatTarget, childTarget, type Target, type SinkOptions } from './sinks/uri.js';
+export { createSink, parseTarget, formatTarget, childTarget, type Target, type SinkOptions } from './backends/index.js';
 
 // Compression.
 export {

@@ -13,7 +13,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { formatTarget, parseTarget, type Target } from './sinks/uri.js';
+import { formatTarget, parseTarget, type Target } from './backends/index.js';
 import { notFound, openTarget, type InputOptions } from './analyze/inputs.js';
 import { invalidManifest, MAX_MANIFEST_BYTES, MAX_RECORD_LINE_BYTES } from './manifest-schema.js';
 

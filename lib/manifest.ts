@@ -44,7 +44,7 @@ import { invalidRange, invalidType } from './errors.js';
 import { optionalInteger } from './validators.js';
 import type { CompressionSpec } from './compression.js';
 import type { BackendChecksum, ObjectWriter } from './sinks/object-writer.js';
-import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './sinks/uri.js';
+import { childTarget, createSink, formatTarget, parseTarget, type SinkOptions, type Target } from './backends/index.js';
 import { listInputs, type InputOptions } from './analyze/inputs.js';
 import { loadBackend } from './sinks/backends.js';
 import { COMPRESSION_EXTENSIONS } from './compression.js';

@@ -38,7 +38,7 @@ import { DataGenerator } from './generator.js';
 import { binding } from './native.js';
 import { invalidRange, invalidType } from './errors.js';
 import type { SizeInput } from './params.js';
-import { formatTarget, parseTarget, type Target } from './sinks/uri.js';
+import { formatTarget, parseTarget, type Target } from './backends/index.js';
 import { backendError, formatCrc32c, type ObjectWriteResult } from './sinks/object-writer.js';
 import { createS3Client, MAX_PARTS, parsePartOptions, type S3ConnectionOptions } from './sinks/s3-sink.js';
 import { createBlobServiceClient, MAX_BLOCKS, parseBlockOptions, type AzureConnectionOptions } from './sinks/azure-sink.js';

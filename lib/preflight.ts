@@ -23,7 +23,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { childTarget, formatTarget, type Target } from './sinks/uri.js';
+import { childTarget, formatTarget, type Target } from './backends/index.js';
 import { backoffMs, isTransient } from './retry.js';
 import { dgenError } from './errors.js';
 

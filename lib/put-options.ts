@@ -10,7 +10,10 @@ import { invalidRange, invalidType } from './errors.js';
 import { checkOptionKeys, optionKeys, type OptionKeys } from './option-keys.js';
 import { parseSize } from './params.js';
 import { azureBackend, loadBackend, s3Backend } from './sinks/backends.js';
-import type { SinkOptions } from './sinks/uri.js';
+import type { SinkOptions } from './backends/index.js';
+import { FILE_KEYS } from './sinks/file-sink.js';
+import { S3_KEYS } from './backends/s3.js';
+import { AZURE_KEYS } from './backends/azure.js';
 import {
   optionalBoolean,
   validateFunction,
@@ -29,22 +32,9 @@ export type PutSinkOptions = Omit<SinkOptions, 'signal' | 'compression'>;
 /** The keys of {@link PutSinkOptions}, compile-time checked against it. */
 export const PUT_SINK_OPTION_KEYS = optionKeys<PutSinkOptions>({
   highWaterMark: true,
-  fsync: true,
-  client: true,
-  partSize: true,
-  partConcurrency: true,
-  checksumAlgorithm: true,
-  contentType: true,
-  endpoint: true,
-  region: true,
-  forcePathStyle: true,
-  credentials: true,
-  maxAttempts: true,
-  blockSize: true,
-  blockConcurrency: true,
-  connectionString: true,
-  serviceClient: true,
-  pipeline: true,
+  ...FILE_KEYS,
+  ...S3_KEYS,
+  ...AZURE_KEYS,
 });
 
 /** Every key of {@link PutOptions}: its own (compile-time checked against it) and the sink options it hands on
@@ -81,19 +71,9 @@ export const PUT_OPTION_KEYS: OptionKeys = new Set([
 ]);
 
 /** Options only S3 reads: given, they are checked by the S3 backend (loaded for it) whatever the target. */
-const S3_KEYS = [
-  'client',
-  'partSize',
-  'partConcurrency',
-  'checksumAlgorithm',
-  'endpoint',
-  'region',
-  'forcePathStyle',
-  'credentials',
-  'maxAttempts',
-] as const;
+const S3_ONLY_KEYS = Object.keys(S3_KEYS).filter((k) => !(k in AZURE_KEYS));
 /** Options only Azure reads: given, they are checked by the Azure backend whatever the target. */
-const AZURE_KEYS = ['blockSize', 'blockConcurrency', 'connectionString', 'serviceClient', 'pipeline'] as const;
+const AZURE_ONLY_KEYS = Object.keys(AZURE_KEYS).filter((k) => !(k in S3_KEYS));
 
 /** Largest `highWaterMark` a sink takes: 2 GiB - 1 (a Buffer's safe size everywhere). */
 const MAX_HIGH_WATER_MARK = 2 ** 31 - 1;
@@ -158,7 +138,7 @@ export async function checkPutOptions(options: PutOptions): Promise<void> {
         `a whole number of bytes from 1 to ${MAX_HIGH_WATER_MARK}, or a size string such as "8MiB"`,
       );
   }
-  if (S3_KEYS.some((k) => o[k] !== undefined)) {
+  if (S3_ONLY_KEYS.some((k) => o[k] !== undefined)) {
     await loadBackend('s3');
     const s3 = s3Backend();
     s3.checkS3ConnectionOptions(options);
@@ -171,7 +151,7 @@ export async function checkPutOptions(options: PutOptions): Promise<void> {
       throw invalidType('ERR_DGEN_INVALID_OPTION', 'client', o.client, 'an S3Client');
     }
   }
-  if (AZURE_KEYS.some((k) => o[k] !== undefined)) {
+  if (AZURE_ONLY_KEYS.some((k) => o[k] !== undefined)) {
     await loadBackend('az');
     const azure = azureBackend();
     azure.checkAzureConnectionOptions(options);

@@ -10,7 +10,7 @@ import { invalidRange, invalidType } from './errors.js';
 import { parseDataOptions, type DataConfig } from './params.js';
 import { parseChunking } from './source.js';
 import { COMPRESSION_EXTENSIONS, parseCompression, type CompressionSpec } from './compression.js';
-import { childTarget, formatTarget, parseTarget, type Target } from './sinks/uri.js';
+import { childTarget, formatTarget, parseTarget, type Target } from './backends/index.js';
 import {
   loadManifest,
   manifestName,

@@ -14,7 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from './source.js';
-import { childTarget, createSink, formatTarget, type Target } from './sinks/uri.js';
+import { childTarget, createSink, formatTarget, type Target } from './backends/index.js';
 import type { ObjectWriteResult } from './sinks/object-writer.js';
 import { ManifestWriter, recordsTargetFor, type ManifestRecord } from './manifest.js';
 import { backoffMs, isResourceExhausted, isTransient, MAX_RESOURCE_WAITS, resourceWaitMs } from './retry.js';

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { DataOptions, SizeInput } from './params.js';
-import { formatTarget, type SinkOptions, type Target } from './sinks/uri.js';
+import { formatTarget, type SinkOptions, type Target } from './backends/index.js';
 import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,

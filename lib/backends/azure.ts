@@ -13,6 +13,16 @@ import type { ObjectWriter } from '../sinks/object-writer.js';
 import { azureBackend, loadBackend } from '../sinks/backends.js';
 import { pickOptions } from '../sinks/sink-options.js';
 
+/** The keys of {@link AzureConnectionOptions}, each named once: spread into the lists that take them. */
+export const AZURE_CONNECTION_KEYS = {
+  connectionString: true,
+  serviceClient: true,
+  pipeline: true,
+} as const satisfies { [K in keyof Required<AzureConnectionOptions>]: true };
+
+/** The keys an Azure blob sink takes beyond every writer's (`signal`, `highWaterMark`, `compression`). */
+export const AZURE_KEYS = { ...AZURE_CONNECTION_KEYS, blockSize: true, blockConcurrency: true, contentType: true } as const;
+
 /** A blob, or a name prefix (a bulk put's or a listing's), in a container. */
 export type AzureTarget = { scheme: 'az'; container: string; blob: string };
 

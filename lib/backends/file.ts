@@ -1,45 +1,20 @@
 /**
  * The local file backend: `file:///path`, plain paths, and `direct:///path` (the same files written with
- * O_DIRECT). It owns their URIs, reading a file as a stream and creating their sinks ({@link FileSink},
- * {@link DirectFileSink}). No client: nothing to keep between objects.
+ * O_DIRECT). It owns their URIs (kept in file-uri.ts, a leaf module the sinks import too), reading a file as a
+ * stream and creating their sinks ({@link FileSink}, {@link DirectFileSink}). No client: nothing to keep
+ * between objects.
  * @module
  */
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
-import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FileSink, FILE_SINK_OPTION_KEYS, type FileSinkOptions } from '../sinks/file-sink.js';
 import { DIRECT_FILE_SINK_OPTION_KEYS, DirectFileSink, type DirectFileSinkOptions } from '../sinks/direct-file-sink.js';
 import { pickOptions } from '../sinks/sink-options.js';
 import type { ObjectWriter } from '../sinks/object-writer.js';
 
-/** A local file or directory: `file` (buffered I/O) or `direct` (O_DIRECT writes). */
-export type FileTarget = { scheme: 'file'; path: string } | { scheme: 'direct'; path: string };
-
-/** A plain path (no scheme) as a target, resolved against the working directory. */
-export function parsePath(path: string): FileTarget {
-  return { scheme: 'file', path: resolve(path) };
-}
-
-/**
- * The target of `file://` or `direct://` followed by `rest`.
- * @returns the target, or why the URI is malformed.
- */
-export function parseFileUri(scheme: 'file' | 'direct', rest: string): FileTarget | string {
-  if (!rest.startsWith('/')) return `${scheme}:// needs an absolute path (three slashes)`;
-  return { scheme, path: fileURLToPath(`file://${rest}`) };
-}
-
-/** The URI of a file target: `file:///...` (percent-encoded as a file URL) or `direct:///...`. */
-export function formatFileTarget(target: FileTarget): string {
-  return target.scheme === 'file' ? pathToFileURL(target.path).href : `direct://${target.path}`;
-}
-
-/** The file `name` (may hold `/`) under a directory target. */
-export function fileChild(prefix: FileTarget, name: string): FileTarget {
-  return { ...prefix, path: join(prefix.path, name) };
-}
+export { fileChild, formatFileTarget, parseFileUri, parsePath, type FileTarget } from './file-uri.js';
+import type { FileTarget } from './file-uri.js';
 
 /** Bytes each read of a file asks for: 4 MiB. */
 const READ_CHUNK = 4 * 1024 * 1024;

@@ -13,13 +13,15 @@
 import type { Readable } from 'node:stream';
 import { dgenError, invalidRange, invalidType, type DgenRuntimeError } from '../errors.js';
 import { optionKeys, type OptionKeys } from '../option-keys.js';
-import type { FileSinkOptions } from '../sinks/file-sink.js';
+import { FILE_KEYS, type FileSinkOptions } from '../sinks/file-sink.js';
+import { DIRECT_FILE_SINK_OPTION_KEYS } from '../sinks/direct-file-sink.js';
 import type { S3SinkOptions } from '../sinks/s3-sink.js';
 import type { AzureBlobSinkOptions, AzureConnectionOptions } from '../sinks/azure-sink.js';
-import type { ObjectWriter } from '../sinks/object-writer.js';
+import { OBJECT_WRITER_KEYS, type ObjectWriter } from '../sinks/object-writer.js';
 import { checkSinkOptions, checkWriterOptions } from '../sinks/sink-options.js';
 import { createFileTargetSink, fileChild, formatFileTarget, openFile, parseFileUri, parsePath, type FileTarget } from './file.js';
 import {
+  S3_KEYS,
   createS3TargetSink,
   formatS3Target,
   openS3Session,
@@ -30,6 +32,7 @@ import {
   type S3Target,
 } from './s3.js';
 import {
+  AZURE_KEYS,
   azureChild,
   createAzureTargetSink,
   formatAzureTarget,
@@ -54,28 +57,8 @@ export type ConnectionOptions = S3SessionOptions & AzureConnectionOptions;
 
 /** The keys of {@link SinkOptions}, and `bufferSize` (direct:// targets): {@link createSink} rejects others. */
 export const SINK_OPTION_KEYS: OptionKeys = new Set([
-  ...optionKeys<SinkOptions>({
-    signal: true,
-    highWaterMark: true,
-    compression: true,
-    fsync: true,
-    client: true,
-    partSize: true,
-    partConcurrency: true,
-    checksumAlgorithm: true,
-    contentType: true,
-    endpoint: true,
-    region: true,
-    forcePathStyle: true,
-    credentials: true,
-    maxAttempts: true,
-    blockSize: true,
-    blockConcurrency: true,
-    connectionString: true,
-    serviceClient: true,
-    pipeline: true,
-  }),
-  'bufferSize',
+  ...optionKeys<SinkOptions>({ ...OBJECT_WRITER_KEYS, ...FILE_KEYS, ...S3_KEYS, ...AZURE_KEYS }),
+  ...DIRECT_FILE_SINK_OPTION_KEYS,
 ]);
 
 const ALLOWED = 'a path, file:///path, direct:///path, s3://bucket/key or az://container/blob';

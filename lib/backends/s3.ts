@@ -13,6 +13,25 @@ import type { ObjectWriter } from '../sinks/object-writer.js';
 import { loadBackend, s3Backend } from '../sinks/backends.js';
 import { pickOptions } from '../sinks/sink-options.js';
 
+/** The keys of {@link S3ConnectionOptions}, each named once: spread into the lists that take them. */
+export const S3_CONNECTION_KEYS = {
+  endpoint: true,
+  region: true,
+  forcePathStyle: true,
+  credentials: true,
+  maxAttempts: true,
+} as const satisfies { [K in keyof Required<S3ConnectionOptions>]: true };
+
+/** The keys an S3 sink takes beyond every writer's (`signal`, `highWaterMark`, `compression`). */
+export const S3_KEYS = {
+  ...S3_CONNECTION_KEYS,
+  client: true,
+  partSize: true,
+  partConcurrency: true,
+  checksumAlgorithm: true,
+  contentType: true,
+} as const;
+
 /** An object, or a key prefix (a bulk put's or a listing's), in a bucket. */
 export type S3Target = { scheme: 's3'; bucket: string; key: string };
 

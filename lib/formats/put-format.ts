@@ -29,9 +29,9 @@ import {
   storeManifest,
   type ManifestV2,
 } from '../manifest.js';
-import { formatTarget } from '../sinks/uri.js';
+import { formatTarget } from '../backends/index.js';
 import { TOOL } from '../version.js';
-import { childTarget, createSink, parseTarget, type SinkOptions, type Target } from '../sinks/uri.js';
+import { childTarget, createSink, parseTarget, type SinkOptions, type Target } from '../backends/index.js';
 import { invalidFormat, invalidFormatType, parsePositive, type FormatFile } from './common.js';
 import { createFormatFile, FORMAT_EXTENSIONS, parseFormat, type FileFormat } from './index.js';
 import type { TfrecordFile } from './tfrecord.js';

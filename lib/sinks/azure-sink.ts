@@ -14,12 +14,12 @@ import {
 } from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
-import { backendError, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { backendError, OBJECT_WRITER_KEYS, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 import { clientChannel, provideAzure } from './backends.js';
 import { checkInstance, checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
 import { optionKeys } from '../option-keys.js';
 import { validateInteger, validateString } from '../validators.js';
-import { formatAzureTarget } from '../backends/azure.js';
+import { AZURE_KEYS, formatAzureTarget } from '../backends/azure.js';
 import * as self from './azure-sink.js';
 
 /** Default block size: 8 MiB. */
@@ -113,17 +113,7 @@ export interface AzureBlobSinkOptions extends ObjectWriterOptions, AzureConnecti
 }
 
 /** The keys of {@link AzureBlobSinkOptions}: any other key is an error. */
-export const AZURE_BLOB_SINK_OPTION_KEYS = optionKeys<AzureBlobSinkOptions>({
-  signal: true,
-  highWaterMark: true,
-  compression: true,
-  blockSize: true,
-  blockConcurrency: true,
-  contentType: true,
-  connectionString: true,
-  serviceClient: true,
-  pipeline: true,
-});
+export const AZURE_BLOB_SINK_OPTION_KEYS = optionKeys<AzureBlobSinkOptions>({ ...OBJECT_WRITER_KEYS, ...AZURE_KEYS });
 
 /**
  * A blob service client from the options or `AZURE_STORAGE_CONNECTION_STRING`, retrying transient

@@ -10,7 +10,9 @@ import { dgenError, invalidRange } from '../errors.js';
 import { binding } from '../native.js';
 import type { SizeInput } from '../params.js';
 import { optionKeys } from '../option-keys.js';
-import { FileSink, type FileSinkOptions } from './file-sink.js';
+import { formatFileTarget } from '../backends/file-uri.js';
+import { FILE_KEYS, FileSink, type FileSinkOptions } from './file-sink.js';
+import { OBJECT_WRITER_KEYS } from './object-writer.js';
 import { checkSinkOptions, sizeOption } from './sink-options.js';
 
 /** Alignment of O_DIRECT buffers, offsets and lengths: 4096 bytes covers 512-byte and 4K-sector devices. */
@@ -25,10 +27,8 @@ export interface DirectFileSinkOptions extends FileSinkOptions {
 
 /** The keys of {@link DirectFileSinkOptions}: any other key is an error. */
 export const DIRECT_FILE_SINK_OPTION_KEYS = optionKeys<DirectFileSinkOptions>({
-  signal: true,
-  highWaterMark: true,
-  compression: true,
-  fsync: true,
+  ...OBJECT_WRITER_KEYS,
+  ...FILE_KEYS,
   bufferSize: true,
 });
 
@@ -80,7 +80,7 @@ export class DirectFileSink extends FileSink {
   }
 
   override get uri(): string {
-    return 'direct://' + this.path;
+    return formatFileTarget({ scheme: 'direct', path: this.path });
   }
 
   protected override async _open(): Promise<void> {

@@ -6,10 +6,10 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { formatFileTarget } from '../backends/file-uri.js';
 import { optionKeys } from '../option-keys.js';
 import { optionalBoolean, validateString } from '../validators.js';
-import { ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
+import { OBJECT_WRITER_KEYS, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 import { checkOptionsObject, checkSinkOptions } from './sink-options.js';
 
 /** Options of {@link FileSink}. */
@@ -18,13 +18,11 @@ export interface FileSinkOptions extends ObjectWriterOptions {
   fsync?: boolean;
 }
 
+/** The keys {@link FileSinkOptions} adds to the writer's: spread into the lists that take a file sink's. */
+export const FILE_KEYS = { fsync: true } as const;
+
 /** The keys of {@link FileSinkOptions}: any other key is an error. */
-export const FILE_SINK_OPTION_KEYS = optionKeys<FileSinkOptions>({
-  signal: true,
-  highWaterMark: true,
-  compression: true,
-  fsync: true,
-});
+export const FILE_SINK_OPTION_KEYS = optionKeys<FileSinkOptions>({ ...OBJECT_WRITER_KEYS, ...FILE_KEYS });
 
 /**
  * A sink (see {@link ObjectWriter}) for one local file. Bytes go to `.<name>.<random>.dgen-partial` beside
@@ -63,8 +61,7 @@ export class FileSink extends ObjectWriter {
 
   /** `file://` URI of the destination. */
   get uri(): string {
-    // The form of backends/file.ts formatFileTarget, written here: that module imports this one.
-    return pathToFileURL(this.path).href;
+    return formatFileTarget({ scheme: 'file', path: this.path });
   }
 
   /** A chunk is written to the file (or, for DirectFileSink, copied to its aligned buffer) before its

@@ -77,12 +77,11 @@ export interface ObjectWriterOptions {
   compression?: string | Partial<CompressionSpec>;
 }
 
+/** The keys of {@link ObjectWriterOptions} as a record, spread into every sink's key list (each key named once). */
+export const OBJECT_WRITER_KEYS = { signal: true, highWaterMark: true, compression: true } as const;
+
 /** The keys of {@link ObjectWriterOptions} (every sink takes them). */
-export const OBJECT_WRITER_OPTION_KEYS = optionKeys<ObjectWriterOptions>({
-  signal: true,
-  highWaterMark: true,
-  compression: true,
-});
+export const OBJECT_WRITER_OPTION_KEYS = optionKeys<ObjectWriterOptions>(OBJECT_WRITER_KEYS);
 
 /** Default `highWaterMark` of a sink: 16 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;

@@ -16,6 +16,7 @@ import { parseSize, type SizeInput } from '../params.js';
 import { binding } from '../native.js';
 import {
   backendError,
+  OBJECT_WRITER_KEYS,
   ObjectWriter,
   type CommitInfo,
   type ObjectWriteResult,
@@ -34,7 +35,7 @@ import {
 } from './sink-options.js';
 import { optionKeys } from '../option-keys.js';
 import { validateInteger, validateString } from '../validators.js';
-import { formatS3Target } from '../backends/s3.js';
+import { formatS3Target, S3_KEYS } from '../backends/s3.js';
 import * as self from './s3-sink.js';
 
 /** Smallest part S3 accepts (except the last): 5 MiB. */
@@ -152,21 +153,7 @@ export interface S3SinkOptions extends ObjectWriterOptions, S3ConnectionOptions 
 }
 
 /** The keys of {@link S3SinkOptions}: any other key is an error. */
-export const S3_SINK_OPTION_KEYS = optionKeys<S3SinkOptions>({
-  signal: true,
-  highWaterMark: true,
-  compression: true,
-  client: true,
-  partSize: true,
-  partConcurrency: true,
-  checksumAlgorithm: true,
-  contentType: true,
-  endpoint: true,
-  region: true,
-  forcePathStyle: true,
-  credentials: true,
-  maxAttempts: true,
-});
+export const S3_SINK_OPTION_KEYS = optionKeys<S3SinkOptions>({ ...OBJECT_WRITER_KEYS, ...S3_KEYS });
 
 /**
  * CRC-32C for the SDK's flexible checksums (the `Checksum` interface of `@smithy/types`), computed by the
