@@ -26,6 +26,7 @@ struct Completion {
   AnalyzeEnv* ae;
   Napi::ObjectReference self;  // keeps the analyzer alive while its batch runs
   Napi::FunctionReference callback;
+  Napi::ObjectReference data;  // keeps the caller's batch alive while the workers read it
   std::string error;
   bool* busy;
 };
@@ -103,11 +104,25 @@ class NativeAnalyzer : public Napi::ObjectWrap<NativeAnalyzer> {
     Napi::Env env = info.Env();
     if (busy_) throw Napi::Error::New(env, "process() while a batch runs");
     if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+    // An optional batch of bytes to process after the appended ones, read by the workers in place (the
+    // caller leaves it unchanged until the callback): a file is read straight into it, with no copy on
+    // the main thread.
+    const uint8_t* data = nullptr;
+    size_t n = 0;
+    Napi::ObjectReference keep;
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "data must be a Buffer");
+      auto ta = info[2].As<Napi::TypedArray>();
+      data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      n = ta.ByteLength();
+      keep = Napi::Persistent(ta.As<Napi::Object>());
+    }
     busy_ = true;
-    auto* c = new Completion{ae_, Napi::Persistent(Value()), Napi::Persistent(info[1].As<Napi::Function>()), {}, &busy_};
+    auto* c = new Completion{
+        ae_, Napi::Persistent(Value()), Napi::Persistent(info[1].As<Napi::Function>()), std::move(keep), {}, &busy_};
     if (ae_->pending++ == 0) ae_->done.Ref(env);
     Napi::ThreadSafeFunction done = ae_->done;
-    analyzer_->process(ae_->pool(), info[0].ToBoolean(), [c, done](std::string error) mutable {
+    analyzer_->process(ae_->pool(), info[0].ToBoolean(), data, n, [c, done](std::string error) mutable {
       c->error = std::move(error);
       done.BlockingCall(c, [](Napi::Env env, Napi::Function, Completion* c) {
         if (--c->ae->pending == 0) c->ae->done.Unref(env);

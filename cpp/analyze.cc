@@ -87,7 +87,13 @@ double Analyzer::settle_per_chunk(ChunkingState& c) {
   return t == UINT64_MAX ? 1 : double(t) / 18446744073709551616.0;
 }
 
-void Analyzer::append(const uint8_t* data, size_t n) { incoming_.insert(incoming_.end(), data, data + n); }
+void Analyzer::append(const uint8_t* data, size_t n) {
+  // Room for a whole batch and the read that crosses its end, reserved once: growing the vector by
+  // doubling would copy and fault in fresh pages on the main thread again and again.
+  if (incoming_.capacity() < incoming_.size() + n)
+    incoming_.reserve(std::max(config_.batch_bytes + (size_t(4) << 20), incoming_.size() + n));
+  incoming_.insert(incoming_.end(), data, data + n);
+}
 
 void Analyzer::fail(const std::string& what) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -236,12 +242,29 @@ void Analyzer::finish_batch(bool final) {
   buf_base_ = keep;
 }
 
-void Analyzer::process(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done) {
-  bytes += incoming_.size();
-  buf_.insert(buf_.end(), incoming_.begin(), incoming_.end());
-  incoming_.clear();
+void Analyzer::process(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
+                       std::function<void(std::string)> done) {
+  // The main thread only swaps buffers: joining the batch to the bytes kept from the last one (a copy of
+  // 16 MiB, which took up to 160 ms with the workers busy) and planning happen on a worker, so the event
+  // loop never waits on them. `taken_` was emptied by the batch before (process() is one call at a time).
+  bytes += incoming_.size() + n;
+  std::swap(incoming_, taken_);
+  pool->submit(
+      1, [this, pool, final, data, n, done](size_t) { start_batch(pool, final, data, n, done); }, [] {});
+}
+
+void Analyzer::start_batch(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
+                           std::function<void(std::string)> done) {
+  buf_.insert(buf_.end(), taken_.begin(), taken_.end());
+  taken_.clear();
+  if (n) buf_.insert(buf_.end(), data, data + n);
   auto round1 = std::make_shared<std::vector<Task>>();
-  plan_round1(*round1, final);
+  try {
+    plan_round1(*round1, final);
+  } catch (const std::exception& e) {
+    fail(e.what());
+    round1->clear();
+  }
   run_round(pool, round1, [this, pool, final, done] {
     auto round2 = std::make_shared<std::vector<Task>>();
     bool failed;

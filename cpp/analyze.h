@@ -98,9 +98,12 @@ class Analyzer {
   // Main thread: copies the next bytes of the current input in.
   void append(const uint8_t* data, size_t n);
   size_t pending() const { return incoming_.size(); }
-  // Main thread: processes the bytes appended so far on `pool` (at the end of an input if `final`), then
-  // calls done(error) on a worker (empty error on success). One call at a time.
-  void process(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done);
+  // Main thread: processes the bytes appended so far, then the `n` bytes at `data` (which must stay
+  // unchanged until done), on `pool` (at the end of an input if `final`), then calls done(error) on a
+  // worker (empty error on success). One call at a time; returns at once (the main thread swaps two
+  // buffers, a worker does the rest).
+  void process(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
+               std::function<void(std::string)> done);
 
   // With a per-chunk budget: folds the sampled chunks into `compressed` and `moments` (call between
   // batches, before reading them) and returns the fraction of distinct chunks compressed.
@@ -114,6 +117,9 @@ class Analyzer {
  private:
   using Task = std::function<void()>;
   void run_round(std::shared_ptr<WorkerPool> pool, std::shared_ptr<std::vector<Task>> tasks, std::function<void()> next);
+  // On a worker: joins `taken_` and then `data` to the kept bytes, then runs the batch's two rounds.
+  void start_batch(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
+                   std::function<void(std::string)> done);
   void plan_round1(std::vector<Task>& tasks, bool final);
   void plan_round2(std::vector<Task>& tasks);
   void finish_batch(bool final);
@@ -122,8 +128,10 @@ class Analyzer {
   void fail(const std::string& what);
 
   AnalyzeConfig config_;
-  uint64_t threshold_;  // fingerprints with word 0 below this are kept
-  std::vector<uint8_t> incoming_, buf_;
+  uint64_t threshold_;             // fingerprints with word 0 below this are kept
+  std::vector<uint8_t> incoming_;  // filled by append() on the main thread
+  std::vector<uint8_t> taken_;     // the batch process() took, until a worker joins it to buf_
+  std::vector<uint8_t> buf_;
   uint64_t buf_base_ = 0;  // input offset of buf_[0]
   uint64_t seg_pos_ = 0;   // input offset of the next whole-stream segment
   uint64_t segment_index_ = 0;

@@ -165,6 +165,50 @@ t.test('native results do not depend on how the input is split, within and acros
   t.same(await run(new Analyzer({ chunkSizes: [4096] }), [split(data, 9, 2 * MiB)]), budgeted, 'per-chunk sample on a budget');
 });
 
+t.test('updateFrom (reads straight into the batch buffers) gives what update() gives, short reads included', async (t) => {
+  const data = Buffer.concat([generated(20 * MiB, 2, 3, 0, 11), randomBytes(333), generated(14 * MiB, 2, 3, 1, 11)]);
+  const second = generated(3 * MiB + 17, 2, 2, 2, 11);
+  /** A reader over `bytes` that returns at most `max` bytes per call (random counts: short reads). */
+  const reader = (bytes: Buffer, seed: number, max: number) => {
+    const rand = lcg(seed);
+    let at = 0;
+    return async (buffer: Buffer, offset: number, length: number) => {
+      const n = Math.min(length, bytes.length - at, 1 + rand(max));
+      bytes.copy(buffer, offset, at, at + n);
+      at += n;
+      return n;
+    };
+  };
+  for (const options of [{}, { chunkSizes: [4096, 1000], perChunk: false }, { codecs: defaultCodecs() }] as AnalyzeOptions[]) {
+    const name = JSON.stringify(options).slice(0, 40);
+    // The reference analyzer is slow: a shorter input for it.
+    const first = options.codecs ? data.subarray(0, 3 * MiB + 5) : data;
+    const expected = await run(new Analyzer(options), [[first], [second]]);
+    const a = new Analyzer(options);
+    let reads = 0;
+    a.beginInput();
+    // Bytes appended with update() come first, then the reads.
+    await a.update(first.subarray(0, 1000));
+    await a.updateFrom(reader(first.subarray(1000), 3, 5 * MiB), () => reads++);
+    await a.endInput();
+    a.beginInput();
+    await a.updateFrom(reader(second, 4, 100 * KiB));
+    await a.endInput();
+    t.same(a.report(), expected, `${name}: the same report`);
+    t.equal(a.bytes, first.length + second.length, `${name}: bytes counted`);
+    t.ok(reads > 2, `${name}: onRead called per read`);
+  }
+  const a = new Analyzer({ perChunk: false });
+  a.beginInput();
+  await t.rejects(
+    a.updateFrom(async () => {
+      throw new Error('read failed');
+    }),
+    { message: 'read failed' },
+    'a read error reaches the caller',
+  );
+});
+
 t.test('SHA-256 fingerprints: the same dedup, twice the index', async (t) => {
   const inputs = [generated(4 * MiB, 3, 2, 0), generated(4 * MiB, 3, 2, 1)];
   const xxh = await run(
