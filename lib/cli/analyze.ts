@@ -7,7 +7,8 @@
  * there are no ratios: the table says "no data" and the JSON has `null` ratios.
  * @module
  */
-import { connectionOptions, type Opts } from './options.js';
+import { connectionOptions } from './options.js';
+import type { AnalyzeFlags } from './main.js';
 import { SingleBar, Presets } from 'cli-progress';
 import bytes from 'bytes-iec';
 import { analyze, totalSize } from '../analyze/analyze.js';
@@ -129,16 +130,14 @@ export function formatReport(r: AnalyzeReport): string {
 }
 
 /** Runs `dgen analyze`. */
-export async function runAnalyze(inputs: string[], opts: Opts): Promise<void> {
+export async function runAnalyze(inputs: string[], opts: AnalyzeFlags): Promise<void> {
   const chunkSizes =
     opts.chunkSizes === undefined
       ? undefined
-      : String(opts.chunkSizes)
-          .split(',')
-          .map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
+      : opts.chunkSizes.split(',').map((s) => parseSize('chunkSizes', s.trim(), 'ERR_DGEN_INVALID_OPTION'));
   if (chunkSizes?.some((s) => s < 1))
     throw invalidRange('ERR_DGEN_INVALID_OPTION', 'chunkSizes', opts.chunkSizes, 'sizes of at least 1 byte');
-  const cdc = parseCdc(opts.cdc as string | boolean | undefined);
+  const cdc = parseCdc(opts.cdc);
   const sample = parseSample(opts.sample);
   const hash = parseHash(opts.hash);
   const connection = connectionOptions(opts);

@@ -8,7 +8,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { TOOL } from '../version.js';
-import { addConnectionOptions, type CatFlags, type Opts, type PutFlags } from './options.js';
+import { dgenError } from '../errors.js';
+import { addConnectionOptions, type CatFlags, type ConnectionFlags, type PutFlags } from './options.js';
+import { addOptions, type FlagsOf } from './flags.js';
 import { asTyped, checkValues, flagOf, option, SIZES_HELP, typedValue } from './values.js';
 import { usageDocument } from './report.js';
 // Commands load their modules when they run: `dgen cat` starts without the cloud SDKs.
@@ -107,6 +109,45 @@ const FORMAT_DEFAULTS_DROPPED: ReadonlySet<keyof PutFlags> = new Set([
   'chunkSize',
   'compression',
 ]);
+
+/** `dgen verify`'s options (besides --endpoint and --region), made anew for each program; {@link VerifyFlags} is derived from them. */
+const verifyOptions = () => [
+  option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'),
+  option('--concurrency <j>', 'objects read at once', 'whole').default('4'),
+  option('--strict', 'exit 1 when the target holds objects the manifest does not list'),
+  option('--json', 'print the report as JSON on stdout'),
+];
+
+/** `dgen verify`'s options as commander hands them over: strings as typed, booleans for the switches. */
+export interface VerifyFlags extends ConnectionFlags, FlagsOf<ReturnType<typeof verifyOptions>> {}
+
+/** `dgen merge`'s options: only --endpoint and --region. */
+export type MergeFlags = ConnectionFlags;
+
+/** `dgen analyze`'s options (besides --endpoint and --region), made anew for each program; {@link AnalyzeFlags} is derived from them. */
+const analyzeOptions = () => [
+  option('--chunk-sizes <list>', "fixed chunk sizes, comma-separated (4k = 4KiB, as put's sizes)", 'size').default(
+    '4KiB,8KiB,16KiB,32KiB,64KiB,128KiB',
+  ),
+  option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)', 'size').default('2KiB,8KiB,64KiB'),
+  option('--no-cdc', 'no content-defined chunking'),
+  option(
+    '--no-per-chunk',
+    'no compression at all: chunking, fingerprints and the chunk index only (dedup ratios, zero chunks); with --full, whole-stream compression by every codec stays',
+  ),
+  option(
+    '--full',
+    'every measurement, exactly: zstd-1, zstd-3, gzip-6 and lz4 over each whole input and on every distinct chunk of every chunking (about 15 compression passes; slow)',
+  ),
+  option('--sample <rate>', 'estimate from a fraction of the chunks (0.01 or 1%), sampled by fingerprint, with 95% intervals'),
+  option('--hash <name>', 'chunk fingerprint: xxh3 (XXH3-128, default) or sha256 (collision resistant)'),
+  option('--json', 'print the report as JSON on stdout'),
+  option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'),
+];
+
+/** `dgen analyze`'s options as commander hands them over: `cdc` is the sizes as typed, or false with
+ * --no-cdc; `perChunk` and `progress` are false with --no-per-chunk and --no-progress. */
+export interface AnalyzeFlags extends ConnectionFlags, FlagsOf<ReturnType<typeof analyzeOptions>> {}
 
 /** Is this an input error from the library (typed RangeError/TypeError with an ERR_DGEN_ code)? */
 export function isUsageError(err: unknown): err is Error & { code: string } {
@@ -268,8 +309,7 @@ function buildProgram(): Command {
       }
       // A timed run's count is a limit the user sets, not the default of 1.
       if (opts.duration !== undefined && command.getOptionValueSource('count') === 'default') delete opts.count;
-      if (!(await runPut(target, opts)))
-        throw Object.assign(new Error('some objects could not be written (see above)'), { code: 'ERR_DGEN_PUT_FAILED' });
+      if (!(await runPut(target, opts))) throw dgenError('ERR_DGEN_PUT_FAILED', 'some objects could not be written (see above)');
     });
 
   addDataOptions(
@@ -308,13 +348,9 @@ function buildProgram(): Command {
     .action(async (opts: CatFlags, command: Command) => {
       await runCat(opts, command);
     });
-  addConnectionOptions(program.command('verify'))
+  addOptions(addConnectionOptions(program.command('verify')), verifyOptions())
     .description('read every object of a run back and compare it with regeneration from the manifest')
     .argument('<target>', "the run's target: directory, file:///dir, s3://bucket/prefix, az://container/prefix")
-    .addOption(option('--manifest <file>', 'manifest path or URI (default: dgen-manifest.json under the target)'))
-    .addOption(option('--concurrency <j>', 'objects read at once', 'whole').default('4'))
-    .addOption(option('--strict', 'exit 1 when the target holds objects the manifest does not list'))
-    .addOption(option('--json', 'print the report as JSON on stdout'))
     .addHelpText(
       'after',
       examples(
@@ -324,9 +360,8 @@ function buildProgram(): Command {
       ),
     )
     .exitOverride()
-    .action(async (target: string, opts: Opts) => {
-      if (!(await runVerify(target, opts)))
-        throw Object.assign(new Error('verification failed (see above)'), { code: 'ERR_DGEN_VERIFY_FAILED' });
+    .action(async (target: string, opts: VerifyFlags) => {
+      if (!(await runVerify(target, opts))) throw dgenError('ERR_DGEN_VERIFY_FAILED', 'verification failed (see above)');
     });
 
   addConnectionOptions(program.command('merge'))
@@ -340,41 +375,13 @@ function buildProgram(): Command {
       ),
     )
     .exitOverride()
-    .action(async (target: string, opts: Opts) => {
+    .action(async (target: string, opts: MergeFlags) => {
       await runMerge(target, opts);
     });
 
-  addConnectionOptions(program.command('analyze'))
+  addOptions(addConnectionOptions(program.command('analyze')), analyzeOptions())
     .description('measure dedup and compression of files, directories and objects the way storage systems see them')
     .argument('<inputs...>', 'files, directories (recursively), file://, s3://bucket/prefix, az://container/prefix')
-    .addOption(
-      option('--chunk-sizes <list>', "fixed chunk sizes, comma-separated (4k = 4KiB, as put's sizes)", 'size').default(
-        '4KiB,8KiB,16KiB,32KiB,64KiB,128KiB',
-      ),
-    )
-    .addOption(option('--cdc <min,avg,max>', 'FastCDC chunk sizes (avg a power of two)', 'size').default('2KiB,8KiB,64KiB'))
-    .addOption(option('--no-cdc', 'no content-defined chunking'))
-    .addOption(
-      option(
-        '--no-per-chunk',
-        'no compression at all: chunking, fingerprints and the chunk index only (dedup ratios, zero chunks); with --full, whole-stream compression by every codec stays',
-      ),
-    )
-    .addOption(
-      option(
-        '--full',
-        'every measurement, exactly: zstd-1, zstd-3, gzip-6 and lz4 over each whole input and on every distinct chunk of every chunking (about 15 compression passes; slow)',
-      ),
-    )
-    .addOption(
-      option(
-        '--sample <rate>',
-        'estimate from a fraction of the chunks (0.01 or 1%), sampled by fingerprint, with 95% intervals',
-      ),
-    )
-    .addOption(option('--hash <name>', 'chunk fingerprint: xxh3 (XXH3-128, default) or sha256 (collision resistant)'))
-    .addOption(option('--json', 'print the report as JSON on stdout'))
-    .addOption(option('--no-progress', 'no progress bar (it only shows on a terminal, for inputs over 64 MiB)'))
     .addHelpText(
       'after',
       '\nBy default dedup is exact at every chunking, and compression is zstd-1 only: over each whole input, and on\n' +
@@ -390,7 +397,7 @@ function buildProgram(): Command {
       ),
     )
     .exitOverride()
-    .action(async (inputs: string[], opts: Opts) => {
+    .action(async (inputs: string[], opts: AnalyzeFlags) => {
       await runAnalyze(inputs, opts);
     });
   return program;

@@ -5,10 +5,6 @@ import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import { parseCompression, type CompressionSpec } from '../compression.js';
 import { invalidRange } from '../errors.js';
 
-/** Parsed command-line options as commander hands them over, untyped: what `verify`, `merge` and
- * `analyze` still take (put and cat have their own interfaces below). */
-export type Opts = Record<string, string | boolean | undefined>;
-
 /** `--endpoint` and `--region` (see {@link addConnectionOptions}); values as typed. */
 export interface ConnectionFlags {
   endpoint?: string;
@@ -97,7 +93,7 @@ export function addConnectionOptions(cmd: Command): Command {
 }
 
 /** The S3 connection options given on the command line (absent ones are left to the environment). */
-export function connectionOptions(opts: ConnectionFlags | Opts): S3ConnectionOptions {
+export function connectionOptions(opts: ConnectionFlags): S3ConnectionOptions {
   const { endpoint, region } = opts;
   return {
     ...(typeof endpoint === 'string' && { endpoint }),

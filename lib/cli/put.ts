@@ -12,7 +12,7 @@ import {
   type PutResult,
 } from '../put.js';
 import { parseSize } from '../params.js';
-import { invalidRange } from '../errors.js';
+import { dgenError, invalidRange } from '../errors.js';
 import { validateOneOf } from '../validators.js';
 import { DLIO_WORKLOADS, putFormatObjects, type PutFormatOptions, type PutFormatResult } from '../formats/put-format.js';
 import { errorFields, formatBytes, formatSizeSpec, latencyLines, StatusReporter } from './report.js';
@@ -105,11 +105,11 @@ function interrupted(
         2,
       ) + '\n',
     );
-  return Object.assign(
-    new Error(
-      `interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`,
-    ),
-    { code: 'ERR_DGEN_INTERRUPTED', exitCode: SIGNAL_EXIT[name] },
+  return dgenError(
+    'ERR_DGEN_INTERRUPTED',
+    `interrupted by ${name}: ${committed} objects committed${failed ? `, ${failed} failed` : ''}, the rest not written; the manifest (marked interrupted) is ${manifest}`,
+    undefined,
+    { exitCode: SIGNAL_EXIT[name] },
   );
 }
 

@@ -12,6 +12,7 @@
 import { Option, type Command } from 'commander';
 import { invalidRange, type DgenErrorCode } from '../errors.js';
 import { binarySuffixes } from '../sizes.js';
+import type { TypedOption } from './flags.js';
 
 /** What a flag's value is.
  * - `size`: a size (`4096`, `4k`, `64MiB`, `1GB`); `sizeSpec`: also a distribution (`uniform:4k,1m`).
@@ -31,16 +32,18 @@ interface Spec {
 const specs = new WeakMap<Option, Spec>();
 
 /**
- * A commander Option that knows its kind of value.
+ * A commander Option that knows its kind of value, and whose flags string is a literal type (flags.ts
+ * derives the command's option bag from it).
  * @param parameter - the library's name for it (`dedupRatio` for `--dedup`), where it differs.
  */
-export function option(
-  flags: string,
+export function option<F extends string>(
+  flags: F,
   description: string,
   kind: ValueKind = 'text',
   { parameter, code = 'ERR_DGEN_INVALID_OPTION' }: { parameter?: string; code?: DgenErrorCode } = {},
-): Option {
-  const o = new Option(flags, description);
+): TypedOption<F> {
+  // The Option keeps `flags` as given: its type narrows from string to the literal F.
+  const o = new Option(flags, description) as TypedOption<F>;
   specs.set(o, { kind, ...(parameter !== undefined && { parameter }), code });
   return o;
 }

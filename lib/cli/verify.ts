@@ -4,7 +4,9 @@ import { findShardManifests, mergeShardManifests, MANIFEST_NAME } from '../manif
 import { childTarget, parseTarget } from '../backends/index.js';
 import { validateInteger } from '../validators.js';
 import { formatBytes } from './report.js';
-import { connectionOptions, type Opts } from './options.js';
+import { dgenError } from '../errors.js';
+import { connectionOptions } from './options.js';
+import type { MergeFlags, VerifyFlags } from './main.js';
 
 /**
  * Runs `dgen verify`; returns whether it passed: every object of the manifest matched, and with
@@ -12,12 +14,12 @@ import { connectionOptions, type Opts } from './options.js';
  * `--strict` extras are reported (text and `--json`) but do not fail the run: a target may hold other
  * files on purpose, and verify's question is whether the run's objects are intact.
  */
-export async function runVerify(target: string, opts: Opts): Promise<boolean> {
+export async function runVerify(target: string, opts: VerifyFlags): Promise<boolean> {
   // The value's syntax (decimal digits) was checked by the option's kind (`whole`, cli/values.ts).
   const concurrency = opts.concurrency === undefined ? 4 : validateInteger('concurrency', Number(opts.concurrency), { min: 1 });
   const report = await verifyObjects({
     target,
-    ...(opts.manifest !== undefined && { manifest: opts.manifest as string }),
+    ...(opts.manifest !== undefined && { manifest: opts.manifest }),
     concurrency,
     ...connectionOptions(opts),
   }).catch(async (err: unknown) => {
@@ -25,12 +27,11 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
     if ((err as { code?: unknown }).code !== 'ERR_DGEN_NOT_FOUND' || opts.manifest !== undefined) throw err;
     const shards = await findShardManifests(parseTarget(target, true), connectionOptions(opts)).catch(() => [] as string[]);
     if (shards.length === 0) throw err;
-    throw Object.assign(
-      new Error(
-        `${(err as Error).message}; the target holds ${shards.length} shard manifest${shards.length === 1 ? '' : 's'} of a sharded run (${shards[0]}${shards.length > 1 ? ', ...' : ''}): ` +
-          `join them with \`dgen merge ${target}\` first, or verify one shard with --manifest ${shards[0]}`,
-      ),
-      { code: 'ERR_DGEN_NOT_MERGED' },
+    throw dgenError(
+      'ERR_DGEN_NOT_MERGED',
+      `${(err as Error).message}; the target holds ${shards.length} shard manifest${shards.length === 1 ? '' : 's'} of a sharded run (${shards[0]}${shards.length > 1 ? ', ...' : ''}): ` +
+        `join them with \`dgen merge ${target}\` first, or verify one shard with --manifest ${shards[0]}`,
+      err,
     );
   });
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -63,19 +64,17 @@ export async function runVerify(target: string, opts: Opts): Promise<boolean> {
 
 /** Runs `dgen merge`: joins the shard manifests under a target into its `dgen-manifest.json`, streaming
  * their records into `dgen-manifest.records.ndjson`. */
-export async function runMerge(target: string, opts: Opts): Promise<void> {
+export async function runMerge(target: string, opts: MergeFlags): Promise<void> {
   const prefix = parseTarget(target, true);
   const shards = await findShardManifests(prefix, connectionOptions(opts)).catch((err: unknown) => {
     if ((err as { code?: unknown }).code === 'ENOENT')
-      throw Object.assign(new Error(`${target} does not exist: nothing to merge`), { code: 'ERR_DGEN_NOT_FOUND' });
+      throw dgenError('ERR_DGEN_NOT_FOUND', `${target} does not exist: nothing to merge`, err);
     throw err;
   });
   if (shards.length === 0) {
-    throw Object.assign(
-      new Error(
-        `no shard manifests (dgen-manifest.shard-I-of-N.json) under ${target}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs`,
-      ),
-      { code: 'ERR_DGEN_NOT_FOUND' },
+    throw dgenError(
+      'ERR_DGEN_NOT_FOUND',
+      `no shard manifests (dgen-manifest.shard-I-of-N.json) under ${target}: merge joins those of \`dgen put --shard I/N\` (or --shards N) runs`,
     );
   }
   const { manifest, manifestUri, recordsUri } = await mergeShardManifests(
