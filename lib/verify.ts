@@ -136,6 +136,11 @@ export interface VerifyReport {
   extras?: VerifyExtra[];
   /** `.dgen-partial` files under the target (writes in progress or left by a crash; never read). */
   partialFiles?: number;
+  /** A format manifest's (`dgen put --format`): the files' format, e.g. `npz`. */
+  fileFormat?: string;
+  /** A format manifest's: files judged by their record's CRC-32C alone (`check: 'crc32c'`), because this
+   * version does not make the recorded file again (see each one's `note`). */
+  crc32cOnly?: number;
 }
 
 /** Thrown into a compare pipeline to stop reading once the verdict is known. */
@@ -317,6 +322,7 @@ async function verifyRun(
     missing: [],
     sizeMismatches: [],
     errors: [],
+    ...(regeneration && { fileFormat: regeneration.format, crc32cOnly: 0 }),
   };
   // The manifest's own files may not be objects (a record naming one would check the manifest against
   // regeneration), nor are they extras.
@@ -335,6 +341,7 @@ async function verifyRun(
   /** Adds one object's verdict to the report. */
   const tally = (object: ManifestRecord, uri: string, result: VerifyObjectResult) => {
     report.objects++;
+    if (result.check === 'crc32c') report.crc32cOnly!++;
     debug('verify %s: %s', uri, result.status);
     if (result.status !== 'ok')
       channels.objectFailure.publish({ name: object.name, uri, objectId: Number(object.objectId), attempts: 1, error: result });

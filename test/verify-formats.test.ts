@@ -52,6 +52,8 @@ t.test('npz in a directory: intact, flipped byte (header and payload), truncated
   t.equal(ok.ok, 5, 'every file of the run verifies');
   t.equal(ok.bytes, 5 * size);
   t.equal(ok.extraObjects, 0);
+  t.equal(ok.fileFormat, 'npz');
+  t.equal(ok.crc32cOnly, 0);
   t.same(checked.sort(), names.map((n) => `${n}:ok:bytes`).sort(), 'each compared byte for byte with its regeneration');
   const cli = dgen('verify', dir);
   t.equal(cli.status, 0, cli.stderr);
@@ -171,6 +173,8 @@ t.test('a record whose CRC-32C this version does not make: judged by the CRC-32C
   t.match(results.get(b), { status: 'mismatch', check: 'crc32c', note: /differs from its record's/ });
   t.equal(results.get(b)!.offset, undefined, 'no offset: the regeneration is not the recorded file');
   t.equal(report.ok, 1);
+  t.equal(report.crc32cOnly, 2, 'the report counts the files judged by CRC-32C alone');
+  t.equal(report.fileFormat, 'npz');
 });
 
 t.test('format manifests verify cannot make the files of: a typed error, no report', async (t) => {
@@ -251,6 +255,7 @@ t.test('raw manifests are verified as before', async (t) => {
   const report = await verifyObjects({ target: dir });
   t.same(verdicts(report), { [b]: 'mismatch@9000' });
   t.equal(report.mismatches[0]!.check, undefined, 'no format check field on raw objects');
+  t.equal(report.fileFormat, undefined);
   t.equal(report.ok, 1);
   t.equal(statSync(join(dir, a)).size, 10_000);
 });
