@@ -35,6 +35,7 @@ import { childTarget, createSink, parseTarget, type SinkOptions, type Target } f
 import { invalidFormat, invalidFormatType, parsePositive, type FormatFile } from './common.js';
 import { createFormatFile, FORMAT_EXTENSIONS, parseFormat, type FileFormat } from './index.js';
 import type { TfrecordFile } from './tfrecord.js';
+import { writeLocalFormatFiles } from './put-local-format.js';
 
 /** A DLIO workload's data set: format, training files and per-file parameters. */
 export interface DlioWorkload {
@@ -74,7 +75,8 @@ export interface PutFormatOptions extends DataOptions {
   formatOptions?: object;
   /** Options of every sink (fsync, part size, credentials, compression, ...). */
   sink?: Omit<SinkOptions, 'signal'>;
-  /** Files written at the same time. Default 4. */
+  /** Files written at the same time through sinks. Default 4. (Files to a directory without compression, in
+   * a format with local segments (NPZ), are written by the native pool instead: a file per pool worker.) */
   concurrency?: number;
   /** Stops the run: files being written are aborted (nothing partial is left), the promise rejects. */
   signal?: AbortSignal;
@@ -82,7 +84,8 @@ export interface PutFormatOptions extends DataOptions {
    * does; also after a failure or an abort (then with `interrupted: true` and the failed file's line),
    * before the promise rejects. An existing manifest there is replaced. Default true. */
   manifest?: boolean;
-  /** Called as bytes are written (at most once per chunk of about 4 MiB) and as files commit or fail. If it
+  /** Called as bytes are written (at most once per chunk of about 4 MiB; once per file when the native pool
+   * writes the files, see `concurrency`) and as files commit or fail. If it
    * throws, the run stops as on an abort and the put rejects with what it threw. */
   onProgress?: (progress: PutFormatProgress) => void;
 }
@@ -322,6 +325,47 @@ export async function putFormatObjects(target: string | Target, options: PutForm
     options.manifest === false
       ? undefined
       : await ManifestWriter.create(childTarget(prefix, recordsName(MANIFEST_NAME)), sinkOptions);
+  const failed = (plan: FormatObjectPlan, err: unknown) => {
+    if (!stop.signal.aborted) {
+      const e = err as { message?: unknown; code?: unknown };
+      records?.failure({
+        objectId: String(plan.objectId),
+        name: plan.name,
+        failure: { attempts: 1, error: String(e?.message ?? err), ...(typeof e?.code === 'string' && { code: e.code }) },
+      });
+      progress.filesFailed++;
+    }
+    fail(err);
+  };
+  // To a directory with nothing transforming the bytes, formats that lay their files out as segments go
+  // through the native local writer (put-local-format.ts); every other target and format streams.
+  const local =
+    prefix.scheme === 'file' &&
+    compression.algorithm === 'none' &&
+    files.length > 0 &&
+    (await files[0]!.file()).localSegments !== undefined;
+  const writeLocal = () =>
+    writeLocalFormatFiles(
+      files.map((f) => ({ path: (childTarget(prefix, f.name) as { path: string }).path, objectId: f.objectId, file: f.file })),
+      {
+        data: { ...data, seed },
+        fileSize: plan.fileSize,
+        fsync: sinkOptions.fsync ?? false,
+        signal: stop.signal,
+        onCommitted: async (index, file, size, crc32c) => {
+          const f = files[index]!;
+          for (const c of f.companions)
+            await writeOne(prefix, c.name, Readable.from([Buffer.from(c.content(file))]), sinkOptions, stop.signal);
+          results.push({ name: f.name, uri: formatTarget(childTarget(prefix, f.name)), objectId: f.objectId, size, crc32c });
+          records?.object({ objectId: String(f.objectId), name: f.name, size, crc32c });
+          progress.filesDone++;
+          progress.bytesDone += size;
+          report();
+          await records?.flushIfNeeded().catch(fail);
+        },
+        onFailed: (index, error) => failed(files[index]!, error),
+      },
+    ).catch(fail);
   let next = 0;
   const worker = async () => {
     while (next < files.length && !stop.signal.aborted) {
@@ -351,23 +395,15 @@ export async function putFormatObjects(target: string | Target, options: PutForm
         progress.filesDone++;
         report();
       } catch (err) {
-        if (!stop.signal.aborted) {
-          const e = err as { message?: unknown; code?: unknown };
-          records?.failure({
-            objectId: String(plan.objectId),
-            name: plan.name,
-            failure: { attempts: 1, error: String(e?.message ?? err), ...(typeof e?.code === 'string' && { code: e.code }) },
-          });
-          progress.filesFailed++;
-        }
-        fail(err);
+        failed(plan, err);
       }
       await records?.flushIfNeeded().catch(fail);
     }
   };
   let manifestUri: string | undefined;
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    if (local) await writeLocal();
+    else await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
     if (records) {
       await records.close();
       const manifest: FormatManifest = {
