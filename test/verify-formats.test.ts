@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { crc32c } from '@node-rs/crc32';
 import { createS3Client, putFormatObjects, verifyObjects, type VerifyReport } from '../lib/index.js';
-import { startS3rver } from './fixtures/servers.js';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startAzurite, startS3rver } from './fixtures/servers.js';
 import { tempDir } from './fixtures/python.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
@@ -242,6 +243,37 @@ t.test('npz on S3 (s3rver): intact, one object overwritten with a flipped byte, 
   const bad = await verifyObjects({ target, client });
   t.same(verdicts(bad), { [names[1]!]: 'mismatch@5000', [names[2]!]: 'missing' });
   t.equal(bad.ok, 1);
+});
+
+t.test('tfrecord on Azure (Azurite): intact, one blob truncated, one index blob deleted', async (t) => {
+  const server = await startAzurite();
+  t.teardown(() => server.stop());
+  const container = 'dgen-verify-formats';
+  const service = BlobServiceClient.fromConnectionString(server.connectionString, {
+    retryOptions: { maxTries: 4, retryDelayInMs: 100, tryTimeoutInMs: 10_000 },
+  });
+  await service.getContainerClient(container).create();
+  const target = `az://${container}/run`;
+  const connectionString = server.connectionString;
+  const put = await putFormatObjects(target, {
+    format: 'tfrecord',
+    count: 2,
+    ...data,
+    formatOptions: { samples: 3, recordLength: 7000 },
+    sink: { connectionString },
+  });
+  const names = put.files.map((f) => f.name);
+  const ok = await verifyObjects({ target, connectionString });
+  t.equal(ok.objects, 4, 'two files, two index files');
+  t.equal(ok.ok, 4);
+  t.equal(ok.extraObjects, 0);
+  const blobs = service.getContainerClient(container);
+  const bytes = await blobs.getBlobClient(`run/${names[0]!}`).downloadToBuffer();
+  await blobs.getBlockBlobClient(`run/${names[0]!}`).uploadData(bytes.subarray(0, 1000));
+  await blobs.getBlobClient(`run/index/${names[1]!}.idx`).delete();
+  const bad = await verifyObjects({ target, connectionString });
+  t.same(verdicts(bad), { [names[0]!]: `size 1000/${bytes.length}`, [`index/${names[1]!}.idx`]: 'missing' });
+  t.equal(bad.ok, 2);
 });
 
 t.test('raw manifests are verified as before', async (t) => {
