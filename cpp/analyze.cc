@@ -255,9 +255,32 @@ void Analyzer::process(std::shared_ptr<WorkerPool> pool, bool final, const uint8
 
 void Analyzer::start_batch(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
                            std::function<void(std::string)> done) {
-  buf_.insert(buf_.end(), taken_.begin(), taken_.end());
-  taken_.clear();
-  if (n) buf_.insert(buf_.end(), data, data + n);
+  // Joined in pieces by every worker: copying 16 MiB on one would leave the others idle meanwhile.
+  const size_t old = buf_.size();
+  size_t t = taken_.size();
+  try {
+    buf_.resize(old + t + n);  // bytes left uninitialized: the copies below write them all
+  } catch (const std::exception& e) {
+    fail(e.what());
+    t = n = 0;
+  }
+  const size_t total = t + n;
+  uint8_t* to = buf_.data() + old;
+  const uint8_t* from = taken_.data();
+  pool->submit((total + kPieceBytes - 1) / kPieceBytes,
+               [to, from, t, data, total](size_t i) {
+                 // Piece i of the concatenation of taken_ ([0, t)) and data ([t, total)).
+                 const size_t a = i * kPieceBytes, b = std::min(total, a + kPieceBytes);
+                 if (a < t) std::memcpy(to + a, from + a, std::min(b, t) - a);
+                 if (b > t) std::memcpy(to + std::max(a, t), data + (std::max(a, t) - t), b - std::max(a, t));
+               },
+               [this, pool, final, done] {
+                 taken_.clear();
+                 rounds(pool, final, done);
+               });
+}
+
+void Analyzer::rounds(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done) {
   auto round1 = std::make_shared<std::vector<Task>>();
   try {
     plan_round1(*round1, final);

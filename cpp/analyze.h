@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyze_codecs.h"
@@ -40,6 +41,27 @@
 #include "pool.h"
 
 namespace dgen {
+
+// An allocator whose resize() leaves new elements uninitialized (a batch's bytes are copied over them at
+// once: zeroing 16 MiB first would cost as much as the copy).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
 
 struct AnalyzeConfig {
   std::vector<size_t> chunk_sizes;
@@ -120,6 +142,8 @@ class Analyzer {
   // On a worker: joins `taken_` and then `data` to the kept bytes, then runs the batch's two rounds.
   void start_batch(std::shared_ptr<WorkerPool> pool, bool final, const uint8_t* data, size_t n,
                    std::function<void(std::string)> done);
+  // Plans and runs the batch's two rounds, then finishes it and calls done.
+  void rounds(std::shared_ptr<WorkerPool> pool, bool final, std::function<void(std::string)> done);
   void plan_round1(std::vector<Task>& tasks, bool final);
   void plan_round2(std::vector<Task>& tasks);
   void finish_batch(bool final);
@@ -131,7 +155,7 @@ class Analyzer {
   uint64_t threshold_;             // fingerprints with word 0 below this are kept
   std::vector<uint8_t> incoming_;  // filled by append() on the main thread
   std::vector<uint8_t> taken_;     // the batch process() took, until a worker joins it to buf_
-  std::vector<uint8_t> buf_;
+  std::vector<uint8_t, UninitializedAllocator<uint8_t>> buf_;
   uint64_t buf_base_ = 0;  // input offset of buf_[0]
   uint64_t seg_pos_ = 0;   // input offset of the next whole-stream segment
   uint64_t segment_index_ = 0;
