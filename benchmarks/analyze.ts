@@ -4,7 +4,7 @@
 // (16 KiB dedup unit), on a tmpfs (/dev/shm) so that reading costs every row the same. analyze() runs in
 // this process (reading included); the CLIs run as children. 3 rounds, the baselines interleaved with our
 // rows; each row gives the range of the per-round ratios (the machine is shared) and the event-loop delay
-// p99 while analyze ran. --full is slow (about 15 compression passes): it runs once, on a 64 MiB prefix.
+// p99 while analyze ran (every row). --full is slow (about 15 compression passes): it runs once, on a 64 MiB prefix.
 // DGEN_BENCH_ANALYZE_MIB sets the size (default 256).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +36,16 @@ function run(command: string, args: string[]): Promise<void> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))));
   });
+}
+
+/** Starts measuring the event-loop delay; the returned function stops and gives its p99 in ms. */
+function delay(): () => string {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return () => {
+    h.disable();
+    return (h.percentile(99) / 1e6).toFixed(1);
+  };
 }
 
 export async function benchAnalyze(): Promise<void> {
@@ -122,11 +132,20 @@ export async function benchAnalyze(): Promise<void> {
     await fh.close();
     await writeFile(prefix, head);
     const zstdPrefix = await timed(() => run('zstd', ['-1', '-T0', '-q', '-c', prefix]));
+    const fullDelay = delay();
     const full = await timed(() => analyze([prefix], { full: true }));
-    row(section, 'analyze --full (64 MiB prefix)', head.length / full / GB, 'zstd -1 -T0', head.length / zstdPrefix / GB);
+    row(
+      section,
+      'analyze --full (64 MiB prefix)',
+      head.length / full / GB,
+      'zstd -1 -T0',
+      head.length / zstdPrefix / GB,
+      `p99 ${fullDelay()} ms`,
+    );
     const { defaultCodecs } = await import('../lib/index.js');
     const small = prefix + '.32';
     await writeFile(small, head.subarray(0, 32 * MIB));
+    const referenceDelay = delay();
     const seconds = await timed(() => analyze([small], { codecs: defaultCodecs() }));
     row(
       section,
@@ -134,6 +153,7 @@ export async function benchAnalyze(): Promise<void> {
       (32 * MIB) / seconds / GB,
       'zstd -1 -T0',
       head.length / zstdPrefix / GB,
+      `p99 ${referenceDelay()} ms (the reference runs its codecs on the main thread: no p99 target)`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

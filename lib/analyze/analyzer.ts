@@ -14,13 +14,15 @@
  * fingerprints in a sharded hash set, FastCDC cut points, per-chunk compression with libzstd, libdeflate
  * (or zlib) and liblz4, and whole-stream compression of each input in 4 MiB segments, each compressed
  * against the bytes before it (512 KiB for zstd, 32 KiB for deflate; lz4 frames are independent 4 MiB
- * blocks, as lz4's CLI writes). Bytes are copied into the addon in any buffer sizes and processed in
- * batches of 16 MiB while the next ones are read; results do not depend on how the input is split.
+ * blocks, as lz4's CLI writes). Bytes are copied into the addon in any buffer sizes ({@link Analyzer.update})
+ * or read straight into two batch buffers ({@link Analyzer.updateFrom}), and processed in batches of 16 MiB
+ * while the next ones are read; results do not depend on how the input is split. The main thread copies
+ * and plans nothing of a batch (the workers do), so the event loop stays responsive (issue 13).
  * With `codecs` given, the JavaScript {@link ReferenceAnalyzer} does the work instead.
  *
  * Memory: the chunk index holds 16 bytes (XXH3-128) or 32 (SHA-256) per distinct chunk and chunking, at
  * a load of 3/8 to 3/4; see the README's analyze section for the figure per TiB. Everything else is
- * bounded (about 40 MiB).
+ * bounded (about 40 MiB, and 32 MiB more of batch buffers with {@link Analyzer.updateFrom}).
  * @module
  */
 import { binding } from '../native.js';
