@@ -9,6 +9,11 @@
  * only regular files are read, never through a link, never a `.dgen-partial` file; a read stops at the
  * first difference and after the expected size + 1 byte. Then the target is listed and the objects the
  * manifest does not list are reported (`extras`).
+ *
+ * A format manifest (`dgen put --format`, its `fileFormat`) lists files (`.npz`, `.tfrecord`, ...): each is
+ * compared with the file its format writer makes again from the manifest's parameters, and TFRecord index
+ * files with theirs (lib/verify-formats.ts); a manifest whose files this version cannot make again is
+ * refused (`ERR_DGEN_MANIFEST_UNSUPPORTED`) rather than reported as corrupt.
  * @module
  */
 import { pipeline } from 'node:stream/promises';
@@ -39,7 +44,12 @@ import { runBounded } from './run-bounded.js';
 import { canonicalRoot, openObjectFile } from './verify-open.js';
 import { findExtras, type VerifyExtra } from './verify-extras.js';
 import type { ManifestError } from './manifest-schema.js';
-import { compareFormatFile, formatRegeneration, type FormatRegeneration } from './verify-formats.js';
+import {
+  compareFormatFile,
+  formatRegeneration,
+  type FormatRegeneration,
+  type UnsupportedManifestError,
+} from './verify-formats.js';
 import { binding } from './native.js';
 
 export type { VerifyExtra } from './verify-extras.js';
@@ -246,7 +256,10 @@ function ownFiles(prefix: Target, manifestUri: string, recordsUri: string | unde
  *   (`connectionString`) for an `az://` target or manifest without a connection; RangeError `ERR_DGEN_INVALID_MANIFEST`
  *   ({@link ManifestError}: `field`, `index` or `line`, `location`) for an invalid manifest or record, a
  *   manifest that is not a regular file or is over 64 MiB, a records line over 64 KiB, a name that leaves
- *   the target, repeats another or names the manifest's own files; `ERR_DGEN_NOT_FOUND` when the manifest
+ *   the target, repeats another or names the manifest's own files; `ERR_DGEN_MANIFEST_UNSUPPORTED`
+ *   ({@link UnsupportedManifestError}: `location`, `field`) for a format manifest whose files this version
+ *   cannot make again (no usable `fileFormat`, parameters it refuses, files of another size than recorded),
+ *   thrown before its first verdict or at the first such record; `ERR_DGEN_NOT_FOUND` when the manifest
  *   or its records do not exist; backend errors reading them. Problems with single objects (missing, a
  *   link, a FIFO, unreadable) are not thrown: they are in the report.
  */
