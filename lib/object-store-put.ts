@@ -24,15 +24,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { BlobServiceClient, BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { DataGenerator } from './generator.js';
 import { binding } from './native.js';
@@ -43,6 +35,7 @@ import { backendError, formatCrc32c, type ObjectWriteResult } from './sinks/obje
 import { createS3Client, MAX_PARTS, parsePartOptions, type S3ConnectionOptions } from './sinks/s3-sink.js';
 import { createBlobServiceClient, MAX_BLOCKS, parseBlockOptions, type AzureConnectionOptions } from './sinks/azure-sink.js';
 import { PartBufferPool } from './part-buffers.js';
+import { s3Sdk } from './sinks/sdk.js';
 
 /** Options of {@link putGeneratedObject}. Field names are those of the sinks' options (`SinkOptions`), so
  * a bulk put's options can be passed as they are; each backend reads its own. */
@@ -417,6 +410,7 @@ async function sendParts(
 }
 
 async function putS3Single(c: S3Put): Promise<ObjectWriteResult> {
+  const { PutObjectCommand } = s3Sdk();
   try {
     const { out, crc } = await putWhole(c, async (view, crc) => {
       try {
@@ -452,6 +446,8 @@ async function putS3Single(c: S3Put): Promise<ObjectWriteResult> {
 }
 
 async function putS3Multipart(c: S3Put): Promise<ObjectWriteResult> {
+  const { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } =
+    s3Sdk();
   const { client, bucket, key, uri, signal } = c;
   // Started while the first part is generated; never cancelled, so that an upload it creates is known
   // and can be aborted.

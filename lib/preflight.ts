@@ -25,6 +25,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { childTarget, formatTarget, type Target } from './backends/index.js';
 import { backoffMs, isTransient } from './retry.js';
+import { s3Sdk } from './sinks/sdk.js';
 import { dgenError } from './errors.js';
 
 /** An error of a preflight check: exit status 2, a stable code, the cause's errno/syscall/status. */
@@ -121,7 +122,7 @@ export async function probeTarget(prefix: Target, clients: PreflightClients, ret
   }
   const probe = childTarget(prefix, `.dgen-probe-${randomBytes(6).toString('hex')}`);
   if (probe.scheme === 's3') {
-    const { PutObjectCommand, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand, DeleteObjectCommand } = s3Sdk();
     const client = clients.client!;
     try {
       await retried(
@@ -206,7 +207,7 @@ export async function objectExists(at: Target, clients: PreflightClients, retry:
     }
   }
   if (at.scheme === 's3') {
-    const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const { HeadObjectCommand } = s3Sdk();
     try {
       await retried(() => clients.client!.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key })), retry);
       return true;
@@ -230,7 +231,7 @@ export async function objectSize(at: Target, clients: PreflightClients, retry: P
     }
   }
   if (at.scheme === 's3') {
-    const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const { HeadObjectCommand } = s3Sdk();
     try {
       const head = await retried(() => clients.client!.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key })), retry);
       return head.ContentLength;

@@ -12,6 +12,7 @@ import type { S3ConnectionOptions, S3SinkOptions } from '../sinks/s3-sink.js';
 import type { ObjectWriter } from '../sinks/object-writer.js';
 import { loadBackend, s3Backend } from '../sinks/backends.js';
 import { pickOptions } from '../sinks/sink-options.js';
+import { s3Sdk } from '../sinks/sdk.js';
 
 /** The keys of {@link S3ConnectionOptions}, each named once: spread into the lists that take them. */
 export const S3_CONNECTION_KEYS = {
@@ -104,7 +105,7 @@ export interface S3Session {
 export async function openS3Session(options: S3SessionOptions = {}): Promise<S3Session> {
   await loadBackend('s3');
   const backend = s3Backend();
-  const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { GetObjectCommand, ListObjectsV2Command } = s3Sdk();
   const owned = options.client === undefined;
   const client = options.client ?? backend.createS3Client(options);
   let closed = false;

@@ -6,17 +6,13 @@
  * @module
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import {
-  BlobServiceClient,
-  type BlockBlobClient,
-  type StoragePipelineOptions,
-  type StorageRetryOptions,
-} from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient, StoragePipelineOptions, StorageRetryOptions } from '@azure/storage-blob';
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { backendError, OBJECT_WRITER_KEYS, ObjectWriter, type CommitInfo, type ObjectWriterOptions } from './object-writer.js';
 import { clientChannel, provideAzure } from './backends.js';
-import { checkInstance, checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
+import { azureSdk } from './sdk.js';
+import { checkOptionsObject, checkSinkOptions, checkString, checkWriterOptions } from './sink-options.js';
 import { optionKeys } from '../option-keys.js';
 import { validateInteger, validateString } from '../validators.js';
 import { AZURE_KEYS, formatAzureTarget } from '../backends/azure.js';
@@ -95,7 +91,11 @@ export function checkAzureConnectionOptions(options: AzureConnectionOptions): vo
   checkOptionsObject(options);
   const o = options as Record<string, unknown>;
   checkString(o, 'connectionString', 'a storage connection string');
-  checkInstance(o, 'serviceClient', BlobServiceClient, 'a BlobServiceClient');
+  // By shape, not instanceof: the SDK has an ES module and a CommonJS build (sdk.ts), and a caller's client
+  // may come from either.
+  const client = o.serviceClient as { getContainerClient?: unknown } | null | undefined;
+  if (client !== undefined && (client === null || typeof client !== 'object' || typeof client.getContainerClient !== 'function'))
+    throw invalidType('ERR_DGEN_INVALID_OPTION', 'serviceClient', client, 'a BlobServiceClient');
   const pipeline = o.pipeline;
   if (pipeline !== undefined && (pipeline === null || typeof pipeline !== 'object')) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'pipeline', pipeline, 'StoragePipelineOptions (an object)');
@@ -119,7 +119,8 @@ export const AZURE_BLOB_SINK_OPTION_KEYS = optionKeys<AzureBlobSinkOptions>({ ..
  * A blob service client from the options or `AZURE_STORAGE_CONNECTION_STRING`, retrying transient
  * failures as {@link DEFAULT_AZURE_RETRY_OPTIONS} says (a given `serviceClient` is used as it is).
  * @throws TypeError `ERR_DGEN_INVALID_OPTION` when neither is given, or for the reasons of
- *   {@link checkAzureConnectionOptions}; the SDK's Error for a malformed connection string.
+ *   {@link checkAzureConnectionOptions}; the SDK's Error for a malformed connection string; Error
+ *   `ERR_DGEN_MISSING_DEPENDENCY` when `@azure/storage-blob` is not installed (loaded here on first use, sdk.ts).
  */
 export function createBlobServiceClient(options: AzureConnectionOptions = {}): BlobServiceClient {
   checkAzureConnectionOptions(options);
@@ -128,7 +129,7 @@ export function createBlobServiceClient(options: AzureConnectionOptions = {}): B
   if (!connectionString) {
     throw invalidType('ERR_DGEN_INVALID_OPTION', 'connectionString', undefined, 'given, or AZURE_STORAGE_CONNECTION_STRING set');
   }
-  const client = BlobServiceClient.fromConnectionString(connectionString, {
+  const client = azureSdk().BlobServiceClient.fromConnectionString(connectionString, {
     ...options.pipeline,
     retryOptions: { ...DEFAULT_AZURE_RETRY_OPTIONS, ...options.pipeline?.retryOptions },
   });

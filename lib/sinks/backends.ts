@@ -1,7 +1,7 @@
 /**
- * The cloud backends (S3, Azure Blob), loaded when a run first needs one: a local put or verify never
- * loads the AWS and Azure SDKs, which cost about 35 MiB of RSS and a fifth of a second of start-up here.
- * The package's entry point (index.ts) imports both, so library users have them at once; the CLI and
+ * The cloud backends (S3, Azure Blob), loaded when a run first needs one. Their modules (s3-sink.ts,
+ * azure-sink.ts) load no SDK themselves (sdk.ts loads each on first use), so the package's entry point
+ * (index.ts) imports both and still loads neither SDK (about 24 MB of heap and 35 MiB of RSS); the CLI and
  * putObjects call {@link loadBackend} for the schemes they are about to use.
  * @module
  */

@@ -9,8 +9,8 @@
  */
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { invalidRange, invalidType } from '../errors.js';
 import { parseSize, type SizeInput } from '../params.js';
 import { binding } from '../native.js';
@@ -23,6 +23,7 @@ import {
   type ObjectWriterOptions,
 } from './object-writer.js';
 import { clientChannel, provideS3 } from './backends.js';
+import { s3Sdk, s3Storage } from './sdk.js';
 import {
   checkBoolean,
   checkInstance,
@@ -182,12 +183,14 @@ export class Crc32cChecksum {
  * sink asks for: S3-compatible servers such as s3rver store aws-chunked framing otherwise. That CRC-32C
  * is computed by {@link Crc32cChecksum}. Transient failures are retried by the SDK (standard retry mode,
  * `maxAttempts`; see {@link S3ConnectionOptions.maxAttempts}).
- * @throws the errors of {@link checkS3ConnectionOptions}.
+ * The AWS SDK is loaded here, on first use (sdk.ts).
+ * @throws the errors of {@link checkS3ConnectionOptions}; Error `ERR_DGEN_MISSING_DEPENDENCY` when
+ *   `@aws-sdk/client-s3` is not installed.
  */
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
   checkS3ConnectionOptions(options);
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const client = new S3Client({
+  const client = new (s3Sdk().S3Client)({
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint && { endpoint }),
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
@@ -244,7 +247,7 @@ export class S3Sink extends ObjectWriter {
     // The body buffers up to one part, so the part being cut and the parts in flight overlap the writes.
     const body = new PassThrough({ highWaterMark: this.#options.partSize });
     const checksum = this.#options.checksumAlgorithm ?? 'CRC32C';
-    const upload = new Upload({
+    const upload = new (s3Storage().Upload)({
       client: this.#client,
       partSize: this.#options.partSize,
       queueSize: this.#options.partConcurrency,
@@ -346,7 +349,7 @@ function checkS3SinkOptions(options: S3SinkOptions): void {
   checkSinkOptions(options, S3_SINK_OPTION_KEYS, 'S3Sink options');
   const o = options as Record<string, unknown>;
   checkWriterOptions(o);
-  checkInstance(o, 'client', S3Client, 'an S3Client');
+  if (o.client !== undefined) checkInstance(o, 'client', s3Sdk().S3Client, 'an S3Client');
   if (options.client === undefined) checkS3ConnectionOptions(options);
   checkOneOf(o, 'checksumAlgorithm', ['CRC32C', 'none']);
   checkString(o, 'contentType', 'a media type such as application/octet-stream');
