@@ -2,7 +2,9 @@
 // directory by putFormatObjects (what `dgen put --format npz` runs), against a raw putObjects (what
 // `dgen put` runs) of the same number of files of the same size, interleaved in the same run (raw, npz,
 // raw, npz, ...), each in a fresh child process for its peak RSS; outputs deleted after each child.
-//   node --import tsx benchmarks/formats.ts                       (10 GiB per case, 2 rounds)
+// Both are native to a directory: raw objects through put-local.ts, NPZ files through
+// lib/formats/put-local-format.ts (headers as literal segments, the array generated and CRC'd by the pool).
+//   node --import tsx benchmarks/formats.ts                       (10 GiB per case, 3 rounds)
 //   npm run bench -- --only formats                          (the same, from benchmarks/run.ts)
 //   DGEN_BENCH_FORMATS_GIB=2 DGEN_BENCH_FORMATS_ROUNDS=3 node --import tsx benchmarks/formats.ts
 // DGEN_BENCH_FORMATS_DIR picks the parent directory of the outputs (default: the OS temp directory).
@@ -42,7 +44,7 @@ const range = (xs: number[], digits: number) => {
 /** The benchmark (also `npm run bench -- --only formats`); prints a Markdown table on stdout. */
 export async function benchFormats(): Promise<void> {
   const total = Number(process.env.DGEN_BENCH_FORMATS_GIB ?? 10) * GiB;
-  const rounds = Number(process.env.DGEN_BENCH_FORMATS_ROUNDS ?? 2);
+  const rounds = Number(process.env.DGEN_BENCH_FORMATS_ROUNDS ?? 3);
   const parent = process.env.DGEN_BENCH_FORMATS_DIR ?? tmpdir();
   const count = Math.max(1, Math.round(total / RECORD));
   const rows: Record<'raw' | 'npz', Row[]> = { raw: [], npz: [] };
