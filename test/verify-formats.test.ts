@@ -81,6 +81,9 @@ t.test('npz in a directory: intact, flipped byte (header and payload), truncated
   t.match(failed.stdout, new RegExp(`MISMATCH .*${names[1]!.replace('.', '\\.')}: first differing byte at offset ${size - 7}`));
   t.match(failed.stdout, new RegExp(`SIZE .*${names[2]!.replace('.', '\\.')}: ${size - 1000} bytes, expected ${size}`));
   t.match(failed.stdout, new RegExp(`MISSING .*${names[3]!.replace('.', '\\.')}`));
+  const given = dgen('verify', dir, '--manifest', join(dir, 'dgen-manifest.json'));
+  t.equal(given.status, 1, 'the same with --manifest');
+  t.match(given.stdout, /1 of 5 objects match/);
   const json = dgen('verify', dir, '--json');
   t.equal(json.status, 1);
   t.same(verdicts(JSON.parse(json.stdout) as VerifyReport), verdicts(bad), '--json reports the same');
