@@ -39,7 +39,9 @@ export async function runVerify(target: string, opts: VerifyFlags): Promise<bool
     const lines = [
       `dgen verify: ${report.ok} of ${report.objects} objects match (${formatBytes(report.bytes)}), manifest ${report.manifest}` +
         (report.records ? `, records ${report.records}` : ''),
-      ...report.mismatches.map((m) => `  MISMATCH ${m.uri}: first differing byte at offset ${m.offset}`),
+      ...report.mismatches.map(
+        (m) => `  MISMATCH ${m.uri}: ${m.offset === undefined ? m.note : `first differing byte at offset ${m.offset}`}`,
+      ),
       ...report.sizeMismatches.map((m) => `  SIZE     ${m.uri}: ${m.actualSize} bytes, expected ${m.expectedSize}`),
       ...report.missing.map((m) => `  MISSING  ${m.uri}`),
       ...report.errors.map((m) => `  ERROR    ${m.uri}: ${m.error}`),
