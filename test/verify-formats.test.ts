@@ -178,6 +178,9 @@ t.test('a record whose CRC-32C this version does not make: judged by the CRC-32C
   t.equal(results.get(b)!.offset, undefined, 'no offset: the regeneration is not the recorded file');
   t.equal(report.ok, 1);
   t.equal(report.crc32cOnly, 2, 'the report counts the files judged by CRC-32C alone');
+  const cli = dgen('verify', dir);
+  t.equal(cli.status, 1);
+  t.match(cli.stdout, new RegExp(`MISMATCH .*${b.replace('.', '\\.')}: CRC-32C [0-9a-f]{8} differs from its record's`));
   t.equal(report.fileFormat, 'npz');
 });
 
