@@ -16,7 +16,8 @@ import { parseDataOptions } from '../params.js';
 import { parseSizeDistribution, unitsBefore } from '../sizes.js';
 import { invalidRange } from '../errors.js';
 import { parseRate } from '../pacing.js';
-import { compressionFromOptions, connectionOptions, type CatFlags } from './options.js';
+import { compressionFromOptions, connectionOptions } from './options.js';
+import type { CatFlags } from './main.js';
 import { flagOf } from './values.js';
 
 /** The flags that shape the data, which a manifest gives (refused beside `--manifest`). */

@@ -9,7 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { TOOL } from '../version.js';
 import { dgenError } from '../errors.js';
-import { addConnectionOptions, type CatFlags, type ConnectionFlags, type PutFlags } from './options.js';
+import { addConnectionOptions, type ConnectionFlags } from './options.js';
 import { addOptions, type FlagsOf } from './flags.js';
 import { asTyped, checkValues, flagOf, option, SIZES_HELP, typedValue } from './values.js';
 import { usageDocument } from './report.js';
@@ -28,62 +28,47 @@ export const EXIT_USAGE = 2;
 export const EXIT_FAILURE = 1;
 
 /** Options that shape the data, shared by put and cat (the same flags, so that cat repeats a put). */
-function addDataOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      option(
-        '--size <size>',
-        'bytes per object: 4096, 4k, 64MiB, 1GB (see Sizes below); or a distribution: uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%',
-        'sizeSpec',
-        { code: 'ERR_DGEN_INVALID_SIZE' },
-      ).default('1MiB'),
-    )
-    .addOption(
-      option('--dedup <ratio>', 'dedup ratio d >= 1, decimal (n units hold round(n/d) unique ones)', 'decimal', {
-        parameter: 'dedupRatio',
-        code: 'ERR_DGEN_INVALID_RATIO',
-      }).default('1'),
-    )
-    .addOption(
-      option('--compress <ratio>', 'compression ratio c, 1 to 64, decimal, as zstd/gzip/lz4 measure it', 'decimal', {
-        parameter: 'compressRatio',
-        code: 'ERR_DGEN_INVALID_RATIO',
-      }).default('1'),
-    )
-    .addOption(
-      option(
-        '--ratio-codec <codec>',
-        'the codec --compress is exact for: CODEC[-LEVEL][@CHUNK], e.g. zstd-1, lz4@4KiB (default: zstd, gzip and lz4 together)',
-        'size',
-        { parameter: 'ratioCodec' },
-      ),
-    )
-    .addOption(
-      option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes', 'size', {
-        code: 'ERR_DGEN_INVALID_DEDUP_UNIT',
-      }).default('4KiB'),
-    )
-    .addOption(
-      option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does')
-        .choices(['object', 'dataset'])
-        .default('object'),
-    )
-    .addOption(
-      option('--seed <seed>', '64-bit seed, decimal or 0x hex; default: random, reported back', 'seed', {
-        code: 'ERR_DGEN_INVALID_SEED',
-      }),
-    )
-    .addOption(
-      option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes', 'size', {
-        code: 'ERR_DGEN_INVALID_CHUNK_SIZE',
-      }).default('4MiB'),
-    )
-    .addOption(option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'))
-    .addOption(option('--compression-level <n>', 'with --compression: zstd 1-19 (default 3), gzip 1-9 (default 6)', 'whole'))
-    .addOption(
-      option('--rate <size/s>', 'bytes per second at most, e.g. 100MiB or 100m/s (default: as fast as it goes)', 'rate'),
-    );
-}
+const dataOptions = () => [
+  option(
+    '--size <size>',
+    'bytes per object: 4096, 4k, 64MiB, 1GB (see Sizes below); or a distribution: uniform:MIN,MAX, lognormal:MEAN,SD[,MIN,MAX], 4KiB:50%,1MiB:50%',
+    'sizeSpec',
+    { code: 'ERR_DGEN_INVALID_SIZE' },
+  ).default('1MiB'),
+  option('--dedup <ratio>', 'dedup ratio d >= 1, decimal (n units hold round(n/d) unique ones)', 'decimal', {
+    parameter: 'dedupRatio',
+    code: 'ERR_DGEN_INVALID_RATIO',
+  }).default('1'),
+  option('--compress <ratio>', 'compression ratio c, 1 to 64, decimal, as zstd/gzip/lz4 measure it', 'decimal', {
+    parameter: 'compressRatio',
+    code: 'ERR_DGEN_INVALID_RATIO',
+  }).default('1'),
+  option(
+    '--ratio-codec <codec>',
+    'the codec --compress is exact for: CODEC[-LEVEL][@CHUNK], e.g. zstd-1, lz4@4KiB (default: zstd, gzip and lz4 together)',
+    'size',
+    { parameter: 'ratioCodec' },
+  ),
+  option('--dedup-unit <size>', 'dedup unit: a multiple of 512 bytes', 'size', {
+    code: 'ERR_DGEN_INVALID_DEDUP_UNIT',
+  }).default('4KiB'),
+  option('--dedup-scope <scope>', 'object: each object dedups by D; dataset: the whole data set does')
+    .choices(['object', 'dataset'])
+    .default('object'),
+  option('--seed <seed>', '64-bit seed, decimal or 0x hex; default: random, reported back', 'seed', {
+    code: 'ERR_DGEN_INVALID_SEED',
+  }),
+  option('--chunk-size <size>', 'stream chunk size: a multiple of 512 bytes', 'size', {
+    code: 'ERR_DGEN_INVALID_CHUNK_SIZE',
+  }).default('4MiB'),
+  option('--compression <algorithm>', 'compress objects as they are stored: none, zstd, gzip').default('none'),
+  option('--compression-level <n>', 'with --compression: zstd 1-19 (default 3), gzip 1-9 (default 6)', 'whole'),
+  option('--rate <size/s>', 'bytes per second at most, e.g. 100MiB or 100m/s (default: as fast as it goes)', 'rate'),
+];
+
+/** The data flags put and cat share, as commander hands them over: strings as typed (sizes with their
+ * suffixes made binary by values.ts), checked by the library. */
+export interface DataFlags extends FlagsOf<ReturnType<typeof dataOptions>> {}
 
 /** Options of put that a resumed run takes from the old run's manifest when they are not given. */
 const RESUMED: ReadonlySet<keyof PutFlags> = new Set([
@@ -109,6 +94,96 @@ const FORMAT_DEFAULTS_DROPPED: ReadonlySet<keyof PutFlags> = new Set([
   'chunkSize',
   'compression',
 ]);
+
+/** `dgen put`'s options (besides --endpoint and --region), made anew for each program, in --help's order;
+ * {@link PutFlags} is derived from them. */
+const putOptions = () => [
+  option(
+    '--count <n>',
+    'number of objects in the data set (with --duration: at most this many; default there: no limit)',
+    'whole',
+  ).default('1'),
+  option(
+    '--concurrency <j>',
+    'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)',
+    'whole',
+  ).default('4'),
+  ...dataOptions(),
+  option(
+    '--duration <time>',
+    'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many',
+    'duration',
+  ),
+  option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'),
+  option(
+    '--retry-base-ms <ms>',
+    'first wait before retrying an object, in ms; doubles per attempt, with jitter, at most 10 s (default 200)',
+    'whole',
+  ),
+  option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'),
+  option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'),
+  option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)', 'whole'),
+  option('--manifest <file>', 'store the manifest here instead of under the target'),
+  option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'),
+  option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }),
+  option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING', 'size', {
+    code: 'ERR_DGEN_INVALID_SIZE',
+  }),
+  option('--fsync', 'fsync each file before renaming it into place'),
+  option('--overwrite', "write even where the manifest location holds another run's manifest (that run is replaced)"),
+  option(
+    '--resume',
+    'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest',
+  ).conflicts('overwrite'),
+  option(
+    '--json',
+    'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false); progress events (NDJSON) on stderr every --status-interval',
+  ),
+  option('--no-progress', 'no progress bar on a terminal, no status lines elsewhere'),
+  option(
+    '--status-interval <time>',
+    'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms',
+    'duration',
+  ).default('10s'),
+  option(
+    '--format <format>',
+    'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)',
+  ),
+  option(
+    '--dlio-workload <name>',
+    'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)',
+  ),
+  option('--samples <n>', 'with --format: samples (records, rows) per file', 'whole'),
+  option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)', 'size'),
+  option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'),
+  option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)', 'whole'),
+  option(
+    '--layout <layout>',
+    'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)',
+  ),
+];
+
+/** `dgen put`'s options as commander hands them over. `progress` is false with `--no-progress`. */
+export interface PutFlags extends ConnectionFlags, FlagsOf<ReturnType<typeof putOptions>> {}
+
+/** `dgen cat`'s options (besides --endpoint and --region), made anew for each program, in --help's order;
+ * {@link CatFlags} is derived from them. */
+const catOptions = () => [
+  option('--object <n>', 'object identity (index in a put)', 'whole', {
+    parameter: 'objectId',
+    code: 'ERR_DGEN_INVALID_OBJECT_ID',
+  }).default('0'),
+  option('--count <n>', "objects in the put's data set: needed with --dedup-scope dataset, and checks --object", 'whole'),
+  ...dataOptions(),
+  option(
+    '--manifest <file>',
+    "take every parameter from this run's manifest (path or URI; --endpoint, --region for s3://); the data flags are then refused",
+  ),
+  option('--force', 'write to stdout even when it is a terminal'),
+];
+
+/** `dgen cat`'s options as commander hands them over. */
+export interface CatFlags extends ConnectionFlags, FlagsOf<ReturnType<typeof catOptions>> {}
 
 /** `dgen verify`'s options (besides --endpoint and --region), made anew for each program; {@link VerifyFlags} is derived from them. */
 const verifyOptions = () => [
@@ -183,107 +258,11 @@ function buildProgram(): Command {
       }
     });
 
-  addDataOptions(
-    addConnectionOptions(program.command('put'))
-      .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
-      .argument(
-        '<target>',
-        'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix',
-      )
-      .addOption(
-        option(
-          '--count <n>',
-          'number of objects in the data set (with --duration: at most this many; default there: no limit)',
-          'whole',
-        ).default('1'),
-      )
-      .addOption(
-        option(
-          '--concurrency <j>',
-          'objects written at once, 1 to 1024 (lowered to what the open-files limit allows)',
-          'whole',
-        ).default('4'),
-      ),
-  )
-    .addOption(
-      option(
-        '--duration <time>',
-        'write objects until this time is up (e.g. 30s, 5m, 1h; a number is seconds); the manifest records how many',
-        'duration',
-      ),
-    )
-    .addOption(
-      option('--attempts <n>', 'attempts per object for transient failures (network, 5xx, throttling)', 'whole').default('3'),
-    )
-    .addOption(
-      option(
-        '--retry-base-ms <ms>',
-        'first wait before retrying an object, in ms; doubles per attempt, with jitter, at most 10 s (default 200)',
-        'whole',
-      ),
-    )
-    .addOption(option('--fail-fast', 'stop at the first object that fails for good (default: go on, exit 1 at the end)'))
-    .addOption(option('--shard <i/n>', 'write only objects with index mod n = i, and a shard manifest'))
-    .addOption(option('--shards <n>', 'like --shard, with i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)', 'whole'))
-    .addOption(option('--manifest <file>', 'store the manifest here instead of under the target'))
-    .addOption(
-      option('--name-template <template>', 'object names: {index} zero-padded, {n}, {ext}').default('obj-{index}.bin{ext}'),
-    )
-    .addOption(
-      option('--part-size <size>', 'S3 multipart part size, >= 5MiB (default 16MiB)', 'size', { code: 'ERR_DGEN_INVALID_SIZE' }),
-    )
-    .addOption(
-      option('--block-size <size>', 'Azure block size (default 8MiB); account from AZURE_STORAGE_CONNECTION_STRING', 'size', {
-        code: 'ERR_DGEN_INVALID_SIZE',
-      }),
-    )
-    .addOption(option('--fsync', 'fsync each file before renaming it into place'))
-    .addOption(
-      option('--overwrite', "write even where the manifest location holds another run's manifest (that run is replaced)"),
-    )
-    .addOption(
-      option(
-        '--resume',
-        'continue the interrupted run whose manifest is there: keep the objects it committed, write the rest',
-      ).conflicts('overwrite'),
-    )
-    .addOption(
-      option(
-        '--json',
-        'print one JSON document on stdout (and nothing else there), also when the run fails ("ok": false); progress events (NDJSON) on stderr every --status-interval',
-      ),
-    )
-    .addOption(option('--no-progress', 'no progress bar on a terminal, no status lines elsewhere'))
-    .addOption(
-      option(
-        '--status-interval <time>',
-        'off a terminal: a status line (with --json an NDJSON event) every this long, e.g. 10s, 500ms',
-        'duration',
-      ).default('10s'),
-    )
-    .addOption(
-      option(
-        '--format <format>',
-        'write an AI/ML data set of files in this format: npz, tfrecord, hdf5, parquet, safetensors (DLIO layout: train/, valid/; no manifest)',
-      ),
-    )
-    .addOption(
-      option(
-        '--dlio-workload <name>',
-        'an MLPerf Storage data set as DLIO writes it: unet3d, resnet50, cosmoflow (format, count, samples, record length; flags given override them)',
-      ),
-    )
-    .addOption(option('--samples <n>', 'with --format: samples (records, rows) per file', 'whole'))
-    .addOption(option('--record-length <size>', 'with --format: bytes per sample (default: derived from --size)', 'size'))
-    .addOption(option('--dtype <type>', 'with --format npz, hdf5, safetensors: element type (default uint8)'))
-    .addOption(
-      option('--valid-count <n>', 'with --format: files in valid/ besides the --count files in train/ (default 0)', 'whole'),
-    )
-    .addOption(
-      option(
-        '--layout <layout>',
-        'with --format: dlio (train/ and valid/ folders; default) or flat (files directly under the target)',
-      ),
+  addOptions(addConnectionOptions(program.command('put')), putOptions())
+    .description('write N distinct objects (object identity = index) and a manifest (dgen-manifest.json) under a target')
+    .argument(
+      '<target>',
+      'a directory (created if missing), file:///dir, direct:///dir, s3://bucket/prefix or az://container/prefix',
     )
     .addHelpText(
       'after',
@@ -312,28 +291,10 @@ function buildProgram(): Command {
       if (!(await runPut(target, opts))) throw dgenError('ERR_DGEN_PUT_FAILED', 'some objects could not be written (see above)');
     });
 
-  addDataOptions(
-    addConnectionOptions(program.command('cat'))
-      .description(
-        'write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it',
-      )
-      .addOption(
-        option('--object <n>', 'object identity (index in a put)', 'whole', {
-          parameter: 'objectId',
-          code: 'ERR_DGEN_INVALID_OBJECT_ID',
-        }).default('0'),
-      )
-      .addOption(
-        option('--count <n>', "objects in the put's data set: needed with --dedup-scope dataset, and checks --object", 'whole'),
-      ),
-  )
-    .addOption(
-      option(
-        '--manifest <file>',
-        "take every parameter from this run's manifest (path or URI; --endpoint, --region for s3://); the data flags are then refused",
-      ),
+  addOptions(addConnectionOptions(program.command('cat')), catOptions())
+    .description(
+      'write one object to stdout, byte-equal to object N of a `dgen put` with the same parameters (or of the run of --manifest), compressed as that run stored it',
     )
-    .addOption(option('--force', 'write to stdout even when it is a terminal'))
     .addHelpText(
       'after',
       SIZES_HELP +

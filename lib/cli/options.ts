@@ -4,64 +4,12 @@ import { Option } from 'commander';
 import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import { parseCompression, type CompressionSpec } from '../compression.js';
 import { invalidRange } from '../errors.js';
+import type { DataFlags } from './main.js';
 
 /** `--endpoint` and `--region` (see {@link addConnectionOptions}); values as typed. */
 export interface ConnectionFlags {
   endpoint?: string;
   region?: string;
-}
-
-/** The data flags put and cat share (main.ts' addDataOptions), as commander hands them over: strings as
- * typed (sizes with their suffixes made binary by values.ts), checked by the library. */
-export interface DataFlags {
-  size?: string;
-  dedup?: string;
-  compress?: string;
-  ratioCodec?: string;
-  dedupUnit?: string;
-  dedupScope?: string;
-  seed?: string;
-  chunkSize?: string;
-  compression?: string;
-  compressionLevel?: string;
-  rate?: string;
-}
-
-/** `dgen put`'s options (main.ts declares the flags). `progress` is false with `--no-progress`. */
-export interface PutFlags extends ConnectionFlags, DataFlags {
-  count?: string;
-  concurrency?: string;
-  duration?: string;
-  attempts?: string;
-  retryBaseMs?: string;
-  failFast?: boolean;
-  shard?: string;
-  shards?: string;
-  manifest?: string;
-  nameTemplate?: string;
-  partSize?: string;
-  blockSize?: string;
-  fsync?: boolean;
-  overwrite?: boolean;
-  resume?: boolean;
-  json?: boolean;
-  progress?: boolean;
-  statusInterval?: string;
-  format?: string;
-  dlioWorkload?: string;
-  samples?: string;
-  recordLength?: string;
-  dtype?: string;
-  validCount?: string;
-  layout?: string;
-}
-
-/** `dgen cat`'s options (main.ts declares the flags). */
-export interface CatFlags extends ConnectionFlags, DataFlags {
-  object?: string;
-  count?: string;
-  manifest?: string;
-  force?: boolean;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** `dgen put <target>`. @module */
-import { compressionFromOptions, connectionOptions, type PutFlags } from './options.js';
+import { compressionFromOptions, connectionOptions } from './options.js';
+import type { PutFlags } from './main.js';
 import { SingleBar, Presets } from 'cli-progress';
 import diagnostics_channel from 'node:diagnostics_channel';
 import {
