@@ -1,9 +1,13 @@
 #include "pool.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #endif
@@ -17,6 +21,19 @@ namespace dgen {
 // submit() jobs: those complete on the main thread, which needs the core a polling worker would hold
 // (measured: streams lost up to 20% and event-loop p99 rose by 1 ms on 2 cores when they did).
 constexpr auto kSpin = std::chrono::microseconds(50);
+
+// Idle workers sleep on a futex over epoch_ instead of a condition variable. With the condvar, push()
+// (on the main thread, for every chunk) called pthread_cond_broadcast, which takes the condvar's
+// internal lock and requeues/wakes the waiters under it: perf showed the event loop blocked there
+// while workers were waking or going to sleep (last session: DataSource into a no-op Writable 0.74-0.87
+// GB/s; with the futex 0.99-1.21). FUTEX_WAKE only touches the kernel's hash bucket and never sleeps.
+// No lost wake-up: a worker reads epoch_ BEFORE it looks at the queue under the mutex, and the pusher
+// bumps epoch_ AFTER the job is queued; if a push lands between the worker's read and its FUTEX_WAIT,
+// the kernel sees epoch_ != seen and returns at once (EAGAIN), and the worker looks again.
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free,
+              "epoch_ must be a plain 32-bit word to serve as a futex");
+
+static inline uint32_t* futex_word(std::atomic<uint32_t>& a) { return reinterpret_cast<uint32_t*>(&a); }
 
 static inline void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64)
@@ -40,7 +57,7 @@ WorkerPool::WorkerPool(std::vector<WorkerPlan> plan) : plan_(std::move(plan)), b
   for (size_t i = 0; i < plan_.size(); ++i) threads_.emplace_back([this, i] { worker_main(i); });
   // Wait until every worker has tried to bind itself, so bound() is settled when the pool is handed out.
   std::unique_lock<std::mutex> lock(mutex_);
-  wake_.wait(lock, [this] { return started_ == plan_.size(); });
+  started_cv_.wait(lock, [this] { return started_ == plan_.size(); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -48,7 +65,7 @@ WorkerPool::~WorkerPool() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_workers();  // every worker, whether it sleeps on the futex now or reads epoch_ next
   for (auto& t : threads_) t.join();
 }
 
@@ -89,17 +106,25 @@ void WorkerPool::worker_main(size_t index) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++started_;
   }
-  wake_.notify_all();
+  started_cv_.notify_all();
   bool after_run = false;  // the last job came from run(): another may follow at once
   for (;;) {
     std::shared_ptr<Job> job;
     if (after_run) spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });  // (also woken by the start latch)
-      if (stopping_ && jobs_.empty()) return;
-      job = jobs_.front();
-      if (job->next.load() + 1 >= job->n) jobs_.pop_front(), --queued_;  // the last task is being taken
+    for (;;) {
+      // epoch_ first, then the queue: a push after this load changes epoch_, so the wait below returns.
+      const uint32_t seen = epoch_.load(std::memory_order_acquire);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!jobs_.empty()) {
+          job = jobs_.front();
+          if (job->next.load() + 1 >= job->n) jobs_.pop_front(), --queued_;  // the last task is being taken
+          break;
+        }
+        if (stopping_) return;  // (jobs still queued are run first, as before)
+      }
+      // Returns on a wake, at once if epoch_ != seen, or spuriously (EINTR): each case loops and looks again.
+      syscall(SYS_futex, futex_word(epoch_), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
     }
     after_run = !job->done;
     if (work_on(*job)) finish(*job);
@@ -120,7 +145,14 @@ void WorkerPool::push(std::shared_ptr<Job> job) {
     jobs_.push_back(std::move(job));
     ++queued_;
   }
-  wake_.notify_all();
+  wake_workers();
+}
+
+void WorkerPool::wake_workers() {
+  // After the queue change (made under the mutex, which orders it before this bump); wakes all sleepers
+  // as notify_all did: a job of n tasks is shared by every worker that takes part.
+  epoch_.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, futex_word(epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
 void WorkerPool::run(size_t n, const std::function<void(size_t)>& task) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -50,14 +51,18 @@ class WorkerPool {
   static void finish(Job& job);
   void worker_main(size_t index);
   void push(std::shared_ptr<Job> job);
+  // Bumps epoch_ and futex-wakes every worker sleeping on it (never blocks; see pool.cc).
+  void wake_workers();
 
   std::vector<WorkerPlan> plan_;
   std::vector<std::thread> threads_;
   std::unique_ptr<std::atomic<bool>[]> bound_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  std::mutex mutex_;                    // guards jobs_, stopping_, started_
+  std::condition_variable started_cv_;  // the constructor's start latch only; idle workers sleep on epoch_
   std::deque<std::shared_ptr<Job>> jobs_;
   std::atomic<size_t> queued_{0};  // jobs_.size(), readable without the mutex by spinning workers
+  // Bumped after every push and on stop; idle workers FUTEX_WAIT on it (its 32-bit value is the futex word).
+  std::atomic<uint32_t> epoch_{0};
   bool stopping_ = false;
   size_t started_ = 0;  // workers past their binding step; the constructor waits for all
 };
