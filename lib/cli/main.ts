@@ -3,7 +3,9 @@
  * the syntax of each value is checked by values.ts (the kind of value each Option takes), then every value
  * is validated by the library's own parameter checks, so the CLI and the API reject the same inputs with
  * the same messages. Messages name the flag (found among commander's Option objects: one list of flags)
- * and show the value as typed.
+ * and show the value as typed. Each command's options are one list (putOptions(), verifyOptions(), ...),
+ * and the type of the options its action receives is derived from that list (flags.ts): a flag renamed
+ * there fails tsc wherever the old name is read.
  * @module
  */
 import { Command, CommanderError } from 'commander';
