@@ -105,6 +105,8 @@ export {
   type LocalWriteOptions,
   type LocalWriteResult,
   type LocalWriteError,
+  type LocalSegment,
+  type LocalCrc32Field,
 } from './local-writer.js';
 export { MAX_CONCURRENCY } from './limits.js';
 export type { LatencySummary } from './latency.js';
@@ -155,6 +157,7 @@ export {
   type VerifyObjectResult,
   type VerifyExtra,
 } from './verify.js';
+export type { UnsupportedManifestError } from './verify-formats.js';
 
 // Analyze: dedup and compression ratios of existing data.
 export { analyze, type AnalyzeInputsOptions } from './analyze/analyze.js';
@@ -187,6 +190,7 @@ export {
   type FormatDataOptions,
   type FormatError,
   type FormatFile,
+  type FileSegments,
   type NpzFile,
   type NpzLayout,
   type NpzOptions,

@@ -169,27 +169,25 @@ export function writeLocalObjects(
     ...(options.datasetUnits && { datasetUnits: options.datasetUnits }),
     kernel: options.kernel ?? 'auto',
   };
-  // writeFiles takes segments and returns crc32 (cpp/addon_files.cc); the Binding type predates them.
-  const writeFiles = binding.writeFiles as (
-    ...args: Parameters<typeof binding.writeFiles>
-  ) => Promise<(Awaited<ReturnType<typeof binding.writeFiles>>[number] & { crc32: number[] })[]>;
-  return writeFiles(common, batch, { chunkBytes: chunkSize, direct, fsync: options.fsync ?? false, cancel }).then((results) => {
-    signal?.removeEventListener('abort', onAbort);
-    return results.map((r, i): LocalWriteResult => {
-      const o = batch[i]!;
-      if (r.errno === 0)
-        return {
-          ok: true,
-          path: o.path,
-          size: o.fileSize,
-          crc32c: formatCrc32c(r.crc32c),
-          crc32: r.crc32,
-          latencyMs: r.latencyMs,
-        };
-      if (r.errno === ECANCELED && signal?.aborted) return { ok: false, path: o.path, error: signal.reason as Error };
-      return { ok: false, path: o.path, error: systemError(r, o.path, o.partialPath, direct) };
+  return binding
+    .writeFiles(common, batch, { chunkBytes: chunkSize, direct, fsync: options.fsync ?? false, cancel })
+    .then((results) => {
+      signal?.removeEventListener('abort', onAbort);
+      return results.map((r, i): LocalWriteResult => {
+        const o = batch[i]!;
+        if (r.errno === 0)
+          return {
+            ok: true,
+            path: o.path,
+            size: o.fileSize,
+            crc32c: formatCrc32c(r.crc32c),
+            crc32: r.crc32,
+            latencyMs: r.latencyMs,
+          };
+        if (r.errno === ECANCELED && signal?.aborted) return { ok: false, path: o.path, error: signal.reason as Error };
+        return { ok: false, path: o.path, error: systemError(r, o.path, o.partialPath, direct) };
+      });
     });
-  });
 }
 
 const ECANCELED = 125;

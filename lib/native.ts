@@ -101,9 +101,31 @@ interface Binding {
   /** Writes whole objects to local files on the pool (cpp/file_writer.h); one result per object. */
   writeFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
-    objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string; partialPath: string }[],
+    objects: {
+      objectId: number | bigint;
+      size: number;
+      unitOffset?: number;
+      path: string;
+      partialPath: string;
+      /** The file as literal bytes and generated ranges of the object's stream (default: the whole stream). */
+      segments?: readonly ({ bytes: Uint8Array } | { offset: number; length: number })[];
+      /** CRC-32 of segments [first, end), patched little-endian into literal segments at the flat
+       * `[segment, byte offset, segment, byte offset, ...]` pairs of `at`. */
+      crc32Fields?: readonly { first: number; end: number; at: readonly number[] }[];
+    }[],
     options: { chunkBytes: number; direct: boolean; fsync: boolean; cancel?: Uint8Array },
-  ): Promise<{ bytesWritten: number; crc32c: number; errno: number; syscall: string; cleanupErrno: number; latencyMs: number }[]>;
+  ): Promise<
+    {
+      bytesWritten: number;
+      crc32c: number;
+      /** One CRC-32 per entry of `crc32Fields`. */
+      crc32: number[];
+      errno: number;
+      syscall: string;
+      cleanupErrno: number;
+      latencyMs: number;
+    }[]
+  >;
   /** Checks local files against regeneration on the pool (cpp/file_verifier.h); one result per object. */
   verifyFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },

@@ -92,7 +92,7 @@ export async function createFormatStream(format: string, options: object): Promi
   return (await createFormatFile(format, options)).stream();
 }
 
-export { DTYPES, type Dtype, type FormatDataOptions, type FormatError, type FormatFile } from './common.js';
+export { DTYPES, type Dtype, type FormatDataOptions, type FormatError, type FormatFile, type FileSegments } from './common.js';
 export { createNpzFile, npyHeader, NPY_MAX_HEADER_TEXT, type NpzFile, type NpzLayout, type NpzOptions } from './npz.js';
 export { createHdf5File, HDF5_MAX_DATASET, type Hdf5File, type Hdf5Options } from './hdf5.js';
 export { createParquetFile, type ParquetFile, type ParquetOptions } from './parquet.js';
