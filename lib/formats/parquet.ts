@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
-import parquet from '@dsnp/parquetjs';
 import { parseSize, type SizeInput } from '../params.js';
 import { fileGenerator, invalidFormat, parseFileData, parsePositive, type FormatDataOptions, type FormatFile } from './common.js';
 
@@ -46,7 +45,17 @@ export interface ParquetFile extends FormatFile {
   valueOffset(i: number): number;
 }
 
-const schema = new parquet.ParquetSchema({ data: { type: 'BYTE_ARRAY', statistics: false } });
+// @dsnp/parquetjs is loaded on the first Parquet file, not with the package: its reader requires
+// @aws-sdk/client-s3, several MB of heap that every full GC of a process that writes no Parquet would walk.
+type Parquetjs = typeof import('@dsnp/parquetjs').default;
+let parquetjs: Promise<{ module: Parquetjs; schema: InstanceType<Parquetjs['ParquetSchema']> }> | undefined;
+function loadParquet() {
+  parquetjs ??= import('@dsnp/parquetjs').then(({ default: module }) => ({
+    module,
+    schema: new module.ParquetSchema({ data: { type: 'BYTE_ARRAY', statistics: false } }),
+  }));
+  return parquetjs;
+}
 
 interface Layout {
   size: number;
@@ -61,6 +70,7 @@ async function writeRows(
   rowGroupSize: number,
   value: (i: number) => Promise<Buffer>,
 ) {
+  const { module: parquet, schema } = await loadParquet();
   const writer = await parquet.ParquetWriter.openStream(schema, out as never, { rowGroupSize, useDataPageV2: false });
   for (let i = 0; i < samples; i++) await writer.appendRow({ data: await value(i) });
   await writer.close();
