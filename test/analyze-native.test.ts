@@ -286,3 +286,16 @@ t.test('--sample: the intervals hold the full answer on data of known ratios', a
   }
   t.ok(held >= 0.85 * checks, `${held} of ${checks} intervals hold the full answer`);
 });
+
+t.test(
+  '--sample on an input too small for any 4 MiB segment in the sample: the whole-stream ratio is unknown, not 1',
+  async (t) => {
+    // One 2 MiB input of c = 2 at 1 %: its one segment is in the sample only if its hash falls under 1 %.
+    const r = await run(new Analyzer({ sample: 0.01, full: true }), [[generated(2 * MiB, 1, 2, 7)]]);
+    for (const [codec, c] of Object.entries(r.compression)) {
+      t.ok(Number.isNaN(c.whole) || c.whole > 1.5, `${codec} whole ${c.whole}: NaN (not estimated) or near the data's 2`);
+      if (Number.isNaN(c.whole)) t.equal(JSON.parse(JSON.stringify(c)).whole, null, `${codec}: JSON null`);
+      for (const [key, v] of Object.entries(c.perChunk)) t.ok(Number.isNaN(v) || v > 1.5, `${codec} per ${key}: ${v}`);
+    }
+  },
+);

@@ -286,7 +286,7 @@ export class Analyzer {
           for (const c of n.chunkings) {
             if (c.perChunkRate < 1) {
               const e = ratioEstimate(c.moments, i, c.perChunkRate);
-              perChunk[c.key] = e.estimate;
+              perChunk[c.key] = c.moments.n === 0 && n.bytes > 0 ? Number.NaN : e.estimate; // none sampled: unknown
               perChunkIntervals[c.key] = e.interval;
             } else {
               perChunk[c.key] = ratio(c.uniqueBytes, c.compressed[i]!);
@@ -296,7 +296,11 @@ export class Analyzer {
         }
         if (rate < 1) {
           const e = ratioEstimate(n.segments, i, rate);
-          compression[name] = { whole: e.estimate, perChunk };
+          // No segment in the sample (inputs under about 4 MiB / RATE): the whole-stream ratio is unknown,
+          // not 1. NaN, which JSON writes as null and the CLI as n/a (the same for a chunking none of whose
+          // distinct chunks was sampled, above).
+          const whole = n.segments.n === 0 && n.bytes > 0 ? Number.NaN : e.estimate;
+          compression[name] = { whole, perChunk };
           compressionIntervals[name] = { whole: e.interval, perChunk: perChunkIntervals };
         } else {
           compression[name] = { whole: ratio(n.bytes, n.wholeCompressed[i]!), perChunk };

@@ -74,7 +74,9 @@ export interface AnalyzeReport {
   cdc?: CdcParameters & { chunks: number };
   /**
    * Per codec: by default only `zstd-1`; every codec with `full` or custom `codecs`; empty when `perChunk`
-   * is false without `full`.
+   * is false without `full`. Ratios are uncompressed / compressed bytes. Under `sample`, `whole` is NaN
+   * (JSON: null) when no 4 MiB segment fell in the sample (inputs under about 4 MiB / `sample` bytes), and
+   * a `perChunk` entry is NaN when none of its distinct chunks did.
    */
   compression: Record<string, { whole: number; perChunk: Record<string, number> }>;
   zeroChunks: Record<string, number>;

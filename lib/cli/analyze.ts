@@ -84,6 +84,8 @@ export function formatReport(r: AnalyzeReport): string {
   lines.push(`${'chunk size'.padEnd(12)}${keys.map((k) => cell(label(k))).join('')}`);
   lines.push(`${'dedup'.padEnd(12)}${keys.map((k) => cell(r.dedup[k]!.toFixed(3))).join('')}`);
   lines.push(`${'zero chunks'.padEnd(12)}${keys.map((k) => cell(String(r.zeroChunks[k]))).join('')}`);
+  // NaN: a ratio the sample could not estimate (nothing of it was sampled).
+  const fixed = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(3));
   const iv = (i: [number, number] | null | undefined) => (i ? `${i[0].toFixed(3)}-${i[1].toFixed(3)}` : 'n/a');
   if (r.sample && r.sample.rate < 1)
     lines.push(`${'(95 % CI)'.padEnd(12)}${keys.map((k) => cell(iv(r.sample!.dedup[k]))).join('')}`);
@@ -103,8 +105,8 @@ export function formatReport(r: AnalyzeReport): string {
   );
   for (const [name, c] of Object.entries(r.compression)) {
     lines.push(
-      `${name.padEnd(12)}${cell(c.whole.toFixed(3))}${Object.values(c.perChunk)
-        .map((v) => cell(v.toFixed(3)))
+      `${name.padEnd(12)}${cell(fixed(c.whole))}${Object.values(c.perChunk)
+        .map((v) => cell(fixed(v)))
         .join('')}`,
     );
     const ci = r.sample?.compression[name];
