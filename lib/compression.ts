@@ -15,7 +15,7 @@
 import { ChunkRecycler, ConsumerTracker, kChunkProgress, progressReader, type ChunkProgress } from './chunk-recycling.js';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { invalidRange, invalidType } from './errors.js';
+import { dgenError, invalidRange, invalidType } from './errors.js';
 import { binding } from './native.js';
 import { chunkMemory, freshChunk } from './source.js';
 
@@ -306,12 +306,9 @@ class NativeZstdDecompressor extends CodecTransform {
 }
 
 function corruptZstd(message: string): CorruptDataError {
-  const cause = new Error(`libzstd: ${message}`);
-  return Object.assign(new Error(`zstd data is corrupt: ${message}`, { cause }), {
-    code: 'ERR_DGEN_CORRUPT_DATA' as const,
+  return dgenError('ERR_DGEN_CORRUPT_DATA', `zstd data is corrupt: ${message}`, new Error(`libzstd: ${message}`), {
     algorithm: 'zstd' as const,
-    cause,
-  });
+  }) as CorruptDataError;
 }
 
 /** Error of a decompressor given data that is not a valid stream of its algorithm. */
@@ -319,8 +316,7 @@ export type CorruptDataError = Error & { code: 'ERR_DGEN_CORRUPT_DATA'; algorith
 
 function corrupt(err: Error, algorithm: CompressionAlgorithm, direction: string): Error {
   if (direction !== 'decompress' || (err as Partial<CorruptDataError>).code === 'ERR_DGEN_CORRUPT_DATA') return err;
-  const wrapped = new Error(`${algorithm} data is corrupt: ${err.message}`, { cause: err }) as CorruptDataError;
-  return Object.assign(wrapped, { code: 'ERR_DGEN_CORRUPT_DATA' as const, algorithm });
+  return dgenError('ERR_DGEN_CORRUPT_DATA', `${algorithm} data is corrupt: ${err.message}`, err, { algorithm });
 }
 
 /**
