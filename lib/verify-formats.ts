@@ -27,22 +27,11 @@ import type { Manifest, ManifestRecord } from './manifest.js';
 import { createFormatFile, FILE_FORMATS, type FileFormat, type FormatFile, type TfrecordFile } from './formats/index.js';
 import type { Backends, Target } from './backends/index.js';
 import { openObjectFile } from './verify-open.js';
+import type { VerifyObjectResult } from './verify.js';
 
-/** What verify found for one file (the fields of a verify report's object result). */
-export interface FormatVerdict {
-  status: 'ok' | 'mismatch' | 'missing' | 'size' | 'error';
-  /** `mismatch` found by the byte comparison: the first differing byte's offset in the (uncompressed) file
-   * (absent when found by CRC-32C: see `note`). */
-  offset?: number;
-  expectedSize?: number;
-  actualSize?: number;
-  error?: string;
-  /** How the verdict was reached: `bytes` (against the file the format writer makes again) or `crc32c`
-   * (against the record's CRC-32C only, because this version does not make the recorded file again). */
-  check?: 'bytes' | 'crc32c';
-  /** Why the check was `crc32c`. */
-  note?: string;
-}
+/** What verify found for one file: a verify report's object result without its name and URI (one
+ * definition of the fields, in lib/verify.ts). */
+export type FormatVerdict = Omit<VerifyObjectResult, 'name' | 'uri'>;
 
 /** An `ERR_DGEN_MANIFEST_UNSUPPORTED` error naming the manifest and the field. */
 export type UnsupportedManifestError = DgenRuntimeError & { location: string; field: string };
