@@ -4,7 +4,11 @@
 // ceiling. The null consumers are compared with writeToFd into /dev/null on the same threads.
 // Every row runs in a fresh process (streams-child.ts) on a clean page cache (previous output deleted,
 // `sync`); each figure is the best of DGEN_BENCH_ROUNDS rounds (default 3) of DGEN_BENCH_STREAM_GIB GiB
-// (default 1). Event-loop delay p99 and peak RSS growth are given for our source.
+// (default 1), the processes of a comparison alternating within each round. Every row prints the event-loop
+// delay p99 and peak RSS growth of our source and of its baseline (a p99 the baseline misses as well is
+// the consumer's), and whether our peak RSS is within issue 17's bound: highWaterMark + queueDepth x
+// chunkSize + 64 MiB (76 MiB with the child's 4 MiB chunks and the defaults).
+// DGEN_BENCH_STREAM_ROWS=fetch,reader runs only the comparisons whose label contains one of the words.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +26,22 @@ const child = fileURLToPath(new URL('./streams-child.ts', import.meta.url));
 const out = join(process.env.DGEN_BENCH_DIR ?? tmpdir(), 'dgen-bench-streams.out');
 const bytes = Math.round(Number(process.env.DGEN_BENCH_STREAM_GIB ?? 1) * 1024 ** 3);
 const rounds = Number(process.env.DGEN_BENCH_ROUNDS ?? 3);
+const only = process.env.DGEN_BENCH_STREAM_ROWS?.split(',').filter(Boolean);
+/** highWaterMark (2 chunks) + queueDepth (1) x chunkSize + 64 MiB, for the child's 4 MiB chunks. */
+const RSS_BOUND_MIB = 2 * 4 + 1 * 4 + 64;
 
-function once(source: string, consumer: string): Run {
+/** glibc's malloc backs its mmapped blocks (every 4 MiB ArrayBuffer Node allocates) with transparent huge
+ * pages: the knob a user has for the copies Node and undici make of our chunks. */
+const HUGE_MALLOC = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
+
+type Proc = [source: string, consumer: string, env?: Record<string, string>];
+
+function once([source, consumer, env]: Proc): Run {
   rmSync(out, { force: true });
   execFileSync('sync');
   const text = execFileSync(process.execPath, ['--import', 'tsx', child, source, consumer, String(bytes), out], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   }).toString();
   rmSync(out, { force: true });
   return JSON.parse(text.trim().split('\n').pop()!) as Run;
@@ -35,15 +49,18 @@ function once(source: string, consumer: string): Run {
 
 /** Best throughput of `rounds` runs, with the p99 and RSS of that run. Rows of a comparison alternate
  * within a round, so a noisy stretch of the machine hits both sides. */
-function best(pairs: [string, string][]): Run[] {
-  const results: Run[][] = pairs.map(() => []);
-  for (let r = 0; r < rounds; r++) pairs.forEach(([s, c], i) => results[i]!.push(once(s, c)));
+function best(procs: Proc[]): Run[] {
+  const results: Run[][] = procs.map(() => []);
+  for (let r = 0; r < rounds; r++) procs.forEach((p, i) => results[i]!.push(once(p)));
   return results.map((runs) => runs.reduce((a, b) => (b.gbps > a.gbps ? b : a)));
 }
 
-const note = (r: Run, ceiling?: Run) =>
-  `p99 ${r.p99ms.toFixed(1)} ms, peak RSS +${Math.round(r.peakRssMiB)} MiB` +
+const stats = (r: Run) => `p99 ${r.p99ms.toFixed(1)} ms, RSS +${Math.round(r.peakRssMiB)} MiB`;
+const note = (ours: Run, baseline: Run, ceiling?: Run) =>
+  `ours ${stats(ours)} (${ours.peakRssMiB <= RSS_BOUND_MIB ? 'within' : 'over'} the ${RSS_BOUND_MIB} MiB bound, ` +
+  `p99 ${ours.p99ms < 10 ? 'under' : 'over'} 10 ms); baseline ${stats(baseline)}` +
   (ceiling ? `; one-block ceiling ${ceiling.gbps.toFixed(2)} GB/s` : '');
+const wanted = (label: string) => !only || only.some((word) => label.includes(word));
 
 export async function benchStreams(): Promise<void> {
   const section = `streams, ${bytes / 1024 ** 3} GiB per run, 4 MiB chunks, best of ${rounds}`;
@@ -52,24 +69,25 @@ export async function benchStreams(): Promise<void> {
     ['FileSink (CRC-32C)', 'filesink', 'ours', 'zero16', 'zero1'],
     ['DirectFileSink', 'direct', 'ours', 'zero16', 'zero1'],
     ['fetch PUT to node:http, createWebStream body', 'fetch', 'web-ours', 'web-zero16', 'web-zero1'],
-    ["the same with redirect: 'error', window: null", 'fetch-notee', 'web-ours', 'web-zero16', 'web-zero1'],
+    ["fetch PUT, createWebStream body, redirect: 'error', window: null", 'fetch-notee', 'web-ours', 'web-zero16', 'web-zero1'],
     ["fetch PUT, DataSource body, redirect: 'error', window: null", 'fetch-notee', 'ours', 'zero16', 'zero1'],
   ];
   for (const [label, consumer, ours, zero, ceiling] of consumers) {
+    if (!wanted(label)) continue;
     const [a, b, c] = best([
       [ours, consumer],
       [zero, consumer],
       [ceiling, consumer],
     ]);
-    row(section, `${label}: our source`, a!.gbps, 'zero-cost 16-block source', b!.gbps, note(a!, c));
+    row(section, `${label}: our source`, a!.gbps, 'zero-cost 16-block source', b!.gbps, note(a!, b!, c));
   }
-  const [fd, nul, toWeb, web] = best([
-    ['fd', 'devnull'],
-    ['ours', 'null'],
-    ['web-toweb', 'reader'],
-    ['web-ours', 'reader'],
-  ]);
-  row(section, 'DataSource into a no-op Writable', nul!.gbps, 'writeToFd into /dev/null', fd!.gbps, note(nul!));
-  row(section, 'Readable.toWeb(DataSource), default reader', toWeb!.gbps, 'writeToFd into /dev/null', fd!.gbps, note(toWeb!));
-  row(section, 'createWebStream, default reader', web!.gbps, 'writeToFd into /dev/null', fd!.gbps, note(web!));
+  const nulls: [string, Proc][] = [
+    ['DataSource into a no-op Writable', ['ours', 'null']],
+    ['Readable.toWeb(DataSource), default reader', ['web-toweb', 'reader']],
+    ['Readable.toWeb(DataSource), default reader, GLIBC_TUNABLES=glibc.malloc.hugetlb=1', ['web-toweb', 'reader', HUGE_MALLOC]],
+    ['createWebStream, default reader', ['web-ours', 'reader']],
+  ].filter(([label]) => wanted(label as string)) as [string, Proc][];
+  if (nulls.length === 0) return;
+  const [fd, ...runs] = best([['fd', 'devnull'], ...nulls.map(([, p]) => p)]);
+  nulls.forEach(([label], i) => row(section, label, runs[i]!.gbps, 'writeToFd into /dev/null', fd!.gbps, note(runs[i]!, fd!)));
 }
