@@ -3,8 +3,8 @@
 // { gbps, p99ms, peakRssMiB }.
 //
 // Usage: streams-child.ts <source> <consumer> <bytes> <outFile>
-//   source:   ours | zero16 | zero1 (Node Readables), web-ours | web-toweb | web-zero16 | web-zero1
-//             (ReadableStreams), fd (DataGenerator.writeToFd, consumer must be devnull)
+//   source:   ours | zero16 | zero1 (Node Readables), web-ours | web-default | web-toweb | web-zero16 |
+//             web-zero1 (ReadableStreams; web-default: createWebStream's chunks through a default stream), fd (DataGenerator.writeToFd, consumer must be devnull)
 //   consumer: null (a Writable that does nothing), fs (fs.createWriteStream), filesink (FileSink, CRC-32C
 //             on), direct (DirectFileSink), fetch (fetch PUT to a node:http server in another process),
 //             fetch-notee (the same with `redirect: 'error', window: null`, so fetch does not tee the body:
@@ -25,7 +25,9 @@ const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), o
 const size = Number(bytesArg);
 const CHUNK = 4 * 1024 * 1024;
 const shape = { size, compressRatio: 2, dedupRatio: 1, seed: 7 };
-const options = { ...shape, chunkSize: CHUNK };
+// DGEN_BENCH_QUEUE_DEPTH: our sources' queueDepth (default: theirs, 1), for experiments.
+const queueDepth = process.env.DGEN_BENCH_QUEUE_DEPTH;
+const options = { ...shape, chunkSize: CHUNK, ...(queueDepth && { queueDepth: Number(queueDepth) }) };
 
 /** A Readable (or its web counterpart) that pushes `blocks` preallocated chunks in turn. */
 function zeroCost(blocks: number): Buffer[] {
@@ -64,6 +66,23 @@ function zeroCostWeb(blocks: number): ReadableStream<Uint8Array> {
   );
 }
 
+/** Our chunks through a default (not byte) stream: what fetch's tee does with chunks it need not clone
+ * (issue 17 c: ReadableStreamDefaultTee hands both branches the same chunk, a byte stream's tee clones it). */
+function asDefaultStream(bytes: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = bytes.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 function nodeSource(): Readable {
   if (sourceName === 'ours') return new DataSource(options);
   if (sourceName === 'zero16') return zeroCostReadable(16);
@@ -72,6 +91,7 @@ function nodeSource(): Readable {
 }
 function webSource(): ReadableStream<Uint8Array> {
   if (sourceName === 'web-ours') return createWebStream(options);
+  if (sourceName === 'web-default') return asDefaultStream(createWebStream(options));
   if (sourceName === 'web-toweb') return Readable.toWeb(new DataSource(options)) as ReadableStream<Uint8Array>;
   if (sourceName === 'web-zero16') return zeroCostWeb(16);
   if (sourceName === 'web-zero1') return zeroCostWeb(1);
@@ -93,9 +113,11 @@ async function startServer(): Promise<{ port: number; stop: () => void }> {
 
 const server = consumerName.startsWith('fetch') ? await startServer() : undefined;
 const h = monitorEventLoopDelay({ resolution: 1 });
-const base = process.memoryUsage().rss;
+// memoryUsage.rss() reads the resident set only; memoryUsage() also walks V8's heap spaces, which took 7 %
+// of the main thread's time in a fetch row under load (--cpu-prof, 2026-12-02), in every row alike.
+const base = process.memoryUsage.rss();
 let peak = base;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
 h.enable();
 const start = process.hrtime.bigint();
 
