@@ -25,9 +25,16 @@ const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), o
 const size = Number(bytesArg);
 const CHUNK = 4 * 1024 * 1024;
 const shape = { size, compressRatio: 2, dedupRatio: 1, seed: 7 };
-// DGEN_BENCH_QUEUE_DEPTH: our sources' queueDepth (default: theirs, 1), for experiments.
+// DGEN_BENCH_QUEUE_DEPTH and DGEN_BENCH_THREADS: our sources' queueDepth (default 1) and threads (default:
+// every pool worker fills each chunk), for experiments.
 const queueDepth = process.env.DGEN_BENCH_QUEUE_DEPTH;
-const options = { ...shape, chunkSize: CHUNK, ...(queueDepth && { queueDepth: Number(queueDepth) }) };
+const threads = process.env.DGEN_BENCH_THREADS;
+const options = {
+  ...shape,
+  chunkSize: CHUNK,
+  ...(queueDepth && { queueDepth: Number(queueDepth) }),
+  ...(threads && { threads: Number(threads) }),
+};
 
 /** A Readable (or its web counterpart) that pushes `blocks` preallocated chunks in turn. */
 function zeroCost(blocks: number): Buffer[] {

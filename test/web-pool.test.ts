@@ -2,7 +2,7 @@
 // memory, lib/source.ts chunkMemory): the node:http server receives exactly fillSync's bytes for odd sizes
 // and several chunk sizes, with and without undici's body tee, and a request aborted mid-stream (fetch's
 // signal or the stream's own) leaves the chunk pool as it was once the chunks are collected.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +25,7 @@ const expected = (size: number) => {
 const noTee = { redirect: 'error', window: null } as const;
 
 /** A node:http server answering each PUT with the sha256 and length of its body; `onBytes` sees the count. */
-async function startServer(t: Tap.Test, onBytes: (n: number) => void = () => undefined) {
+async function startServer(t: Test, onBytes: (n: number) => void = () => undefined) {
   const server = createServer((req, res) => {
     const hash = createHash('sha256');
     let n = 0;
@@ -102,7 +102,6 @@ t.test('a fetch aborted mid-body (its signal, or the stream signal) gives every 
       duplex: 'half',
       ...noTee,
     } as RequestInit),
-    undefined,
     "the stream's signal",
   );
   abortAt = undefined;
