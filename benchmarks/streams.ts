@@ -8,7 +8,8 @@
 // delay p99 and peak RSS growth of our source and of its baseline (a p99 the baseline misses as well is
 // the consumer's), and whether our peak RSS is within issue 17's bound: highWaterMark + queueDepth x
 // chunkSize + 64 MiB (76 MiB with the child's 4 MiB chunks and the defaults).
-// DGEN_BENCH_STREAM_ROWS=fetch,reader runs only the comparisons whose label contains one of the words.
+// DGEN_BENCH_STREAM_ROWS='fetch|reader' runs only the comparisons whose label contains one of the |-separated
+// pieces (labels contain commas).
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ const child = fileURLToPath(new URL('./streams-child.ts', import.meta.url));
 const out = join(process.env.DGEN_BENCH_DIR ?? tmpdir(), 'dgen-bench-streams.out');
 const bytes = Math.round(Number(process.env.DGEN_BENCH_STREAM_GIB ?? 1) * 1024 ** 3);
 const rounds = Number(process.env.DGEN_BENCH_ROUNDS ?? 3);
-const only = process.env.DGEN_BENCH_STREAM_ROWS?.split(',').filter(Boolean);
+const only = process.env.DGEN_BENCH_STREAM_ROWS?.split('|').filter(Boolean);
 /** highWaterMark (2 chunks) + queueDepth (1) x chunkSize + 64 MiB, for the child's 4 MiB chunks. */
 const RSS_BOUND_MIB = 2 * 4 + 1 * 4 + 64;
 
