@@ -158,7 +158,11 @@ export class DataSource extends Readable {
   #paceTimer: NodeJS.Timeout | undefined;
   #handedOut = 0; // bytes pushed so far
   #offset = 0;
-  #queue: { chunk: Buffer; ready: boolean }[] = [];
+  // Chunks being filled or ready, in order. An entry lets go of its chunk when the chunk is pushed: the
+  // fill's callback that closes over the entry can outlive the push (an error's stack trace keeps the
+  // functions of its frames, and their closures: an AbortError raised in a write that the callback's
+  // push ran kept a 4 MiB chunk out of the pool for as long as the AbortController lived).
+  #queue: { chunk: Buffer | undefined; ready: boolean }[] = [];
   #wanted = false; // the consumer asked for data and push() has not said stop since
   #ended = false;
 
@@ -241,7 +245,7 @@ export class DataSource extends Readable {
     if (this.#ended || this.destroyed) return;
     const queue = this.#queue;
     while (this.#wanted && queue.length > 0 && queue[0]!.ready) {
-      const chunk = queue[0]!.chunk;
+      const chunk = queue[0]!.chunk!;
       const wait = this.#pacer?.delay(this.#handedOut + chunk.length) ?? 0;
       if (wait > 0) {
         this.#paceTimer ??= setTimeout(() => {
@@ -250,7 +254,7 @@ export class DataSource extends Readable {
         }, wait);
         break;
       }
-      queue.shift();
+      queue.shift()!.chunk = undefined;
       this.#handedOut += chunk.length;
       if (!this.push(chunk)) this.#wanted = false;
     }
@@ -262,11 +266,12 @@ export class DataSource extends Readable {
     }
     while (queue.length < this.queueDepth && this.#offset < size) {
       const n = Math.min(this.chunkSize, size - this.#offset);
-      const entry = { chunk: this.#take(n), ready: false };
+      const chunk = this.#take(n);
+      const entry: { chunk: Buffer | undefined; ready: boolean } = { chunk, ready: false };
       queue.push(entry);
       const at = this.#offset;
       this.#offset += n;
-      this.generator.fill(entry.chunk, at).then(
+      this.generator.fill(chunk, at).then(
         () => {
           entry.ready = true;
           this.#pump();
