@@ -7,7 +7,8 @@
 // Environment (all optional):
 //   DGEN_BENCH_DIR=/path    where the writers write (default: os.tmpdir()); `df -T` of it is printed
 //   DGEN_BENCH_ROUNDS=3     alternating rounds per row
-//   DGEN_BENCH_ROWS=1,2,3,4 which rows to run
+//   DGEN_BENCH_ROWS=1,2,3,4 which rows to run (5 and 6, large objects against fio and NPZ, only when named)
+//   DGEN_BENCH_BASELINE=/path/bin/dgen.js   rows 5 and 6 also run this other build of dgen put (before/after)
 //   DGEN_BENCH_HUGE=1       same as --huge;  DGEN_BENCH_VERIFY=1: same as --verify
 //   DGEN_BENCH_OBJECTS=N,.. row 4 object counts, one run each (default 1e6; 1e6,5e6,1e7 with --huge)
 //   DGEN_BENCH_SNAPSHOT=0   run bin/dgen.js in place instead of from a snapshot (see below)
@@ -137,6 +138,8 @@ interface Writer {
   cmd: string;
   /** Arguments, given a fresh empty output directory. */
   args: (dir: string) => string[];
+  /** Counts what the run wrote, when not `count` top-level files of `size` bytes (e.g. NPZ under train/). */
+  wrote?: (dir: string) => number;
 }
 
 /** Runs the writers alternately for `rounds` rounds from clean directories; checks each run's output. */
@@ -150,9 +153,9 @@ function alternate(base: string, writers: Writer[], rounds: number, expect: { co
       const dir = join(base, `w${i}`);
       fresh(dir);
       const s = runOnce(w.cmd, w.args(dir));
-      const got = countFiles(dir, expect.size);
-      if (got.files !== expect.count)
-        throw new Error(`${w.label} wrote ${got.files} files of ${expect.size} bytes, expected ${expect.count}`);
+      const got = w.wrote ? w.wrote(dir) : countFiles(dir, expect.size).files;
+      if (got !== expect.count)
+        throw new Error(`${w.label} wrote ${got} files${w.wrote ? '' : ` of ${expect.size} bytes`}, expected ${expect.count}`);
       samples[i].push(s);
       log(`round ${r + 1}/${rounds} ${w.label}: ${fmtSample(s)}`);
       sh('rm', ['-rf', dir]);
@@ -449,6 +452,112 @@ function smallRow(base: string, fio: string | undefined, rounds: number): void {
   });
 }
 
+// ------------------------------------------------------------------------------------------------ rows 5 and 6
+// Large objects, compress 2: raw `dgen put` against fio (psync, bs 4m, one file per object, as many jobs as
+// cores, each writing its share of the files one after the other) and against `dgen put --format npz` of
+// the same count and payload (one sample of the same size per file, under train/; its few hundred bytes of
+// headers are not counted in its GB/s). With DGEN_BENCH_BASELINE another build's `dgen put` runs too.
+// About 1-2 GiB per run, under the kernel's dirty-page threshold on a machine with 16 GiB or more: above it
+// (4.4 GiB, 2026-12-02, load 17) every writer ran at the disk's speed and all four took 27-30 s.
+const LARGE: Record<'5' | '6', { count: number; size: number; label: string }> = {
+  '5': { count: 8, size: 140 * MiB, label: '5. 8 x 140 MiB (unet3d-like), compress 2' },
+  '6': { count: 2, size: 1024 * MiB, label: '6. 2 x 1 GiB, compress 2' },
+};
+function npzFiles(dir: string): number {
+  const train = join(dir, 'train');
+  return existsSync(train) ? readdirSync(train).filter((f) => f.endsWith('.npz')).length : 0;
+}
+function largeRow(base: string, fio: string | undefined, rounds: number, id: '5' | '6'): void {
+  const { count, size, label: name } = LARGE[id];
+  const common = ['--count', String(count), '--compress', '2', '--seed', '1', '--no-progress', '--json'];
+  const sizeArg = `${size / MiB}MiB`;
+  const writers: Writer[] = [
+    { label: 'dgen put', cmd: process.execPath, args: (dir) => [dgenBin, 'put', dir, '--size', sizeArg, ...common] },
+    {
+      label: 'dgen put --format npz',
+      cmd: process.execPath,
+      args: (dir) => [dgenBin, 'put', dir, '--format', 'npz', '--samples', '1', '--record-length', sizeArg, ...common],
+      wrote: npzFiles,
+    },
+  ];
+  const baseline = process.env.DGEN_BENCH_BASELINE;
+  if (baseline)
+    writers.push({
+      label: 'dgen put (baseline build)',
+      cmd: process.execPath,
+      args: (dir) => [baseline, 'put', dir, '--size', sizeArg, ...common],
+    });
+  const jobs = Math.min(count, availableParallelism());
+  if (fio) {
+    writers.push({
+      label: `fio ${jobs} jobs psync`,
+      cmd: 'fio',
+      args: (dir) => [
+        '--name=l',
+        `--directory=${dir}`,
+        '--rw=write',
+        '--bs=4m',
+        `--filesize=${size / MiB}m`,
+        `--nrfiles=${Math.ceil(count / jobs)}`,
+        '--file_service_type=sequential',
+        `--numjobs=${jobs}`,
+        '--ioengine=psync',
+        '--buffer_compress_percentage=50',
+        '--refill_buffers',
+        '--group_reporting',
+        '--thread',
+        '--output-format=terse',
+      ],
+    });
+  }
+  // fio's jobs write whole shares: the count it writes is jobs x ceil(count / jobs).
+  const fioCount = jobs * Math.ceil(count / jobs);
+  if (fio && fioCount !== count) throw new Error(`row ${id}: ${count} files do not split over ${jobs} fio jobs`);
+  log(`${name}: ${rounds} rounds of ${writers.map((w) => w.label).join(', ')}`);
+  const stats = alternate(base, writers, rounds, { count, size });
+  detail(
+    name,
+    writers.map((w) => w.label),
+    stats,
+  );
+  const bytes = count * size;
+  const f = fio ? stats[stats.length - 1] : undefined;
+  const npz = stats[1]!;
+  stats.slice(0, fio ? -1 : undefined).forEach((d, i) => {
+    const label = writers[i]!.label;
+    const rss = `peak RSS ${f2(d.rssMiB, 0)} MiB${f ? ` (fio ${f2(f.rssMiB, 0)})` : ''}`;
+    row(
+      SECTION,
+      `${name}, ${label}`,
+      bytes / d.wall / GB,
+      f ? `fio, ${jobs} jobs psync bs 4m` : 'itself (fio not installed)',
+      bytes / (f ?? d).wall / GB,
+      `cpu ${f2(d.cpu)} s${f ? ` vs ${f2(f.cpu)} s` : ''}, ${rss}, ${f2(npz.wall / d.wall)}x the NPZ put's GB/s`,
+    );
+    const r = f && f.wall / d.wall;
+    mdRow(
+      `${name}: GB/s, ${label}`,
+      f2(bytes / d.wall / GB),
+      f ? f2(bytes / f.wall / GB) : 'n/a',
+      r,
+      '>= 1.0x fio',
+      atLeast(r, 1.0),
+    );
+    if (i !== 1) {
+      const rn = npz.wall / d.wall;
+      mdRow(
+        `${name}: GB/s, ${label} against NPZ`,
+        f2(bytes / d.wall / GB),
+        'NPZ ' + f2(bytes / npz.wall / GB),
+        rn,
+        '>= 1.0x NPZ',
+        atLeast(rn, 1.0),
+      );
+    }
+    mdRow(`${name}: peak RSS MiB, ${label}`, f2(d.rssMiB, 0), f2(f?.rssMiB, 0), ratio(d.rssMiB, f?.rssMiB), '—', undefined);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------- row 4
 /** The pid of a child of `parent` (GNU time's child, i.e. node), or undefined while it does not exist yet. */
 function childOf(parent: number): number | undefined {
@@ -642,6 +751,8 @@ export async function benchPutVsFio(): Promise<void> {
       else notes.push(`row 3 skipped: O_DIRECT is refused on ${base} (set DGEN_BENCH_DIR to a directory on a disk file system)`);
     });
     await guarded('4', () => manyRow(base, counts, verify));
+    await guarded('5', () => largeRow(base, fio, rounds, '5'));
+    await guarded('6', () => largeRow(base, fio, rounds, '6'));
   } finally {
     sh('rm', ['-rf', base]);
   }

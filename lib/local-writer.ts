@@ -104,6 +104,28 @@ export type LocalWriteResult =
 /** Default bytes per chunk: 4 MiB. */
 export const DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024;
 
+/** Bytes of the first write of a buffered object larger than a chunk: one page, so that every later chunk
+ * starts one page past a chunk boundary of the file. */
+const LEAD_BYTES = 4096;
+
+/**
+ * A buffered object of more than one chunk as two generated ranges, [0, LEAD_BYTES) and the rest: the
+ * same bytes and CRC-32C (the writer cuts pieces inside each range), but every later pwrite(2) starts one
+ * page past a chunk boundary of the file. Measured on the development VM (Firecracker, virtio-balloon with
+ * free page reporting, ext4 with large folios): 140 MiB objects went 2.5-5x faster so, and 55% of a raw
+ * put's cycles were in the kernel's `copy_folio_from_iter_atomic` against 6% when the same bytes sat one
+ * page later in an NPZ file (perf). Aligned 1 and 2 MiB chunks were as slow as 4 MiB ones; a 2 MiB shift
+ * as slow as none. The likely cause: aligned writes get the page cache's largest folios, taken from the
+ * large free blocks the balloon has handed back to the host, which faults every page of them in again
+ * during the copy; a shifted write gets a ladder of smaller folios too. fio's aligned writes pay the same.
+ */
+function leadSegments(size: number): { offset: number; length: number }[] {
+  return [
+    { offset: 0, length: LEAD_BYTES },
+    { offset: LEAD_BYTES, length: size - LEAD_BYTES },
+  ];
+}
+
 /**
  * Writes a batch of objects to local files on the native worker pool (see the module documentation) and
  * resolves with one result per object, in order, once every object is committed or removed. It never
@@ -152,7 +174,9 @@ export function writeLocalObjects(
       path,
       partialPath: join(dirname(path), `.${basename(path)}.${tag}${i.toString(36)}.dgen-partial`),
       fileSize: o.segments ? o.segments.reduce((n, s) => n + s.length, 0) : o.size,
-      ...(o.segments && { segments: o.segments.map((s) => (s instanceof Uint8Array ? { bytes: s } : s)) }),
+      ...(o.segments
+        ? { segments: o.segments.map((s) => (s instanceof Uint8Array ? { bytes: s } : s)) }
+        : !direct && o.size > Math.max(chunkSize, LEAD_BYTES) && { segments: leadSegments(o.size) }),
       ...(o.crc32Fields && { crc32Fields: o.crc32Fields.map((f) => ({ first: f.first, end: f.end, at: f.at.flat() })) }),
     };
   });
