@@ -24,17 +24,19 @@ BufferPool g_buffers(0);
 // size), never for external Buffers. So each chunk allocation also allocates a 1-byte ArrayBuffer through
 // V8, which lets it see the young chunks and scavenge them; chunks then go back to the pool at scavenges.
 // Measured on a 4 GiB stream of 4 MiB chunks into a no-op Writable: a full collection every 40 MiB before;
-// after, a scavenge every 24 MiB and no full collection.
+// after, a scavenge every 24 MiB and no full collection. allocChunk leaves that allocation to its caller
+// (lib/source.ts chunkMemory, or a DataSource after it has started the chunk's fill, so that the scavenge
+// it may run overlaps the fill instead of delaying it); allocHugeChunk makes it itself.
 void LetV8CollectYoungChunks(Napi::Env env) { Napi::ArrayBuffer::New(env, 1); }
 
 // allocChunk(size): a Buffer on recycled memory (huge pages from 2 MiB on: buffers.h); its memory goes back
-// to the pool when the Buffer is collected, and not before.
+// to the pool when the Buffer is collected, and not before. The caller then allocates a small ArrayBuffer
+// (see LetV8CollectYoungChunks).
 Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t size = size_t(ToU64(info[0], "size"));
   uint8_t* block = g_buffers.take(size);
   try {
-    LetV8CollectYoungChunks(env);
     return Napi::Buffer<uint8_t>::New(env, block, size, [size](Napi::Env, uint8_t* p) { g_buffers.give(p, size); });
   } catch (...) {
     g_buffers.give(block, size);
