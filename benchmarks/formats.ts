@@ -8,6 +8,10 @@
 //   npm run bench -- --only formats                          (the same, from benchmarks/run.ts)
 //   DGEN_BENCH_FORMATS_GIB=2 DGEN_BENCH_FORMATS_ROUNDS=3 node --import tsx benchmarks/formats.ts
 // DGEN_BENCH_FORMATS_DIR picks the parent directory of the outputs (default: the OS temp directory).
+// Each output is then read back by `verifyObjects` (what `dgen verify` runs) in a fresh child before it is
+// deleted: raw objects on the pool (lib/local-verifier.ts), NPZ files on the pool against their segments
+// (literal bytes compared, the array regenerated and compared, the ZIP CRC-32 fields checked): format
+// verify against raw verify of the same number of bytes, in the same rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,7 +28,15 @@ interface Row {
 }
 
 async function child(mode: string, dir: string, count: number): Promise<void> {
-  const { putFormatObjects, putObjects, createNpzFile } = await import('../lib/index.js');
+  const { putFormatObjects, putObjects, createNpzFile, verifyObjects } = await import('../lib/index.js');
+  if (mode === 'verify') {
+    const t0 = performance.now();
+    const report = await verifyObjects({ target: dir });
+    const seconds = (performance.now() - t0) / 1000;
+    if (report.ok !== report.objects || report.objects !== count) throw new Error(`verify: ${report.ok} of ${report.objects} ok`);
+    process.stdout.write(JSON.stringify({ bytes: report.bytes, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+    return;
+  }
   const formatOptions = { samples: 1, recordLength: RECORD };
   const size = createNpzFile({ ...formatOptions, seed: 1 }).size;
   const t0 = performance.now();
@@ -47,21 +59,26 @@ export async function benchFormats(): Promise<void> {
   const rounds = Number(process.env.DGEN_BENCH_FORMATS_ROUNDS ?? 3);
   const parent = process.env.DGEN_BENCH_FORMATS_DIR ?? tmpdir();
   const count = Math.max(1, Math.round(total / RECORD));
-  const rows: Record<'raw' | 'npz', Row[]> = { raw: [], npz: [] };
+  const rows: Record<'raw' | 'npz' | 'verifyRaw' | 'verifyNpz', Row[]> = { raw: [], npz: [], verifyRaw: [], verifyNpz: [] };
+  const run = (args: string[]): Row => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', ...args], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`${args[0]} child failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Row;
+  };
   const loads: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const mode of ['raw', 'npz'] as const) {
       const dir = mkdtempSync(join(parent, `dgen-bench-${mode}-`));
       try {
-        const r = spawnSync(
-          process.execPath,
-          ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', mode, dir, String(count)],
-          { encoding: 'utf8' },
-        );
-        if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
-        rows[mode].push(JSON.parse(r.stdout) as Row);
+        rows[mode].push(run([mode, dir, String(count)]));
         loads.push(loadavg()[0]!);
         console.error(`round ${round + 1} ${mode}: ${JSON.stringify(rows[mode].at(-1))}`);
+        const verify = mode === 'raw' ? 'verifyRaw' : 'verifyNpz';
+        rows[verify].push(run(['verify', dir, String(count)]));
+        loads.push(loadavg()[0]!);
+        console.error(`round ${round + 1} verify ${mode}: ${JSON.stringify(rows[verify].at(-1))}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -76,6 +93,8 @@ export async function benchFormats(): Promise<void> {
   for (const [mode, label] of [
     ['raw', 'raw `dgen put` (putObjects)'],
     ['npz', 'NPZ, `--format npz` (putFormatObjects)'],
+    ['verifyRaw', 'raw `dgen verify` of the raw put (verifyObjects)'],
+    ['verifyNpz', 'NPZ `dgen verify` of the NPZ put (verifyObjects, against segments)'],
   ] as const) {
     const rs = rows[mode];
     console.log(
@@ -88,6 +107,8 @@ export async function benchFormats(): Promise<void> {
       )} |`,
     );
   }
+  const verifyRatios = rows.verifyNpz.map((n, i) => gbs(n) / gbs(rows.verifyRaw[i]!));
+  console.log(`\nNPZ verify / raw verify throughput per round: ${verifyRatios.map((r) => r.toFixed(2)).join(', ')}`);
   console.log(
     `\nNPZ / raw throughput per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} (${rounds} interleaved rounds; 1-min load average ${range(loads, 1)}, ${cpus().length} cores)`,
   );

@@ -19,8 +19,10 @@ namespace dgen {
 
 namespace {
 
-// An object's `segments` and `crc32Fields` (see WriteFiles), checked against its stream's size.
-void ToSegments(Napi::Env env, const Napi::Object& item, uint64_t stream_size, FileObject& object) {
+// An object's `segments` and `crc32Fields` (see WriteFiles), checked against its stream's size: one parser
+// for the files writeFiles writes and the files verifyFiles checks against them.
+void ToSegments(Napi::Env env, const Napi::Object& item, uint64_t stream_size, std::vector<FileSegment>& segments_out,
+                std::vector<Crc32Field>& fields_out) {
   const Napi::Value list = item.Get("segments");
   if (list.IsUndefined()) return;
   if (!list.IsArray()) throw Napi::TypeError::New(env, "segments must be an array");
@@ -43,13 +45,13 @@ void ToSegments(Napi::Env env, const Napi::Object& item, uint64_t stream_size, F
     } else {
       throw Napi::TypeError::New(env, "a segment's bytes must be a Uint8Array");
     }
-    object.segments.push_back(std::move(out));
+    segments_out.push_back(std::move(out));
   }
   const Napi::Value fields = item.Get("crc32Fields");
   if (fields.IsUndefined()) return;
   if (!fields.IsArray()) throw Napi::TypeError::New(env, "crc32Fields must be an array");
   const auto array = fields.As<Napi::Array>();
-  const size_t count = object.segments.size();
+  const size_t count = segments_out.size();
   for (uint32_t k = 0; k < array.Length(); ++k) {
     if (!array.Get(k).IsObject()) throw Napi::TypeError::New(env, "crc32Fields must hold objects");
     const auto f = array.Get(k).As<Napi::Object>();
@@ -61,16 +63,16 @@ void ToSegments(Napi::Env env, const Napi::Object& item, uint64_t stream_size, F
     const auto at = f.Get("at").As<Napi::Array>();
     for (uint32_t j = 0; j + 1 < at.Length(); j += 2)
       field.at.emplace_back(size_t(ToU64(at.Get(j), "at")), size_t(ToU64(at.Get(j + 1), "at")));
-    object.crc32_fields.push_back(std::move(field));
+    fields_out.push_back(std::move(field));
   }
   // A patched segment is literal, holds the 4 bytes and lies outside every field's range (its CRC-32 is
   // taken before it is patched).
-  for (const Crc32Field& f : object.crc32_fields) {
+  for (const Crc32Field& f : fields_out) {
     for (const auto& [segment, offset] : f.at) {
-      if (segment >= count || object.segments[segment].generated || offset > object.segments[segment].bytes.size() ||
-          object.segments[segment].bytes.size() - offset < 4)
+      if (segment >= count || segments_out[segment].generated || offset > segments_out[segment].bytes.size() ||
+          segments_out[segment].bytes.size() - offset < 4)
         throw Napi::RangeError::New(env, "a CRC-32 field must go into 4 bytes of a literal segment");
-      for (const Crc32Field& g : object.crc32_fields)
+      for (const Crc32Field& g : fields_out)
         if (segment >= g.first && segment < g.end)
           throw Napi::RangeError::New(env, "a CRC-32 field cannot go into a segment a CRC-32 field covers");
     }
@@ -120,7 +122,7 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
                       item.Get("path").As<Napi::String>().Utf8Value(),
                       {},
                       {}};
-    ToSegments(env, item, object.layout->size(), object);
+    ToSegments(env, item, object.layout->size(), object.segments, object.crc32_fields);
     if (options.direct && !object.segments.empty())
       throw Napi::RangeError::New(env, "segments cannot be written with direct I/O (their offsets are not aligned)");
     objects.push_back(std::move(object));
@@ -166,9 +168,11 @@ struct AsyncFileVerify {
 };
 
 // verifyFiles(common, objects, options): checks local files against regeneration on the pool (see
-// file_verifier.h). common as for writeFiles; objects: [{ objectId, size, unitOffset?, path }]; options:
-// { chunkBytes, cancel? }. Resolves with one { status, offset, actualSize, errno, syscall } per object,
-// status being 'ok', 'mismatch', 'missing', 'size' or 'error'.
+// file_verifier.h). common as for writeFiles; objects: [{ objectId, size, unitOffset?, path, segments?,
+// crc32Fields? }] (segments and crc32Fields as for writeFiles: the file is then the segments, `size` the
+// object's stream); options: { chunkBytes, cancel? }. Resolves with one { status, offset, actualSize,
+// errno, syscall, crc32c } per object, status being 'ok', 'mismatch', 'missing', 'size' or 'error', crc32c
+// the expected file's CRC-32C for an object with segments found ok or mismatched (else 0).
 Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
@@ -186,8 +190,10 @@ Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
     if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "objects must hold objects");
     const auto item = list.Get(i).As<Napi::Object>();
     if (!item.Get("path").IsString()) throw Napi::TypeError::New(env, "every object needs a path");
-    objects.push_back(VerifyObject{std::make_shared<const Layout>(ToLayoutParams(common, item)),
-                                   item.Get("path").As<Napi::String>().Utf8Value()});
+    VerifyObject object{
+        std::make_shared<const Layout>(ToLayoutParams(common, item)), item.Get("path").As<Napi::String>().Utf8Value(), {}, {}};
+    ToSegments(env, item, object.layout->size(), object.segments, object.crc32_fields);
+    objects.push_back(std::move(object));
   }
   Napi::ObjectReference cancel_ref;
   const uint8_t* cancel = ToCancelFlag(o.Get("cancel"), cancel_ref);
@@ -208,6 +214,7 @@ Napi::Value VerifyFiles(const Napi::CallbackInfo& info) {
         item.Set("actualSize", double(r.actual_size));
         item.Set("errno", r.error);
         item.Set("syscall", r.syscall);
+        item.Set("crc32c", double(r.crc32c));
         arr.Set(uint32_t(i), item);
       }
       j->deferred.Resolve(arr);

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <mutex>
 
+#include <zlib.h>
+
+#include "crc32c.h"
 #include "fill.h"
 #include "object_tasks.h"
 
@@ -36,18 +39,34 @@ thread_local CompareBuffers t_buffers;
 
 constexpr uint64_t kNone = ~uint64_t(0);
 
+// A generated segment of an object with segments: at `file_offset`, bytes [stream_offset, stream_offset +
+// length) of the layout's stream, pieces [first_piece, first_piece + ceil(length / chunk)).
+struct SegmentRange {
+  size_t segment;
+  uint64_t file_offset;
+  uint64_t stream_offset;
+  uint64_t length;
+  uint64_t first_piece;
+};
+
 struct ObjectCheck {
   std::mutex mutex;  // guards the open and fstat
   bool opened = false;
   int fd = -1;
-  uint64_t actual = 0;   // the file's size
-  uint64_t compare = 0;  // bytes compared: min(actual, expected)
+  uint64_t actual = 0;    // the file's size
+  uint64_t expected = 0;  // the expected size: the layout's, or the segments' sum
+  uint64_t compare = 0;   // bytes compared: min(actual, expected)
   size_t parts = 1;
   std::atomic<size_t> remaining{0};
   std::atomic<uint64_t> mismatch{kNone};
   std::atomic<int> error{0};
   std::atomic<const char*> syscall{""};
   bool missing = false;
+  // Objects with segments: the generated ranges in file order, and the CRC-32C (and CRC-32 when a field
+  // needs it) of each piece's expected bytes, combined when the object finishes.
+  std::vector<SegmentRange> ranges;
+  std::vector<uint32_t> piece_crc;
+  std::vector<uint32_t> piece_crc32;
 };
 
 struct Batch {
@@ -140,7 +159,34 @@ void open_once(const VerifyObject& o, ObjectCheck& c) {
   if (::fstat(fd, &st) != 0) return fail(c, errno, "fstat");
   if (!S_ISREG(st.st_mode)) return fail(c, EINVAL, "fstat");
   c.actual = uint64_t(st.st_size);
-  c.compare = std::min<uint64_t>(c.actual, o.layout->size());
+  c.compare = std::min<uint64_t>(c.actual, c.expected);
+}
+
+bool cancelled(const Batch& b) { return b.cancel != nullptr && __atomic_load_n(b.cancel, __ATOMIC_RELAXED) != 0; }
+
+// Reads up to n bytes at `offset` into p; `got` is what the file had (less at its end). Returns 0 or the errno.
+int read_at(int fd, uint8_t* p, size_t n, uint64_t offset, size_t& got) {
+  got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, p + got, n - got, off_t(offset + got));
+    if (r > 0)
+      got += size_t(r);
+    else if (r < 0 && errno == EINTR)
+      continue;
+    else if (r == 0)
+      break;  // the file shrank under us: what is missing differs
+    else
+      return errno;
+  }
+  return 0;
+}
+
+// The first index where [actual, actual + got) and [expected, expected + n) differ, or n when they agree.
+size_t first_difference(const uint8_t* actual, size_t got, const uint8_t* expected, size_t n) {
+  if (got == n && std::memcmp(actual, expected, n) == 0) return n;
+  size_t i = 0;
+  while (i < got && actual[i] == expected[i]) ++i;
+  return i;
 }
 
 // Compares bytes [from, to) of the object; stops at the first difference.
@@ -149,27 +195,105 @@ void compare_range(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t fro
   if (actual == nullptr) return fail(c, ENOMEM, "malloc");
   uint8_t* expected = actual + b.chunk;
   for (uint64_t at = from; at < to; at += b.chunk) {
-    if (b.cancel != nullptr && __atomic_load_n(b.cancel, __ATOMIC_RELAXED) != 0) return fail(c, ECANCELED, "read");
+    if (cancelled(b)) return fail(c, ECANCELED, "read");
     if (c.error.load() != 0 || c.mismatch.load() < at) return;  // decided already
     const size_t n = size_t(std::min<uint64_t>(b.chunk, to - at));
     size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::pread(c.fd, actual + got, n - got, off_t(at + got));
-      if (r > 0)
-        got += size_t(r);
-      else if (r < 0 && errno == EINTR)
-        continue;
-      else if (r == 0)
-        break;  // the file shrank under us: what is missing differs
-      else
-        return fail(c, errno, "read");
-    }
+    if (const int e = read_at(c.fd, actual, n, at, got); e != 0) return fail(c, e, "read");
     fill(*o.layout, expected, at, n, *b.kernel);
-    if (got == n && std::memcmp(actual, expected, n) == 0) continue;
-    size_t i = 0;
-    while (i < got && actual[i] == expected[i]) ++i;
-    return lower_mismatch(c, at + i);
+    const size_t i = first_difference(actual, got, expected, n);
+    if (i < n) return lower_mismatch(c, at + i);
   }
+}
+
+// Piece `index` of an object with segments: its expected bytes regenerated and their CRCs kept (the
+// object's CRC-32 fields and CRC-32C need every piece), then compared with the file unless a difference
+// before the piece already decided the object.
+void check_piece(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t index) {
+  if (cancelled(b)) return fail(c, ECANCELED, "read");
+  if (c.error.load() != 0) return;
+  const auto r = std::upper_bound(c.ranges.begin(), c.ranges.end(), index,
+                                  [](uint64_t k, const SegmentRange& g) { return k < g.first_piece; }) -
+                 1;
+  const uint64_t within = (index - r->first_piece) * b.chunk;
+  const size_t n = size_t(std::min<uint64_t>(b.chunk, r->length - within));
+  const uint64_t at = r->file_offset + within;
+  uint8_t* actual = t_buffers.get(b.chunk);
+  if (actual == nullptr) return fail(c, ENOMEM, "malloc");
+  uint8_t* expected = actual + b.chunk;
+  fill(*o.layout, expected, r->stream_offset + within, n, *b.kernel);
+  c.piece_crc[index] = crc32c_update(0, expected, n);
+  if (!c.piece_crc32.empty()) c.piece_crc32[index] = crc32_update(0, expected, n);
+  if (c.mismatch.load() < at) return;  // decided before this piece: only its CRCs were needed
+  size_t got = 0;
+  if (const int e = read_at(c.fd, actual, n, at, got); e != 0) return fail(c, e, "read");
+  const size_t i = first_difference(actual, got, expected, n);
+  if (i < n) lower_mismatch(c, at + i);
+}
+
+// Task `part` of an object with segments: its share of the pieces. A file of another size is `size`
+// without reading it (as the JavaScript format verify decides from fstat).
+void check_segment_part(Batch& b, size_t object, size_t part) {
+  const VerifyObject& o = b.objects[object];
+  ObjectCheck& c = b.checks[object];
+  open_once(o, c);
+  if (c.fd < 0 || c.error.load() != 0 || c.actual != c.expected || c.ranges.empty()) return;
+  const auto [first, end] = ObjectTasks::range(part, c.parts, c.piece_crc.size());
+  for (uint64_t k = first; k < end && c.error.load() == 0; ++k) check_piece(b, o, c, k);
+}
+
+// An object with segments once every piece is checked: the CRCs of its generated segments combined from
+// their pieces, its CRC-32 fields patched into the expected literal segments, each literal segment compared
+// with the file, and the expected file's CRC-32C.
+void finish_segments(Batch& b, size_t object) {
+  VerifyObject& o = b.objects[object];
+  ObjectCheck& c = b.checks[object];
+  const size_t count = o.segments.size();
+  std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
+  for (const SegmentRange& g : c.ranges) {
+    const uint64_t pieces = (g.length + b.chunk - 1) / b.chunk;
+    uLong ieee = 0;
+    for (uint64_t k = 0; k < pieces; ++k) {
+      const uint64_t len = std::min<uint64_t>(b.chunk, g.length - k * b.chunk);
+      const uint32_t piece = c.piece_crc[g.first_piece + k];
+      seg_crc32c[g.segment] = k == 0 ? piece : crc32c_combine(seg_crc32c[g.segment], piece, len);
+      if (!c.piece_crc32.empty())
+        ieee = k == 0 ? c.piece_crc32[g.first_piece] : crc32_combine64(ieee, c.piece_crc32[g.first_piece + k], z_off64_t(len));
+    }
+    seg_crc32[g.segment] = uint32_t(ieee);
+  }
+  if (!o.crc32_fields.empty()) {
+    for (size_t k = 0; k < count; ++k)
+      if (!o.segments[k].generated) seg_crc32[k] = crc32_update(0, o.segments[k].bytes.data(), o.segments[k].bytes.size());
+    for (const Crc32Field& f : o.crc32_fields) {
+      uLong crc = 0;
+      for (size_t k = f.first; k < f.end; ++k) crc = crc32_combine64(crc, seg_crc32[k], z_off64_t(o.segments[k].length));
+      for (const auto& [segment, offset] : f.at) {
+        uint8_t* p = o.segments[segment].bytes.data() + offset;
+        for (int byte = 0; byte < 4; ++byte) p[byte] = uint8_t(crc >> (8 * byte));
+      }
+    }
+  }
+  uint8_t* actual = t_buffers.get(b.chunk);
+  if (actual == nullptr) return fail(c, ENOMEM, "malloc");
+  uint64_t file_offset = 0;
+  uint32_t file_crc = 0;
+  for (size_t k = 0; k < count; ++k) {
+    const FileSegment& seg = o.segments[k];
+    if (!seg.generated) {
+      seg_crc32c[k] = crc32c_update(0, seg.bytes.data(), seg.bytes.size());
+      for (uint64_t at = 0; at < seg.length && c.mismatch.load() > file_offset + at; at += b.chunk) {
+        const size_t n = size_t(std::min<uint64_t>(b.chunk, seg.length - at));
+        size_t got = 0;
+        if (const int e = read_at(c.fd, actual, n, file_offset + at, got); e != 0) return fail(c, e, "read");
+        const size_t i = first_difference(actual, got, seg.bytes.data() + at, n);
+        if (i < n) lower_mismatch(c, file_offset + at + i);
+      }
+    }
+    file_crc = k == 0 ? seg_crc32c[0] : crc32c_combine(file_crc, seg_crc32c[k], seg.length);
+    file_offset += seg.length;
+  }
+  b.results[object].crc32c = file_crc;
 }
 
 void check_part(Batch& b, size_t object, size_t part) {
@@ -187,6 +311,8 @@ void check_part(Batch& b, size_t object, size_t part) {
 void finish(Batch& b, size_t object) {
   ObjectCheck& c = b.checks[object];
   VerifyResult& r = b.results[object];
+  if (!b.objects[object].segments.empty() && c.fd >= 0 && c.error.load() == 0 && c.actual == c.expected)
+    finish_segments(b, object);
   if (c.fd >= 0) ::close(c.fd);
   r.actual_size = c.actual;
   if (c.error.load() != 0) {
@@ -195,7 +321,7 @@ void finish(Batch& b, size_t object) {
     r.status = VerifyStatus::Missing;
   } else if (c.mismatch.load() != kNone) {
     r.status = VerifyStatus::Mismatch, r.offset = c.mismatch.load();
-  } else if (c.actual != b.objects[object].layout->size()) {
+  } else if (c.actual != c.expected) {
     r.status = VerifyStatus::Size;
   }
 }
@@ -214,14 +340,37 @@ void verify_files(std::vector<VerifyObject> objects, const KernelInfo& kernel, W
   batch->checks.reset(new ObjectCheck[count]);
   batch->results.resize(count);
   std::vector<uint64_t> chunks(count);
-  for (size_t i = 0; i < count; ++i) chunks[i] = std::max<uint64_t>(1, (batch->objects[i].layout->size() + chunk - 1) / chunk);
+  for (size_t i = 0; i < count; ++i) {
+    const VerifyObject& o = batch->objects[i];
+    ObjectCheck& c = batch->checks[i];
+    if (o.segments.empty()) {
+      c.expected = o.layout->size();
+      chunks[i] = std::max<uint64_t>(1, (c.expected + chunk - 1) / chunk);
+      continue;
+    }
+    uint64_t pieces = 0;
+    for (size_t k = 0; k < o.segments.size(); ++k) {
+      const FileSegment& seg = o.segments[k];
+      if (seg.generated && seg.length > 0) {
+        c.ranges.push_back(SegmentRange{k, c.expected, seg.offset, seg.length, pieces});
+        pieces += (seg.length + chunk - 1) / chunk;
+      }
+      c.expected += seg.length;
+    }
+    chunks[i] = std::max<uint64_t>(1, pieces);
+    c.piece_crc.assign(size_t(chunks[i]), 0);
+    if (!o.crc32_fields.empty()) c.piece_crc32.assign(size_t(chunks[i]), 0);
+  }
   batch->tasks = std::make_unique<ObjectTasks>(chunks, pool.size());
   for (size_t i = 0; i < count; ++i) batch->checks[i].remaining = batch->checks[i].parts = batch->tasks->parts(i);
   pool.submit(
       size_t(batch->tasks->tasks()),
       [batch](size_t t) {
         const auto [object, part] = batch->tasks->locate(t);
-        check_part(*batch, object, part);
+        if (batch->objects[object].segments.empty())
+          check_part(*batch, object, part);
+        else
+          check_segment_part(*batch, object, part);
         if (batch->checks[object].remaining.fetch_sub(1) == 1) finish(*batch, object);
       },
       [batch] { batch->done(std::move(batch->results)); });

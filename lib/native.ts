@@ -129,7 +129,15 @@ interface Binding {
   /** Checks local files against regeneration on the pool (cpp/file_verifier.h); one result per object. */
   verifyFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
-    objects: { objectId: number | bigint; size: number; unitOffset?: number; path: string }[],
+    objects: {
+      objectId: number | bigint;
+      size: number;
+      unitOffset?: number;
+      path: string;
+      /** The expected file as segments, as for writeFiles (default: the whole stream). */
+      segments?: readonly ({ bytes: Uint8Array } | { offset: number; length: number })[];
+      crc32Fields?: readonly { first: number; end: number; at: readonly number[] }[];
+    }[],
     options: { chunkBytes: number; cancel?: Uint8Array },
   ): Promise<
     {
@@ -138,6 +146,8 @@ interface Binding {
       actualSize: number;
       errno: number;
       syscall: string;
+      /** With segments, for `ok` and `mismatch`: the expected file's CRC-32C (else 0). */
+      crc32c: number;
     }[]
   >;
   /** CRC-32C of `crc`'s message followed by data (cpp/crc32c.h). */

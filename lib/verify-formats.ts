@@ -16,6 +16,12 @@
  * another size) is refused before any verdict with `ERR_DGEN_MANIFEST_UNSUPPORTED`, never reported as
  * corrupt files. With the DLIO layout, TFRecord runs also wrote an index file per file
  * (`index/<split>/<file>.idx`): it is checked against its regeneration too (a result of its own).
+ *
+ * Uncompressed files in a directory of a format whose files are literal bytes around generated ranges
+ * (`localSegments`: NPZ) skip the lockstep: batches of them go to the worker pool, which compares each
+ * file with its segments (cpp/file_verifier.h; {@link verifyLocalFormatFiles}) and returns the verdict and
+ * the expected file's CRC-32C, judged against the record as above. A file whose expected CRC-32C is not
+ * the record's is streamed as above (its verdict needs the file's own CRC-32C).
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -28,6 +34,7 @@ import { createFormatFile, FILE_FORMATS, type FileFormat, type FormatFile, type 
 import type { Backends, Target } from './backends/index.js';
 import { openObjectFile } from './verify-open.js';
 import type { VerifyObjectResult } from './verify.js';
+import { verifyLocalSegmentFiles } from './local-verifier.js';
 
 /** What verify found for one file: a verify report's object result without its name and URI (one
  * definition of the fields, in lib/verify.ts). */
@@ -60,6 +67,9 @@ export interface FormatRegeneration {
   companion(record: ManifestRecord, file: FormatFile): { name: string; content: Buffer } | undefined;
   /** Whether a name under the target is a companion of a listed file (not an extra). */
   isCompanion(name: string, listed: (name: string) => boolean): boolean;
+  /** Whether the format's files are laid out by segments (`localSegments`), so uncompressed files in a
+   * directory can be checked on the worker pool ({@link verifyLocalFormatFiles}). */
+  segmented: boolean;
 }
 
 /** `index/<split>/<file>.idx`: a TFRecord index of the DLIO layout. */
@@ -122,6 +132,7 @@ export async function formatRegeneration(manifest: Manifest, location: string): 
   return {
     format: format as FileFormat,
     layout,
+    segmented: first.localSegments !== undefined,
     async file(record) {
       const file = record.objectId === '0' ? first : await make(record.objectId);
       if (file.size !== record.size)
@@ -284,4 +295,60 @@ export async function compareFormatFile(
   return crcActual >>> 0 === recorded
     ? { status: 'ok', check: 'crc32c', note }
     : { status: 'mismatch', check: 'crc32c', note: `CRC-32C ${hex(crcActual)} differs from its record's (${note})` };
+}
+
+/**
+ * Checks a batch of a format run's uncompressed files in a local directory: those whose format has
+ * segments on the worker pool (see the module documentation), the others, and any whose expected CRC-32C
+ * is not its record's, through {@link compareFormatFile}. The verdicts are those {@link compareFormatFile}
+ * gives for the same files.
+ * @param regeneration - the run's {@link formatRegeneration}.
+ * @param root - the canonical target directory.
+ * @param targetOf - a record's target (for the streamed files).
+ * @returns per record, in order, its file made again and the verdict.
+ * @throws {@link UnsupportedManifestError} when this version makes a file in another size than recorded.
+ */
+export async function verifyLocalFormatFiles(
+  manifest: Manifest,
+  regeneration: FormatRegeneration,
+  records: readonly ManifestRecord[],
+  root: string,
+  targetOf: (record: ManifestRecord) => Target,
+  backends: Backends,
+): Promise<{ file: FormatFile; verdict: FormatVerdict }[]> {
+  const files: FormatFile[] = [];
+  for (const record of records) files.push(await regeneration.file(record));
+  const native = files.flatMap((file, i) => (file.localSegments ? [i] : []));
+  const verdicts = await verifyLocalSegmentFiles(
+    manifest,
+    native.map((i) => ({
+      name: records[i]!.name,
+      objectId: records[i]!.objectId,
+      streamSize: files[i]!.generator.size,
+      ...files[i]!.localSegments!(),
+    })),
+    root,
+  );
+  const out: (FormatVerdict | undefined)[] = new Array(records.length);
+  native.forEach((i, k) => {
+    if (verdicts === undefined) return; // an addon without segment verify: every file streamed
+    const v = verdicts[k]!;
+    const record = records[i]!;
+    const recorded = Number.parseInt(record.crc32c, 16) >>> 0;
+    const same = v.crc32c !== undefined && Number.parseInt(v.crc32c, 16) === recorded;
+    if (v.status === 'ok' && same) out[i] = { status: 'ok', check: 'bytes' };
+    else if (v.status === 'mismatch' && same) out[i] = { status: 'mismatch', offset: v.offset!, check: 'bytes' };
+    else if (v.status === 'size') out[i] = { status: 'size', expectedSize: record.size, actualSize: v.actualSize! };
+    else if (v.status === 'missing') out[i] = { status: 'missing' };
+    else if (v.status === 'error') out[i] = { status: 'error', error: v.error! };
+    // ok or mismatch against a file this version's writer would not make: judged by the record's CRC-32C.
+  });
+  // One at a time: the rare files streamed here must not open a batch's worth of files at once.
+  const results: { file: FormatFile; verdict: FormatVerdict }[] = [];
+  for (const [i, record] of records.entries())
+    results.push({
+      file: files[i]!,
+      verdict: out[i] ?? (await compareFormatFile(record, files[i]!, targetOf(record), 'none', { root, backends })),
+    });
+  return results;
 }

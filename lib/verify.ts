@@ -47,10 +47,12 @@ import type { ManifestError } from './manifest-schema.js';
 import {
   compareFormatFile,
   formatRegeneration,
+  verifyLocalFormatFiles,
   type FormatRegeneration,
   type UnsupportedManifestError,
 } from './verify-formats.js';
 import { binding } from './native.js';
+import type { FormatFile } from './formats/index.js';
 
 export type { VerifyExtra } from './verify-extras.js';
 
@@ -406,20 +408,7 @@ async function verifyRun(
           const uri = formatTarget(target);
           const verdict = await compareFormatFile(object, file, target, algorithm, { root, backends });
           tally(object, uri, { name: object.name, uri, ...verdict });
-          const companion = regeneration.companion(object, file);
-          if (companion === undefined) return;
-          const at = childTarget(prefix, companion.name);
-          const size = companion.content.length;
-          const crc32c = (binding.crc32c(companion.content) >>> 0).toString(16).padStart(8, '0');
-          const result = await compareFormatFile({ name: companion.name, size, crc32c }, companion.content, at, algorithm, {
-            root,
-            backends,
-          });
-          tally({ ...object, name: companion.name, size, crc32c }, formatTarget(at), {
-            name: companion.name,
-            uri: formatTarget(at),
-            ...result,
-          });
+          await companionOf(regeneration, object, file);
         },
         { concurrency, failFast: true, collect: false },
       );
@@ -428,21 +417,43 @@ async function verifyRun(
       failure ??= { error: err };
     }
   };
-  /** Uncompressed local objects: batches of records checked on the worker pool, the next batch's records
-   * read while one is checked. */
-  const native = async (root: string) => {
-    const check = async (batch: ManifestRecord[]) => {
-      const verdicts = await verifyLocalObjects(manifest, batch, root);
-      batch.forEach((object, i) => {
+  /** The companion index file of a format file, if its run wrote one, against its regeneration. */
+  const companionOf = async (regeneration: FormatRegeneration, object: ManifestRecord, file: FormatFile) => {
+    const companion = regeneration.companion(object, file);
+    if (companion === undefined) return;
+    const algorithm = manifest.compression.algorithm;
+    const at = childTarget(prefix, companion.name);
+    const size = companion.content.length;
+    const crc32c = (binding.crc32c(companion.content) >>> 0).toString(16).padStart(8, '0');
+    const result = await compareFormatFile({ name: companion.name, size, crc32c }, companion.content, at, algorithm, {
+      root,
+      backends,
+    });
+    tally({ ...object, name: companion.name, size, crc32c }, formatTarget(at), {
+      name: companion.name,
+      uri: formatTarget(at),
+      ...result,
+    });
+  };
+  /** Uncompressed format files laid out by segments in a directory: batches checked on the worker pool. */
+  const formattedNative = (regeneration: FormatRegeneration, root: string) =>
+    batches(async (batch) => {
+      const checked = await verifyLocalFormatFiles(
+        manifest,
+        regeneration,
+        batch,
+        root,
+        (object) => childTarget(prefix, object.name),
+        backends,
+      );
+      for (const [i, object] of batch.entries()) {
         const uri = formatTarget(childTarget(prefix, object.name));
-        tally(object, uri, {
-          name: object.name,
-          uri,
-          ...verdicts[i]!,
-          ...(verdicts[i]!.status === 'size' && { expectedSize: object.size }),
-        });
-      });
-    };
+        tally(object, uri, { name: object.name, uri, ...checked[i]!.verdict });
+        await companionOf(regeneration, object, checked[i]!.file);
+      }
+    });
+  /** Batches of records checked by `check`, the next batch's records read while one is checked. */
+  const batches = async (check: (batch: ManifestRecord[]) => Promise<void>) => {
     let checking: Promise<void> | undefined;
     try {
       for (;;) {
@@ -464,8 +475,24 @@ async function verifyRun(
       failure ??= { error: err };
     }
   };
+  /** Uncompressed local objects: batches of records checked on the worker pool. */
+  const native = (root: string) =>
+    batches(async (batch) => {
+      const verdicts = await verifyLocalObjects(manifest, batch, root);
+      batch.forEach((object, i) => {
+        const uri = formatTarget(childTarget(prefix, object.name));
+        tally(object, uri, {
+          name: object.name,
+          uri,
+          ...verdicts[i]!,
+          ...(verdicts[i]!.status === 'size' && { expectedSize: object.size }),
+        });
+      });
+    });
   try {
-    if (regeneration) await formatted(regeneration);
+    if (regeneration && local && regeneration.segmented && manifest.compression.algorithm === 'none')
+      await formattedNative(regeneration, root!);
+    else if (regeneration) await formatted(regeneration);
     else if (local && manifest.compression.algorithm === 'none') await native(root!);
     else await streamed();
   } finally {

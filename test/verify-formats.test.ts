@@ -297,3 +297,80 @@ t.test('raw manifests are verified as before', async (t) => {
   t.equal(report.ok, 1);
   t.equal(statSync(join(dir, a)).size, 10_000);
 });
+
+t.test(
+  'npz in a directory, checked on the worker pool against its segments: damage at exact offsets, the verdicts of the streamed comparison',
+  async (t) => {
+    const { verifyLocalSegmentFiles } = await import('../lib/local-verifier.js');
+    const { compareFormatFile } = await import('../lib/verify-formats.js');
+    const { Backends } = await import('../lib/backends/index.js');
+    const { createFormatFile, parseTarget } = await import('../lib/index.js');
+    const dir = tempDir(t);
+    // 3 MB of payload per file: the generated range spans three of the verifier's 1 MiB pieces.
+    const formatOptions = { samples: 2, recordLength: 1_500_000 };
+    const put = await putFormatObjects(dir, { format: 'npz', count: 9, ...data, formatOptions });
+    const names = put.files.map((f) => f.name);
+    const size = put.files[0]!.size;
+    const manifest = JSON.parse(readFileSync(join(dir, 'dgen-manifest.json'), 'utf8'));
+    const made = async (objectId: number) => createFormatFile('npz', { ...formatOptions, ...data, objectId: String(objectId) });
+    const first = await made(0);
+    const layout = first.localSegments!();
+    const starts: number[] = [];
+    layout.segments.reduce((at, s) => (starts.push(at), at + s.length), 0);
+    const generated = layout.segments.findIndex((s) => !Buffer.isBuffer(s));
+    const [[descriptor, descriptorAt], [central, centralAt]] = layout.crc32Fields[0]!.at as [[number, number], [number, number]];
+    t.ok(generated > 0 && layout.segments.length - generated > 2, 'literal segments before and after the generated one');
+    const path = (i: number) => join(dir, names[i]!);
+
+    const intact = readFileSync(path(0));
+    t.equal(
+      (await verifyLocalSegmentFiles(manifest, [segmentFile(0)], dir))![0]!.crc32c,
+      crc32c(intact).toString(16).padStart(8, '0'),
+      "the expected CRC-32C is the file's",
+    );
+    const expected: Record<string, string> = {};
+    const damage = (i: number, offset: number) => (flip(path(i), offset), (expected[names[i]!] = `mismatch@${offset}`));
+    damage(1, starts[1]! + 3); // the NPY header: a literal segment
+    damage(2, starts[generated]! + 1_234_567); // the payload: the generated range's second piece
+    flip(path(3), starts[central]! + 2); // a later difference (central directory) does not hide the first
+    damage(3, starts[generated]! + 2_500_001);
+    truncateSync(path(4), size - 10);
+    expected[names[4]!] = `size ${size - 10}/${size}`;
+    writeFileSync(path(5), Buffer.concat([readFileSync(path(5)), Buffer.from('extra')]));
+    expected[names[5]!] = `size ${size + 5}/${size}`;
+    rmSync(path(6));
+    expected[names[6]!] = 'missing';
+    damage(7, starts[descriptor]! + descriptorAt + 2); // the CRC-32 in x.npy's data descriptor
+    damage(8, starts[central]! + centralAt); // its copy in the central directory
+
+    const report = await verifyObjects({ target: dir });
+    t.same(verdicts(report), expected, 'verify reports each damage where it was done');
+    t.equal(report.ok, 1);
+    t.ok(report.mismatches.every((m) => m.check === 'bytes'));
+
+    // The pool's verdicts, and the streamed lockstep comparison's on the same files: the same.
+    function segmentFile(i: number) {
+      return { name: names[i]!, objectId: put.files[i]!.objectId, streamSize: first.generator.size, ...layout };
+    }
+    const files = await Promise.all(names.map((_, i) => made(put.files[i]!.objectId)));
+    const pool = (await verifyLocalSegmentFiles(
+      manifest,
+      files.map((f, i) => ({
+        name: names[i]!,
+        objectId: put.files[i]!.objectId,
+        streamSize: f.generator.size,
+        ...f.localSegments!(),
+      })),
+      dir,
+    ))!;
+    const backends = new Backends();
+    const show = (v: { status: string; offset?: number; actualSize?: number }) =>
+      v.status === 'mismatch' ? `mismatch@${v.offset}` : v.status === 'size' ? `size ${v.actualSize}/${size}` : v.status;
+    for (const [i, name] of names.entries()) {
+      const streamed = await compareFormatFile(put.files[i]!, files[i]!, parseTarget(path(i)), 'none', { root: dir, backends });
+      t.equal(show(pool[i]!), expected[name] ?? 'ok', `${name}: the pool's verdict`);
+      t.equal(show(streamed), show(pool[i]!), `${name}: the streamed comparison's verdict is the same`);
+    }
+    await backends.close();
+  },
+);
