@@ -77,9 +77,7 @@ export interface LocalSegmentFile extends FileSegments {
  * @param manifest - the run's parameters (object dedup scope: format runs refuse dataset scope).
  * @returns one verdict per file, in order, with `crc32c` the expected file's CRC-32C (8 hex digits) for
  *   `ok` and `mismatch` verdicts: the caller compares it with the record to tell a file this version's
- *   writer would not make. An `ok` file's own CRC-32C is that value. Undefined when the loaded addon
- *   predates segment verify (a `DGEN_ADDON` or `build/` not rebuilt): it would check the files as raw
- *   streams, so the caller must take another path.
+ *   writer would not make. An `ok` file's own CRC-32C is that value.
  * @throws a plain TypeError/RangeError from the addon for segments outside the stream or CRC-32 fields that
  *   do not fit (as writeLocalObjects).
  */
@@ -88,8 +86,7 @@ export async function verifyLocalSegmentFiles(
   files: readonly LocalSegmentFile[],
   root: string,
   signal?: AbortSignal,
-): Promise<(LocalVerdict & { crc32c?: string })[] | undefined> {
-  if (!(await segmentVerifySupported(manifest, root))) return undefined;
+): Promise<(LocalVerdict & { crc32c?: string })[]> {
   const objects = files.map((f) => ({
     objectId: BigInt(f.objectId),
     size: f.streamSize,
@@ -101,20 +98,6 @@ export async function verifyLocalSegmentFiles(
 }
 
 type NativeObjects = Parameters<typeof binding.verifyFiles>[1];
-
-let segmentSupport: Promise<boolean> | undefined;
-
-/** Whether the loaded addon checks segments: one probe per process, an absent file under `root`, whose
- * result carries `crc32c` only from an addon that knows segments. */
-function segmentVerifySupported(manifest: ManifestParameters, root: string): Promise<boolean> {
-  segmentSupport ??= verifyNative(manifest, [
-    { objectId: 0n, size: 0, path: join(root, `.dgen-probe-${process.pid}-absent`), segments: [] },
-  ]).then(
-    ([r]) => r?.crc32c !== undefined,
-    () => false,
-  );
-  return segmentSupport;
-}
 
 async function verifyNative(
   manifest: ManifestParameters,
@@ -137,7 +120,7 @@ async function verifyNative(
     signal?.throwIfAborted();
     return results.map((r, i) => {
       const path = objects[i]!.path;
-      // An addon older than segment verify gives no crc32c.
+      // crc32c comes with segment verdicts only (not for raw objects).
       const crc32c = typeof r.crc32c === 'number' ? (r.crc32c >>> 0).toString(16).padStart(8, '0') : undefined;
       if (r.status === 'mismatch') return { status: 'mismatch', offset: r.offset, ...(crc32c !== undefined && { crc32c }) };
       if (r.status === 'ok') return { status: 'ok', ...(crc32c !== undefined && { crc32c }) };
