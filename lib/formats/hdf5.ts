@@ -8,7 +8,7 @@
  * skeleton in a temporary directory, with marker bytes at both ends of `records`; the markers give the
  * dataset's file offset, the bytes around it are kept (a few KiB of metadata) and the temporary file is
  * removed. Every file of that layout is then streamed as skeleton head + generated records + skeleton tail,
- * with bounded memory. Building the skeleton holds the dataset twice in memory (a JS buffer and the
+ * with bounded memory (to a directory, the same three parts go to the native pool as segments). Building the skeleton holds the dataset twice in memory (a JS buffer and the
  * WebAssembly heap, which never shrinks), so `records` is capped at {@link HDF5_MAX_DATASET} bytes.
  *
  * Ratios: `records` is one generated object (same seed and object id as a raw put). A small dataset `pad`
@@ -260,6 +260,12 @@ export function createHdf5File(options: Hdf5Options): Promise<Hdf5File> {
           })(),
         );
       },
+      // HDF5 keeps no checksum over the raw data (only over metadata, all in head and tail), so the file is
+      // exactly the skeleton's bytes around the generator's stream.
+      localSegments: () => ({
+        segments: [...(head.length > 0 ? [head] : []), { offset: 0, length: bytes }, ...(tail.length > 0 ? [tail] : [])],
+        crc32Fields: [],
+      }),
     };
   });
 }

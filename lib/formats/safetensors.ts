@@ -9,6 +9,9 @@
  * padded with trailing spaces (which the format allows) so that the buffer starts at a multiple of the
  * dedup unit: every dedup unit of the buffer is a whole unit of the object, the header's unit(s) the only
  * framing cost. The format caps the header at 100 MB, so units above that are not aligned.
+ *
+ * The file is the header's bytes then one range of the generator's stream, so a put to a directory hands
+ * it to the native pool as those two segments (`localSegments`) instead of streaming it.
  * @module
  */
 import { parseSize, type SizeInput } from '../params.js';
@@ -211,6 +214,10 @@ export function createSafetensorsFile(options: SafetensorsOptions): SafetensorsF
   const dataBytes = tensors[tensors.length - 1]!.dataOffsets[1];
   const dataOffset = 8 + json.length;
   const generator = fileGenerator(data, dataBytes);
+  // The 8-byte length and the JSON header: the only literal bytes; the tensors are the generator's stream.
+  const head = Buffer.allocUnsafe(8 + json.length);
+  head.writeBigUInt64LE(BigInt(json.length));
+  json.copy(head, 8);
   return {
     format: 'safetensors',
     extension: '.safetensors',
@@ -222,13 +229,12 @@ export function createSafetensorsFile(options: SafetensorsOptions): SafetensorsF
     stream() {
       return byteStream(
         (async function* () {
-          const head = Buffer.allocUnsafe(8);
-          head.writeBigUInt64LE(BigInt(json.length));
-          yield Buffer.concat([head, json]);
+          yield head;
           yield* generatedChunks(generator, 0, dataBytes);
         })(),
       );
     },
+    localSegments: () => ({ segments: [head, { offset: 0, length: dataBytes }], crc32Fields: [] }),
   };
 }
 
