@@ -18,7 +18,7 @@
  * (`index/<split>/<file>.idx`): it is checked against its regeneration too (a result of its own).
  *
  * Uncompressed files in a directory of a format whose files are literal bytes around generated ranges
- * (`localSegments`: NPZ) skip the lockstep: batches of them go to the worker pool, which compares each
+ * (`localSegments`: NPZ, HDF5, safetensors) skip the lockstep: batches of them go to the worker pool, which compares each
  * file with its segments (cpp/file_verifier.h; {@link verifyLocalFormatFiles}) and returns the verdict and
  * the expected file's CRC-32C, judged against the record as above. A file whose expected CRC-32C is not
  * the record's is streamed as above (its verdict needs the file's own CRC-32C).

@@ -166,8 +166,9 @@ export interface FormatFile {
   stream(): Readable;
   /** The same bytes as literal segments and generated ranges of `generator`'s stream, with the CRC-32
    * fields to patch in, for the native local writer (lib/local-writer.ts): how a put to a directory writes
-   * the file without passing its bytes through JavaScript. Absent where a format has none yet (its files
-   * go through `stream()` to every target). */
+   * the file without passing its bytes through JavaScript. NPZ, HDF5 and safetensors have them; absent
+   * where a format has none (TFRecord's masked CRC-32Cs, Parquet's writer): its files go through
+   * `stream()` to every target. */
   localSegments?(): FileSegments;
 }
 

@@ -76,7 +76,7 @@ export interface PutFormatOptions extends DataOptions {
   /** Options of every sink (fsync, part size, credentials, compression, ...). */
   sink?: Omit<SinkOptions, 'signal'>;
   /** Files written at the same time through sinks. Default 4. (Files to a directory without compression, in
-   * a format with local segments (NPZ), are written by the native pool instead: a file per pool worker.) */
+   * a format with local segments (NPZ, HDF5, safetensors), are written by the native pool instead: a file per pool worker.) */
   concurrency?: number;
   /** Stops the run: files being written are aborted (nothing partial is left), the promise rejects. */
   signal?: AbortSignal;
