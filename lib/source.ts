@@ -72,7 +72,7 @@ export function freshChunk(n: number): Buffer {
  * its ArrayBuffer, unreachable), and only then is handed out again. So a chunk is never reused while
  * anything can still read it, and in steady state streaming touches memory that is already mapped: no page
  * faults, no kernel zeroing. Dead chunks go back at young-generation collections, about every 24 MiB of
- * chunks, instead of full collections every 40-64 MiB (cpp/addon.cc, "Chunk Buffers and V8's collector").
+ * chunks, instead of full collections every 40-64 MiB (cpp/addon_buffers.cc, "Chunk Buffers and V8's collector").
  */
 export function chunkMemory(n: number): Buffer {
   const chunk = binding.allocChunk(n);

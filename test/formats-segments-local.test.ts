@@ -5,12 +5,13 @@
 // checks them on the worker pool and reports a byte flipped in the header, the data (and HDF5's tail) as a
 // mismatch at exactly that offset.
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { formatObjectFor, putFormatObjects } from '../lib/formats/put-format.js';
-import { verifyObjects, type VerifyReport } from '../lib/index.js';
+import { verifyObjects } from '../lib/index.js';
 import { hasPythonModule, python, sha, tempDir } from './fixtures/python.js';
+import { flip, verdicts } from './fixtures/verify-verdicts.js';
 
 const data = { seed: 17, dedupRatio: 2, compressRatio: 2 };
 
@@ -28,21 +29,6 @@ async function streamBytes(s: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const b of s) parts.push(b);
   return Buffer.concat(parts);
-}
-
-function flip(path: string, offset: number): void {
-  const bytes = readFileSync(path);
-  bytes[offset]! ^= 0xff;
-  writeFileSync(path, bytes);
-}
-
-function verdicts(report: VerifyReport): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of report.mismatches) out[m.name] = `mismatch@${m.offset}`;
-  for (const m of report.sizeMismatches) out[m.name] = `size ${m.actualSize}/${m.expectedSize}`;
-  for (const m of report.missing) out[m.name] = 'missing';
-  for (const m of report.errors) out[m.name] = `error ${m.error}`;
-  return out;
 }
 
 const SAFETENSORS_READ = `

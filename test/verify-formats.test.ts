@@ -13,26 +13,10 @@ import { createS3Client, putFormatObjects, verifyObjects, type VerifyReport } fr
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite, startS3rver } from './fixtures/servers.js';
 import { tempDir } from './fixtures/python.js';
+import { flip, verdicts } from './fixtures/verify-verdicts.js';
 
 const bin = fileURLToPath(new URL('../bin/dgen.js', import.meta.url));
 const dgen = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-
-/** Flips every bit of one byte of a file. */
-function flip(path: string, offset: number): void {
-  const bytes = readFileSync(path);
-  bytes[offset]! ^= 0xff;
-  writeFileSync(path, bytes);
-}
-
-/** The report's verdicts by name: status, plus the offset or sizes where there are some. */
-function verdicts(report: VerifyReport): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of report.mismatches) out[m.name] = `mismatch@${m.offset}`;
-  for (const m of report.sizeMismatches) out[m.name] = `size ${m.actualSize}/${m.expectedSize}`;
-  for (const m of report.missing) out[m.name] = 'missing';
-  for (const m of report.errors) out[m.name] = `error ${m.error}`;
-  return out;
-}
 
 const data = { seed: 11, dedupRatio: 2, compressRatio: 2 };
 
