@@ -7,12 +7,8 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import { bufferPoolStats, createGenerator, createWebStream, DataSource } from '../lib/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collect, gc, settledPoolStats } from './fixtures/pool.js';
 
 const MiB = 1024 * 1024;
 const shape = { dedupRatio: 2, compressRatio: 3, seed: 23n };
@@ -28,14 +24,6 @@ const sizes = [
   [13 * MiB + 511, 4 * MiB],
   [1000, 512],
 ] as const;
-
-/** Collects until the pool has taken back every chunk it can (their finalizers run on the event loop). */
-async function collect(): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 t.test('a foreign Writable gets pool chunks: bytes exact for odd sizes and several chunk sizes', async (t) => {
   for (const [size, chunkSize] of sizes) {
@@ -129,13 +117,7 @@ t.test('destroy, abort and cancel mid-stream: once the chunks are collected the 
   // The AbortController (still referenced here) keeps its AbortError, whose stack trace keeps the
   // functions of its frames and their closures: among them the source's fill callback, which once kept its
   // chunk out of the pool (1 block outstanding under tap's coverage, every run; heap snapshot, 2026-12-02).
-  let end = bufferPoolStats();
-  for (let i = 0; i < 300; i++) {
-    await collect();
-    end = bufferPoolStats();
-    if (end.outstandingBlocks === start.outstandingBlocks && end.freeBlocks === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const end = await settledPoolStats(start);
   t.ok(b.destroyed);
   t.same(
     { outstandingBlocks: end.outstandingBlocks, freeBlocks: end.freeBlocks },

@@ -6,12 +6,8 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { bufferPoolStats, createGenerator, createWebStream } from '../lib/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collect, settledPoolStats } from './fixtures/pool.js';
 
 const MiB = 1024 * 1024;
 const shape = { dedupRatio: 2, compressRatio: 3, seed: 41n };
@@ -42,14 +38,6 @@ async function startServer(t: Test, onBytes: (n: number) => void = () => undefin
     server.close();
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/obj`;
-}
-
-/** Collects until the pool has taken back every chunk it can (their finalizers run on the event loop). */
-async function collect(): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 t.test('fetch PUT body to node:http: bytes exact for odd sizes and several chunk sizes, tee or not', async (t) => {
@@ -105,20 +93,15 @@ t.test('a fetch aborted mid-body (its signal, or the stream signal) gives every 
     "the stream's signal",
   );
   abortAt = undefined;
-  // As in chunk-recycling-pool.test.ts: under V8's precise coverage a dropped chunk can stay reachable.
+  // Not asserted under V8's precise coverage, where a dropped chunk has stayed reachable (chunk-recycling-pool
+  // found and fixed such a reference on the DataSource side; the web side has not been checked under coverage).
   if (process.env._TAPJS_PROCESSINFO_COVERAGE_ === '1' || process.env.NODE_V8_COVERAGE) {
     t.comment('pool accounting after abort not asserted under V8 coverage');
     return;
   }
   // Fills running on the pool when the stream stopped give their blocks back when they finish, and undici
   // lets go of the chunk it was writing when its socket closes: wait (up to 30 s), collecting as we go.
-  let end = bufferPoolStats();
-  for (let i = 0; i < 300; i++) {
-    await collect();
-    end = bufferPoolStats();
-    if (end.outstandingBlocks === start.outstandingBlocks && end.freeBlocks === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const end = await settledPoolStats(start);
   t.same(
     { outstandingBlocks: end.outstandingBlocks, freeBlocks: end.freeBlocks },
     { outstandingBlocks: start.outstandingBlocks, freeBlocks: 0 },
