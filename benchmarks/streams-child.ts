@@ -3,8 +3,10 @@
 // { gbps, p99ms, peakRssMiB }.
 //
 // Usage: streams-child.ts <source> <consumer> <bytes> <outFile>
-//   source:   ours | zero16 | zero1 (Node Readables), web-ours | web-default | web-toweb | web-zero16 |
-//             web-zero1 (ReadableStreams; web-default: createWebStream's chunks through a default stream), fd (DataGenerator.writeToFd, consumer must be devnull)
+//   source:   ours | zero16 | zero1 (Node Readables), web-ours | web-default | web-toweb | web-toweb-zero16 |
+//             web-zero16 | web-zero1 (ReadableStreams; web-default: createWebStream's chunks through a default
+//             stream; web-toweb-zero16: Readable.toWeb of the zero-cost 16-block Readable), fd
+//             (DataGenerator.writeToFd, consumer must be devnull)
 //   consumer: null (a Writable that does nothing), fs (fs.createWriteStream), filesink (FileSink, CRC-32C
 //             on), direct (DirectFileSink), fetch (fetch PUT to a node:http server in another process),
 //             fetch-notee (the same with `redirect: 'error', window: null`, so fetch does not tee the body:
@@ -100,6 +102,7 @@ function webSource(): ReadableStream<Uint8Array> {
   if (sourceName === 'web-ours') return createWebStream(options);
   if (sourceName === 'web-default') return asDefaultStream(createWebStream(options));
   if (sourceName === 'web-toweb') return Readable.toWeb(new DataSource(options)) as ReadableStream<Uint8Array>;
+  if (sourceName === 'web-toweb-zero16') return Readable.toWeb(zeroCostReadable(16)) as ReadableStream<Uint8Array>;
   if (sourceName === 'web-zero16') return zeroCostWeb(16);
   if (sourceName === 'web-zero1') return zeroCostWeb(1);
   throw new Error(`unknown web source ${sourceName}`);
