@@ -1,16 +1,20 @@
 /** Pieces shared by the CLI commands. @module */
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import type { S3ConnectionOptions } from '../sinks/s3-sink.js';
 import { parseCompression, type CompressionSpec } from '../compression.js';
 import { invalidRange } from '../errors.js';
+import { addOptions, type FlagsOf } from './flags.js';
 import type { DataFlags } from './main.js';
+import { option } from './values.js';
+
+/** `--endpoint` and `--region`, made anew for each command; {@link ConnectionFlags} is derived from them. */
+const connectionOptionList = () => [
+  option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'),
+  option('--region <region>', 'S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)'),
+];
 
 /** `--endpoint` and `--region` (see {@link addConnectionOptions}); values as typed. */
-export interface ConnectionFlags {
-  endpoint?: string;
-  region?: string;
-}
+export type ConnectionFlags = FlagsOf<ReturnType<typeof connectionOptionList>>;
 
 /**
  * The compression of `--compression` and `--compression-level`, checked here so that messages show the
@@ -35,9 +39,7 @@ export function compressionFromOptions(opts: Pick<DataFlags, 'compression' | 'co
 
 /** Adds `--endpoint` and `--region` (S3 targets and inputs; the environment supplies the defaults). */
 export function addConnectionOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--endpoint <url>', 'S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)'))
-    .addOption(new Option('--region <region>', 'S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)'));
+  return addOptions(cmd, connectionOptionList());
 }
 
 /** The S3 connection options given on the command line (absent ones are left to the environment). */
