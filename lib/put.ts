@@ -394,35 +394,9 @@ export async function putObjects(putOptions: PutOptions): Promise<PutResult> {
  *   own error as it was thrown; the signal's reason when the caller's signal aborted the run.
  */
 async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
-  const {
-    prefix,
-    manifestAt,
-    data,
-    durationMs,
-    shard,
-    count,
-    sizes,
-    template,
-    scope,
-    compression,
-    sinkOptions,
-    signal,
-    concurrencyLimit,
-  } = plan;
-  const {
-    writer,
-    progress,
-    failures,
-    committedObjects,
-    fatal,
-    datasetUnits,
-    taken,
-    started,
-    dedupSums,
-    resumed,
-    partialsRemoved,
-  } = run;
-  const totals = { objects: run.objectsTotal };
+  // The fields used more than once; the others are read where they are used.
+  const { manifestAt, data, durationMs, shard, scope, compression, signal } = plan;
+  const { writer, progress, failures, fatal, datasetUnits, taken, dedupSums } = run;
   const dataset = scope === 'dataset';
   const notStored = (error: unknown, what: string): ManifestNotStoredError => {
     const reason = error instanceof Error ? error.message : String(error);
@@ -437,9 +411,9 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
         committed: progress.objectsDone,
         failed: progress.objectsFailed,
         bytes: writer.bytes,
-        committedObjects,
+        committedObjects: run.committedObjects,
         failures: failures.sort((a, b) => Number(a.objectId) - Number(b.objectId)),
-        interrupted: progress.objectsDone + progress.objectsFailed < totals.objects,
+        interrupted: progress.objectsDone + progress.objectsFailed < run.objectsTotal,
       },
     );
   };
@@ -461,12 +435,12 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
     version: MANIFEST_VERSION,
     tool: TOOL,
     createdAt: new Date().toISOString(),
-    target: formatTarget(prefix),
+    target: formatTarget(plan.prefix),
     seed: data.seed.toString(),
     // Unsharded time-based runs: the objects taken (ids 0 to taken - 1).
-    count: durationMs !== undefined && !shard ? Math.max(1, taken) : count,
-    size: sizes.spec,
-    nameTemplate: template,
+    count: durationMs !== undefined && !shard ? Math.max(1, taken) : plan.count,
+    size: plan.sizes.spec,
+    nameTemplate: plan.template,
     dedupRatio: data.dedupRatio,
     compressRatio: data.compressRatio,
     ...(data.ratioCodec !== undefined && { ratioCodec: data.ratioCodec }),
@@ -475,19 +449,19 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
     ...(dataset && { datasetUnits }),
     compression,
     ...(shard && { shard }),
-    seconds: (performance.now() - started) / 1000,
+    seconds: (performance.now() - run.started) / 1000,
     records: writer.name,
     committed: writer.committed,
     failed: writer.failed,
     bytes: writer.bytes,
     ...(compression.algorithm !== 'none' && { compressedBytes: writer.compressedBytes }),
     ...((durationMs === undefined
-      ? writer.committed + writer.failed < totals.objects
+      ? writer.committed + writer.failed < run.objectsTotal
       : run.stopped || writer.committed + writer.failed < taken) && { interrupted: true as const }),
   });
   let manifestUri: string;
   try {
-    manifestUri = await storeManifestAt(manifestAt, manifest, sinkOptions);
+    manifestUri = await storeManifestAt(manifestAt, manifest, plan.sinkOptions);
   } catch (err) {
     throw notStored(err, 'manifest');
   }
@@ -507,9 +481,9 @@ async function storeRun(plan: PutPlan, run: RunOutcome): Promise<PutResult> {
     failures,
     manifestUri,
     recordsUri,
-    partialsRemoved,
-    resumed,
-    concurrency: concurrencyLimit,
+    partialsRemoved: run.partialsRemoved,
+    resumed: run.resumed,
+    concurrency: plan.concurrencyLimit,
     ...(latency && { latency }),
     realizedDedupRatio,
     ...(stored !== undefined && stored > 0 && { realizedCompressionRatio: manifest.bytes / stored }),
