@@ -2,6 +2,7 @@
 // streams, and the pool's limit and statistics.
 #include "addon_buffers.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "addon_args.h"
@@ -29,6 +30,42 @@ BufferPool g_buffers(0);
 // it may run overlaps the fill instead of delaying it); allocHugeChunk makes it itself.
 void LetV8CollectYoungChunks(Napi::Env env) { Napi::ArrayBuffer::New(env, 1); }
 
+// Chunks hidden from V8's external-memory count, within a budget. V8 counts every ArrayBuffer's backing
+// store as external memory and weighs the external memory grown since the last full collection against
+// the old generation's room (Heap::OldGenerationSpaceAvailable); with the small heap of a streaming process
+// (about 9 MB live) 12-32 MiB of chunks alive or dead-awaiting-scavenge use that room up and V8 keeps
+// starting full collections (1 GiB into a no-op Writable: runs with 24-28 of them reached 0.3-0.7 GB/s,
+// runs with 1-3 3.4-4.0). Young dead chunks go back at scavenges anyway (LetV8CollectYoungChunks), so a
+// chunk is taken out of that count (AdjustExternalMemory(-size) once its Buffer exists, +size back in its
+// finalizer) while the pool's outstanding bytes stay within a budget: the streams' needs (highWaterMark +
+// queueDepth x chunkSize each, lib/source.ts openChunkPool) plus a slack. Chunks a consumer keeps long
+// enough to be promoted come back only at a full collection, which hidden chunks never bring on; so when
+// an allocation finds the pool over its budget, every hidden chunk is shown to V8 at once (one
+// AdjustExternalMemory of their total, and a new epoch so that their finalizers do not add them again),
+// and chunks allocated while over it stay visible: V8's own limits then start the full collection that
+// returns them. The pulse below makes that collection start at the reveal itself.
+// A hidden chunk's finalizer adds its bytes back after V8 has taken them out at the chunk's sweep, which
+// lowers V8's baseline (the lowest count since its last full collection) for a moment; the adds then
+// count as growth once, but the next dead chunks take the count back down to that baseline, so this does
+// not build up from chunk to chunk (the previous session's runs: 1 mark-compact per GiB into a no-op Writable).
+// V8 takes a dead chunk's bytes out of its count when it sweeps the chunk, before the finalizer adds them
+// back (in a later setImmediate). Node 24's V8 (13.6) keeps the count unsigned and aborts the process when
+// it would go below zero, so the count must never be lowered by more than it holds: the first budget is
+// added to it once, as a reserve (and any larger budget later), and a chunk is hidden only while the hidden
+// bytes, dead or alive, stay within that reserve. The reserve costs one full collection's worth of pressure
+// once per process; V8 weighs only growth since its last full collection, so a constant offset after that
+// changes nothing. State per thread: finalizers run on the thread of the env that made the Buffer.
+struct HiddenChunks {
+  uint64_t budget = 0;    // bytes of outstanding pool chunks under which new chunks are hidden
+  uint64_t reserved = 0;  // bytes added to V8's count once, so hiding never takes it below zero
+  uint64_t hidden = 0;    // bytes hidden in the current epoch (chunks alive, or dead and not yet finalized)
+  uint64_t epoch = 1;     // bumped at each reveal; 0 marks a visible chunk
+  uint64_t reveals = 0;
+};
+thread_local HiddenChunks t_hidden;
+constexpr uint64_t kPressurePulse = uint64_t(64) << 20;  // V8's kExternalAllocationSoftLimit
+constexpr uint64_t kMaxReserve = uint64_t(256) << 20;
+
 // allocChunk(size): a Buffer on recycled memory (huge pages from 2 MiB on: buffers.h); its memory goes back
 // to the pool when the Buffer is collected, and not before. The caller then allocates a small ArrayBuffer
 // (see LetV8CollectYoungChunks).
@@ -36,12 +73,39 @@ Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t size = size_t(ToU64(info[0], "size"));
   uint8_t* block = g_buffers.take(size);
+  HiddenChunks& h = t_hidden;
+  const bool hide = g_buffers.stats().outstanding_bytes <= h.budget && h.hidden + size <= h.reserved;
+  const uint64_t epoch = hide ? h.epoch : 0;
+  Napi::Value chunk;
   try {
-    return Napi::Buffer<uint8_t>::New(env, block, size, [size](Napi::Env, uint8_t* p) { g_buffers.give(p, size); });
+    chunk = Napi::Buffer<uint8_t>::New(env, block, size, [size, epoch](Napi::Env e, uint8_t* p) {
+      g_buffers.give(p, size);
+      HiddenChunks& t = t_hidden;
+      if (epoch != 0 && epoch == t.epoch) {
+        t.hidden -= size;
+        Napi::MemoryManagement::AdjustExternalMemory(e, int64_t(size));
+      }
+    });
   } catch (...) {
     g_buffers.give(block, size);
     throw;
   }
+  if (hide) {
+    h.hidden += size;
+    Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(size));
+  } else if (h.hidden > 0) {
+    const uint64_t shown = h.hidden;
+    h.hidden = 0;
+    ++h.epoch, ++h.reveals;
+    // The chunks over the budget are dead ones in old space (live ones are within it), which only a full
+    // collection returns: start one now. V8 starts incremental marking when its count passes the external
+    // memory seen at the last full collection (or its lowest since) + kExternalAllocationSoftLimit (64 MiB);
+    // showing the hidden chunks with 64 MiB more for a moment gets there at once, instead of after 64 MiB
+    // more of chunks.
+    Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(shown + kPressurePulse));
+    Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(kPressurePulse));
+  }
+  return chunk;
 }
 
 // allocHugeChunk(size): a Buffer on fresh memory backed by transparent huge pages (see buffers.h), not
@@ -65,6 +129,20 @@ Napi::Value SetBufferPoolLimit(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setChunkBudget(bytes): outstanding pool bytes under which new chunks are hidden from V8 (see HiddenChunks).
+Napi::Value SetChunkBudget(const Napi::CallbackInfo& info) {
+  HiddenChunks& h = t_hidden;
+  h.budget = ToU64(info[0], "bytes");
+  // The reserve follows the budget up to kMaxReserve: a larger one (streams with highWaterMarks of hundreds
+  // of MiB) would be a pressure of its own, and past it chunks simply stay visible.
+  const uint64_t reserve = std::min(h.budget, kMaxReserve);
+  if (reserve > h.reserved) {
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), int64_t(reserve - h.reserved));
+    h.reserved = reserve;
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value BufferPoolStats(const Napi::CallbackInfo& info) {
   const auto s = g_buffers.stats();
   auto o = Napi::Object::New(info.Env());
@@ -74,6 +152,9 @@ Napi::Value BufferPoolStats(const Napi::CallbackInfo& info) {
   o.Set("freeBytes", double(s.free_bytes));
   o.Set("allocations", double(s.allocations));
   o.Set("reuses", double(s.reuses));
+  o.Set("hiddenBytes", double(t_hidden.hidden));
+  o.Set("budgetBytes", double(t_hidden.budget));
+  o.Set("reveals", double(t_hidden.reveals));
   return o;
 }
 
@@ -83,6 +164,7 @@ void RegisterBuffers(Napi::Env env, Napi::Object exports) {
   exports.Set("allocChunk", Napi::Function::New(env, AllocChunk, "allocChunk"));
   exports.Set("allocHugeChunk", Napi::Function::New(env, AllocHugeChunk, "allocHugeChunk"));
   exports.Set("setBufferPoolLimit", Napi::Function::New(env, SetBufferPoolLimit, "setBufferPoolLimit"));
+  exports.Set("setChunkBudget", Napi::Function::New(env, SetChunkBudget, "setChunkBudget"));
   exports.Set("bufferPoolStats", Napi::Function::New(env, BufferPoolStats, "bufferPoolStats"));
 }
 

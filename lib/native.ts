@@ -98,6 +98,8 @@ interface Binding {
   /** A Buffer on fresh, untouched memory backed by transparent huge pages (cpp/buffers.h). */
   allocHugeChunk(size: number): Buffer;
   setBufferPoolLimit(bytes: number): void;
+  /** Outstanding pool bytes under which new chunks are hidden from V8's external-memory count (cpp/addon_buffers.cc). */
+  setChunkBudget(bytes: number): void;
   /** Writes whole objects to local files on the pool (cpp/file_writer.h); one result per object. */
   writeFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },
@@ -206,6 +208,12 @@ interface Binding {
     freeBytes: number;
     allocations: number;
     reuses: number;
+    /** Bytes of outstanding chunks this thread hides from V8's external-memory count. */
+    hiddenBytes: number;
+    /** Outstanding pool bytes under which new chunks are hidden (the open streams' needs + a slack). */
+    budgetBytes: number;
+    /** Times the hidden chunks were shown to V8 at once because the pool went over its budget. */
+    reveals: number;
   };
 }
 

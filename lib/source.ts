@@ -72,7 +72,14 @@ export function freshChunk(n: number): Buffer {
  * its ArrayBuffer, unreachable), and only then is handed out again. So a chunk is never reused while
  * anything can still read it, and in steady state streaming touches memory that is already mapped: no page
  * faults, no kernel zeroing. Dead chunks go back at young-generation collections, about every 24 MiB of
- * chunks, instead of full collections every 40-64 MiB (cpp/addon_buffers.cc, "Chunk Buffers and V8's collector").
+ * chunks (the small ArrayBuffer allocated beside each chunk lets V8 see them). While the pool's outstanding
+ * bytes stay within its budget (the open streams' highWaterMark + queueDepth x chunkSize, plus
+ * {@link CHUNK_POOL_SLACK}: {@link openChunkPool}) chunks are hidden from V8's external-memory count,
+ * which otherwise, with a streaming process's small heap, made V8 start a full collection every few chunks
+ * (1 GiB into a no-op Writable: median mark-compacts 12-15 before, 2 after; see cpp/addon_buffers.cc,
+ * "Chunks hidden from V8's external-memory count"). Past the budget (a consumer keeping chunks until they
+ * reach old space) the pool shows V8 every chunk, and V8's own limits bring on the full collection that
+ * returns them: the pool stays bounded (test/chunk-pool-bound.test.ts).
  */
 export function chunkMemory(n: number): Buffer {
   const chunk = binding.allocChunk(n);
@@ -91,16 +98,30 @@ function letV8CollectYoungChunks(): ArrayBuffer {
 
 /** Free chunk memory the pool keeps for reuse while any stream is open: 256 MiB. */
 const CHUNK_POOL_LIMIT = 256 * 1024 * 1024;
+/** Pool bytes beyond the open streams' needs under which chunks stay hidden from V8's external-memory
+ * count (see {@link chunkMemory}): room for the dead chunks that wait for the next scavenge (about 24 MiB)
+ * and for chunks a consumer holds a little longer. 40 MiB: the default 4 MiB chunks' budget is then 52
+ * MiB, within issue 17's peak-RSS bound of highWaterMark + queueDepth x chunkSize + 64 MiB. */
+export const CHUNK_POOL_SLACK = 40 * 1024 * 1024;
 let openStreams = 0;
+let openNeed = 0;
+binding.setChunkBudget(CHUNK_POOL_SLACK); // chunks allocated with no stream open (decompressor outputs)
 
-/** Lets the chunk pool keep free blocks while a stream is open; returns the function that says it closed.
- * When the last open stream closes, the pool frees its free blocks, and blocks returned later are freed. */
-export function openChunkPool(): () => void {
+/** Lets the chunk pool keep free blocks while a stream is open, and adds `need` (the stream's
+ * highWaterMark + queueDepth x chunkSize, in bytes) to the pool's budget (see {@link chunkMemory});
+ * returns the function that says it closed. When the last open stream closes, the pool frees its free
+ * blocks, and blocks returned later are freed. */
+export function openChunkPool(need = 0): () => void {
   if (openStreams++ === 0) binding.setBufferPoolLimit(CHUNK_POOL_LIMIT);
+  openNeed += need;
+  binding.setChunkBudget(openNeed + CHUNK_POOL_SLACK);
   let open = true;
   return () => {
-    if (open && --openStreams === 0) binding.setBufferPoolLimit(0);
+    if (!open) return;
     open = false;
+    openNeed -= need;
+    binding.setChunkBudget(openNeed + CHUNK_POOL_SLACK);
+    if (--openStreams === 0) binding.setBufferPoolLimit(0);
   };
 }
 
@@ -148,7 +169,9 @@ export function parseQueueing(options: Pick<SourceOptions, 'signal' | 'queueDept
  * Chunk memory is reused: piped into one consumer that says when it is done with a chunk (chunk-recycling.ts)
  * a chunk's memory goes round a small ring; otherwise it comes from a pool and goes back when the chunk is
  * garbage collected, and only then is handed out again ({@link chunkMemory}). The pool keeps up to 256 MiB
- * of free blocks while any stream is open and frees them when the last one closes.
+ * of free blocks while any stream is open and frees them when the last one closes; each open stream adds
+ * highWaterMark + queueDepth x chunkSize to the budget within which its chunks are hidden from V8's
+ * external-memory count ({@link openChunkPool}).
  *
  * @example
  * ```ts
@@ -200,7 +223,7 @@ export class DataSource extends Readable {
       this.#queue = [];
       dropBuffered(this);
     });
-    this.once('close', openChunkPool());
+    this.once('close', openChunkPool(highWaterMark + queueDepth * chunkSize));
   }
 
   /** The rate the stream is paced at, in bytes per second; undefined when unpaced. */

@@ -45,7 +45,7 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
   /** Starts fills of pool chunks until queueDepth are in flight (or every byte is being generated). */
   const fillAhead = () => {
     if (closePool === undefined) {
-      closePool = openChunkPool();
+      closePool = openChunkPool(highWaterMark + queueDepth * chunkSize);
       dropped.register(stream, closePool, closePool);
     }
     while (ahead.length < queueDepth && offset < size) {
