@@ -76,8 +76,7 @@ export function freshChunk(n: number): Buffer {
  * bytes stay within its budget (the open streams' highWaterMark + queueDepth x chunkSize, plus
  * {@link CHUNK_POOL_SLACK}: {@link openChunkPool}) chunks are hidden from V8's external-memory count,
  * which otherwise, with a streaming process's small heap, made V8 start a full collection every few chunks
- * (1 GiB into a no-op Writable: median mark-compacts 12-15 before, 2 after; see cpp/addon_buffers.cc,
- * "Chunks hidden from V8's external-memory count"). Past the budget (a consumer keeping chunks until they
+ * (see cpp/addon_buffers.cc, "Chunks hidden from V8's external-memory count", for the measured figures). Past the budget (a consumer keeping chunks until they
  * reach old space) the pool shows V8 every chunk, and V8's own limits bring on the full collection that
  * returns them: the pool stays bounded (test/chunk-pool-bound.test.ts).
  */
@@ -99,10 +98,12 @@ function letV8CollectYoungChunks(): ArrayBuffer {
 /** Free chunk memory the pool keeps for reuse while any stream is open: 256 MiB. */
 const CHUNK_POOL_LIMIT = 256 * 1024 * 1024;
 /** Pool bytes beyond the open streams' needs under which chunks stay hidden from V8's external-memory
- * count (see {@link chunkMemory}): room for the dead chunks that wait for the next scavenge (about 24 MiB)
- * and for chunks a consumer holds a little longer. 40 MiB: the default 4 MiB chunks' budget is then 52
- * MiB, within issue 17's peak-RSS bound of highWaterMark + queueDepth x chunkSize + 64 MiB. */
-export const CHUNK_POOL_SLACK = 40 * 1024 * 1024;
+ * count (see {@link chunkMemory}): room for the dead chunks that wait for the next scavenge (V8 20/22
+ * starts one at 32 MiB of young ArrayBuffer memory), those whose finalizer has not run yet, and chunks a
+ * consumer holds a little longer. 64 MiB: with 40 (a 52 MiB budget for the default 4 MiB chunks) a no-op
+ * Writable or a default reader went over the budget 0-7 times per GiB under load 7-9 and each time
+ * brought on a full collection (median 12 per GiB); with 64, none did in 6 runs (1 GiB each). */
+export const CHUNK_POOL_SLACK = 64 * 1024 * 1024;
 let openStreams = 0;
 let openNeed = 0;
 binding.setChunkBudget(CHUNK_POOL_SLACK); // chunks allocated with no stream open (decompressor outputs)
