@@ -10,8 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-
-#include <zlib.h>
+#include <utility>
 
 #include "crc32c.h"
 #include "fill.h"
@@ -39,16 +38,6 @@ thread_local CompareBuffers t_buffers;
 
 constexpr uint64_t kNone = ~uint64_t(0);
 
-// A generated segment of an object with segments: at `file_offset`, bytes [stream_offset, stream_offset +
-// length) of the layout's stream, pieces [first_piece, first_piece + ceil(length / chunk)).
-struct SegmentRange {
-  size_t segment;
-  uint64_t file_offset;
-  uint64_t stream_offset;
-  uint64_t length;
-  uint64_t first_piece;
-};
-
 struct ObjectCheck {
   std::mutex mutex;  // guards the open and fstat
   bool opened = false;
@@ -64,7 +53,7 @@ struct ObjectCheck {
   bool missing = false;
   // Objects with segments: the generated ranges in file order, and the CRC-32C (and CRC-32 when a field
   // needs it) of each piece's expected bytes, combined when the object finishes.
-  std::vector<SegmentRange> ranges;
+  std::vector<GeneratedRange> ranges;
   std::vector<uint32_t> piece_crc;
   std::vector<uint32_t> piece_crc32;
 };
@@ -212,16 +201,14 @@ void compare_range(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t fro
 void check_piece(Batch& b, const VerifyObject& o, ObjectCheck& c, uint64_t index) {
   if (cancelled(b)) return fail(c, ECANCELED, "read");
   if (c.error.load() != 0) return;
-  const auto r = std::upper_bound(c.ranges.begin(), c.ranges.end(), index,
-                                  [](uint64_t k, const SegmentRange& g) { return k < g.first_piece; }) -
-                 1;
-  const uint64_t within = (index - r->first_piece) * b.chunk;
-  const size_t n = size_t(std::min<uint64_t>(b.chunk, r->length - within));
-  const uint64_t at = r->file_offset + within;
+  const GeneratedRange& r = range_of_piece(c.ranges, index);
+  const uint64_t within = (index - r.first_piece) * b.chunk;
+  const size_t n = size_t(std::min<uint64_t>(b.chunk, r.length - within));
+  const uint64_t at = r.file_offset + within;
   uint8_t* actual = t_buffers.get(b.chunk);
   if (actual == nullptr) return fail(c, ENOMEM, "malloc");
   uint8_t* expected = actual + b.chunk;
-  fill(*o.layout, expected, r->stream_offset + within, n, *b.kernel);
+  fill(*o.layout, expected, r.stream_offset + within, n, *b.kernel);
   c.piece_crc[index] = crc32c_update(0, expected, n);
   if (!c.piece_crc32.empty()) c.piece_crc32[index] = crc32_update(0, expected, n);
   if (c.mismatch.load() < at) return;  // decided before this piece: only its CRCs were needed
@@ -250,30 +237,12 @@ void finish_segments(Batch& b, size_t object) {
   ObjectCheck& c = b.checks[object];
   const size_t count = o.segments.size();
   std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
-  for (const SegmentRange& g : c.ranges) {
-    const uint64_t pieces = (g.length + b.chunk - 1) / b.chunk;
-    uLong ieee = 0;
-    for (uint64_t k = 0; k < pieces; ++k) {
-      const uint64_t len = std::min<uint64_t>(b.chunk, g.length - k * b.chunk);
-      const uint32_t piece = c.piece_crc[g.first_piece + k];
-      seg_crc32c[g.segment] = k == 0 ? piece : crc32c_combine(seg_crc32c[g.segment], piece, len);
-      if (!c.piece_crc32.empty())
-        ieee = k == 0 ? c.piece_crc32[g.first_piece] : crc32_combine64(ieee, c.piece_crc32[g.first_piece + k], z_off64_t(len));
-    }
-    seg_crc32[g.segment] = uint32_t(ieee);
+  for (const GeneratedRange& g : c.ranges) {
+    const RangeCrcs crcs = combine_pieces(g, b.chunk, c.piece_crc, c.piece_crc32);
+    seg_crc32c[g.segment] = crcs.crc32c;
+    seg_crc32[g.segment] = crcs.crc32;
   }
-  if (!o.crc32_fields.empty()) {
-    for (size_t k = 0; k < count; ++k)
-      if (!o.segments[k].generated) seg_crc32[k] = crc32_update(0, o.segments[k].bytes.data(), o.segments[k].bytes.size());
-    for (const Crc32Field& f : o.crc32_fields) {
-      uLong crc = 0;
-      for (size_t k = f.first; k < f.end; ++k) crc = crc32_combine64(crc, seg_crc32[k], z_off64_t(o.segments[k].length));
-      for (const auto& [segment, offset] : f.at) {
-        uint8_t* p = o.segments[segment].bytes.data() + offset;
-        for (int byte = 0; byte < 4; ++byte) p[byte] = uint8_t(crc >> (8 * byte));
-      }
-    }
-  }
+  patch_crc32_fields(o.segments, o.crc32_fields, std::move(seg_crc32));
   uint8_t* actual = t_buffers.get(b.chunk);
   if (actual == nullptr) return fail(c, ENOMEM, "malloc");
   uint64_t file_offset = 0;
@@ -345,19 +314,11 @@ void verify_files(std::vector<VerifyObject> objects, const KernelInfo& kernel, W
     ObjectCheck& c = batch->checks[i];
     if (o.segments.empty()) {
       c.expected = o.layout->size();
-      chunks[i] = std::max<uint64_t>(1, (c.expected + chunk - 1) / chunk);
+      chunks[i] = std::max<uint64_t>(1, piece_count(c.expected, chunk));
       continue;
     }
-    uint64_t pieces = 0;
-    for (size_t k = 0; k < o.segments.size(); ++k) {
-      const FileSegment& seg = o.segments[k];
-      if (seg.generated && seg.length > 0) {
-        c.ranges.push_back(SegmentRange{k, c.expected, seg.offset, seg.length, pieces});
-        pieces += (seg.length + chunk - 1) / chunk;
-      }
-      c.expected += seg.length;
-    }
-    chunks[i] = std::max<uint64_t>(1, pieces);
+    for (const FileSegment& seg : o.segments) c.expected += seg.length;
+    chunks[i] = std::max<uint64_t>(1, cut_into_pieces(o.segments, chunk, c.ranges));
     c.piece_crc.assign(size_t(chunks[i]), 0);
     if (!o.crc32_fields.empty()) c.piece_crc32.assign(size_t(chunks[i]), 0);
   }

@@ -10,8 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-
-#include <zlib.h>
+#include <utility>
 
 #include "crc32c.h"
 #include "fill.h"
@@ -45,16 +44,6 @@ uint64_t steady_ns() {
   return uint64_t(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
-
-// A generated range of an object as the file holds it: at `file_offset`, bytes [stream_offset,
-// stream_offset + length) of the layout's stream, pieces [first_piece, first_piece + ceil(length / chunk)).
-struct GeneratedRange {
-  size_t segment;  // index in FileObject::segments (unused without segments)
-  uint64_t file_offset;
-  uint64_t stream_offset;
-  uint64_t length;
-  uint64_t first_piece;
-};
 
 struct ObjectState {
   std::mutex mutex;  // guards the open
@@ -157,16 +146,13 @@ void write_piece(Batch& b, const ObjectPiece& piece) {
   }
   if (s.error.load() != 0) return;
   if (s.ranges.empty()) return;  // an empty object (or only literal segments): one piece, nothing generated
-  // The range holding the piece: the last whose first piece is at or before it.
-  const auto r = std::upper_bound(s.ranges.begin(), s.ranges.end(), piece.index,
-                                  [](uint64_t k, const GeneratedRange& g) { return k < g.first_piece; }) -
-                 1;
-  const uint64_t within = (piece.index - r->first_piece) * b.options.chunk;
-  const size_t n = size_t(std::min<uint64_t>(b.options.chunk, r->length - within));
-  const uint64_t at = r->file_offset + within;
+  const GeneratedRange& r = range_of_piece(s.ranges, piece.index);
+  const uint64_t within = (piece.index - r.first_piece) * b.options.chunk;
+  const size_t n = size_t(std::min<uint64_t>(b.options.chunk, r.length - within));
+  const uint64_t at = r.file_offset + within;
   uint8_t* buffer = t_buffer.get(b.options.chunk);
   if (buffer == nullptr) return fail(s, ENOMEM, "malloc");
-  fill(*o.layout, buffer, r->stream_offset + within, n, *b.kernel);
+  fill(*o.layout, buffer, r.stream_offset + within, n, *b.kernel);
   s.piece_crc[piece.index] = crc32c_update(0, buffer, n);
   if (!s.piece_crc32.empty()) s.piece_crc32[piece.index] = crc32_update(0, buffer, n);
   const size_t aligned = b.options.direct ? n / kDirectAlign * kDirectAlign : n;
@@ -185,22 +171,6 @@ void write_part(Batch& b, size_t object, size_t part) {
   for (uint64_t k = first; k < end && s.error.load() == 0; ++k) write_piece(b, ObjectPiece{object, k});
 }
 
-// CRC-32C (and CRC-32 when `crc32` is not null) of a generated range, combined from its pieces in order.
-uint32_t range_crc(const Batch& b, const ObjectState& s, const GeneratedRange& g, uint32_t* crc32) {
-  const uint64_t pieces = (g.length + b.options.chunk - 1) / b.options.chunk;
-  uint32_t crc = 0;
-  uLong crc_ieee = 0;
-  for (uint64_t k = 0; k < pieces; ++k) {
-    const uint64_t len = std::min<uint64_t>(b.options.chunk, g.length - k * b.options.chunk);
-    crc = k == 0 ? s.piece_crc[g.first_piece] : crc32c_combine(crc, s.piece_crc[g.first_piece + k], len);
-    if (crc32 != nullptr)
-      crc_ieee =
-          k == 0 ? s.piece_crc32[g.first_piece] : crc32_combine64(crc_ieee, s.piece_crc32[g.first_piece + k], z_off64_t(len));
-  }
-  if (crc32 != nullptr) *crc32 = uint32_t(crc_ieee);
-  return crc;
-}
-
 // An object with segments, once its generated pieces are written: its CRC-32 fields computed and patched
 // into the literal segments, the literal segments written, and the file's CRC-32C (returned).
 uint32_t finish_segments(Batch& b, size_t i) {
@@ -209,22 +179,12 @@ uint32_t finish_segments(Batch& b, size_t i) {
   FileResult& r = b.results[i];
   const size_t count = o.segments.size();
   std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
-  const bool need_crc32 = !o.crc32_fields.empty();
-  for (const GeneratedRange& g : s.ranges)
-    seg_crc32c[g.segment] = range_crc(b, s, g, need_crc32 ? &seg_crc32[g.segment] : nullptr);
-  if (need_crc32) {
-    for (size_t k = 0; k < count; ++k)
-      if (!o.segments[k].generated) seg_crc32[k] = crc32_update(0, o.segments[k].bytes.data(), o.segments[k].bytes.size());
-    for (const Crc32Field& f : o.crc32_fields) {
-      uLong crc = 0;
-      for (size_t k = f.first; k < f.end; ++k) crc = crc32_combine64(crc, seg_crc32[k], z_off64_t(o.segments[k].length));
-      r.crc32.push_back(uint32_t(crc));
-      for (const auto& [segment, offset] : f.at) {
-        uint8_t* p = o.segments[segment].bytes.data() + offset;
-        for (int byte = 0; byte < 4; ++byte) p[byte] = uint8_t(crc >> (8 * byte));
-      }
-    }
+  for (const GeneratedRange& g : s.ranges) {
+    const RangeCrcs crcs = combine_pieces(g, b.options.chunk, s.piece_crc, s.piece_crc32);
+    seg_crc32c[g.segment] = crcs.crc32c;
+    seg_crc32[g.segment] = crcs.crc32;
   }
+  r.crc32 = patch_crc32_fields(o.segments, o.crc32_fields, std::move(seg_crc32));
   uint64_t file_offset = 0;
   uint32_t file_crc = 0;
   for (size_t k = 0; k < count; ++k) {
@@ -252,7 +212,7 @@ void finish_object(Batch& b, size_t i) {
     if (!o.segments.empty()) {
       crc = finish_segments(b, i);
     } else if (!s.ranges.empty()) {
-      crc = range_crc(b, s, s.ranges[0], nullptr);
+      crc = combine_pieces(s.ranges[0], b.options.chunk, s.piece_crc, s.piece_crc32).crc32c;
     }
   }
   if (s.error.load() == 0) {
@@ -292,20 +252,11 @@ void write_files(std::vector<FileObject> objects, const KernelInfo& kernel, Work
     const FileObject& o = batch->objects[i];
     ObjectState& s = batch->state[i];
     uint64_t total = 0;
-    const auto add = [&](size_t segment, uint64_t file_offset, uint64_t stream_offset, uint64_t length) {
-      if (length == 0) return;
-      s.ranges.push_back(GeneratedRange{segment, file_offset, stream_offset, length, total});
-      total += (length + options.chunk - 1) / options.chunk;
-    };
-    if (o.segments.empty()) {
-      add(0, 0, 0, o.layout->size());
-    } else {
-      uint64_t file_offset = 0;
-      for (size_t k = 0; k < o.segments.size(); ++k) {
-        const FileSegment& seg = o.segments[k];
-        if (seg.generated) add(k, file_offset, seg.offset, seg.length);
-        file_offset += seg.length;
-      }
+    if (!o.segments.empty()) {
+      total = cut_into_pieces(o.segments, options.chunk, s.ranges);
+    } else if (const uint64_t size = o.layout->size(); size > 0) {
+      s.ranges.push_back(GeneratedRange{0, 0, 0, size, 0});
+      total = piece_count(size, options.chunk);
     }
     pieces[i] = std::max<uint64_t>(1, total);
     s.piece_crc.assign(size_t(pieces[i]), 0);

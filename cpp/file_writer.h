@@ -7,36 +7,18 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "file_segments.h"
 #include "kernels.h"
 #include "layout.h"
 #include "pool.h"
 
 namespace dgen {
 
-// One piece of a file laid out by segments: literal bytes, or the generated range [offset, offset + length)
-// of the object's stream (its layout).
-struct FileSegment {
-  bool generated = false;
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  std::vector<uint8_t> bytes;  // literal
-};
-
-// A CRC-32 (zlib's, the ZIP checksum) of segments [first, end), written little-endian into literal
-// segments at each (segment, byte offset) of `at` once known: how a ZIP's data descriptor and central
-// directory get the CRC of a member whose data is generated, in one pass. The patched segments lie
-// outside every field's range (checked when the batch is made).
-struct Crc32Field {
-  size_t first = 0;
-  size_t end = 0;
-  std::vector<std::pair<size_t, size_t>> at;
-};
-
 // One object to write: its layout, the temporary path its bytes go to and the path it is renamed to.
-// Without segments the file is the layout's stream; with them, the file is the segments in order.
+// Without segments the file is the layout's stream; with them, the file is the segments in order
+// (file_segments.h), with its CRC-32 fields patched in.
 struct FileObject {
   std::shared_ptr<const Layout> layout;
   std::string partial_path;
