@@ -43,23 +43,38 @@ RangeCrcs combine_pieces(const GeneratedRange& range, size_t chunk, const std::v
   return RangeCrcs{crc, uint32_t(crc_ieee)};
 }
 
-std::vector<uint32_t> patch_crc32_fields(std::vector<FileSegment>& segments, const std::vector<Crc32Field>& fields,
-                                         std::vector<uint32_t> segment_crc32) {
-  std::vector<uint32_t> crcs;
-  if (fields.empty()) return crcs;
-  for (size_t k = 0; k < segments.size(); ++k)
-    if (!segments[k].generated) segment_crc32[k] = crc32_update(0, segments[k].bytes.data(), segments[k].bytes.size());
-  crcs.reserve(fields.size());
-  for (const Crc32Field& f : fields) {
-    uLong crc = 0;
-    for (size_t k = f.first; k < f.end; ++k) crc = crc32_combine64(crc, segment_crc32[k], z_off64_t(segments[k].length));
-    crcs.push_back(uint32_t(crc));
-    for (const auto& [segment, offset] : f.at) {
-      uint8_t* p = segments[segment].bytes.data() + offset;
-      for (int byte = 0; byte < 4; ++byte) p[byte] = uint8_t(crc >> (8 * byte));
+FileCrcs patch_crc32_fields(std::vector<FileSegment>& segments, const std::vector<Crc32Field>& fields,
+                            const std::vector<GeneratedRange>& ranges, size_t chunk, const std::vector<uint32_t>& piece_crc32c,
+                            const std::vector<uint32_t>& piece_crc32) {
+  const size_t count = segments.size();
+  std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
+  for (const GeneratedRange& g : ranges) {
+    const RangeCrcs crcs = combine_pieces(g, chunk, piece_crc32c, piece_crc32);
+    seg_crc32c[g.segment] = crcs.crc32c;
+    seg_crc32[g.segment] = crcs.crc32;
+  }
+  FileCrcs out;
+  if (!fields.empty()) {
+    // Every literal segment's CRC-32 before any field is patched (no field covers a patched segment).
+    for (size_t k = 0; k < count; ++k)
+      if (!segments[k].generated) seg_crc32[k] = crc32_update(0, segments[k].bytes.data(), segments[k].bytes.size());
+    out.fields.reserve(fields.size());
+    for (const Crc32Field& f : fields) {
+      uLong crc = 0;
+      for (size_t k = f.first; k < f.end; ++k) crc = crc32_combine64(crc, seg_crc32[k], z_off64_t(segments[k].length));
+      out.fields.push_back(uint32_t(crc));
+      for (const auto& [segment, offset] : f.at) {
+        uint8_t* p = segments[segment].bytes.data() + offset;
+        for (int byte = 0; byte < 4; ++byte) p[byte] = uint8_t(crc >> (8 * byte));
+      }
     }
   }
-  return crcs;
+  for (size_t k = 0; k < count; ++k) {
+    const FileSegment& seg = segments[k];
+    if (!seg.generated) seg_crc32c[k] = crc32c_update(0, seg.bytes.data(), seg.bytes.size());
+    out.crc32c = k == 0 ? seg_crc32c[0] : crc32c_combine(out.crc32c, seg_crc32c[k], seg.length);
+  }
+  return out;
 }
 
 }  // namespace dgen

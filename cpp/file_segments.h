@@ -57,11 +57,16 @@ struct RangeCrcs {
 RangeCrcs combine_pieces(const GeneratedRange& range, size_t chunk, const std::vector<uint32_t>& piece_crc32c,
                          const std::vector<uint32_t>& piece_crc32);
 
-// Computes the CRC-32 of each field of `fields` from the segments' CRC-32s (crc32_combine64) and writes it
-// little-endian into the literal segments at the field's places. `segment_crc32` holds the generated
-// segments' CRC-32s by segment index (the literal segments' are computed here, all before any field is
-// patched). Returns the fields' CRC-32s in order; does nothing and returns none without fields.
-std::vector<uint32_t> patch_crc32_fields(std::vector<FileSegment>& segments, const std::vector<Crc32Field>& fields,
-                                         std::vector<uint32_t> segment_crc32);
+// The CRCs of a file laid out by segments, once the CRCs of its generated pieces are known (by piece
+// index; `piece_crc32` empty when no field needs CRC-32s): each field's CRC-32, combined (crc32_combine64)
+// from its segments' CRC-32s and written little-endian into the literal segments at the field's places,
+// then the CRC-32C of the whole file with those patched bytes.
+struct FileCrcs {
+  uint32_t crc32c = 0;
+  std::vector<uint32_t> fields;  // one CRC-32 per field, in order (none without fields)
+};
+FileCrcs patch_crc32_fields(std::vector<FileSegment>& segments, const std::vector<Crc32Field>& fields,
+                            const std::vector<GeneratedRange>& ranges, size_t chunk, const std::vector<uint32_t>& piece_crc32c,
+                            const std::vector<uint32_t>& piece_crc32);
 
 }  // namespace dgen

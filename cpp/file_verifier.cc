@@ -235,22 +235,12 @@ void check_segment_part(Batch& b, size_t object, size_t part) {
 void finish_segments(Batch& b, size_t object) {
   VerifyObject& o = b.objects[object];
   ObjectCheck& c = b.checks[object];
-  const size_t count = o.segments.size();
-  std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
-  for (const GeneratedRange& g : c.ranges) {
-    const RangeCrcs crcs = combine_pieces(g, b.chunk, c.piece_crc, c.piece_crc32);
-    seg_crc32c[g.segment] = crcs.crc32c;
-    seg_crc32[g.segment] = crcs.crc32;
-  }
-  patch_crc32_fields(o.segments, o.crc32_fields, std::move(seg_crc32));
+  const FileCrcs crcs = patch_crc32_fields(o.segments, o.crc32_fields, c.ranges, b.chunk, c.piece_crc, c.piece_crc32);
   uint8_t* actual = t_buffers.get(b.chunk);
   if (actual == nullptr) return fail(c, ENOMEM, "malloc");
   uint64_t file_offset = 0;
-  uint32_t file_crc = 0;
-  for (size_t k = 0; k < count; ++k) {
-    const FileSegment& seg = o.segments[k];
+  for (const FileSegment& seg : o.segments) {
     if (!seg.generated) {
-      seg_crc32c[k] = crc32c_update(0, seg.bytes.data(), seg.bytes.size());
       for (uint64_t at = 0; at < seg.length && c.mismatch.load() > file_offset + at; at += b.chunk) {
         const size_t n = size_t(std::min<uint64_t>(b.chunk, seg.length - at));
         size_t got = 0;
@@ -259,10 +249,9 @@ void finish_segments(Batch& b, size_t object) {
         if (i < n) lower_mismatch(c, file_offset + at + i);
       }
     }
-    file_crc = k == 0 ? seg_crc32c[0] : crc32c_combine(file_crc, seg_crc32c[k], seg.length);
     file_offset += seg.length;
   }
-  b.results[object].crc32c = file_crc;
+  b.results[object].crc32c = crcs.crc32c;
 }
 
 void check_part(Batch& b, size_t object, size_t part) {

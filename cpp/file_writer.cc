@@ -176,30 +176,17 @@ void write_part(Batch& b, size_t object, size_t part) {
 uint32_t finish_segments(Batch& b, size_t i) {
   FileObject& o = b.objects[i];
   ObjectState& s = b.state[i];
-  FileResult& r = b.results[i];
-  const size_t count = o.segments.size();
-  std::vector<uint32_t> seg_crc32c(count, 0), seg_crc32(count, 0);
-  for (const GeneratedRange& g : s.ranges) {
-    const RangeCrcs crcs = combine_pieces(g, b.options.chunk, s.piece_crc, s.piece_crc32);
-    seg_crc32c[g.segment] = crcs.crc32c;
-    seg_crc32[g.segment] = crcs.crc32;
-  }
-  r.crc32 = patch_crc32_fields(o.segments, o.crc32_fields, std::move(seg_crc32));
+  FileCrcs crcs = patch_crc32_fields(o.segments, o.crc32_fields, s.ranges, b.options.chunk, s.piece_crc, s.piece_crc32);
+  b.results[i].crc32 = std::move(crcs.fields);
   uint64_t file_offset = 0;
-  uint32_t file_crc = 0;
-  for (size_t k = 0; k < count; ++k) {
-    const FileSegment& seg = o.segments[k];
-    if (!seg.generated) {
-      seg_crc32c[k] = crc32c_update(0, seg.bytes.data(), seg.bytes.size());
-      if (s.error.load() == 0) {
-        const int e = pwrite_all(s.fd, seg.bytes.data(), seg.bytes.size(), file_offset, s.written);
-        if (e != 0) fail(s, e, "write");
-      }
+  for (const FileSegment& seg : o.segments) {
+    if (!seg.generated && s.error.load() == 0) {
+      const int e = pwrite_all(s.fd, seg.bytes.data(), seg.bytes.size(), file_offset, s.written);
+      if (e != 0) fail(s, e, "write");
     }
-    file_crc = k == 0 ? seg_crc32c[0] : crc32c_combine(file_crc, seg_crc32c[k], seg.length);
     file_offset += seg.length;
   }
-  return file_crc;
+  return crcs.crc32c;
 }
 
 // Runs on the worker that wrote the object's last piece.
