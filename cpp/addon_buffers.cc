@@ -60,8 +60,10 @@ void LetV8CollectYoungChunks(Napi::Env env) { Napi::ArrayBuffer::New(env, 1); }
 // p99 7.6 against 10.4 ms, peak RSS +57 against +65 MiB; web default reader 4 instead of 21, 5.99 against
 // 3.01 GB/s, +58 against +70 MiB; fetch body without tee 16 instead of 25.5, 0.91x a zero-cost body against
 // 0.82x, but peak RSS +91 against +79 MiB (undici holds chunks of its own, and the pool's budget lets
-// hidden ones wait for a scavenge). At load 8-10 the gain mostly went (no-op 7 against 4 mark-compacts,
-// 2.20 against 1.78 GB/s). A consumer keeping its last 8 chunks (promoted): at most 114 MiB outstanding
+// hidden ones wait for a scavenge). Quiet (load 0.1-1.4, 3 runs): no-op 11.67 against 5.24 GB/s (0.49x
+// writeToFd), 2 against 8 mark-compacts; default reader 10.43 against 3.86 GB/s (0.44x), 2 against 18, +53
+// against +85 MiB; fetch 0.98x against 0.86x a zero-cost body, +93 against +74 MiB. At load 8-10 the gain mostly went (no-op 7
+// against 4 mark-compacts, 2.20 against 1.78 GB/s). A consumer keeping its last 8 chunks (promoted): at most 114 MiB outstanding
 // (median; 140 the highest) against 126 (152) before, 25 mark-compacts per GiB either way. Not adding a
 // dead hidden chunk back at all (V8's count lowered until the reserve is used up, then paid at once) made
 // it worse: 19-24 mark-compacts per GiB instead of 2-13 (3 runs each, load 7-8).
