@@ -86,7 +86,15 @@ export function workerInfo(): ReturnType<typeof binding.poolInfo> {
   return binding.poolInfo();
 }
 
-/** Counters of the recycled chunk memory used by streams (bytes held by live Buffers, free blocks kept). */
+/**
+ * Counters of the chunk pool that streams take their chunks from (cpp/buffers.h, cpp/addon_buffers.cc):
+ * `outstandingBlocks`/`outstandingBytes` (blocks held by live Buffers), `freeBlocks`/`freeBytes` (blocks kept
+ * for reuse while a stream is open), `allocations` and `reuses` (blocks mapped, blocks handed out again),
+ * `hiddenBytes` (bytes of chunks taken out of V8's external-memory count), `budgetBytes` (outstanding bytes
+ * under which new chunks are hidden: each open stream's highWaterMark + queueDepth x chunkSize, plus 64 MiB)
+ * and `reveals` (times the pool went over that budget and showed V8 every hidden chunk). Bytes or counts;
+ * the last three are the calling thread's (each worker thread has a V8 heap of its own).
+ */
 export function bufferPoolStats(): ReturnType<typeof binding.bufferPoolStats> {
   return binding.bufferPoolStats();
 }
