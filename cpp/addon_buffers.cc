@@ -44,16 +44,14 @@ void LetV8CollectYoungChunks(Napi::Env env) { Napi::ArrayBuffer::New(env, 1); }
 // AdjustExternalMemory of their total, and a new epoch so that their finalizers do not add them again),
 // and chunks allocated while over it stay visible: V8's own limits then start the full collection that
 // returns them. The pulse below makes that collection start at the reveal itself.
-// A hidden chunk's finalizer adds its bytes back after V8 has taken them out at the chunk's sweep, which
-// lowers V8's baseline (the lowest count since its last full collection) for a moment; the adds then
-// count as growth once, but the next dead chunks take the count back down to that baseline, so this does
-// not build up from chunk to chunk (the previous session's runs: 1 mark-compact per GiB into a no-op Writable).
 // V8 takes a dead chunk's bytes out of its count when it sweeps the chunk, before the finalizer adds them
-// back (in a later setImmediate). Node 24's V8 (13.6) keeps the count unsigned and aborts the process when
-// it would go below zero, so the count must never be lowered by more than it holds: the first budget is
-// added to it once, as a reserve (and any larger budget later), and a chunk is hidden only while the hidden
-// bytes, dead or alive, stay within that reserve. The reserve costs one full collection's worth of pressure
-// once per process; V8 weighs only growth since its last full collection, so a constant offset after that
+// back (in a later setImmediate). That lowers V8's baseline (the lowest count since its last full
+// collection) for a moment and the add counts as growth once, but the next dead chunks take the count back
+// down to that baseline, so it does not build up from chunk to chunk. Node 24's V8 (13.6) keeps the count
+// unsigned and aborts the process when it would go below zero, so the count must never be lowered by more
+// than it holds: the first budget is added to it once, as a reserve (and any larger budget later), and a
+// chunk is hidden only while the hidden bytes, dead or alive, stay within that reserve. The reserve costs one full collection's
+// worth of pressure once per process; V8 weighs only growth since its last full collection, so a constant offset after that
 // changes nothing. State per thread: finalizers run on the thread of the env that made the Buffer.
 // Measured (2026-12-02, 1 GiB per run, 6 runs alternating with the build before, medians, load 3-6.5):
 // no-op Writable 2 mark-compacts instead of 8.5, 8.99 against 5.00 GB/s (0.39x writeToFd in the same runs),
@@ -62,9 +60,12 @@ void LetV8CollectYoungChunks(Napi::Env env) { Napi::ArrayBuffer::New(env, 1); }
 // 0.82x, but peak RSS +91 against +79 MiB (undici holds chunks of its own, and the pool's budget lets
 // hidden ones wait for a scavenge). Quiet (load 0.1-1.4, 3 runs): no-op 11.67 against 5.24 GB/s (0.49x
 // writeToFd), 2 against 8 mark-compacts; default reader 10.43 against 3.86 GB/s (0.44x), 2 against 18, +53
-// against +85 MiB; fetch 0.98x against 0.86x a zero-cost body, +93 against +74 MiB. At load 8-10 the gain mostly went (no-op 7
-// against 4 mark-compacts, 2.20 against 1.78 GB/s). A consumer keeping its last 8 chunks (promoted): at most 114 MiB outstanding
-// (median; 140 the highest) against 126 (152) before, 25 mark-compacts per GiB either way. Not adding a
+// against +85 MiB; fetch 0.98x against 0.86x a zero-cost body, +93 against +74 MiB. At load 8-10 the gain
+// mostly went (no-op 7 against 4 mark-compacts, 2.20 against 1.78 GB/s). A consumer keeping its last 8
+// chunks (promoted): at most 114 MiB outstanding (median; 140 the highest) against 126 (152) before, 25
+// mark-compacts per GiB either way. On Node 24 nothing is gained yet: its V8 starts a young collection for
+// ArrayBuffer memory only past 128 MiB of it (32 MiB on 20 and 22), so dead chunks wait for a reveal
+// (README, "Threads, NUMA and memory"). Not adding a
 // dead hidden chunk back at all (V8's count lowered until the reserve is used up, then paid at once) made
 // it worse: 19-24 mark-compacts per GiB instead of 2-13 (3 runs each, load 7-8).
 struct HiddenChunks {

@@ -76,9 +76,10 @@ export function freshChunk(n: number): Buffer {
  * bytes stay within its budget (the open streams' highWaterMark + queueDepth x chunkSize, plus
  * {@link CHUNK_POOL_SLACK}: {@link openChunkPool}) chunks are hidden from V8's external-memory count,
  * which otherwise, with a streaming process's small heap, made V8 start a full collection every few chunks
- * (see cpp/addon_buffers.cc, "Chunks hidden from V8's external-memory count", for the measured figures). Past the budget (a consumer keeping chunks until they
- * reach old space) the pool shows V8 every chunk, and V8's own limits bring on the full collection that
- * returns them: the pool stays bounded (test/chunk-pool-bound.test.ts).
+ * (see cpp/addon_buffers.cc, "Chunks hidden from V8's external-memory count", for the measured figures).
+ * Past the budget (a consumer keeping chunks until they reach old space) the pool shows V8 every chunk,
+ * and V8's own limits bring on the full collection that returns them: the pool stays bounded
+ * (test/chunk-pool-bound.test.ts).
  */
 export function chunkMemory(n: number): Buffer {
   const chunk = binding.allocChunk(n);
