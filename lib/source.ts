@@ -16,6 +16,7 @@ import { Pacer, pacedChunkSize, parseRate } from './pacing.js';
 import { ChunkRecycler, ConsumerTracker, type ChunkPoolStats } from './chunk-recycling.js';
 import { GENERATOR_OPTION_KEYS, MAX_CHUNK_SIZE, parseSectorMultiple, type GeneratorOptions } from './params.js';
 import { checkOptionKeys, optionKeys } from './option-keys.js';
+import { letV8CollectYoungChunks } from './young-collection.js';
 
 /** Default chunk size: 4 MiB, large enough to amortize per-chunk costs, small enough for the CPU cache. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -87,20 +88,11 @@ export function chunkMemory(n: number): Buffer {
   return chunk;
 }
 
-/** Allocates a tiny ArrayBuffer through V8, once per pool chunk: V8 checks whether a young-generation
- * collection is due only when it allocates ArrayBuffer memory itself, never for the pool's external Buffers,
- * so without this dead chunks would wait for full collections (cpp/addon_buffers.cc). The check may run
- * that collection on the spot: a DataSource calls this after starting the chunk's fill, so it overlaps the
- * fill (measured: 0.1-0.3 ms per 4 MiB chunk on the critical path before). */
-function letV8CollectYoungChunks(): ArrayBuffer {
-  return new ArrayBuffer(1);
-}
-
 /** Free chunk memory the pool keeps for reuse while any stream is open: 256 MiB. */
 const CHUNK_POOL_LIMIT = 256 * 1024 * 1024;
 /** Pool bytes beyond the open streams' needs under which chunks stay hidden from V8's external-memory
- * count (see {@link chunkMemory}): room for the dead chunks that wait for the next scavenge (V8 20/22
- * starts one at 32 MiB of young ArrayBuffer memory), those whose finalizer has not run yet, and chunks a
+ * count (see {@link chunkMemory}): room for the dead chunks that wait for the next scavenge (V8
+ * starts one at 32 MiB of young ArrayBuffer memory: lib/young-collection.ts), those whose finalizer has not run yet, and chunks a
  * consumer holds a little longer. 64 MiB: with 40 (a 52 MiB budget for the default 4 MiB chunks) a no-op
  * Writable or a default reader went over the budget 0-7 times per GiB under load 7-9 and each time
  * brought on a full collection (median 12 per GiB); with 64, none did in 6 runs (1 GiB each). */
