@@ -27,14 +27,17 @@ const [sourceName = 'ours', consumerName = 'null', bytesArg = String(2 ** 30), o
 const size = Number(bytesArg);
 const CHUNK = 4 * 1024 * 1024;
 const shape = { size, compressRatio: 2, dedupRatio: 1, seed: 7 };
-// DGEN_BENCH_QUEUE_DEPTH and DGEN_BENCH_THREADS: our sources' queueDepth (default 1) and threads (default:
-// every pool worker fills each chunk), for experiments.
+// DGEN_BENCH_QUEUE_DEPTH, DGEN_BENCH_HWM and DGEN_BENCH_THREADS: our sources' queueDepth (default 1),
+// highWaterMark in bytes (default 2 x chunkSize) and threads (default: every pool worker fills each chunk),
+// for experiments.
 const queueDepth = process.env.DGEN_BENCH_QUEUE_DEPTH;
+const hwm = process.env.DGEN_BENCH_HWM;
 const threads = process.env.DGEN_BENCH_THREADS;
 const options = {
   ...shape,
   chunkSize: CHUNK,
   ...(queueDepth && { queueDepth: Number(queueDepth) }),
+  ...(hwm && { highWaterMark: Number(hwm) }),
   ...(threads && { threads: Number(threads) }),
 };
 

@@ -79,6 +79,21 @@ thread_local HiddenChunks t_hidden;
 constexpr uint64_t kPressurePulse = uint64_t(64) << 20;  // V8's kExternalAllocationSoftLimit
 constexpr uint64_t kMaxReserve = uint64_t(256) << 20;
 
+// Shows every hidden chunk to V8 at once and starts the full collection that returns dead ones in old
+// space (see HiddenChunks).
+void Reveal(Napi::Env env, HiddenChunks& h) {
+  const uint64_t shown = h.hidden;
+  h.hidden = 0;
+  ++h.epoch, ++h.reveals;
+  // The chunks over the budget are dead ones in old space (live ones are within it), which only a full
+  // collection returns: start one now. V8 starts incremental marking when its count passes the external
+  // memory seen at the last full collection (or its lowest since) + kExternalAllocationSoftLimit (64 MiB);
+  // showing the hidden chunks with 64 MiB more for a moment gets there at once, instead of after 64 MiB
+  // more of chunks.
+  Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(shown + kPressurePulse));
+  Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(kPressurePulse));
+}
+
 // allocChunk(size): a Buffer on recycled memory (huge pages from 2 MiB on: buffers.h); its memory goes back
 // to the pool when the Buffer is collected, and not before. The caller then allocates a small ArrayBuffer
 // (see LetV8CollectYoungChunks).
@@ -107,18 +122,19 @@ Napi::Value AllocChunk(const Napi::CallbackInfo& info) {
     h.hidden += size;
     Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(size));
   } else if (h.hidden > 0) {
-    const uint64_t shown = h.hidden;
-    h.hidden = 0;
-    ++h.epoch, ++h.reveals;
-    // The chunks over the budget are dead ones in old space (live ones are within it), which only a full
-    // collection returns: start one now. V8 starts incremental marking when its count passes the external
-    // memory seen at the last full collection (or its lowest since) + kExternalAllocationSoftLimit (64 MiB);
-    // showing the hidden chunks with 64 MiB more for a moment gets there at once, instead of after 64 MiB
-    // more of chunks.
-    Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(shown + kPressurePulse));
-    Napi::MemoryManagement::AdjustExternalMemory(env, -int64_t(kPressurePulse));
+    Reveal(env, h);
   }
   return chunk;
+}
+
+// collectChunks(): shows the hidden chunks to V8 and starts a full collection (as a reveal does), without
+// allocating: a web stream calls it when the pool is near its budget and waits for the dead chunks to come
+// back before it takes another block (lib/source.ts chunkPoolRoom). With nothing hidden it still starts the
+// collection: chunks shown at an earlier reveal are dead in old space just the same, and V8's own limits
+// would wait for 64 MiB more of them.
+Napi::Value CollectChunks(const Napi::CallbackInfo& info) {
+  Reveal(info.Env(), t_hidden);
+  return info.Env().Undefined();
 }
 
 // allocHugeChunk(size): a Buffer on fresh memory backed by transparent huge pages (see buffers.h), not
@@ -177,6 +193,7 @@ void RegisterBuffers(Napi::Env env, Napi::Object exports) {
   exports.Set("allocChunk", Napi::Function::New(env, AllocChunk, "allocChunk"));
   exports.Set("allocHugeChunk", Napi::Function::New(env, AllocHugeChunk, "allocHugeChunk"));
   exports.Set("setBufferPoolLimit", Napi::Function::New(env, SetBufferPoolLimit, "setBufferPoolLimit"));
+  exports.Set("collectChunks", Napi::Function::New(env, CollectChunks, "collectChunks"));
   exports.Set("setChunkBudget", Napi::Function::New(env, SetChunkBudget, "setChunkBudget"));
   exports.Set("bufferPoolStats", Napi::Function::New(env, BufferPoolStats, "bufferPoolStats"));
 }

@@ -5,7 +5,15 @@
  */
 import { DataGenerator } from './generator.js';
 import { Pacer } from './pacing.js';
-import { chunkMemory, openChunkPool, parseChunking, parseQueueing, SOURCE_OPTION_KEYS, type SourceOptions } from './source.js';
+import {
+  chunkMemory,
+  chunkPoolRoom,
+  openChunkPool,
+  parseChunking,
+  parseQueueing,
+  SOURCE_OPTION_KEYS,
+  type SourceOptions,
+} from './source.js';
 import { checkOptionKeys } from './option-keys.js';
 
 /** Closes the chunk pool of a stream that was dropped without being read to its end or cancelled. */
@@ -19,7 +27,10 @@ const dropped = new FinalizationRegistry<() => void>((close) => close());
  * from the chunk pool (see `chunkMemory` in source.ts: reused once the reader's chunk is garbage collected,
  * never before), and the next `queueDepth` chunks (default 1) are generated on the worker pool ahead of
  * the reads. The stream pulls at most `highWaterMark` bytes ahead (byte-counted queue), so memory stays
- * under highWaterMark + queueDepth x chunkSize. `signal` errors the stream with the signal's reason.
+ * under highWaterMark + queueDepth x chunkSize. Before it takes a new chunk past the pool's budget less a
+ * headroom, a pull starts a full collection and waits (at most 250 ms) for dead chunks to come back
+ * (`chunkPoolRoom` in source.ts): a consumer such as fetch keeps chunks long enough for them to reach the
+ * old generation. `signal` errors the stream with the signal's reason.
  * `rate` (bytes per second) paces it as it paces a `DataSource`.
  *
  * @throws the errors of `new DataSource(options)` (validation is the same: `parseChunking` and
@@ -42,12 +53,15 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
     ahead.length = 0; // a fill still running keeps its own chunk until it ends
     closePool?.();
   };
-  /** Starts fills of pool chunks until queueDepth are in flight (or every byte is being generated). */
-  const fillAhead = () => {
+  const openPool = () => {
     if (closePool === undefined) {
       closePool = openChunkPool(highWaterMark + queueDepth * chunkSize);
       dropped.register(stream, closePool, closePool);
     }
+  };
+  /** Starts fills of pool chunks until queueDepth are in flight (or every byte is being generated). */
+  const fillAhead = () => {
+    openPool();
     while (ahead.length < queueDepth && offset < size) {
       const n = Math.min(chunkSize, size - offset);
       const chunk = chunkMemory(n);
@@ -93,6 +107,12 @@ export function createWebStream(options: SourceOptions): ReadableStream<Uint8Arr
           end = offset += n;
           await generator.fill(new Uint8Array(view.buffer, view.byteOffset, n), at);
         } else {
+          if (ahead.length < queueDepth && offset < size) {
+            // Dead chunks back first when the pool is near its budget (see chunkPoolRoom).
+            openPool();
+            await chunkPoolRoom(Math.min(chunkSize, size - offset));
+            if (closed) return;
+          }
           fillAhead();
           const head = ahead[0]!;
           end = head.end;
