@@ -7,24 +7,11 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { bufferPoolStats, createGenerator, createWebStream, DataSource } from '../lib/index.js';
-import { collect, settledPoolStats } from './fixtures/pool.js';
+import { bufferPoolStats, createWebStream, DataSource } from '../lib/index.js';
+import { collect, expectedSha, settledPoolStats } from './fixtures/pool.js';
 
 const MiB = 1024 * 1024;
 const shape = { dedupRatio: 2, compressRatio: 3, seed: 71n };
-
-/** sha256 of fillSync's bytes for `size`, generated 16 MiB at a time. */
-function expectedSha(size: number): string {
-  const g = createGenerator({ size, ...shape });
-  const hash = createHash('sha256');
-  const piece = Buffer.alloc(16 * MiB);
-  for (let at = 0; at < size; at += piece.length) {
-    const n = Math.min(piece.length, size - at);
-    g.fillSync(piece.subarray(0, n), at);
-    hash.update(piece.subarray(0, n));
-  }
-  return hash.digest('hex');
-}
 
 t.test('the budget is the open streams needs plus the slack, and goes back when they close', async (t) => {
   const start = bufferPoolStats();
@@ -80,7 +67,7 @@ t.test('a consumer that holds chunks until they are promoted still sees the pool
 
 t.test('a consumer that keeps every chunk of a 160 MiB stream gets every byte', async (t) => {
   const size = 160 * MiB + 512;
-  const want = expectedSha(size);
+  const want = expectedSha(size, shape);
   const got: Buffer[] = [];
   await pipeline(new DataSource({ size, ...shape }), new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) }));
   const hash = createHash('sha256');

@@ -9,8 +9,8 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bufferPoolStats, createGenerator, createWebStream } from '../lib/index.js';
-import { collect } from './fixtures/pool.js';
+import { bufferPoolStats, createWebStream } from '../lib/index.js';
+import { collect, expectedSha } from './fixtures/pool.js';
 
 const MiB = 1024 * 1024;
 const shape = { dedupRatio: 2, compressRatio: 3, seed: 73n };
@@ -25,25 +25,12 @@ function poolBytes(): number {
   return s.outstandingBytes + s.freeBytes;
 }
 
-/** sha256 of fillSync's bytes for `size`, generated 16 MiB at a time. */
-function expectedSha(size: number): string {
-  const g = createGenerator({ size, ...shape });
-  const hash = createHash('sha256');
-  const piece = Buffer.alloc(16 * MiB);
-  for (let at = 0; at < size; at += piece.length) {
-    const n = Math.min(piece.length, size - at);
-    g.fillSync(piece.subarray(0, n), at);
-    hash.update(piece.subarray(0, n));
-  }
-  return hash.digest('hex');
-}
-
 t.test('a consumer keeping its last 6 chunks a timer tick each: the pool stays within the bound', async (t) => {
   // 6 chunks held + 2 queued + 1 filling are alive (36 MiB); every chunk outlives two young collections
   // (one per 32 MiB of young ArrayBuffers) and dies in old space. Without the wait the pool grew to its
   // budget (76 MiB) and past it while the full collection that a reveal starts was under way.
   const size = 512 * MiB;
-  const want = expectedSha(size);
+  const want = expectedSha(size, shape);
   await collect(); // the pool empty: no stream open, earlier chunks back and freed
   let most = poolBytes();
   const hash = createHash('sha256');
@@ -62,7 +49,7 @@ t.test('a consumer keeping its last 6 chunks a timer tick each: the pool stays w
 
 t.test('a fetch PUT body to node:http: byte-exact, the pool within the bound', async (t) => {
   const size = 512 * MiB + 4608; // an odd tail: the last chunk is shorter
-  const want = expectedSha(size);
+  const want = expectedSha(size, shape);
   await collect();
   let most = poolBytes();
   const server = createServer((req, res) => {
