@@ -52,9 +52,14 @@ function once([source, consumer, env]: Proc): Run {
 /** Best throughput of `rounds` runs, with the p99 and RSS of that run. Rows of a comparison alternate
  * within a round, so a noisy stretch of the machine hits both sides. */
 function best(procs: Proc[]): Run[] {
+  return alternate(procs, rounds).map((runs) => runs.reduce((a, b) => (b.gbps > a.gbps ? b : a)));
+}
+
+/** The runs of each process over `n` rounds, the processes alternating within each round. */
+function alternate(procs: Proc[], n: number): Run[][] {
   const results: Run[][] = procs.map(() => []);
-  for (let r = 0; r < rounds; r++) procs.forEach((p, i) => results[i]!.push(once(p)));
-  return results.map((runs) => runs.reduce((a, b) => (b.gbps > a.gbps ? b : a)));
+  for (let r = 0; r < n; r++) procs.forEach((p, i) => results[i]!.push(once(p)));
+  return results;
 }
 
 /** Rounds of the rows that write files: at least 5. Their single runs are bimodal for every source (a
@@ -68,9 +73,7 @@ const FILE_ROUNDS = Math.max(rounds, 5);
  * host backing the guest's freed memory again), and our source, going first, took that run. */
 function median(procs: Proc[]): Run[] {
   once(procs[1]!);
-  const results: Run[][] = procs.map(() => []);
-  for (let r = 0; r < FILE_ROUNDS; r++) procs.forEach((p, i) => results[i]!.push(once(p)));
-  return results.map((runs) => [...runs].sort((a, b) => a.gbps - b.gbps)[Math.floor(runs.length / 2)]!);
+  return alternate(procs, FILE_ROUNDS).map((runs) => [...runs].sort((a, b) => a.gbps - b.gbps)[Math.floor(runs.length / 2)]!);
 }
 
 const stats = (r: Run) => `p99 ${r.p99ms.toFixed(1)} ms, RSS +${Math.round(r.peakRssMiB)} MiB`;

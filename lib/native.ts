@@ -100,6 +100,8 @@ interface Binding {
   setBufferPoolLimit(bytes: number): void;
   /** Outstanding pool bytes under which new chunks are hidden from V8's external-memory count (cpp/addon_buffers.cc). */
   setChunkBudget(bytes: number): void;
+  /** Shows the pool's hidden chunks to V8 and starts a full collection, without allocating (cpp/addon_buffers.cc). */
+  collectChunks(): void;
   /** Writes whole objects to local files on the pool (cpp/file_writer.h); one result per object. */
   writeFiles(
     common: { seed: bigint; unitBytes: number; dedupRatio: number; compressRatio: number; datasetUnits?: number; kernel: string },

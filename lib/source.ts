@@ -133,7 +133,6 @@ const POOL_WAIT_MS = 250;
  * over its cap (chunks a consumer keeps alive), twice what was then outstanding, so a consumer that keeps
  * every chunk pays a wait per doubling instead of one per chunk. Back to 0 once the pool is under its cap. */
 let noWaitBelow = 0;
-const pool = binding as typeof binding & { collectChunks?: () => void };
 
 /**
  * Resolves when the chunk pool has room for a chunk of `n` bytes: at once while the pool's outstanding
@@ -149,14 +148,15 @@ const pool = binding as typeof binding & { collectChunks?: () => void };
  * default options) where 3-5 were alive. Never rejects.
  */
 export async function chunkPoolRoom(n: number): Promise<void> {
-  const cap = binding.bufferPoolStats().budgetBytes - CHUNK_POOL_HEADROOM;
-  let out = binding.bufferPoolStats().outstandingBytes;
+  const stats = binding.bufferPoolStats(); // one call: this runs before every pooled pull
+  const cap = stats.budgetBytes - CHUNK_POOL_HEADROOM;
+  let out = stats.outstandingBytes;
   if (out + n <= cap) {
     noWaitBelow = 0;
     return;
   }
-  if (out + n <= noWaitBelow || !pool.collectChunks) return; // (an addon built before collectChunks)
-  pool.collectChunks();
+  if (out + n <= noWaitBelow) return;
+  binding.collectChunks();
   const start = performance.now();
   let fell = false;
   do {
