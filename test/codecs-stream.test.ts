@@ -96,7 +96,17 @@ t.test('output memory is reused only after a consumer that reports progress rele
     (consumer as unknown as Record<symbol, unknown>)[kChunkProgress] = () => ({ acknowledged, released });
     await pipeline(
       async function* () {
-        for (let at = 0; at < size; at += 4 * 1024 * 1024) yield data.subarray(at, at + 4 * 1024 * 1024);
+        for (let at = 0, i = 0; at < size; at += 4 * 1024 * 1024, i++) {
+          // Every third chunk waits until the compressor is idle and the consumer has released all it was
+          // given, so that memory is free for the next blocks whatever the machine's load (timers can fire
+          // late enough for every output to be out before the first release); between those waits outputs
+          // are compressed while earlier ones are still unreleased, where reusing them would show.
+          if (i % 3 === 2) {
+            await settled();
+            while (released < acknowledged) await new Promise((r) => setTimeout(r, 5));
+          }
+          yield data.subarray(at, at + 4 * 1024 * 1024);
+        }
       },
       createCompressor(spec),
       consumer,
