@@ -19,9 +19,13 @@ function collect(into: Buffer[]): Writable {
   return new Writable({ write: (c: Buffer, _e, cb) => (into.push(c), cb()) });
 }
 
-async function settled(): Promise<void> {
-  while (binding.codecStats().blocksInFlight > 0) await new Promise((r) => setTimeout(r, 5));
+/** Resolves once `done()` holds, polled every 5 ms. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 5));
 }
+
+/** Resolves once no compression job is on the pool's workers. */
+const settled = (): Promise<void> => until(() => binding.codecStats().blocksInFlight === 0);
 
 t.test('a writer that reuses its chunk memory once bytesReleased passes it gets the right output', async (t) => {
   // Buffers in rotation, as many as maxHeldBytes asks for and one more; one is overwritten with the next
@@ -103,7 +107,7 @@ t.test('output memory is reused only after a consumer that reports progress rele
           // are compressed while earlier ones are still unreleased, where reusing them would show.
           if (i % 3 === 2) {
             await settled();
-            while (released < acknowledged) await new Promise((r) => setTimeout(r, 5));
+            await until(() => released >= acknowledged);
           }
           yield data.subarray(at, at + 4 * 1024 * 1024);
         }
